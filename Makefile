@@ -1,0 +1,38 @@
+# unlearn-audit: `make demo` runs the embedded-default audit, `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test install system-deps bench clean
+
+# WeasyPrint renders through Pango; install it from Debian if the machine lacks it.
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0; then \
+	  echo "Pango missing: installing it with apt-get"; \
+	  apt-get update -q && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# One install with the dev extras serves both targets; it is redone when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+	touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+demo: install
+	$(BIN)/unlearn-audit run examples/digits.yaml
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_audit.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache
