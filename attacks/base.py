@@ -1,0 +1,97 @@
+"""The attack interface.
+
+An attack (or check) subclasses :class:`Attack`, declares ``name``, ``title``, a one-line
+``summary``, the ``citation`` of its paper, its ``threat_model`` in one sentence and a pydantic
+``Params`` model, and implements :meth:`Attack.metric_keys`, :meth:`Attack.default_gates` and
+:meth:`Attack.measure`. Attacks *measure*; they never decide pass or fail: the verdict module
+judges the gaps to the reference (STYLE.md 7c, step 7).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.context import AuditContext
+from auditor.stats import Comparison
+
+
+class Params(BaseModel):
+    """Base of every attack's parameters: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric measured on every model, with the paired gap to the reference.
+
+    Attributes:
+        key: Dotted key used by gates, e.g. ``threshold.loss.auc``.
+        label: Human label for the report.
+        higher: What a higher value means, in words.
+        comparison: Per-model estimates and the gap.
+    """
+
+    key: str
+    label: str
+    higher: str
+    comparison: Comparison
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        gap = c.gap.as_dict()
+        gap["method"] = "paired bootstrap over samples" if c.gap_samples is not None else None
+        return {"key": self.key, "label": self.label, "higher": self.higher,
+                "values": {role: est.as_dict() for role, est in c.per_model.items()},
+                "reference_spread": c.reference_spread, "gap": gap if c.gap.value is not None or c.gap.note else None}
+
+
+@dataclass(frozen=True)
+class Table:
+    """An extra table for the report (e.g. per-class accuracy)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": list(self.columns), "rows": [list(r) for r in self.rows]}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What :meth:`Attack.measure` returns."""
+
+    metrics: tuple[MetricResult, ...]
+    tables: tuple[Table, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Attack(abc.ABC):
+    """Base class of attacks and checks run against the unlearned, reference and original models."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    summary: ClassVar[str]
+    citation: ClassVar[str]
+    threat_model: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = Params
+
+    def __init__(self, params: BaseModel | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @abc.abstractmethod
+    def metric_keys(self, forget_kind: str) -> list[str]:
+        """Every metric key :meth:`measure` reports for this forget kind."""
+
+    @abc.abstractmethod
+    def default_gates(self, forget_kind: str) -> dict[str, float]:
+        """Metric key -> tolerance on |unlearned - reference| used when the config sets no gates."""
+
+    @abc.abstractmethod
+    def measure(self, ctx: AuditContext) -> Measurement:
+        """Measure every metric on ``ctx.unlearned``, each of ``ctx.references`` and ``ctx.original``."""

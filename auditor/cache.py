@@ -1,0 +1,95 @@
+"""A content-addressed cache of trained models.
+
+A model's key is the sha256 of everything that determines its weights: the dataset fingerprint,
+the digest of the indices it was trained on, the architecture, the recipe, the seed and the torch
+version. A second audit with another unlearner therefore reuses the original and the references.
+Entries are written to a temporary file and renamed into place, so a crash never leaves a
+truncated entry, and concurrent writers of the same key simply race to an identical file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from auditor.config import canonical_json
+
+
+def default_cache_dir() -> Path:
+    """``$UNLEARN_AUDIT_CACHE``, else ``$XDG_CACHE_HOME/unlearn-audit``, else ``~/.cache/unlearn-audit``."""
+    env = os.environ.get("UNLEARN_AUDIT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "unlearn-audit"
+
+
+def cache_key(spec: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a model's training specification."""
+    return hashlib.sha256(canonical_json({"kind": "trained-model/v1", "torch": torch.__version__, **spec})).hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ModelCache:
+    """Trained-model store under ``root/models``; ``enabled=False`` makes it a pass-through."""
+
+    def __init__(self, root: Path, *, enabled: bool = True) -> None:
+        self.root = Path(root)
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.root / "models" / key[:2] / f"{key}.pt"
+
+    def get_or_train(self, spec: dict[str, Any], factory: Callable[[], nn.Module],
+                     train: Callable[[], nn.Module]) -> tuple[nn.Module, str, bool]:
+        """The cached model for ``spec``, or ``train()``'s result (stored).
+
+        Returns:
+            (model, cache key, whether it came from the cache).
+        """
+        key = cache_key(spec)
+        path = self._path(key)
+        if self.enabled and path.is_file():
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                model = factory()
+                model.load_state_dict(state)
+                model.eval()
+                self.hits += 1
+                return model, key, True
+            except Exception:  # an unreadable entry is retrained and overwritten
+                path.unlink(missing_ok=True)
+        model = train()
+        self.misses += 1
+        if self.enabled:
+            import io
+
+            buf = io.BytesIO()
+            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+            atomic_write_bytes(path, buf.getvalue())
+            atomic_write_bytes(path.with_suffix(".json"), json.dumps(spec, sort_keys=True, indent=1).encode())
+        return model, key, False

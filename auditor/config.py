@@ -1,0 +1,521 @@
+"""The audit configuration: a YAML file validated by pydantic v2 models.
+
+Validation happens in three passes, and every problem from a pass is reported at once with its
+dotted key path, a close-match suggestion for misspelt keys and names, and the YAML line:
+
+1. the schema (types, ranges, unknown keys) of the whole file;
+2. each plugin's own parameters (``unlearner.params``, ``attacks[i].params``) against the
+   plugin's ``Params`` model;
+3. cross-field checks that need a valid config (the unlearner supports the forget kind, gates
+   name metrics that the configured attacks produce).
+
+Data-dependent checks (dataset present, forget classes exist, checkpoint fits the architecture,
+output folder writable) follow in :mod:`auditor.preflight`, still before any training.
+Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from auditor.errors import ConfigError, PluginNotFoundError, Problem
+from auditor.registry import suggest
+
+TORCHVISION_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn")
+DATASETS = ("digits", *TORCHVISION_DATASETS, "imagefolder", "npz")
+FORGET_KINDS = ("class", "random", "indices", "backdoor")
+REPORT_FORMATS = ("html", "pdf", "json")
+
+
+def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
+    if value is None:
+        return None
+    value = Path(value).expanduser()
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return value
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Section):
+    """Which dataset, where it lives on disk, and how it is split.
+
+    ``digits`` ships inside scikit-learn. The torchvision datasets are read from ``root`` and
+    never downloaded; they keep their official test split. Other datasets are split by the seed.
+    """
+
+    dataset: Literal[DATASETS] = Field("digits", description="Dataset name.")  # type: ignore[valid-type]
+    root: ConfigPath | None = Field(None, description="Folder holding a torchvision dataset or an image folder.")
+    path: ConfigPath | None = Field(None, description="An .npz file with arrays x (N, ...) and y (N,).")
+    image_size: int | None = Field(None, ge=4, le=512, description="imagefolder: resize images to this square size.")
+    test_fraction: float = Field(0.25, gt=0, lt=0.9, description="Share held out as test data (no official split).")
+    population_fraction: float = Field(
+        0.2, gt=0, lt=0.9, description="Share held out as population data: never trained on, used by attacks."
+    )
+
+    @model_validator(mode="after")
+    def _where(self) -> DataConfig:
+        needs_root = self.dataset in TORCHVISION_DATASETS or self.dataset == "imagefolder"
+        if needs_root and self.root is None:
+            raise ValueError(f"dataset {self.dataset!r} is read from a local folder: set data.root")
+        if self.dataset == "npz" and self.path is None:
+            raise ValueError("dataset 'npz' needs data.path, a .npz file with arrays 'x' and 'y'")
+        if self.dataset == "digits" and (self.root or self.path):
+            raise ValueError("dataset 'digits' ships with scikit-learn: remove data.root / data.path")
+        if self.test_fraction + self.population_fraction >= 0.9:
+            raise ValueError("test_fraction + population_fraction must leave at least 10 % for training")
+        return self
+
+
+class ModelConfig(Section):
+    """The architecture, and optionally the user's trained original checkpoint."""
+
+    arch: str = Field("small_cnn", description="mlp, small_cnn, resnet18, or 'package.module:factory'.")
+    checkpoint: ConfigPath | None = Field(None, description="state_dict of the original model; trained if absent.")
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, value: str) -> str:
+        from auditor.models import ARCHITECTURES
+
+        if ":" not in value and value not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {value!r}.{suggest(value, sorted(ARCHITECTURES))} "
+                f"Known: {', '.join(sorted(ARCHITECTURES))}; or give 'package.module:factory'."
+            )
+        return value
+
+
+class TrainingConfig(Section):
+    """The one training recipe used for the original, the references and every retrain."""
+
+    epochs: int = Field(30, ge=1, le=10_000)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(0.05, gt=0, le=10)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(5e-4, ge=0)
+    schedule: Literal["constant", "cosine"] = "cosine"
+    augment: Literal["none", "hflip", "crop_hflip"] = "none"
+
+
+class ForgetConfig(Section):
+    """What to forget: whole classes, a random subset, or listed training samples.
+
+    ``indices`` names a text file with one dataset index per line (``#`` comments allowed); every
+    index must fall in the training split. ``backdoor`` is reserved for trigger-canary forgetting.
+    """
+
+    kind: Literal[FORGET_KINDS] = "class"  # type: ignore[valid-type]
+    classes: list[int] | None = Field(None, description="kind=class: the class labels to forget.")
+    fraction: float | None = Field(None, gt=0, lt=1, description="kind=random: share of the training set.")
+    count: int | None = Field(None, ge=1, description="kind=random: number of training samples.")
+    path: ConfigPath | None = Field(None, description="kind=indices: file of dataset indices, one per line.")
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> ForgetConfig:
+        allowed = {"class": {"classes"}, "random": {"fraction", "count"}, "indices": {"path"}, "backdoor": set()}
+        given = {k for k in ("classes", "fraction", "count", "path") if getattr(self, k) is not None}
+        extra = given - allowed[self.kind]
+        if extra:
+            raise ValueError(f"kind {self.kind!r} does not take {', '.join(sorted(extra))}")
+        if self.kind == "backdoor":
+            raise ValueError("kind 'backdoor' is reserved for trigger-canary forgetting and is not available yet")
+        if self.kind == "class":
+            if not self.classes:
+                raise ValueError("kind 'class' needs classes: [label, ...] with at least one label")
+            if len(set(self.classes)) != len(self.classes):
+                raise ValueError("classes lists a label twice")
+        if self.kind == "random" and (self.fraction is None) == (self.count is None):
+            raise ValueError("kind 'random' needs exactly one of fraction or count")
+        if self.kind == "indices" and self.path is None:
+            raise ValueError("kind 'indices' needs path: a file of dataset indices")
+        return self
+
+
+class UnlearnerConfig(Section):
+    """The unlearning method to audit, or the checkpoint the user's own pipeline produced."""
+
+    name: str | None = Field("finetune", description="Registry name or 'package.module:Class'.")
+    params: dict[str, Any] = Field(default_factory=dict, description="The method's hyperparameters.")
+    checkpoint: ConfigPath | None = Field(None, description="An already-unlearned state_dict to audit.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkpoint_replaces_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("checkpoint") is not None:
+            if data.get("name") is not None:
+                raise ValueError("give either name (a method to run) or checkpoint (an unlearned model), not both")
+            if data.get("params"):
+                raise ValueError("params apply to a method; an unlearned checkpoint takes none")
+            data = {**data, "name": None}
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None:
+            from unlearners import UNLEARNERS
+
+            try:
+                UNLEARNERS.get(value)
+            except PluginNotFoundError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+
+class ReferenceConfig(Section):
+    """The retrained reference: N retrains on the retain set, or supplied checkpoints."""
+
+    seeds: int = Field(2, ge=1, le=64, description="How many references to retrain (different seeds).")
+    checkpoints: list[ConfigPath] = Field(default_factory=list, description="Supplied retrained state_dicts.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceConfig:
+        if self.checkpoints and "seeds" in self.model_fields_set:
+            raise ValueError("give either seeds (retrain here) or checkpoints (supplied references), not both")
+        return self
+
+
+class AttackConfig(Section):
+    """One attack or check in the battery."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from attacks import ATTACKS
+
+        try:
+            ATTACKS.get(value)
+        except PluginNotFoundError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+
+class GateRule(Section):
+    """A tolerance on |unlearned - reference| for the metrics matching ``metric`` (glob allowed)."""
+
+    metric: str = Field(description="Metric key or glob, e.g. accuracy.forget or threshold.*.auc.")
+    tolerance: float = Field(gt=0, description="Largest acceptable absolute gap to the reference.")
+
+
+class GatesConfig(Section):
+    """How gaps to the reference become a verdict.
+
+    A gate passes when the (1 - 2*alpha) interval of the gap lies inside +-tolerance (an
+    equivalence test), fails when the Bonferroni-corrected (1 - alpha/m) interval lies wholly
+    outside it, and is inconclusive otherwise. ``rules`` replaces the attacks' default gates.
+    """
+
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    bootstrap: int = Field(1000, ge=200, le=100_000, description="Bootstrap resamples for intervals.")
+    rules: list[GateRule] | None = None
+
+
+class ReportConfig(Section):
+    """Where the outputs go and who the report names."""
+
+    out: ConfigPath = Field(Path("runs/audit"), description="Output folder (overridden by --out).")
+    formats: list[Literal[REPORT_FORMATS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(REPORT_FORMATS)
+    )
+    title: str = Field("Machine unlearning audit", max_length=200)
+    operator: str | None = Field(None, max_length=200, description="Who ran the audit.")
+    organisation: str | None = Field(None, max_length=200)
+    request_id: str | None = Field(
+        None, max_length=200, description="Pseudonymous reference of the erasure request (never personal data)."
+    )
+
+    @field_validator("formats")
+    @classmethod
+    def _json_always(cls, value: list[str]) -> list[str]:
+        if "json" not in value:
+            value = [*value, "json"]  # evidence.json is the source of every rendering
+        if len(set(value)) != len(value):
+            raise ValueError("a format is listed twice")
+        return value
+
+
+class ExecutionConfig(Section):
+    """Where the work runs and where trained models are cached."""
+
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    cache: bool = Field(True, description="Reuse trained models across audits.")
+    cache_dir: ConfigPath | None = Field(
+        None, description="Model cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+        return value
+
+
+def _default_attacks() -> list[AttackConfig]:
+    return [AttackConfig(name="accuracy"), AttackConfig(name="threshold")]
+
+
+class AuditConfig(Section):
+    """The whole audit. See ``unlearn-audit init`` for a commented example."""
+
+    seed: int = Field(0, ge=0, description="Root seed: splits, training, unlearning and attacks derive from it.")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    forget: ForgetConfig = Field(default_factory=lambda: ForgetConfig(kind="class", classes=[3]))
+    unlearner: UnlearnerConfig = Field(default_factory=UnlearnerConfig)
+    reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
+    attacks: list[AttackConfig] = Field(default_factory=_default_attacks, min_length=1)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+
+    @field_validator("attacks")
+    @classmethod
+    def _unique_attacks(cls, value: list[AttackConfig]) -> list[AttackConfig]:
+        names = [a.name for a in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"attack listed twice: {', '.join(dupes)}")
+        return value
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the resolved config."""
+        return hashlib.sha256(canonical_json(self.model_dump(mode="json"))).hexdigest()
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted keys, compact separators, UTF-8, NaN rejected: the bytes every digest is taken over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading and error reporting
+
+
+def _yaml_line(root: yaml.Node | None, loc: tuple[Any, ...], *, key: bool = False) -> int | None:
+    """1-based line of the node at ``loc`` in a composed YAML tree (the key's line if ``key``)."""
+    node = root
+    line = None
+    for i, part in enumerate(loc):
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                return line
+            last = i == len(loc) - 1
+            line = (match[0] if key and last else match[1]).start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line if line is not None else (node.start_mark.line + 1 if node is not None else None)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the keys at ``loc`` (for close-match suggestions)."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+        for arg in typing.get_args(current) or ():
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                current = arg
+            elif typing.get_origin(arg) is list:
+                current = arg
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def problems_from(exc: ValidationError, model: type[BaseModel], *, prefix: tuple[Any, ...] = (),
+                  tree: yaml.Node | None = None) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into located, human-sized problems."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        full = prefix + loc
+        path = ".".join(str(p) for p in full)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            hint = suggest(str(loc[-1]), sorted(parent.model_fields)) if parent else ""
+            allowed = f" Allowed keys: {', '.join(sorted(parent.model_fields))}." if parent else ""
+            msg = f"unknown key {loc[-1]!r}.{hint}{allowed if not hint else ''}"
+            out.append(Problem(path, msg, _yaml_line(tree, full, key=True)))
+            continue
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if err["type"] == "literal_error" and isinstance(err.get("input"), str):
+            expected = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+            msg += suggest(err["input"], expected)
+        elif "input" in err and err["type"] not in ("missing", "value_error", "model_type"):
+            shown = repr(err["input"])
+            msg += f" (got {shown[:60]}{'...' if len(shown) > 60 else ''})"
+        out.append(Problem(path, msg, _yaml_line(tree, full)))
+    return out
+
+
+def _plugin_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
+    """Validate each plugin's params against its own schema."""
+    from attacks import ATTACKS
+    from unlearners import UNLEARNERS
+
+    problems: list[Problem] = []
+    entries: list[tuple[tuple[Any, ...], Any, dict[str, Any]]] = []
+    if cfg.unlearner.name is not None:
+        entries.append((("unlearner", "params"), UNLEARNERS.get(cfg.unlearner.name), cfg.unlearner.params))
+    for i, attack in enumerate(cfg.attacks):
+        entries.append((("attacks", i, "params"), ATTACKS.get(attack.name), attack.params))
+    for prefix, plugin, params in entries:
+        try:
+            plugin.Params.model_validate(params)
+        except ValidationError as exc:
+            problems += problems_from(exc, plugin.Params, prefix=prefix, tree=tree)
+    return problems
+
+
+def _cross_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
+    """Checks across sections, run only when every section is valid on its own."""
+    from attacks import ATTACKS
+    from unlearners import UNLEARNERS
+
+    problems = []
+    if cfg.unlearner.name is not None:
+        method = UNLEARNERS.get(cfg.unlearner.name)
+        if cfg.forget.kind not in method.supports:
+            problems.append(Problem(
+                "forget.kind",
+                f"unlearner {cfg.unlearner.name!r} does not support {cfg.forget.kind!r} forgetting; "
+                f"it supports: {', '.join(sorted(method.supports))}",
+                _yaml_line(tree, ("forget", "kind")),
+            ))
+    metrics = all_metric_keys(cfg)
+    for i, rule in enumerate(cfg.gates.rules or []):
+        if not fnmatch.filter(metrics, rule.metric):
+            problems.append(Problem(
+                f"gates.rules.{i}.metric",
+                f"{rule.metric!r} matches no metric of the configured attacks.{suggest(rule.metric, metrics)} "
+                f"Metrics: {', '.join(metrics)}",
+                _yaml_line(tree, ("gates", "rules", i, "metric")),
+            ))
+    return problems
+
+
+def all_metric_keys(cfg: AuditConfig) -> list[str]:
+    """Every metric key the configured attacks will report, for gate validation."""
+    from attacks import ATTACKS
+
+    keys: list[str] = []
+    for attack in cfg.attacks:
+        plugin = ATTACKS.get(attack.name)
+        keys += plugin(plugin.Params.model_validate(attack.params)).metric_keys(cfg.forget.kind)
+    return keys
+
+
+def parse_config(data: Any, *, base_dir: Path | None = None, source: str | None = None,
+                 tree: yaml.Node | None = None) -> AuditConfig:
+    """Validate an already-parsed mapping. Raises :class:`ConfigError` listing every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("", f"expected a mapping of sections at the top level, got {type(data).__name__}")],
+                          source=source)
+    try:
+        cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems = problems_from(exc, AuditConfig, tree=tree)
+        # Plugin params can still be checked for the sections that did validate.
+        raise ConfigError(problems, source=source) from None
+    problems = _plugin_problems(cfg, tree)
+    if not problems:
+        problems = _cross_problems(cfg, tree)
+    if problems:
+        raise ConfigError(problems, source=source)
+    return cfg
+
+
+def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
+    """Read, validate and resolve a YAML config file.
+
+    Args:
+        path: The YAML file.
+        overrides: Dotted keys to set after reading, e.g. ``{"report.out": "runs/x"}``.
+
+    Raises:
+        ConfigError: The file is unreadable, not YAML, or invalid (every problem listed).
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem("", f"cannot read the config file: {exc.strerror or exc}")], source=source) from None
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem("", f"not valid YAML: {detail}", line)], source=source) from None
+    for key, value in (overrides or {}).items():
+        data = _set_dotted(data if isinstance(data, dict) else {}, key, value)
+    return parse_config(data, base_dir=path.resolve().parent, source=source, tree=tree)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return data
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file (``unlearn-audit config schema``)."""
+    schema = AuditConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "unlearn-audit configuration"
+    return schema

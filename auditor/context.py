@@ -1,0 +1,174 @@
+"""What unlearners and attacks are given: the data, the models, the recipe, seeded generators.
+
+:class:`UnlearnInputs` hands an unlearning method its data through accessors that record what
+was read, so the evidence states which data the method actually touched (e.g. that UNSIR never
+read the forget samples). :class:`AuditContext` hands attacks the audited models and splits, and
+caches their predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from auditor.datasets import LoadedData
+from auditor.seeding import derive_seed
+from auditor.splits import Splits
+from auditor.training import ProgressFn, Recipe, predict_logits, train_model
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """The tensors of one split, with the dataset indices they came from."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def take(data: LoadedData, indices: np.ndarray) -> SplitData:
+    """The samples at ``indices`` as a :class:`SplitData`."""
+    idx = torch.as_tensor(indices, dtype=torch.long)
+    return SplitData(x=data.x[idx], y=data.y[idx], indices=np.asarray(indices))
+
+
+class UnlearnInputs:
+    """Everything an unlearning method may use, with a record of which data it read.
+
+    Args:
+        data: The dataset.
+        splits: The splits.
+        forget_kind: ``class``, ``random`` or ``indices``.
+        forget_classes: The labels being forgotten (class forgetting), else empty.
+        recipe: The original model's training recipe.
+        model_factory: Builds a fresh model of the audited architecture.
+        device: Where to compute.
+        seed: The root seed for this run of the method.
+        progress: Optional callback ``(done, total)``.
+    """
+
+    def __init__(self, *, data: LoadedData, splits: Splits, forget_kind: str, forget_classes: tuple[int, ...],
+                 recipe: Recipe, model_factory: Callable[[], nn.Module], device: torch.device, seed: int,
+                 progress: ProgressFn | None = None) -> None:
+        self._data = data
+        self._splits = splits
+        self.forget_kind = forget_kind
+        self.forget_classes = forget_classes
+        self.recipe = recipe
+        self.model_factory = model_factory
+        self.device = device
+        self.seed = seed
+        self.num_classes = data.num_classes
+        self.input_shape = data.input_shape
+        self.progress = progress
+        self.reads: dict[str, int] = {}
+
+    def _read(self, name: str, indices: np.ndarray) -> SplitData:
+        self.reads[name] = max(self.reads.get(name, 0), int(len(indices)))
+        return take(self._data, indices)
+
+    def forget(self) -> SplitData:
+        """The forget samples (recorded: the method reads the data it must forget)."""
+        return self._read("forget", self._splits.forget)
+
+    def retain(self, *, max_samples: int | None = None) -> SplitData:
+        """The retain set, or a seeded random subset of ``max_samples`` of it."""
+        idx = self._splits.retain
+        if max_samples is not None and max_samples < len(idx):
+            rng = np.random.default_rng(derive_seed(self.seed, "retain-subset"))
+            idx = np.sort(rng.choice(idx, size=max_samples, replace=False))
+        return self._read("retain", idx)
+
+    def population(self) -> SplitData:
+        """Unseen third-party data from the same distribution (never trained on)."""
+        return self._read("population", self._splits.population)
+
+    def counts(self) -> dict[str, int]:
+        """Sizes of the splits (reading sizes is not reading data)."""
+        return self._splits.counts()
+
+    def generator(self, purpose: str) -> torch.Generator:
+        """A CPU generator seeded for ``purpose`` within this run."""
+        return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
+
+    def fresh_model(self, purpose: str = "init") -> nn.Module:
+        """A randomly initialised model of the audited architecture, seeded for ``purpose``."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(self.seed, purpose))
+            return self.model_factory()
+
+    def train(self, model: nn.Module, split: SplitData, *, recipe: Recipe | None = None,
+              purpose: str = "train") -> nn.Module:
+        """Train with the audit's one trainer (the original's recipe unless another is given)."""
+        return train_model(model, split.x, split.y, recipe=recipe or self.recipe,
+                           generator=self.generator(purpose), device=self.device, progress=self.progress)
+
+
+@dataclass
+class AuditContext:
+    """The audited models and data, as attacks see them.
+
+    Attributes:
+        data: The dataset.
+        splits: The splits.
+        unlearned: The model under audit.
+        references: Models retrained without the forget set (one per seed).
+        original: The model before unlearning.
+        forget_kind: ``class``, ``random`` or ``indices``.
+        forget_classes: Labels forgotten (class forgetting).
+        recipe: The training recipe.
+        model_factory: Fresh models of the audited architecture.
+        device: Where to compute.
+        seed: Root seed of the audit.
+        bootstrap: Bootstrap resamples for intervals.
+        level: Confidence level of reported intervals.
+    """
+
+    data: LoadedData
+    splits: Splits
+    unlearned: nn.Module
+    references: list[nn.Module]
+    original: nn.Module
+    forget_kind: str
+    forget_classes: tuple[int, ...]
+    recipe: Recipe
+    model_factory: Callable[[], nn.Module]
+    device: torch.device
+    seed: int
+    bootstrap: int = 1000
+    level: float = 0.95
+    _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def split(self, name: str) -> SplitData:
+        """``forget``, ``retain``, ``test``, ``population``, ``train`` or ``nonmember``."""
+        if name == "nonmember":
+            return take(self.data, self.nonmember_indices())
+        return take(self.data, getattr(self.splits, name))
+
+    def models(self) -> dict[str, list[nn.Module]]:
+        """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``."""
+        return {"unlearned": [self.unlearned], "reference": list(self.references), "original": [self.original]}
+
+    def logits(self, model: nn.Module, split: str) -> torch.Tensor:
+        """Cached logits of ``model`` on a split."""
+        key = (id(model), split)
+        if key not in self._logits:
+            self._logits[key] = predict_logits(model, self.split(split).x, device=self.device)
+        return self._logits[key]
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """A NumPy generator seeded for ``purpose``."""
+        return np.random.default_rng(derive_seed(self.seed, purpose))
+
+    def nonmember_indices(self) -> np.ndarray:
+        """Held-out samples of the same classes as the forget set (membership non-members)."""
+        test = self.splits.test
+        classes = np.unique(self.data.y.numpy()[self.splits.forget])
+        return test[np.isin(self.data.y.numpy()[test], classes)]

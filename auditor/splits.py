@@ -1,0 +1,156 @@
+"""Deterministic train / test / population splits and the forget set.
+
+* **train**: what the original model is trained on; split into **forget** and **retain**.
+* **test**: held-out data for utility and as non-members for membership attacks.
+* **population**: data never trained on by any audited model, for attacks and for methods that
+  need unseen third-party data (e.g. Chen et al.'s distribution matching).
+
+Datasets with an official test split keep it as ``test``; ``population`` is then carved from the
+official training data. Otherwise all three come from stratified splits drawn from the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from auditor.config import DataConfig, ForgetConfig
+from auditor.datasets import LoadedData
+from auditor.errors import Problem
+from auditor.seeding import derive_seed
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Sorted dataset indices of each split (int64 arrays)."""
+
+    train: np.ndarray
+    test: np.ndarray
+    population: np.ndarray
+    forget: np.ndarray
+    retain: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        return {k: int(len(getattr(self, k))) for k in ("train", "test", "population", "forget", "retain")}
+
+    def digest(self) -> str:
+        """sha256 over every split's sorted indices."""
+        h = hashlib.sha256()
+        for name in ("train", "test", "population", "forget", "retain"):
+            h.update(name.encode() + b":" + ",".join(map(str, getattr(self, name).tolist())).encode() + b";")
+        return h.hexdigest()
+
+
+def _stratified_split(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``idx`` into (rest, held) with ``fraction`` of each class in ``held``."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for c in np.unique(labels):
+        members = idx[labels == c]
+        members = members[rng.permutation(len(members))]
+        held.append(members[: int(round(fraction * len(members)))])
+    held_arr = np.sort(np.concatenate(held)) if held else np.empty(0, dtype=np.int64)
+    rest = np.setdiff1d(idx, held_arr)
+    return rest.astype(np.int64), held_arr.astype(np.int64)
+
+
+def base_splits(data: LoadedData, cfg: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, test, population) dataset indices, sorted, determined by the seed."""
+    y = data.y.numpy()
+    all_idx = np.arange(len(y), dtype=np.int64)
+    if data.test_mask is not None:
+        test = all_idx[data.test_mask]
+        pool = all_idx[~data.test_mask]
+        share = cfg.population_fraction
+    else:
+        pool, test = _stratified_split(all_idx, y, cfg.test_fraction, derive_seed(seed, "split/test"))
+        share = cfg.population_fraction / (1.0 - cfg.test_fraction)
+    train, population = _stratified_split(pool, y[pool], share, derive_seed(seed, "split/population"))
+    return train, np.sort(test), population
+
+
+def read_index_file(path: Path) -> list[int]:
+    """Integers, one per line; blank lines and ``#`` comments ignored."""
+    out = []
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            out.append(int(line))
+        except ValueError:
+            raise ValueError(f"line {lineno} of {path} is not an integer index: {raw.strip()!r}") from None
+    return out
+
+
+def forget_indices(data: LoadedData, train: np.ndarray, forget: ForgetConfig, seed: int) -> tuple[np.ndarray, list[Problem]]:
+    """The forget set (sorted dataset indices) and the problems that make the request invalid."""
+    y = data.y.numpy()
+    problems: list[Problem] = []
+    if forget.kind == "class":
+        bad = [c for c in forget.classes or [] if not 0 <= c < data.num_classes]
+        if bad:
+            problems.append(Problem("forget.classes", f"class {', '.join(map(str, bad))} not in the dataset "
+                                                      f"'{data.name}', whose labels are 0..{data.num_classes - 1}"))
+            return np.empty(0, dtype=np.int64), problems
+        chosen = train[np.isin(y[train], forget.classes)]
+    elif forget.kind == "random":
+        n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
+        if n > len(train):
+            problems.append(Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}"))
+            return np.empty(0, dtype=np.int64), problems
+        rng = np.random.default_rng(derive_seed(seed, "forget/random"))
+        chosen = rng.choice(train, size=n, replace=False)
+    else:  # indices
+        path = Path(forget.path)  # type: ignore[arg-type]
+        try:
+            listed = read_index_file(path)
+        except OSError as exc:
+            return np.empty(0, dtype=np.int64), [Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")]
+        except ValueError as exc:
+            return np.empty(0, dtype=np.int64), [Problem("forget.path", str(exc))]
+        arr = np.asarray(listed, dtype=np.int64)
+        values, counts = np.unique(arr, return_counts=True)
+        dupes = values[counts > 1]
+        if len(dupes):
+            problems.append(Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}"))
+        out_of_range = arr[(arr < 0) | (arr >= len(y))]
+        if len(out_of_range):
+            problems.append(Problem("forget.path", f"{len(out_of_range)} index(es) outside 0..{len(y) - 1}, "
+                                                   f"e.g. {out_of_range[:5].tolist()}"))
+        not_train = np.setdiff1d(arr[(arr >= 0) & (arr < len(y))], train)
+        if len(not_train):
+            problems.append(Problem("forget.path", f"{len(not_train)} index(es) are not in the training split "
+                                                   f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
+                                                   "never trained on. List dataset indices of training samples only."))
+        chosen = np.unique(arr)
+    chosen = np.sort(chosen.astype(np.int64))
+    if not problems and len(chosen) == 0:
+        problems.append(Problem("forget", "the forget set is empty: nothing in the training split matches the request"))
+    elif not problems and len(chosen) == len(train):
+        problems.append(Problem("forget", "the forget set is the whole training set: there is nothing to retain, "
+                                          "and no reference model can be retrained"))
+    return chosen, problems
+
+
+def make_splits(data: LoadedData, cfg: DataConfig, forget: ForgetConfig, seed: int) -> tuple[Splits | None, list[Problem]]:
+    """All splits, or the problems that prevent them."""
+    train, test, population = base_splits(data, cfg, seed)
+    chosen, problems = forget_indices(data, train, forget, seed)
+    if problems:
+        return None, problems
+    retain = np.setdiff1d(train, chosen).astype(np.int64)
+    return Splits(train=train, test=test, population=population, forget=chosen, retain=retain), []
+
+
+def manifest_text(indices: np.ndarray) -> str:
+    """The forget manifest: sorted dataset indices, one per line, UTF-8, trailing newline."""
+    return "".join(f"{i}\n" for i in np.sort(indices).tolist())
+
+
+def manifest_digest(indices: np.ndarray) -> str:
+    """sha256 of :func:`manifest_text` (re-computable with ``sha256sum forget_manifest.txt``)."""
+    return hashlib.sha256(manifest_text(indices).encode()).hexdigest()

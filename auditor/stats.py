@@ -1,0 +1,285 @@
+"""The statistics engine: pure NumPy/SciPy functions behind every number in the report.
+
+Conventions: membership scores are "higher means member"; positives are members (the forget set),
+negatives are non-members (held-out data). Functions return ``None`` for a quantity the sample
+cannot support, together with a note saying why, rather than a number.
+
+References:
+    * ROC/AUC: Hanley & McNeil (1982); AUC as the Mann-Whitney U statistic with ties counted 1/2.
+    * TPR at low FPR: Carlini et al., "Membership Inference Attacks From First Principles"
+      (S&P 2022). A TPR at FPR x is reported only with at least 3/x negatives (the 95 % "rule of
+      three"; ATTACKS.md 7.5).
+    * Clopper & Pearson (1934) exact binomial intervals.
+    * Bootstrap percentile intervals: Efron & Tibshirani (1993), stratified by class label as in
+      jax_privacy's ``BootstrapParams``.
+    * Benjamini & Hochberg (1995) step-up procedure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its sample size and interval, or ``value=None`` with the reason.
+
+    Attributes:
+        value: The point estimate, or None when not estimable.
+        ci: The interval at ``level``, or None.
+        n: The sample size behind it (e.g. the number of forget samples).
+        note: Why it is not estimable, or a caveat.
+        level: Confidence level of ``ci``.
+    """
+
+    value: float | None
+    ci: tuple[float, float] | None = None
+    n: int | None = None
+    note: str | None = None
+    level: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"value": self.value, "ci": list(self.ci) if self.ci is not None else None, "n": self.n,
+                "note": self.note, "level": self.level}
+
+
+def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided exact binomial interval for k successes in n trials."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    a = 1.0 - level
+    lo = 0.0 if k == 0 else float(sps.beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(sps.beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def cp_upper(k: int, n: int, *, alpha: float) -> float:
+    """One-sided Clopper-Pearson upper bound at confidence 1 - alpha (1 when k == n)."""
+    if k >= n:
+        return 1.0
+    return float(sps.beta.ppf(1 - alpha, k + 1, n - k))
+
+
+def proportion(successes: np.ndarray, *, level: float = 0.95) -> Estimate:
+    """Mean of a 0/1 array with its Clopper-Pearson interval."""
+    s = np.asarray(successes)
+    n = int(s.size)
+    if n == 0:
+        return Estimate(None, n=0, note="not estimable: no samples")
+    k = int(s.sum())
+    return Estimate(k / n, clopper_pearson(k, n, level=level), n=n, level=level)
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(score of a random positive > score of a random negative) + 1/2 P(tie)."""
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("AUC needs at least one positive and one negative")
+    return float(auc_rows(pos[None, :], neg[None, :])[0])
+
+
+def auc_rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Row-wise AUC of ``pos[b]`` against ``neg[b]`` (shapes ``(B, P)`` and ``(B, N)``), via ranks."""
+    n_pos, n_neg = pos.shape[1], neg.shape[1]
+    ranks = sps.rankdata(np.concatenate([pos, neg], axis=1), axis=1, method="average")
+    u = ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
+
+
+def roc_curve(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) for the rule "member if score >= threshold".
+
+    Starts at (0, 0) with threshold +inf and ends at (1, 1); ties move both rates at once.
+    """
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    scores = np.concatenate([pos, neg])
+    labels = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, labels = scores[order], labels[order]
+    distinct = np.r_[np.nonzero(np.diff(scores))[0], scores.size - 1]
+    tps = np.cumsum(labels)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / max(pos.size, 1)]
+    fpr = np.r_[0.0, fps / max(neg.size, 1)]
+    thresholds = np.r_[np.inf, scores[distinct]]
+    return fpr, tpr, thresholds
+
+
+def min_negatives(fpr: float) -> int:
+    """Negatives needed before a TPR at ``fpr`` is estimable: ceil(3 / fpr)."""
+    return math.ceil(3.0 / fpr - 1e-9)
+
+
+def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> Estimate:
+    """Highest TPR over thresholds whose empirical FPR is at most ``fpr``.
+
+    Not estimable when the negatives are fewer than 3/fpr: with fewer, even zero false positives
+    cannot show that the true FPR is below ``fpr`` at 95 % confidence.
+    """
+    neg = np.asarray(neg, float)
+    need = min_negatives(fpr)
+    if neg.size < need:
+        return Estimate(None, n=int(neg.size),
+                        note=f"not estimable: {neg.size} negatives < {need} needed for TPR at {fpr:.3g} FPR")
+    f, t, _ = roc_curve(pos, neg)
+    return Estimate(float(t[f <= fpr + 1e-12].max()), n=int(np.asarray(pos).size + neg.size))
+
+
+def balanced_accuracy(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Best threshold's (TPR + TNR) / 2: the attack's accuracy on a balanced member/non-member set."""
+    f, t, _ = roc_curve(pos, neg)
+    return float(((t + 1.0 - f) / 2.0).max())
+
+
+def advantage(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Membership advantage max |TPR - FPR| (Yeom et al., CSF 2018)."""
+    f, t, _ = roc_curve(pos, neg)
+    return float(np.abs(t - f).max())
+
+
+def bootstrap_indices(n: int, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``(reps, n)`` indices drawn with replacement."""
+    return rng.integers(0, n, size=(reps, n)) if n else np.zeros((reps, 0), dtype=np.int64)
+
+
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """Equal-tailed percentile interval of bootstrap replicates."""
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(np.asarray(samples, float), [a, 1.0 - a])
+    return float(lo), float(hi)
+
+
+def benjamini_hochberg(pvalues: Sequence[float], q: float) -> np.ndarray:
+    """Step-up BH: reject the k smallest p-values, k the largest i with p_(i) <= i q / m."""
+    p = np.asarray(pvalues, float)
+    m = p.size
+    if m == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(p)
+    below = p[order] <= q * np.arange(1, m + 1) / m
+    reject = np.zeros(m, dtype=bool)
+    if below.any():
+        k = int(np.nonzero(below)[0].max())
+        reject[order[: k + 1]] = True
+    return reject
+
+
+# --------------------------------------------------------------------------------------------------
+# Model comparisons: the unlearned model against the mean of the references, paired by sample.
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric on each model plus the paired gap (unlearned - mean of references).
+
+    Attributes:
+        per_model: Role -> estimate (roles: unlearned, reference, original; reference is the mean
+            over reference seeds).
+        gap: Point gap and its interval at ``level``.
+        gap_samples: Bootstrap replicates of the gap (for intervals at other levels).
+        reference_spread: Largest difference between two reference seeds (0 with one seed).
+    """
+
+    per_model: dict[str, Estimate]
+    gap: Estimate
+    gap_samples: np.ndarray | None
+    reference_spread: float | None
+
+
+def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
+                        rng: np.random.Generator) -> Comparison:
+    """Compare per-sample 0/1 (or real-valued mean) outcomes on the same samples.
+
+    Args:
+        values: Role -> list of per-sample arrays (one per model of that role; several for
+            ``reference``). Must contain ``unlearned`` and ``reference``.
+        reps: Bootstrap resamples.
+        level: Confidence level of the reported intervals.
+        rng: Source of the resampling.
+    """
+    n = int(values["unlearned"][0].size)
+    if n == 0:
+        empty = Estimate(None, n=0, note="not estimable: no samples")
+        return Comparison({r: empty for r in values}, empty, None, None)
+    per_model = {}
+    for role, arrays in values.items():
+        mean = float(np.mean([a.mean() for a in arrays]))
+        if len(arrays) == 1 and set(np.unique(arrays[0])) <= {0, 1}:
+            per_model[role] = proportion(arrays[0], level=level)
+        else:
+            idx = bootstrap_indices(n, reps, rng)
+            reps_mean = np.mean([a[idx].mean(axis=1) for a in arrays], axis=0)
+            per_model[role] = Estimate(mean, percentile_interval(reps_mean, level), n=n, level=level)
+    idx = bootstrap_indices(n, reps, rng)
+    u = values["unlearned"][0]
+    refs = values["reference"]
+    gap_reps = u[idx].mean(axis=1) - np.mean([r[idx].mean(axis=1) for r in refs], axis=0)
+    point = float(u.mean() - np.mean([r.mean() for r in refs]))
+    spread = float(np.ptp([r.mean() for r in refs])) if len(refs) > 1 else 0.0
+    gap = Estimate(point, percentile_interval(gap_reps, level), n=n, level=level)
+    return Comparison(per_model, gap, gap_reps, spread)
+
+
+def balanced_accuracy_rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Row-wise :func:`balanced_accuracy` for resampled score matrices."""
+    return np.array([balanced_accuracy(p, q) for p, q in zip(pos, neg)])
+
+
+def tpr_at_fpr_rows(fpr: float):
+    """A row-wise TPR-at-``fpr`` statistic for :func:`compare_scores`."""
+
+    def rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+        out = []
+        for p, q in zip(pos, neg):
+            f, t, _ = roc_curve(p, q)
+            out.append(t[f <= fpr + 1e-12].max())
+        return np.array(out)
+
+    return rows
+
+
+def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], *, reps: int, level: float,
+                   rng: np.random.Generator, min_negatives_needed: int = 1) -> Comparison:
+    """Compare a membership statistic (AUC, balanced accuracy, TPR at FPR) across models.
+
+    Members and non-members are resampled separately (stratified bootstrap), with the same
+    resamples for every model, so the gap's interval is paired.
+
+    Args:
+        stat: Row-wise statistic ``(pos[B, P], neg[B, N]) -> [B]``, e.g. :func:`auc_rows`.
+        scores: Role -> list of (member scores, non-member scores), one pair per model (several
+            for ``reference``); every model scores the same samples in the same order.
+        reps: Bootstrap resamples.
+        level: Confidence level of the reported intervals.
+        rng: Source of the resampling.
+        min_negatives_needed: Below this many non-members the statistic is not estimable.
+    """
+    pos0, neg0 = scores["unlearned"][0]
+    n_pos, n_neg = pos0.size, neg0.size
+    n = int(n_pos + n_neg)
+    if n_pos == 0 or n_neg == 0:
+        empty = Estimate(None, n=n, note="not estimable: needs members and non-members")
+        return Comparison({r: empty for r in scores}, empty, None, None)
+    if n_neg < min_negatives_needed:
+        empty = Estimate(None, n=n, note=f"not estimable: {n_neg} non-members < {min_negatives_needed} needed")
+        return Comparison({r: empty for r in scores}, empty, None, None)
+    ip = bootstrap_indices(n_pos, reps, rng)
+    ineg = bootstrap_indices(n_neg, reps, rng)
+    boots: dict[str, np.ndarray] = {}
+    points: dict[str, list[float]] = {}
+    per_model = {}
+    for role, pairs in scores.items():
+        points[role] = [float(stat(p[None, :], q[None, :])[0]) for p, q in pairs]
+        boots[role] = np.mean([stat(p[ip], q[ineg]) for p, q in pairs], axis=0)
+        per_model[role] = Estimate(float(np.mean(points[role])), percentile_interval(boots[role], level),
+                                   n=n, level=level)
+    gap_reps = boots["unlearned"] - boots["reference"]
+    gap = Estimate(per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
+                   percentile_interval(gap_reps, level), n=n, level=level)
+    spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0
+    return Comparison(per_model, gap, gap_reps, spread)

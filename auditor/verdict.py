@@ -1,0 +1,138 @@
+"""From gaps to a verdict: two-sided gates against the retrained reference.
+
+For each gate with tolerance t on the gap d = metric(unlearned) - metric(reference):
+
+* **pass** when the (1 - 2 alpha) bootstrap interval of d lies inside (-t, t). This is the
+  two-one-sided-tests (TOST) equivalence procedure at level alpha (Schuirmann, 1987). The overall
+  pass needs every gate to pass, an intersection-union test, which needs no multiplicity
+  correction (Berger, 1982).
+* **fail** when the (1 - alpha / m) interval of d lies wholly outside [-t, t], m being the number
+  of gates: Bonferroni over the family, so the chance that a run equivalent to retraining fails
+  any gate stays below alpha.
+* **inconclusive** otherwise, or when d is not estimable at this sample size.
+
+Over-forgetting (d far below zero) fails exactly like under-forgetting (DESIGN.md principle 1).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from auditor.stats import percentile_interval
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A resolved gate: one metric key and its tolerance."""
+
+    metric: str
+    tolerance: float
+    source: str  # "default" (from the attack) or "config"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one gate, with the intervals it was judged on."""
+
+    gate: Gate
+    status: str
+    reason: str
+    gap: float | None
+    equivalence_ci: tuple[float, float] | None
+    equivalence_level: float
+    difference_ci: tuple[float, float] | None
+    difference_level: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"metric": self.gate.metric, "tolerance": self.gate.tolerance, "source": self.gate.source,
+                "gap": self.gap, "equivalence_ci": list(self.equivalence_ci) if self.equivalence_ci else None,
+                "equivalence_level": self.equivalence_level,
+                "difference_ci": list(self.difference_ci) if self.difference_ci else None,
+                "difference_level": self.difference_level, "status": self.status, "reason": self.reason}
+
+
+def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, float], metric_keys: list[str]) -> list[Gate]:
+    """Expand configured rules (globs) over the metric keys, or use the attacks' defaults.
+
+    A metric matched by several rules takes the last matching rule.
+    """
+    if rules is None:
+        return [Gate(k, t, "default") for k, t in defaults.items()]
+    chosen: dict[str, float] = {}
+    for pattern, tol in rules:
+        for key in fnmatch.filter(metric_keys, pattern):
+            chosen[key] = tol
+    return [Gate(k, chosen[k], "config") for k in metric_keys if k in chosen]
+
+
+def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: float, family: int,
+          note: str | None = None) -> GateResult:
+    """Judge one gate from the gap's bootstrap replicates."""
+    eq_level = 1.0 - 2.0 * alpha
+    diff_level = 1.0 - alpha / max(family, 1)
+    t = gate.tolerance
+    if gap is None or samples is None or len(samples) == 0:
+        why = note or "the gap is not estimable at this sample size"
+        return GateResult(gate, INCONCLUSIVE, why, None, None, eq_level, None, diff_level)
+    eq = percentile_interval(samples, eq_level)
+    diff = percentile_interval(samples, diff_level)
+    if -t < eq[0] and eq[1] < t:
+        status = PASS
+        reason = f"the {eq_level:.0%} interval of the gap [{eq[0]:+.3f}, {eq[1]:+.3f}] lies inside ±{t:g}"
+    elif diff[0] > t or diff[1] < -t:
+        status = FAIL
+        side = "more" if diff[0] > t else "less"
+        reason = (f"the {diff_level:.2%} interval of the gap [{diff[0]:+.3f}, {diff[1]:+.3f}] lies outside ±{t:g}: "
+                  f"the unlearned model scores {side} than retraining does")
+    else:
+        status = INCONCLUSIVE
+        reason = (f"the {eq_level:.0%} interval [{eq[0]:+.3f}, {eq[1]:+.3f}] is not inside ±{t:g}, and the "
+                  f"{diff_level:.2%} interval [{diff[0]:+.3f}, {diff[1]:+.3f}] is not outside it: more samples are needed")
+    return GateResult(gate, status, reason, gap, eq, eq_level, diff, diff_level)
+
+
+def overall(results: list[GateResult], *, attack_errors: list[str]) -> dict[str, Any]:
+    """The overall verdict and its plain-words statement."""
+    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, INCONCLUSIVE)}
+    names = ", ".join(sorted({r.gate.metric.split(".")[0] for r in results})) or "none"
+    if counts[FAIL]:
+        status = FAIL
+        failed = ", ".join(r.gate.metric for r in results if r.status == FAIL)
+        headline = "FAIL: the unlearned model is distinguishable from retraining"
+        statement = (f"{counts[FAIL]} of {len(results)} gated checks show a gap to the retrained reference beyond "
+                     f"tolerance ({failed}). The forgotten data's influence is measurably different from a model "
+                     "that never saw it.")
+    elif attack_errors or counts[INCONCLUSIVE] or not results:
+        status = INCONCLUSIVE
+        headline = "INCONCLUSIVE: the evidence does not settle the question"
+        parts = []
+        if counts[INCONCLUSIVE]:
+            parts.append(f"{counts[INCONCLUSIVE]} of {len(results)} gated checks could not be decided at this sample size")
+        if attack_errors:
+            parts.append(f"attack(s) {', '.join(attack_errors)} did not complete")
+        if not results:
+            parts.append("no gates were evaluated")
+        statement = "; ".join(parts) + ". No check failed, but equivalence to retraining is not shown."
+    else:
+        status = PASS
+        headline = "PASS: indistinguishable from retraining on every gated check"
+        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance. "
+                     f"No leakage detected by these attacks ({names}) at this power; this is empirical evidence, "
+                     "not a proof of unlearning.")
+    return {"status": status, "headline": headline, "statement": statement, "counts": counts}
+
+
+def rules_text(alpha: float, family: int) -> tuple[str, str]:
+    """The pass and fail rules in words, for the report."""
+    return (
+        f"pass: the {1 - 2 * alpha:.0%} bootstrap interval of the gap lies inside ±tolerance (TOST equivalence at "
+        f"alpha = {alpha:g}); every gate must pass (intersection-union test, no correction needed)",
+        f"fail: the {1 - alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance (Bonferroni over the "
+        f"{family} gates, family-wise alpha = {alpha:g}); otherwise inconclusive",
+    )
