@@ -1,0 +1,310 @@
+"""``run_audit``: the steps of DESIGN.md's data flow, and nothing else.
+
+1. preflight (data, splits, files, output folder); 2. the original model (checkpoint or trained,
+cached); 3. the references (retrained on the retain set, cached, or supplied); 4. the unlearned
+model (the method run on a copy of the original, or a supplied checkpoint); 5. the attacks;
+6. gates and verdict; 7. evidence, reports, atomic publication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from attacks import ATTACKS
+from attacks.base import Attack
+from auditor import __version__
+from auditor.cache import ModelCache, default_cache_dir
+from auditor.config import AuditConfig, canonical_json
+from auditor.context import AuditContext, UnlearnInputs, take
+from auditor.environment import capture
+from auditor.errors import AuditFailedError
+from auditor.models import file_digest, init_model, state_digest
+from auditor.outputs import Staging
+from auditor.preflight import Prepared, preflight
+from auditor.progress import Progress
+from auditor.seeding import derive_seed
+from auditor.splits import manifest_digest, manifest_text
+from auditor.training import Recipe, train_model
+from auditor.verdict import overall, resolve_gates, rules_text, judge
+from unlearners import UNLEARNERS
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What ``run_audit`` returns: the verdict, the evidence and where the files went."""
+
+    status: str
+    evidence: dict[str, Any]
+    files: dict[str, Path]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == "pass" else 1
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _index_digest(indices: Any) -> str:
+    return hashlib.sha256(",".join(map(str, list(indices))).encode()).hexdigest()
+
+
+class _Trainer:
+    """Trains (or fetches from the cache) models that share the audit's recipe and data."""
+
+    def __init__(self, cfg: AuditConfig, prep: Prepared, cache: ModelCache, progress: Progress) -> None:
+        self.cfg, self.prep, self.cache, self.progress = cfg, prep, cache, progress
+        self.recipe = Recipe.from_config(cfg.training)
+
+    def train(self, role: str, indices: Any, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+        data = self.prep.data
+        spec = {"data": data.fingerprint, "indices": _index_digest(indices), "arch": self.cfg.model.arch,
+                "input_shape": list(data.input_shape), "num_classes": data.num_classes,
+                "recipe": self.recipe.as_dict(), "seed": seed}
+        split = take(data, indices)
+
+        def fit() -> nn.Module:
+            with self.progress.task(f"training {role}", self.recipe.epochs) as update:
+                model = init_model(self.prep.factory, derive_seed(seed, "init"))
+                return train_model(model, split.x, split.y, recipe=self.recipe,
+                                   generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                                   device=self.prep.device, progress=lambda d, t: update(d * self.recipe.epochs // t, self.recipe.epochs))
+
+        model, key, hit = self.cache.get_or_train(spec, self.prep.factory, fit)
+        return model.to(self.prep.device).eval(), {"source": "cache" if hit else "trained", "seed": seed, "cache_key": key}
+
+    def load(self, key: str, path: Path) -> tuple[nn.Module, dict[str, Any]]:
+        model = self.prep.factory()
+        model.load_state_dict(self.prep.checkpoints[key])
+        return model.to(self.prep.device).eval(), {"source": "checkpoint", "path": str(path), "file_sha256": file_digest(path)}
+
+
+def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | None = None,
+              progress: Progress | None = None, command: str | None = None) -> AuditOutcome:
+    """Run the whole audit and write its outputs.
+
+    Args:
+        cfg: A validated config.
+        out: Output folder (default ``cfg.report.out``).
+        config_path: The YAML file the config came from (its bytes are hashed into the evidence).
+        progress: Progress display (default: on when stderr is a terminal).
+        command: The command line, recorded in the evidence.
+
+    Returns:
+        The outcome; ``exit_code`` is 0 for pass, 1 for fail or inconclusive.
+
+    Raises:
+        ConfigError: Preflight found problems (nothing was trained or written).
+        AuditFailedError: A component failed; nothing that looks like a report is left behind.
+    """
+    progress = progress or Progress(enabled=False)
+    t_start = time.time()
+    out = Path(out or cfg.report.out)
+    prep = preflight(cfg, out=out, source=str(config_path) if config_path else None)
+    run_id = uuid.uuid4().hex[:16]
+    staging = Staging(out, run_id)
+    try:
+        with progress:
+            evidence = _audit(cfg, prep, staging, progress, run_id=run_id, t_start=t_start,
+                              config_path=config_path, command=command)
+        files = staging.publish()
+    except BaseException:
+        staging.discard()
+        raise
+    return AuditOutcome(evidence["verdict"]["status"], evidence, files)
+
+
+def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progress, *, run_id: str, t_start: float,
+           config_path: Path | None, command: str | None) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    torch.manual_seed(derive_seed(cfg.seed, "global"))
+    cache = ModelCache(cfg.execution.cache_dir or default_cache_dir(), enabled=cfg.execution.cache)
+    trainer = _Trainer(cfg, prep, cache, progress)
+    splits, data = prep.splits, prep.data
+
+    t = time.perf_counter()
+    if cfg.model.checkpoint is not None:
+        original, original_info = trainer.load("model.checkpoint", cfg.model.checkpoint)
+    else:
+        original, original_info = trainer.train("original", splits.train, derive_seed(cfg.seed, "original"))
+    timings["train_original_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    references, reference_info = [], []
+    if cfg.reference.checkpoints:
+        for i, path in enumerate(cfg.reference.checkpoints):
+            m, info = trainer.load(f"reference.checkpoints.{i}", path)
+            references.append(m)
+            reference_info.append(info)
+    else:
+        for i in range(cfg.reference.seeds):
+            m, info = trainer.train(f"reference {i + 1}/{cfg.reference.seeds}", splits.retain,
+                                    derive_seed(cfg.seed, f"reference/{i}"))
+            references.append(m)
+            reference_info.append(info)
+    timings["reference_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    method_record = _unlearn(cfg, prep, trainer, original, progress)
+    unlearned = method_record.pop("_model")
+    timings["unlearn_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ctx = AuditContext(data=data, splits=splits, unlearned=unlearned, references=references, original=original,
+                       forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
+                       recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=cfg.seed,
+                       bootstrap=cfg.gates.bootstrap, level=0.95)
+    attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
+    with progress.task("attacks", len(cfg.attacks)) as update:
+        for i, spec in enumerate(cfg.attacks):
+            cls = ATTACKS.get(spec.name)
+            attack = cls(cls.Params.model_validate(spec.params))
+            attacks.append((attack, *_run_attack(attack, ctx)))
+            update(i + 1, len(cfg.attacks))
+    timings["attacks_s"] = time.perf_counter() - t
+
+    # Gates and verdict.
+    defaults: dict[str, float] = {}
+    keys: list[str] = []
+    for attack, _, _ in attacks:
+        keys += attack.metric_keys(cfg.forget.kind)
+        defaults.update(attack.default_gates(cfg.forget.kind))
+    rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
+    gates = resolve_gates(rules, defaults, keys)
+    samples: dict[str, Any] = {}
+    metric_by_key: dict[str, dict[str, Any]] = {}
+    for _, record, gap_samples in attacks:
+        samples.update(gap_samples)
+        metric_by_key.update({m["key"]: m for m in record["metrics"]})
+    results = []
+    for gate in gates:
+        metric = metric_by_key.get(gate.metric)
+        gap = (metric or {}).get("gap") or {}
+        note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
+        results.append(judge(gate, gap.get("value"), samples.get(gate.metric), alpha=cfg.gates.alpha,
+                             family=len(gates), note=note))
+    errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
+    verdict = overall(results, attack_errors=errors)
+    pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates))
+
+    finished = time.time()
+    config_json = cfg.model_dump(mode="json")
+    evidence: dict[str, Any] = {
+        "schema": "unlearn-audit/evidence/v1",
+        "tool": {"name": "unlearn-audit", "version": __version__},
+        "run": {"id": run_id, "started_utc": _utc(t_start), "finished_utc": _utc(finished),
+                "title": cfg.report.title, "operator": cfg.report.operator, "organisation": cfg.report.organisation,
+                "request_id": cfg.report.request_id, "config_path": str(config_path) if config_path else None,
+                "command": command or (f"unlearn-audit run {config_path}" if config_path else None)},
+        "config": config_json,
+        "config_sha256": hashlib.sha256(canonical_json(config_json)).hexdigest(),
+        "config_file_sha256": file_digest(config_path) if config_path else None,
+        "seed": cfg.seed,
+        "environment": capture(str(prep.device)),
+        "data": {
+            "dataset": data.name, "fingerprint": data.fingerprint, "num_classes": data.num_classes,
+            "input_shape": list(data.input_shape), "split_sha256": splits.digest(), "source": data.source,
+            "counts": {"total": len(data), **splits.counts()},
+            "forget": {"kind": cfg.forget.kind, "classes": cfg.forget.classes, "fraction": cfg.forget.fraction,
+                       "count": int(len(splits.forget)), "manifest_sha256": manifest_digest(splits.forget),
+                       "manifest_file": "forget_manifest.txt"},
+        },
+        "models": {
+            "original": {"role": "original", "sha256": state_digest(original), **original_info},
+            "unlearned": {"role": "unlearned", "sha256": state_digest(unlearned), **method_record.pop("_model_info")},
+            "references": [{"role": "reference", "index": i, "sha256": state_digest(m), **info}
+                           for i, (m, info) in enumerate(zip(references, reference_info))],
+            "digest_method": "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order",
+        },
+        "method": method_record,
+        "attacks": [record for _, record, _ in attacks],
+        "gates": {"alpha": cfg.gates.alpha, "family_size": len(gates), "pass_rule": pass_rule, "fail_rule": fail_rule,
+                  "bootstrap": cfg.gates.bootstrap, "results": [r.as_dict() for r in results]},
+        "verdict": verdict,
+        "cache": {"dir": str(cache.root), "enabled": cache.enabled, "hits": cache.hits, "misses": cache.misses},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+    t = time.perf_counter()
+    staging.write_text("forget_manifest.txt", manifest_text(splits.forget))
+    if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
+        from auditor.report import render_html, render_pdf
+
+        with progress.task("rendering report", 2) as update:
+            html = render_html(evidence)
+            if "html" in cfg.report.formats:
+                staging.write_text("report.html", html)
+            update(1, 2)
+            if "pdf" in cfg.report.formats:
+                staging.write_bytes("report.pdf", render_pdf(html, evidence=evidence))
+            update(2, 2)
+    timings["report_s"] = time.perf_counter() - t
+    timings["total_s"] = time.time() - t_start
+    evidence["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    staging.write_bytes("evidence.json", (_json(evidence) + "\n").encode())
+    return evidence
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
+
+
+def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.Module, progress: Progress) -> dict[str, Any]:
+    """Run the method (or load the unlearned checkpoint); the record says what data it read."""
+    if cfg.unlearner.checkpoint is not None:
+        model, info = trainer.load("unlearner.checkpoint", cfg.unlearner.checkpoint)
+        bad = [n for n, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise AuditFailedError(f"unlearner.checkpoint holds non-finite weights (NaN or inf) in {', '.join(bad[:5])}")
+        return {"name": None, "source": "checkpoint", "summary": "Audit of a model unlearned by the user's own pipeline.",
+                "citation": None, "params": {}, "data_read": None, "reads_forget_samples": None, "runtime_s": None,
+                "_model": model, "_model_info": info}
+    cls = UNLEARNERS.get(cfg.unlearner.name)  # type: ignore[arg-type]
+    method = cls(cls.Params.model_validate(cfg.unlearner.params))
+    seed = derive_seed(cfg.seed, "unlearn")
+    with progress.task(f"unlearning ({cls.name})", 1) as update:
+        inputs = UnlearnInputs(data=prep.data, splits=prep.splits, forget_kind=cfg.forget.kind,
+                               forget_classes=tuple(cfg.forget.classes or ()), recipe=trainer.recipe,
+                               model_factory=prep.factory, device=prep.device, seed=seed, progress=update)
+        t = time.perf_counter()
+        model = method.run(original, inputs)
+        runtime = time.perf_counter() - t
+    return {"name": cls.name, "source": "method", "summary": cls.summary, "citation": cls.citation,
+            "doc": (cls.__doc__ or "").strip().split("\n\n")[0], "params": method.params.model_dump(mode="json"),
+            "supports": sorted(cls.supports), "data_read": dict(inputs.reads),
+            "reads_forget_samples": "forget" in inputs.reads, "runtime_s": round(runtime, 3),
+            "_model": model.to(prep.device).eval(), "_model_info": {"source": "method", "seed": seed}}
+
+
+def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Measure one attack; a crash is recorded and the battery goes on."""
+    t = time.perf_counter()
+    record: dict[str, Any] = {"name": attack.name, "title": attack.title, "summary": attack.summary,
+                              "citation": attack.citation, "threat_model": attack.threat_model,
+                              "params": attack.params.model_dump(mode="json"), "metrics": [], "tables": [],
+                              "details": {}, "error": None}
+    samples: dict[str, Any] = {}
+    try:
+        m = attack.measure(ctx)
+        record["metrics"] = [r.as_dict() for r in m.metrics]
+        record["tables"] = [tb.as_dict() for tb in m.tables]
+        record["details"] = m.details
+        samples = {r.key: r.comparison.gap_samples for r in m.metrics}
+    except Exception as exc:  # recorded in the evidence; the verdict becomes inconclusive
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=6)
+    record["runtime_s"] = round(time.perf_counter() - t, 3)
+    return record, samples

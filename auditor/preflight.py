@@ -1,0 +1,94 @@
+"""Checks that need the data and the files the config points to, run before any training.
+
+Everything found is reported at once (exit code 2): a missing dataset folder, a forget class the
+dataset lacks, an empty forget set or one that is the whole training set, a checkpoint that does
+not fit the architecture, an output folder that cannot be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from auditor.config import AuditConfig
+from auditor.datasets import LoadedData, load_dataset
+from auditor.errors import ConfigError, Problem
+from auditor.models import check_fits, model_factory, read_state_dict
+from auditor.outputs import check_writable
+from auditor.splits import Splits, make_splits
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What preflight establishes: the data, its splits, the model factory and the device."""
+
+    data: LoadedData
+    splits: Splits
+    factory: Callable[[], nn.Module]
+    device: torch.device
+    checkpoints: dict[str, dict[str, torch.Tensor]]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None) -> Prepared:
+    """Load the data, make the splits and check every referenced file.
+
+    Raises:
+        ConfigError: Listing every problem found.
+    """
+    problems: list[Problem] = []
+    problems += check_writable(out)
+    device = resolve_device(cfg.execution.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        problems.append(Problem("execution.device", f"{cfg.execution.device!r} requested but CUDA is not available; "
+                                                    "use device: cpu or auto"))
+    try:
+        data = load_dataset(cfg.data)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems, source=source) from None
+    splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
+    problems += split_problems
+
+    factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
+    try:
+        probe = factory()
+        with torch.no_grad():
+            out_shape = tuple(probe.eval()(data.x[:2]).shape)
+        if out_shape != (min(2, len(data)), data.num_classes):
+            problems.append(Problem("model.arch", f"{cfg.model.arch!r} outputs shape {out_shape} for 2 inputs; "
+                                                  f"expected (2, {data.num_classes}) logits"))
+    except Exception as exc:  # a user's factory can fail in any way
+        problems.append(Problem("model.arch", f"cannot build {cfg.model.arch!r} for inputs {data.input_shape} with "
+                                              f"{data.num_classes} classes: {exc}"))
+        probe = None
+
+    checkpoints: dict[str, dict[str, torch.Tensor]] = {}
+    named = [("model.checkpoint", cfg.model.checkpoint), ("unlearner.checkpoint", cfg.unlearner.checkpoint)]
+    named += [(f"reference.checkpoints.{i}", p) for i, p in enumerate(cfg.reference.checkpoints)]
+    for key, path in named:
+        if path is None:
+            continue
+        try:
+            state = read_state_dict(Path(path), key=key)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if probe is not None:
+            fit = check_fits(probe, state, key=key, arch=cfg.model.arch)
+            problems += fit
+            if not fit:
+                checkpoints[key] = state
+    if problems:
+        raise ConfigError(problems, source=source)
+    assert splits is not None
+    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints)

@@ -1,0 +1,66 @@
+"""The commented example config written by ``unlearn-audit init`` (the embedded default)."""
+
+STARTER = """\
+# unlearn-audit configuration: audit an unlearning method on scikit-learn's digits.
+# Validate with `unlearn-audit config validate audit.yaml`; run with `unlearn-audit run audit.yaml`.
+# Every key is optional; `unlearn-audit config schema` prints them all. Relative paths are resolved
+# against this file's folder.
+
+seed: 0                     # root seed: splits, training, unlearning and attacks all derive from it
+
+data:
+  dataset: digits           # digits (ships with scikit-learn) | mnist | fashion_mnist | cifar10 | cifar100
+                            # | svhn (from root:, never downloaded) | imagefolder (root:) | npz (path:)
+  test_fraction: 0.25       # held-out test data (datasets without an official test split)
+  population_fraction: 0.2  # never trained on: non-member data for attacks and third-party data for methods
+
+model:
+  arch: small_cnn           # mlp | small_cnn | resnet18 | package.module:factory
+  checkpoint: null          # your trained original (a state_dict); trained with `training` when null
+
+training:                   # the one recipe for the original, the references and every retrain
+  epochs: 30
+  batch_size: 64
+  optimizer: sgd            # sgd | adam | adamw
+  lr: 0.05
+  momentum: 0.9
+  weight_decay: 0.0005
+  schedule: cosine          # cosine | constant
+  augment: none             # none | hflip | crop_hflip
+
+forget:                     # what must be forgotten
+  kind: class               # class (classes:) | random (fraction: or count:) | indices (path:)
+  classes: [3]
+
+unlearner:                  # the method under audit; `unlearn-audit list` shows them all
+  name: finetune
+  params: {epochs: 5, lr: 0.02}
+  # checkpoint: unlearned.pt   # instead of name/params: audit a model your own pipeline unlearned
+
+reference:
+  seeds: 2                  # retrain N references; the spread between them is reported
+  # checkpoints: [ref0.pt]  # or supply retrained references
+
+attacks:                    # the battery; each is judged against the references, two-sided
+  - name: accuracy
+  - name: threshold
+    params: {signals: [loss, entropy, mentropy, confidence]}
+
+gates:
+  alpha: 0.05               # pass: 90 % interval of the gap inside ±tolerance; fail: Bonferroni interval outside
+  # rules:                  # replace the attacks' default gates
+  #   - {metric: accuracy.forget, tolerance: 0.05}
+  #   - {metric: "threshold.*.auc", tolerance: 0.1}
+
+report:
+  out: runs/audit           # overridden by --out
+  formats: [html, pdf, json]
+  title: Machine unlearning audit
+  operator: null            # who ran the audit
+  organisation: null
+  request_id: null          # pseudonymous erasure-request reference (never personal data)
+
+execution:
+  device: auto              # auto | cpu | cuda | cuda:N
+  cache: true               # reuse trained models across audits (content-addressed)
+"""
