@@ -35,7 +35,11 @@ FPRS = (0.001, 0.01, 0.1)
 class ThresholdParams(Params):
     signals: list[Signal] = Field(default_factory=lambda: ["loss", "entropy", "mentropy", "confidence"],
                                   min_length=1, description="Which per-sample signals to threshold.")
-    gate_tolerance: float = Field(0.1, gt=0, lt=1, description="Default gate tolerance on each AUC gap.")
+    gate_tolerance: float = Field(
+        0.15, gt=0, lt=1,
+        description=("Default gate tolerance on each AUC gap. At the embedded default's sample sizes (~100 members, "
+                     "~80 non-members) the 90 % interval of the gap is about +-0.06 wide, so much tighter "
+                     "tolerances can only be met with larger forget sets."))
 
 
 class ThresholdAttack(Attack):
@@ -44,7 +48,8 @@ class ThresholdAttack(Attack):
     Signals: loss (Yeom et al., "Privacy Risk in Machine Learning", CSF 2018), prediction entropy
     and modified entropy (Song & Mittal, "Systematic Evaluation of Privacy Risks of Machine
     Learning Models", USENIX Security 2021), and true-class confidence. Members are the forget
-    set; non-members are held-out test samples of the same classes. Every threshold is swept, so
+    set; non-members are held-out samples of the same classes (test split, plus the population split
+    when the method did not read it). Every threshold is swept, so
     the ROC, AUC, best balanced accuracy and TPR at 0.1 %, 1 % and 10 % FPR are reported for the
     unlearned model, the reference (mean over seeds) and the original.
 
@@ -98,4 +103,4 @@ class ThresholdAttack(Attack):
                                                            level=ctx.level, rng=rng,
                                                            min_negatives_needed=min_negatives(f))))
         return Measurement(tuple(metrics), details={"members": len(members), "nonmembers": len(nonmembers),
-                                                    "nonmember_source": "test split, same classes as the forget set"})
+                                                    "nonmember_source": ctx.nonmember_source()})

@@ -144,6 +144,7 @@ class AuditContext:
     seed: int
     bootstrap: int = 1000
     level: float = 0.95
+    population_is_clean: bool = True
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:
@@ -168,7 +169,19 @@ class AuditContext:
         return np.random.default_rng(derive_seed(self.seed, purpose))
 
     def nonmember_indices(self) -> np.ndarray:
-        """Held-out samples of the same classes as the forget set (membership non-members)."""
-        test = self.splits.test
-        classes = np.unique(self.data.y.numpy()[self.splits.forget])
-        return test[np.isin(self.data.y.numpy()[test], classes)]
+        """Held-out samples of the same classes as the forget set (membership non-members).
+
+        The test split, plus the population split when no audited model touched it (a method that
+        reads third-party data, such as distribution matching, makes it unusable as non-members).
+        """
+        held = self.splits.test
+        if self.population_is_clean:
+            held = np.union1d(held, self.splits.population)
+        y = self.data.y.numpy()
+        classes = np.unique(y[self.splits.forget])
+        return held[np.isin(y[held], classes)]
+
+    def nonmember_source(self) -> str:
+        """Which splits :meth:`nonmember_indices` draws from, in words."""
+        return ("test and population splits" if self.population_is_clean else "test split (the method read the "
+                "population split)") + ", same classes as the forget set"

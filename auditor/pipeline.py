@@ -164,7 +164,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     ctx = AuditContext(data=data, splits=splits, unlearned=unlearned, references=references, original=original,
                        forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
                        recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=cfg.seed,
-                       bootstrap=cfg.gates.bootstrap, level=0.95)
+                       bootstrap=cfg.gates.bootstrap, level=0.95,
+                       population_is_clean="population" not in (method_record.get("data_read") or {}))
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):

@@ -50,7 +50,7 @@ gates:
   alpha: 0.05               # pass: 90 % interval of the gap inside ±tolerance; fail: Bonferroni interval outside
   # rules:                  # replace the attacks' default gates
   #   - {metric: accuracy.forget, tolerance: 0.05}
-  #   - {metric: "threshold.*.auc", tolerance: 0.1}
+  #   - {metric: "threshold.*.auc", tolerance: 0.15}
 
 report:
   out: runs/audit           # overridden by --out

@@ -225,20 +225,41 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
     return Comparison(per_model, gap, gap_reps, spread)
 
 
+def roc_rows(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise ROC points for score matrices ``(B, P)`` and ``(B, N)``.
+
+    Returns ``(fpr, tpr, valid)``, each ``(B, P + N + 1)``: the rates after admitting the k
+    highest scores (column 0 is the empty set), and whether column k is a real operating point
+    (a threshold cannot split tied scores).
+    """
+    b, n_pos = pos.shape
+    n_neg = neg.shape[1]
+    scores = np.concatenate([pos, neg], axis=1)
+    labels = np.concatenate([np.ones((b, n_pos)), np.zeros((b, n_neg))], axis=1)
+    order = np.argsort(-scores, axis=1, kind="mergesort")
+    s_sorted = np.take_along_axis(scores, order, axis=1)
+    l_sorted = np.take_along_axis(labels, order, axis=1)
+    tps = np.cumsum(l_sorted, axis=1)
+    fps = np.arange(1, n_pos + n_neg + 1)[None, :] - tps
+    valid = np.concatenate([s_sorted[:, 1:] != s_sorted[:, :-1], np.ones((b, 1), bool)], axis=1)
+    zeros = np.zeros((b, 1))
+    fpr = np.concatenate([zeros, fps / n_neg], axis=1)
+    tpr = np.concatenate([zeros, tps / n_pos], axis=1)
+    return fpr, tpr, np.concatenate([np.ones((b, 1), bool), valid], axis=1)
+
+
 def balanced_accuracy_rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Row-wise :func:`balanced_accuracy` for resampled score matrices."""
-    return np.array([balanced_accuracy(p, q) for p, q in zip(pos, neg)])
+    fpr, tpr, valid = roc_rows(pos, neg)
+    return np.where(valid, (tpr + 1.0 - fpr) / 2.0, 0.0).max(axis=1)
 
 
-def tpr_at_fpr_rows(fpr: float):
-    """A row-wise TPR-at-``fpr`` statistic for :func:`compare_scores`."""
+def tpr_at_fpr_rows(fpr_target: float):
+    """A row-wise TPR-at-``fpr_target`` statistic for :func:`compare_scores`."""
 
     def rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-        out = []
-        for p, q in zip(pos, neg):
-            f, t, _ = roc_curve(p, q)
-            out.append(t[f <= fpr + 1e-12].max())
-        return np.array(out)
+        fpr, tpr, valid = roc_rows(pos, neg)
+        return np.where(valid & (fpr <= fpr_target + 1e-12), tpr, 0.0).max(axis=1)
 
     return rows
 

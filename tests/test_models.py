@@ -1,0 +1,82 @@
+"""Architectures, checkpoints and the model cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from auditor.cache import ModelCache
+from auditor.errors import ConfigError
+from auditor.models import load_checkpoint, model_factory, state_digest
+
+
+@pytest.mark.parametrize("arch", ["mlp", "small_cnn", "resnet18"])
+def test_architectures_give_logits(arch):
+    make = model_factory(arch, input_shape=(3, 16, 16), num_classes=7)
+    assert make()(torch.zeros(2, 3, 16, 16)).shape == (2, 7)
+
+
+def test_resnet18_has_the_cifar_stem():
+    model = model_factory("resnet18", input_shape=(3, 32, 32), num_classes=10)()
+    assert model.conv1.kernel_size == (3, 3) and model.conv1.stride == (1, 1)
+    assert isinstance(model.maxpool, nn.Identity)
+
+
+def test_user_factory_by_import_path():
+    make = model_factory("tests.plugins:tiny_linear", input_shape=(1, 8, 8), num_classes=10)
+    assert make()(torch.zeros(1, 1, 8, 8)).shape == (1, 10)
+
+
+def test_checkpoint_mismatch_names_missing_and_unexpected_keys(tmp_path):
+    make = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)
+    other = model_factory("small_cnn", input_shape=(1, 8, 8), num_classes=10)()
+    path = tmp_path / "wrong.pt"
+    torch.save(other.state_dict(), path)
+    with pytest.raises(ConfigError) as info:
+        load_checkpoint(make, path, key="model.checkpoint", arch="mlp")
+    msg = info.value.problems[0].message
+    assert info.value.problems[0].path == "model.checkpoint"
+    assert "missing keys: net.1.bias, net.1.weight" in msg and "unexpected keys: features.0.bias" in msg
+    good = tmp_path / "good.pt"
+    torch.save({"state_dict": make().state_dict()}, good)  # a common wrapper is accepted
+    assert isinstance(load_checkpoint(make, good, key="model.checkpoint", arch="mlp"), nn.Module)
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save(model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)(), path)  # a whole module, not a state_dict
+    with pytest.raises(ConfigError, match="weights_only=True"):
+        load_checkpoint(model_factory("mlp", input_shape=(1, 8, 8), num_classes=10), path, key="model.checkpoint",
+                        arch="mlp")
+
+
+def test_state_digest_tracks_weights_only():
+    a = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)()
+    b = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)()
+    b.load_state_dict(a.state_dict())
+    assert state_digest(a) == state_digest(b)
+    with torch.no_grad():
+        next(b.parameters())[0, 0] += 1e-3
+    assert state_digest(a) != state_digest(b)
+
+
+def test_cache_reuses_by_content_and_writes_atomically(tmp_path):
+    cache = ModelCache(tmp_path)
+    make = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)
+    calls = []
+
+    def train():
+        calls.append(1)
+        return make()
+
+    spec = {"data": "d", "seed": 1}
+    m1, key, hit1 = cache.get_or_train(spec, make, train)
+    m2, key2, hit2 = cache.get_or_train(spec, make, train)
+    _, key3, _ = cache.get_or_train({"data": "d", "seed": 2}, make, train)
+    assert (hit1, hit2, len(calls)) == (False, True, 2) and key == key2 != key3
+    assert state_digest(m1) == state_digest(m2)
+    assert not list(tmp_path.rglob("*.tmp"))
+    (tmp_path / "models" / key[:2] / f"{key}.pt").write_bytes(b"truncated")  # a corrupt entry is retrained
+    _, _, hit = cache.get_or_train(spec, make, train)
+    assert hit is False and len(calls) == 3
