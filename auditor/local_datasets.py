@@ -104,10 +104,10 @@ def _root(cfg: DataConfig) -> Path:
     if cfg.root is None:
         raise _fail(f"dataset {cfg.dataset!r} is read from a local folder: set data.root")
     root = Path(cfg.root)
-    if not root.is_dir():
+    if not root.is_dir() and cfg.dataset == "imagefolder":
         raise _fail(f"folder {root} does not exist "
                     f"(data.root must be the folder holding the {cfg.dataset} files)")
-    return root
+    return root  # a missing folder of a known dataset is reported with the files it should hold
 
 
 def _require_files(root: Path, folder: str, names: tuple[str, ...] | list[str], what: str) -> None:
@@ -121,6 +121,8 @@ def _require_files(root: Path, folder: str, names: tuple[str, ...] | list[str], 
         if (base / f"{n}.gz").is_file():
             hints.append(f"{n}.gz is there but compressed: decompress it (gunzip) in place")
     msg = f"{what} expects {base}/{{{', '.join(names)}}}; missing: {', '.join(missing)}; "
+    if not root.is_dir():
+        msg = f"folder {root} does not exist; " + msg
     if hints:
         msg += "; ".join(hints) + "; "
     msg += f"if you do not have the dataset, {_NEVER_DOWNLOADS}"

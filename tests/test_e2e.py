@@ -1,0 +1,84 @@
+"""End to end on the embedded default (examples/digits.yaml): noop fails, retrain passes.
+
+These are the few full audits of the suite; the model cache is shared, so the original and the
+references are trained once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+EXE = Path(sys.executable).parent / "unlearn-audit"
+
+
+def audit(out: Path, cache: Path, *sets: str) -> subprocess.CompletedProcess:
+    args = [str(EXE), "run", str(REPO / "examples" / "digits.yaml"), "--out", str(out), "-q"]
+    for s in sets:
+        args += ["--set", s]
+    env = {**os.environ, "UNLEARN_AUDIT_CACHE": str(cache)}
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, cache_dir):
+    base = tmp_path_factory.mktemp("e2e")
+    noop = audit(base / "noop", cache_dir, "unlearner.name=noop", "unlearner.params={}")
+    retrain = audit(base / "retrain", cache_dir, "unlearner.name=retrain", "unlearner.params={}")
+    return base, noop, retrain
+
+
+def test_noop_fails_and_retrain_passes(runs):
+    base, noop, retrain = runs
+    assert noop.returncode == 1, noop.stdout + noop.stderr
+    assert noop.stdout.startswith("FAIL")
+    assert retrain.returncode == 0, retrain.stdout + retrain.stderr
+    assert retrain.stdout.startswith("PASS")
+    for name in ("report.html", "report.pdf", "evidence.json"):
+        assert f"{name}: {base / 'retrain' / name}" in retrain.stdout
+
+
+def test_evidence_holds_what_an_auditor_needs(runs):
+    base, _, _ = runs
+    ev = json.loads((base / "retrain" / "evidence.json").read_text())
+    assert ev["verdict"]["status"] == "pass"
+    assert set(ev["timings"]) == {"train_original_s", "reference_s", "unlearn_s", "attacks_s", "report_s", "total_s"}
+    assert len(ev["config_sha256"]) == 64 and len(ev["config_file_sha256"]) == 64
+    assert len(ev["data"]["fingerprint"]) == 64
+    manifest = (base / "retrain" / "forget_manifest.txt").read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(manifest).hexdigest() == ev["data"]["forget"]["manifest_sha256"]
+    assert ev["data"]["counts"]["forget"] == len(manifest.splitlines())
+    models = ev["models"]
+    digests = {models["original"]["sha256"], models["unlearned"]["sha256"]} | {r["sha256"] for r in models["references"]}
+    assert len(digests) == 2 + len(models["references"])   # all different models
+    assert ev["method"]["name"] == "retrain" and ev["method"]["data_read"] == {"retain": ev["data"]["counts"]["retain"]}
+    assert ev["method"]["reads_forget_samples"] is False
+    assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
+    assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
+    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold"]
+    assert all(a["error"] is None for a in ev["attacks"])
+
+
+def test_second_audit_reuses_original_and_references(runs):
+    base, _, _ = runs
+    ev = json.loads((base / "retrain" / "evidence.json").read_text())
+    assert ev["models"]["original"]["source"] == "cache"
+    assert all(r["source"] == "cache" for r in ev["models"]["references"])
+
+
+def test_reports_render(runs):
+    base, _, _ = runs
+    html = (base / "noop" / "report.html").read_text()
+    assert "FAIL" in html and "accuracy.forget" in html
+    assert (base / "noop" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert not [p for p in (base / "noop").iterdir() if p.name.startswith(".staging")]
