@@ -398,15 +398,33 @@ def problems_from(exc: ValidationError, model: type[BaseModel], *, prefix: tuple
 
 def _plugin_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
     """Validate each plugin's params against its own schema."""
+    raw = {"unlearner": {"name": cfg.unlearner.name, "params": cfg.unlearner.params},
+           "attacks": [{"name": a.name, "params": a.params} for a in cfg.attacks]}
+    return _raw_plugin_problems(raw, tree)
+
+
+def _raw_plugin_problems(data: dict[str, Any], tree: yaml.Node | None) -> list[Problem]:
+    """Validate the params of every plugin entry in a raw mapping whose name resolves."""
     from attacks import ATTACKS
     from unlearners import UNLEARNERS
 
+    def resolve(registry: Any, entry: Any) -> Any:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            return None
+        try:
+            return registry.get(entry["name"])
+        except PluginNotFoundError:
+            return None
+
     problems: list[Problem] = []
-    entries: list[tuple[tuple[Any, ...], Any, dict[str, Any]]] = []
-    if cfg.unlearner.name is not None:
-        entries.append((("unlearner", "params"), UNLEARNERS.get(cfg.unlearner.name), cfg.unlearner.params))
-    for i, attack in enumerate(cfg.attacks):
-        entries.append((("attacks", i, "params"), ATTACKS.get(attack.name), attack.params))
+    entries: list[tuple[tuple[Any, ...], Any, Any]] = []
+    unlearner = data.get("unlearner")
+    if resolve(UNLEARNERS, unlearner) is not None:
+        entries.append((("unlearner", "params"), resolve(UNLEARNERS, unlearner), unlearner.get("params") or {}))
+    attacks = data.get("attacks")
+    for i, attack in enumerate(attacks if isinstance(attacks, list) else []):
+        if resolve(ATTACKS, attack) is not None:
+            entries.append((("attacks", i, "params"), resolve(ATTACKS, attack), attack.get("params") or {}))
     for prefix, plugin, params in entries:
         try:
             plugin.Params.model_validate(params)
@@ -465,8 +483,8 @@ def parse_config(data: Any, *, base_dir: Path | None = None, source: str | None 
         cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         problems = problems_from(exc, AuditConfig, tree=tree)
-        # Plugin params can still be checked for the sections that did validate.
-        raise ConfigError(problems, source=source) from None
+        # Plugin params are still checked for every entry whose name resolved.
+        raise ConfigError(problems + _raw_plugin_problems(data, tree), source=source) from None
     problems = _plugin_problems(cfg, tree)
     if not problems:
         problems = _cross_problems(cfg, tree)

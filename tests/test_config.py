@@ -92,3 +92,8 @@ def test_init_writes_a_valid_config(tmp_path):
     assert load_config(target).data.dataset == "digits"
     again = runner.invoke(cli, ["init", str(target)])
     assert again.exit_code != 0 and "--force" in again.output
+
+
+def test_plugin_params_are_checked_even_when_other_sections_fail(write_config):
+    found = problems(write_config({"seed": -1, "unlearner": {"name": "finetune", "params": {"lr": "fast"}}}))
+    assert {"seed", "unlearner.params.lr"} <= set(found)
