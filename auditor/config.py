@@ -57,6 +57,18 @@ def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
 ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
 
 
+def _registered(package: str, name: str) -> str:
+    """``name`` if the plugin registry of ``package`` (attacks or unlearners) resolves it."""
+    import importlib
+
+    registry = getattr(importlib.import_module(package), package.upper())
+    try:
+        registry.get(name)
+    except PluginNotFoundError as exc:
+        raise ValueError(exc.message) from None
+    return name
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are immutable."""
 
@@ -180,14 +192,7 @@ class UnlearnerConfig(Section):
     @field_validator("name")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
-        if value is not None:
-            from unlearners import UNLEARNERS
-
-            try:
-                UNLEARNERS.get(value)
-            except PluginNotFoundError as exc:
-                raise ValueError(exc.message) from None
-        return value
+        return _registered("unlearners", value) if value is not None else None
 
 
 class ReferenceConfig(Section):
@@ -212,13 +217,7 @@ class AttackConfig(Section):
     @field_validator("name")
     @classmethod
     def _known(cls, value: str) -> str:
-        from attacks import ATTACKS
-
-        try:
-            ATTACKS.get(value)
-        except PluginNotFoundError as exc:
-            raise ValueError(exc.message) from None
-        return value
+        return _registered("attacks", value)
 
 
 class GateRule(Section):
