@@ -104,3 +104,15 @@ def test_supplied_unlearned_checkpoint_is_audited(write_config, tmp_path):
     assert ev["models"]["unlearned"]["source"] == "checkpoint"
     assert ev["models"]["unlearned"]["file_sha256"] and ev["method"]["source"] == "checkpoint"
     assert ev["method"]["data_read"] is None
+
+
+def test_a_crashed_run_leaves_the_previous_report_intact(write_config, tmp_path):
+    out = tmp_path / "out"
+    first = invoke("run", write_config(tiny_config()), "--out", out, "-q")
+    assert first.exit_code == 1  # noop fails
+    before = (out / "evidence.json").read_bytes()
+    crash = invoke("run", write_config(tiny_config(unlearner={"name": "tests.plugins:NaNUnlearner"}), "crash.yaml"),
+                   "--out", out, "-q")
+    assert crash.exit_code == 3
+    assert (out / "evidence.json").read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
