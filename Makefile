@@ -6,11 +6,17 @@ STAMP  := $(VENV)/.installed-dev
 
 .PHONY: demo test install system-deps bench clean
 
-# WeasyPrint renders through Pango; install it from Debian if the machine lacks it.
+# WeasyPrint renders through Pango (and subsets fonts with HarfBuzz); the PDF tests read text with
+# poppler's pdftotext. Whatever is missing is installed from Debian (apt-get update runs once, first).
 system-deps:
-	@if ! ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0; then \
-	  echo "Pango missing: installing it with apt-get"; \
-	  apt-get update -q && apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; \
+	@missing=""; \
+	ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset.so.0 || missing="$$missing libharfbuzz-subset0"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
 $(BIN)/python:
