@@ -8,8 +8,10 @@ caches their predictions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -129,6 +131,10 @@ class AuditContext:
         seed: Root seed of the audit.
         bootstrap: Bootstrap resamples for intervals.
         level: Confidence level of reported intervals.
+        population_is_clean: No audited model read the population split, so it may serve as
+            non-member data.
+        shadows: The shadow-model store (:class:`auditor.shadows.ShadowStore`).
+        progress: The progress display, for long phases inside attacks.
     """
 
     data: LoadedData
@@ -145,6 +151,8 @@ class AuditContext:
     bootstrap: int = 1000
     level: float = 0.95
     population_is_clean: bool = True
+    shadows: Any = None  # auditor.shadows.ShadowStore, for attacks calibrated with shadow models
+    progress: Any = None  # auditor.progress.Progress, for long phases inside attacks
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:
@@ -163,6 +171,15 @@ class AuditContext:
         if key not in self._logits:
             self._logits[key] = predict_logits(model, self.split(split).x, device=self.device)
         return self._logits[key]
+
+    @contextmanager
+    def task(self, description: str, total: int) -> Iterator[ProgressFn]:
+        """A progress bar for a long phase inside an attack (a no-op without a display)."""
+        if self.progress is None:
+            yield lambda done, tot: None
+        else:
+            with self.progress.task(description, total) as update:
+                yield update
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""

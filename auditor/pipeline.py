@@ -33,6 +33,7 @@ from auditor.outputs import Staging
 from auditor.preflight import Prepared, preflight
 from auditor.progress import Progress
 from auditor.seeding import derive_seed
+from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
 from auditor.verdict import overall, resolve_gates, rules_text, judge
@@ -165,7 +166,10 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
                        recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=cfg.seed,
                        bootstrap=cfg.gates.bootstrap, level=0.95,
-                       population_is_clean="population" not in (method_record.get("data_read") or {}))
+                       population_is_clean="population" not in (method_record.get("data_read") or {}),
+                       shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
+                                           cache=cache, device=prep.device, seed=cfg.seed),
+                       progress=progress)
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):

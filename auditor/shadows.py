@@ -1,0 +1,134 @@
+"""The shadow-model store: models trained with the target's recipe on random halves of a pool.
+
+Shadows come in complementary pairs: pair j draws a random half H_j of the candidate pool (from
+the seed), shadow 2j trains on H_j and shadow 2j+1 on the rest. So for any even K every
+candidate is IN for exactly K/2 shadows (the LiRA design, ``pkeep = 0.5``: Carlini et al., S&P
+2022, ``research/mi_lira_2021/train.py``), and growing K from 16 to 32 keeps the first 16
+shadows, which the content-addressed model cache then reuses.
+
+The candidate pool is every sample of the dataset (train, test and population), so every forget
+sample and every held-out non-member is IN for half the shadows. Shadows are trained by the one
+trainer with the audit's recipe (DESIGN.md principle 4); only the data differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from auditor.cache import ModelCache
+from auditor.context import take
+from auditor.datasets import LoadedData
+from auditor.models import init_model
+from auditor.seeding import derive_seed
+from auditor.training import ProgressFn, Recipe, predict_logits, train_model
+
+
+def pair_membership(n: int, pairs: int, seed: int) -> np.ndarray:
+    """``(2 * pairs, n)`` boolean IN matrix: row 2j is a random half, row 2j+1 its complement.
+
+    Row pair j depends only on (seed, j), so adding pairs never changes earlier rows.
+    """
+    rows = []
+    for j in range(pairs):
+        rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
+        half = np.zeros(n, dtype=bool)
+        half[rng.permutation(n)[: n // 2]] = True
+        rows += [half, ~half]
+    return np.stack(rows) if rows else np.zeros((0, n), dtype=bool)
+
+
+@dataclass(frozen=True)
+class ShadowSet:
+    """K trained shadow models and which pool samples each was trained on.
+
+    Attributes:
+        models: The shadows, in eval mode.
+        membership: ``(K, N)`` boolean: ``membership[k, i]`` is True when shadow k trained on
+            dataset sample i (the pool is the whole dataset).
+        cache_keys: Model-cache key of each shadow.
+        trained: How many were trained in this run (the rest came from the cache).
+    """
+
+    models: tuple[nn.Module, ...]
+    membership: np.ndarray
+    cache_keys: tuple[str, ...]
+    trained: int
+
+    def membership_digest(self) -> str:
+        """sha256 of the packed membership matrix (which samples were IN for which shadow)."""
+        return hashlib.sha256(np.packbits(self.membership, axis=1).tobytes()).hexdigest()
+
+    def record(self, recipe: Recipe) -> dict[str, object]:
+        """What the evidence records about the shadows."""
+        return {"count": len(self.models), "recipe": recipe.as_dict(),
+                "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
+                "membership_sha256": self.membership_digest(), "pool": "every dataset sample",
+                "design": "complementary halves (each sample IN for exactly K/2 shadows)",
+                "trained_now": self.trained, "from_cache": len(self.models) - self.trained}
+
+
+class ShadowStore:
+    """Trains (or fetches from the model cache) shadow models for one audit.
+
+    Args:
+        data: The dataset (the pool is all of it).
+        recipe: The target's training recipe.
+        factory: Fresh models of the target's architecture.
+        arch: Architecture name, part of each shadow's cache key.
+        cache: The model cache.
+        device: Where to train.
+        seed: The audit's root seed.
+    """
+
+    def __init__(self, *, data: LoadedData, recipe: Recipe, factory: Callable[[], nn.Module], arch: str,
+                 cache: ModelCache, device: torch.device, seed: int) -> None:
+        self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
+        self.cache, self.device, self.seed = cache, device, seed
+        self._sets: dict[int, ShadowSet] = {}
+
+    def get(self, count: int, *, progress: ProgressFn | None = None) -> ShadowSet:
+        """The first ``count`` shadows (``count`` even)."""
+        if count % 2:
+            raise ValueError(f"shadow count must be even (complementary pairs), got {count}")
+        if count in self._sets:
+            return self._sets[count]
+        membership = pair_membership(len(self.data), count // 2, self.seed)
+        models, keys, trained = [], [], 0
+        for k in range(count):
+            indices = np.nonzero(membership[k])[0]
+            seed = derive_seed(self.seed, f"shadow/{k}")
+            spec = {"role": "shadow", "data": self.data.fingerprint,
+                    "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
+                    "arch": self.arch, "input_shape": list(self.data.input_shape),
+                    "num_classes": self.data.num_classes, "recipe": self.recipe.as_dict(), "seed": seed}
+            split = take(self.data, indices)
+
+            def fit(split=split, seed=seed) -> nn.Module:
+                model = init_model(self.factory, derive_seed(seed, "init"))
+                return train_model(model, split.x, split.y, recipe=self.recipe,
+                                   generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                                   device=self.device)
+
+            model, key, hit = self.cache.get_or_train(spec, self.factory, fit)
+            models.append(model.to(self.device).eval())
+            keys.append(key)
+            trained += not hit
+            if progress is not None:
+                progress(k + 1, count)
+        result = ShadowSet(tuple(models), membership, tuple(keys), trained)
+        self._sets[count] = result
+        return result
+
+    @torch.no_grad()
+    def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:
+        """``(K, len(indices), classes)`` logits of every shadow on the given samples."""
+        x = take(self.data, indices).x
+        if flip:
+            x = x.flip(-1)
+        return torch.stack([predict_logits(m, x, device=self.device) for m in shadows.models])

@@ -1,0 +1,84 @@
+"""LiRA and the shadow store: a leaky model is caught, a retrained one is not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from attacks.lira import Lira, LiraParams, gaussian_fit, lira_scores
+from auditor.cache import ModelCache
+from auditor.context import AuditContext, take
+from auditor.models import init_model
+from auditor.shadows import ShadowStore, pair_membership
+from auditor.training import train_model
+from tests.helpers import RECIPE
+from tests.test_attacks import _noisy_task
+
+FAST = replace(RECIPE, epochs=25, batch_size=32, lr=0.005)
+
+
+def test_pair_membership_balances_and_grows():
+    m4 = pair_membership(101, 2, seed=0)
+    m8 = pair_membership(101, 4, seed=0)
+    assert m4.shape == (4, 101) and (m4.sum(0) == 2).all()   # every sample IN for exactly K/2
+    assert (m8[:4] == m4).all() and (m8.sum(0) == 4).all()   # growing K keeps the first shadows
+    assert abs(int(m4[0].sum()) - 50) <= 1
+
+
+def test_gaussian_fit_and_scores_by_hand():
+    phi = np.array([[[3.0]], [[1.0]], [[5.0]], [[-1.0]]])        # K=4 shadows, N=1, Q=1
+    inside = np.array([[True], [False], [True], [False]])
+    mu_in, sd_in, mu_out, sd_out = gaussian_fit(phi, inside, fixed=False)
+    assert (mu_in[0, 0], sd_in[0, 0], mu_out[0, 0], sd_out[0, 0]) == (4.0, 1.0, 0.0, 1.0)
+    fit = (mu_in, sd_in, mu_out, sd_out)
+    online = lira_scores(np.array([[4.0]]), fit, variant="online", offline_test="one_sided")
+    assert online[0] == pytest.approx(0.5 * 16)                   # log N(4;4,1) - log N(4;0,1) = 8
+    offline = lira_scores(np.array([[0.0]]), fit, variant="offline", offline_test="one_sided")
+    assert offline[0] == pytest.approx(np.log(0.5))
+
+
+def test_params_reject_odd_shadow_counts():
+    with pytest.raises(ValueError, match="even"):
+        LiraParams(shadows=15)
+
+
+@pytest.fixture(scope="module")
+def leaky_setup(tmp_path_factory):
+    data, splits, factory = _noisy_task()
+
+    def fit(indices, seed):
+        split = take(data, indices)
+        return train_model(init_model(factory, seed), split.x, split.y, recipe=FAST,
+                           generator=torch.Generator().manual_seed(seed))
+
+    store = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp",
+                        cache=ModelCache(tmp_path_factory.mktemp("shadows")), device=torch.device("cpu"), seed=0)
+    return data, splits, factory, store, fit(splits.train, 11), fit(splits.retain, 12), fit(splits.retain, 13)
+
+
+def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+
+    def ctx(unlearned):
+        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
+                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+
+    attack = Lira(LiraParams(shadows=8))
+    caught = attack.measure(ctx(leaky))
+    auc = next(m for m in caught.metrics if m.key == "lira.auc").comparison
+    assert auc.per_model["unlearned"].value > 0.8 and auc.gap.ci[0] > 0.2
+    clean = attack.measure(ctx(retrained))
+    auc = next(m for m in clean.metrics if m.key == "lira.auc").comparison
+    assert auc.gap.ci[0] < 0 < auc.gap.ci[1]
+    power = caught.details["power_on_original"]
+    assert power["lira_auc"] > power["loss_threshold_auc"] > 0.5
+    assert caught.details["shadows"]["count"] == 8 and caught.details["variance"].startswith("fixed")
+    assert store.get(8).trained == 8
+    # a second store over the same cache trains nothing new
+    again = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp", cache=store.cache,
+                        device=torch.device("cpu"), seed=0)
+    assert again.get(8).trained == 0
