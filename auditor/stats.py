@@ -304,3 +304,77 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
                    percentile_interval(gap_reps, level), n=n, level=level)
     spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0
     return Comparison(per_model, gap, gap_reps, spread)
+
+
+# --------------------------------------------------------------------------------------------------
+# Epsilon lower bounds from attack error rates (ATTACKS.md 7.1-7.3).
+
+
+def epsilon_from_counts(*, fp: int, n_neg: int, fn: int, n_pos: int, delta: float, alpha: float) -> float:
+    """A (1 - alpha)-confidence lower bound on epsilon from one threshold's error counts.
+
+    Any (epsilon, delta)-DP test satisfies FPR + e^eps FNR >= 1 - delta and FNR + e^eps FPR >=
+    1 - delta (Kairouz et al., ICML 2015). FPR and FNR are replaced by one-sided Clopper-Pearson
+    upper bounds at alpha/2 each (jax_privacy ``epsilon_clopper_pearson``; Nasr et al. 2021), so
+    the bound holds with confidence 1 - alpha for a threshold fixed in advance.
+    """
+    fpr_ub = cp_upper(fp, n_neg, alpha=alpha / 2)
+    fnr_ub = cp_upper(fn, n_pos, alpha=alpha / 2)
+    best = 0.0
+    for ub_a, ub_b in ((fpr_ub, fnr_ub), (fnr_ub, fpr_ub)):
+        if 1.0 - delta - ub_a > 0 and ub_b > 0:
+            best = max(best, math.log((1.0 - delta - ub_a) / ub_b))
+    return best
+
+
+def epsilon_lower_bound(pos: np.ndarray, neg: np.ndarray, *, delta: float = 1e-5, alpha: float = 0.05,
+                        strategy: str = "split", threshold: float | None = None,
+                        rng: np.random.Generator | None = None, split_fraction: float = 0.5) -> Estimate:
+    """An epsilon lower bound from membership scores, with a valid threshold strategy.
+
+    Choosing the best threshold on the same data that yields the bound invalidates its confidence
+    (ATTACKS.md 7.3). The strategies (after jax_privacy ``ThresholdStrategy``):
+
+    * ``split``: pick the threshold maximising the bound on a random ``split_fraction`` of the
+      members and non-members, then bound on the rest with confidence 1 - alpha;
+    * ``bonferroni``: maximise over all distinct thresholds with alpha divided by their number;
+    * ``fixed``: a pre-registered ``threshold``.
+
+    Members are scored ``>= threshold``. Returns epsilon with the strategy in ``note``.
+    """
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    if pos.size == 0 or neg.size == 0:
+        return Estimate(None, n=int(pos.size + neg.size), note="not estimable: needs members and non-members")
+
+    def counts(t: float, p: np.ndarray, q: np.ndarray) -> tuple[int, int]:
+        return int((q >= t).sum()), int((p < t).sum())
+
+    def bound_at(t: float, p: np.ndarray, q: np.ndarray, a: float) -> float:
+        fp, fn = counts(t, p, q)
+        return epsilon_from_counts(fp=fp, n_neg=q.size, fn=fn, n_pos=p.size, delta=delta, alpha=a)
+
+    if strategy == "fixed":
+        if threshold is None:
+            raise ValueError("strategy 'fixed' needs a pre-registered threshold")
+        eps = bound_at(threshold, pos, neg, alpha)
+        note = f"threshold fixed in advance at {threshold:g}"
+    elif strategy == "bonferroni":
+        candidates = np.unique(np.concatenate([pos, neg, [np.inf]]))
+        a = alpha / candidates.size
+        eps = max(bound_at(t, pos, neg, a) for t in candidates)
+        note = f"best of {candidates.size} thresholds, Bonferroni alpha = {a:.3g}"
+    elif strategy == "split":
+        rng = rng or np.random.default_rng(0)
+        pp, qq = rng.permutation(pos.size), rng.permutation(neg.size)
+        kp, kq = int(pos.size * split_fraction), int(neg.size * split_fraction)
+        if kp == 0 or kq == 0 or kp == pos.size or kq == neg.size:
+            return Estimate(None, n=int(pos.size + neg.size), note="not estimable: too few samples to split")
+        p1, p2, q1, q2 = pos[pp[:kp]], pos[pp[kp:]], neg[qq[:kq]], neg[qq[kq:]]
+        candidates = np.unique(np.concatenate([p1, q1, [np.inf]]))
+        chosen = max(candidates, key=lambda t: bound_at(t, p1, q1, alpha))
+        eps = bound_at(chosen, p2, q2, alpha)
+        note = f"threshold chosen on a {split_fraction:.0%} split, bounded on the other {1 - split_fraction:.0%}"
+    else:
+        raise ValueError(f"unknown threshold strategy {strategy!r}: use split, bonferroni or fixed")
+    return Estimate(eps, n=int(pos.size + neg.size), level=1 - alpha,
+                    note=f"{note}; delta = {delta:g}, one-sided {1 - alpha:.0%}")

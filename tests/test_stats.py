@@ -105,3 +105,27 @@ def test_row_statistics_match_the_scalar_versions():
     for r, p, q in zip(rows, pos, neg):
         f, t, _ = stats.roc_curve(p, q)
         assert r == pytest.approx(t[f <= 0.1 + 1e-12].max())
+
+
+def test_epsilon_from_counts_hand_worked():
+    # perfect attack, n = 100 per side, delta = 0: both error bounds are CP_upper(0, 100, 0.025)
+    ub = 1 - 0.025 ** (1 / 100)
+    expected = np.log((1 - ub) / ub)
+    assert stats.epsilon_from_counts(fp=0, n_neg=100, fn=0, n_pos=100, delta=0.0, alpha=0.05) == pytest.approx(expected)
+    assert expected == pytest.approx(3.28, abs=0.01)          # ATTACKS.md 7.5: 3.28 for n = 100
+    # a useless attack gives no evidence
+    assert stats.epsilon_from_counts(fp=50, n_neg=100, fn=50, n_pos=100, delta=1e-5, alpha=0.05) == 0.0
+
+
+def test_epsilon_strategies():
+    rng = np.random.default_rng(0)
+    pos, neg = rng.normal(3, 1, 400), rng.normal(0, 1, 400)
+    split = stats.epsilon_lower_bound(pos, neg, strategy="split", rng=np.random.default_rng(1))
+    bonf = stats.epsilon_lower_bound(pos, neg, strategy="bonferroni")
+    fixed = stats.epsilon_lower_bound(pos, neg, strategy="fixed", threshold=1.5)
+    assert 0.5 < split.value < 4 and 0.5 < bonf.value < 4 and 0.5 < fixed.value < 4
+    assert "split" in split.note and "Bonferroni" in bonf.note and "fixed" in fixed.note
+    null = stats.epsilon_lower_bound(rng.normal(0, 1, 300), rng.normal(0, 1, 300), strategy="bonferroni")
+    assert null.value < 0.3
+    with pytest.raises(ValueError):
+        stats.epsilon_lower_bound(pos, neg, strategy="fixed")
