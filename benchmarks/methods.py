@@ -1,0 +1,132 @@
+"""Run every unlearning method on the embedded default and tabulate the results.
+
+For each registered method, each forget setting (class 3; 10 % random) and each seed, this runs
+the audit of ``examples/digits.yaml`` with the ``accuracy`` and ``threshold`` (loss) checks and
+records forget / retain / test accuracy, the loss-threshold MIA AUC gap to the reference, the
+method's wall time and its speedup over retraining (``retrain``'s wall time divided by the
+method's, same seed and setting). The original and references come from the model cache, so
+each extra method costs only its own run and the attacks.
+
+Usage: ``python benchmarks/methods.py [--seeds 0 1 2] [--out docs/results.md] [--methods a b ...]``
+It prints the Markdown table and writes it (with the raw per-seed rows as JSON beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = {
+    "class": {"kind": "class", "classes": [3]},
+    "random": {"kind": "random", "fraction": 0.1},
+}
+
+
+def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
+    from auditor.config import load_config
+    from auditor.pipeline import run_audit
+
+    overrides = {
+        "seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
+        "attacks": [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}],
+        "report.formats": ["json"],
+    }
+    cfg = load_config(REPO / "examples" / "digits.yaml", overrides=overrides)
+    t = time.perf_counter()
+    ev = run_audit(cfg, out=out).evidence
+    wall = time.perf_counter() - t
+    metrics = {m["key"]: m for a in ev["attacks"] for m in a["metrics"]}
+    test_key = "accuracy.test_retained_classes" if setting == "class" else "accuracy.test"
+
+    def val(key: str, role: str = "unlearned") -> float:
+        return metrics[key]["values"][role]["value"]
+
+    return {
+        "method": method, "setting": setting, "seed": seed, "verdict": ev["verdict"]["status"],
+        "forget_acc": val("accuracy.forget"), "forget_acc_reference": val("accuracy.forget", "reference"),
+        "retain_acc": val("accuracy.retain"), "test_acc": val(test_key), "test_acc_original": val(test_key, "original"),
+        "mia_auc_gap": metrics["threshold.loss.auc"]["gap"]["value"],
+        "unlearn_s": ev["method"]["runtime_s"], "audit_wall_s": wall,
+        "data_read": ev["method"]["data_read"],
+    }
+
+
+def mean_sd(values: list[float], digits: int = 3) -> str:
+    if not values:
+        return "n/a"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def table(rows: list[dict], methods: list[str], setting: str) -> str:
+    lines = [
+        "| method | forget acc | (reference) | retain acc | test acc | (original) | loss-MIA AUC gap | "
+        "wall s | speedup vs retrain | verdicts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    retrain = {r["seed"]: r["unlearn_s"] for r in rows if r["method"] == "retrain" and r["setting"] == setting}
+    for method in methods:
+        rs = [r for r in rows if r["method"] == method and r["setting"] == setting]
+        if not rs:
+            lines.append(f"| `{method}` | not supported | | | | | | | | |")
+            continue
+        speed = [retrain[r["seed"]] / r["unlearn_s"] for r in rs
+                 if method != "noop" and r["seed"] in retrain and r["unlearn_s"]]
+        verdicts = ", ".join(f"{v} {sum(r['verdict'] == v for r in rs)}" for v in ("pass", "fail", "inconclusive")
+                             if any(r["verdict"] == v for r in rs))
+        lines.append(
+            f"| `{method}` | {mean_sd([r['forget_acc'] for r in rs])} | {mean_sd([r['forget_acc_reference'] for r in rs])}"
+            f" | {mean_sd([r['retain_acc'] for r in rs])} | {mean_sd([r['test_acc'] for r in rs])}"
+            f" | {mean_sd([r['test_acc_original'] for r in rs])} | {mean_sd([r['mia_auc_gap'] for r in rs])}"
+            f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=None)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
+    args = parser.parse_args()
+    from unlearners import UNLEARNERS
+
+    methods = args.methods or UNLEARNERS.names()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("UNLEARN_AUDIT_CACHE", str(Path(tmp) / "cache"))
+        for setting in SETTINGS:
+            for seed in args.seeds:
+                for method in methods:
+                    if setting not in UNLEARNERS.get(method).supports:
+                        continue
+                    row = run_one(method, setting, seed, Path(tmp) / f"{method}-{setting}-{seed}")
+                    rows.append(row)
+                    print(f"{setting:<7} seed {seed} {method:<16} forget {row['forget_acc']:.3f} "
+                          f"(ref {row['forget_acc_reference']:.3f}) test {row['test_acc']:.3f} "
+                          f"gap {row['mia_auc_gap']:+.3f} {row['unlearn_s']:.2f}s {row['verdict']}", flush=True)
+    body = []
+    for setting, title in (("class", "Class forgetting (digit 3)"), ("random", "10 % random forgetting")):
+        body += [f"### {title}", "", table(rows, methods, setting), ""]
+    text = "\n".join(body)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    marker = "<!-- results table -->"
+    if args.out.exists() and marker in args.out.read_text():
+        head, _, tail = args.out.read_text().partition(marker)
+        _, _, tail = tail.partition("<!-- end results table -->")
+        args.out.write_text(f"{head}{marker}\n{text}\n<!-- end results table -->{tail}")
+    else:
+        args.out.write_text(f"# Unlearning methods on the embedded default\n\n{marker}\n{text}\n<!-- end results table -->\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
