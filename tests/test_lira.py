@@ -82,3 +82,31 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
     again = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp", cache=store.cache,
                         device=torch.device("cpu"), seed=0)
     assert again.get(8).trained == 0
+
+
+def test_rmia_scores_by_sorting_match_the_pairwise_definition():
+    from attacks.rmia import rmia_scores
+
+    rng = np.random.default_rng(0)
+    rx, rz = rng.lognormal(size=50), rng.lognormal(size=300)
+    pairwise = (rx[:, None] / rz[None, :] > 2.0).mean(axis=1)
+    np.testing.assert_allclose(rmia_scores(rx, rz, 2.0), pairwise)
+
+
+def test_rmia_catches_a_leaky_model(leaky_setup):
+    from attacks.rmia import Rmia, RmiaParams
+
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+
+    def ctx(unlearned):
+        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
+                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+
+    attack = Rmia(RmiaParams(shadows=8, population=300))
+    caught = next(m for m in attack.measure(ctx(leaky)).metrics if m.key == "rmia.auc").comparison
+    assert caught.per_model["unlearned"].value > 0.8 and caught.gap.ci[0] > 0.2
+    result = attack.measure(ctx(retrained))
+    clean = next(m for m in result.metrics if m.key == "rmia.auc").comparison
+    assert clean.gap.ci[0] < 0 < clean.gap.ci[1]
+    assert 0.0 <= result.details["a"] <= 1.0 and result.details["population_z"] == 300
