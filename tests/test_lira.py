@@ -110,3 +110,24 @@ def test_rmia_catches_a_leaky_model(leaky_setup):
     clean = next(m for m in result.metrics if m.key == "rmia.auc").comparison
     assert clean.gap.ci[0] < 0 < clean.gap.ci[1]
     assert 0.0 <= result.details["a"] <= 1.0 and result.details["population_z"] == 300
+
+
+def test_shadow_mia_catches_a_leaky_model(leaky_setup):
+    from attacks.shadow_mia import ShadowMia, ShadowMiaParams
+
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+
+    def ctx(unlearned):
+        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
+                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+
+    attack = ShadowMia(ShadowMiaParams(shadows=8, classifier="logistic"))
+    result = attack.measure(ctx(leaky))
+    caught = next(m for m in result.metrics if m.key == "shadow_mia.auc").comparison
+    assert caught.per_model["unlearned"].value > 0.75 and caught.gap.ci[0] > 0.15
+    clean = next(m for m in attack.measure(ctx(retrained)).metrics if m.key == "shadow_mia.auc").comparison
+    assert clean.gap.ci[0] < 0 < clean.gap.ci[1]
+    # the attack model never trained on the samples it scores
+    audited = np.union1d(splits.forget, ctx(leaky).nonmember_indices())
+    assert result.details["attack_training_rows"] == 8 * (len(data) - len(audited))
