@@ -80,6 +80,7 @@ class Attack(abc.ABC):
     citation: ClassVar[str]
     threat_model: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = Params
+    needs_method: ClassVar[bool] = False  # True when the attack re-runs the unlearning method (e.g. U-LiRA)
 
     def __init__(self, params: BaseModel | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -447,6 +447,14 @@ def _cross_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
                 f"it supports: {', '.join(sorted(method.supports))}",
                 _yaml_line(tree, ("forget", "kind")),
             ))
+    for i, attack in enumerate(cfg.attacks):
+        if ATTACKS.get(attack.name).needs_method and cfg.unlearner.name is None:
+            problems.append(Problem(
+                f"attacks.{i}.name",
+                f"attack {attack.name!r} re-runs the unlearning method on shadow models, so it needs unlearner.name; "
+                "an audit of an unlearned checkpoint cannot use it",
+                _yaml_line(tree, ("attacks", i, "name")),
+            ))
     metrics = all_metric_keys(cfg)
     for i, rule in enumerate(cfg.gates.rules or []):
         if not fnmatch.filter(metrics, rule.metric):

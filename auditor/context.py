@@ -135,6 +135,7 @@ class AuditContext:
             non-member data.
         shadows: The shadow-model store (:class:`auditor.shadows.ShadowStore`).
         progress: The progress display, for long phases inside attacks.
+        method: The unlearning method under audit, for attacks that re-run it on shadow models.
     """
 
     data: LoadedData
@@ -153,6 +154,7 @@ class AuditContext:
     population_is_clean: bool = True
     shadows: Any = None  # auditor.shadows.ShadowStore, for attacks calibrated with shadow models
     progress: Any = None  # auditor.progress.Progress, for long phases inside attacks
+    method: Any = None  # the audited unlearners.base.Unlearner (None when a checkpoint was audited)
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:
@@ -180,6 +182,12 @@ class AuditContext:
         else:
             with self.progress.task(description, total) as update:
                 yield update
+
+    def unlearn_inputs(self, splits: Splits, seed: int) -> UnlearnInputs:
+        """Inputs for running the audited method on other splits (a shadow model's, say)."""
+        return UnlearnInputs(data=self.data, splits=splits, forget_kind=self.forget_kind,
+                             forget_classes=self.forget_classes, recipe=self.recipe,
+                             model_factory=self.model_factory, device=self.device, seed=seed)
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""

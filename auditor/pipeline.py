@@ -159,6 +159,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     t = time.perf_counter()
     method_record = _unlearn(cfg, prep, trainer, original, progress)
     unlearned = method_record.pop("_model")
+    method = method_record.pop("_method")
     timings["unlearn_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -169,7 +170,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed),
-                       progress=progress)
+                       progress=progress, method=method)
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):
@@ -276,7 +277,7 @@ def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.M
             raise AuditFailedError(f"unlearner.checkpoint holds non-finite weights (NaN or inf) in {', '.join(bad[:5])}")
         return {"name": None, "source": "checkpoint", "summary": "Audit of a model unlearned by the user's own pipeline.",
                 "citation": None, "params": {}, "data_read": None, "reads_forget_samples": None, "runtime_s": None,
-                "_model": model, "_model_info": info}
+                "_model": model, "_model_info": info, "_method": None}
     cls = UNLEARNERS.get(cfg.unlearner.name)  # type: ignore[arg-type]
     method = cls(cls.Params.model_validate(cfg.unlearner.params))
     seed = derive_seed(cfg.seed, "unlearn")
@@ -291,7 +292,8 @@ def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.M
             "doc": (cls.__doc__ or "").strip().split("\n\n")[0], "params": method.params.model_dump(mode="json"),
             "supports": sorted(cls.supports), "data_read": dict(inputs.reads),
             "reads_forget_samples": "forget" in inputs.reads, "runtime_s": round(runtime, 3),
-            "_model": model.to(prep.device).eval(), "_model_info": {"source": "method", "seed": seed}}
+            "_model": model.to(prep.device).eval(), "_model_info": {"source": "method", "seed": seed},
+            "_method": method}
 
 
 def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -131,3 +131,34 @@ def test_shadow_mia_catches_a_leaky_model(leaky_setup):
     # the attack model never trained on the samples it scores
     audited = np.union1d(splits.forget, ctx(leaky).nonmember_indices())
     assert result.details["attack_training_rows"] == 8 * (len(data) - len(audited))
+
+
+def test_ulira_separates_noop_from_retrain(leaky_setup):
+    from attacks.ulira import Ulira, UliraParams
+    from unlearners.noop import Noop
+    from unlearners.retrain import Retrain
+
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+
+    def ctx(unlearned, method):
+        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
+                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=method)
+
+    attack = Ulira(UliraParams(shadows=8))
+    noop = attack.measure(ctx(leaky, Noop()))
+    auc = next(m for m in noop.metrics if m.key == "ulira.auc").comparison
+    assert auc.per_model["unlearned"].value > 0.8 and auc.gap.ci[0] > 0.2
+    assert noop.details["method_distinguishability"]["mean_auc"] > 0.8
+    clean = attack.measure(ctx(retrained, Retrain()))
+    auc = next(m for m in clean.metrics if m.key == "ulira.auc").comparison
+    assert auc.gap.ci[0] < 0 < auc.gap.ci[1]
+    assert abs(clean.details["method_distinguishability"]["mean_auc"] - 0.5) < 0.15
+
+
+def test_ulira_needs_a_method_not_a_checkpoint(write_config):
+    from auditor.config import load_config
+    from auditor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs unlearner.name"):
+        load_config(write_config({"unlearner": {"checkpoint": "u.pt"}, "attacks": [{"name": "ulira"}]}))
