@@ -162,3 +162,39 @@ def test_ulira_needs_a_method_not_a_checkpoint(write_config):
 
     with pytest.raises(ConfigError, match="needs unlearner.name"):
         load_config(write_config({"unlearner": {"checkpoint": "u.pt"}, "attacks": [{"name": "ulira"}]}))
+
+
+def test_distinguishability_bounds_and_challenge_metric():
+    from attacks.distinguishability import challenge_epsilon, challenge_points, split_epsilon
+
+    rng = np.random.default_rng(0)
+    same = split_epsilon(rng.normal(0, 1, 64), rng.normal(0, 1, 64), delta=1e-5, alpha=0.05, rng=rng)
+    apart = split_epsilon(rng.normal(5, 1, 64), rng.normal(0, 1, 64), delta=1e-5, alpha=0.05, rng=rng)
+    assert same < 0.5 and apart > 1.5
+    # perfectly separated: the challenge caps at 50; a point mass against a spread is "too peaky"
+    assert challenge_epsilon(rng.normal(9, 0.5, 32), rng.normal(0, 0.5, 32), delta=1e-5) == 50.0
+    assert challenge_epsilon(np.full(32, 1.0), rng.normal(0, 1, 32), delta=1e-5) == 50.0
+    assert challenge_epsilon(rng.normal(0, 1, 64), rng.normal(0, 1, 64), delta=1e-5) < 1.5
+    assert challenge_points(np.array([0.0, 0.7, 50.0]), 512) == pytest.approx((1 + 0.5 + 0) / 3)
+
+
+def test_distinguishability_separates_noop_from_retrain(leaky_setup):
+    from attacks.distinguishability import Distinguishability, DistinguishabilityParams
+    from unlearners.noop import Noop
+    from unlearners.retrain import Retrain
+
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+
+    def ctx(unlearned, method):
+        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
+                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=method)
+
+    attack = Distinguishability(DistinguishabilityParams(runs=16, max_examples=60))
+    noop = attack.measure(ctx(leaky, Noop()))
+    eps = next(m for m in noop.metrics if m.key == "distinguishability.epsilon_mean").comparison
+    assert eps.gap.ci[0] > 0.3
+    clean = attack.measure(ctx(retrained, Retrain()))
+    eps = next(m for m in clean.metrics if m.key == "distinguishability.epsilon_mean").comparison
+    assert eps.per_model["unlearned"].value < 0.2
+    assert clean.details["epsilon_ceiling"] == pytest.approx(noop.details["epsilon_ceiling"])
