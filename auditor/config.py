@@ -232,10 +232,15 @@ class GatesConfig(Section):
 
     A gate passes when the (1 - 2*alpha) interval of the gap lies inside +-tolerance (an
     equivalence test), fails when the Bonferroni-corrected (1 - alpha/m) interval lies wholly
-    outside it, and is inconclusive otherwise. ``rules`` replaces the attacks' default gates.
+    outside it (or, with ``correction: bh``, when the Benjamini-Hochberg step-up rejects its
+    "within tolerance" p-value), and is inconclusive otherwise. ``rules`` replaces the attacks'
+    default gates.
     """
 
     alpha: float = Field(0.05, gt=0, lt=0.5)
+    correction: Literal["bonferroni", "bh"] = Field(
+        "bonferroni", description=("How failures are corrected for the number of gates: bonferroni (family-wise "
+                                   "error) or bh (Benjamini-Hochberg, false discovery rate)."))
     bootstrap: int = Field(1000, ge=200, le=100_000, description="Bootstrap resamples for intervals.")
     rules: list[GateRule] | None = None
 

@@ -36,7 +36,7 @@ from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
-from auditor.verdict import overall, resolve_gates, rules_text, judge
+from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text
 from unlearners import UNLEARNERS
 
 
@@ -199,10 +199,12 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
         gap = (metric or {}).get("gap") or {}
         note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
         results.append(judge(gate, gap.get("value"), samples.get(gate.metric), alpha=cfg.gates.alpha,
-                             family=len(gates), note=note))
+                             family=len(gates), note=note, correction=cfg.gates.correction))
+    if cfg.gates.correction == "bh":
+        results = apply_bh(results, alpha=cfg.gates.alpha)
     errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
     verdict = overall(results, attack_errors=errors)
-    pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates))
+    pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
     finished = time.time()
     config_json = cfg.model_dump(mode="json")
@@ -235,7 +237,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
         },
         "method": method_record,
         "attacks": [record for _, record, _ in attacks],
-        "gates": {"alpha": cfg.gates.alpha, "family_size": len(gates), "pass_rule": pass_rule, "fail_rule": fail_rule,
+        "gates": {"alpha": cfg.gates.alpha, "correction": cfg.gates.correction, "family_size": len(gates),
+                  "family": [g.metric for g in gates], "pass_rule": pass_rule, "fail_rule": fail_rule,
                   "bootstrap": cfg.gates.bootstrap, "results": [r.as_dict() for r in results]},
         "verdict": verdict,
         "cache": {"dir": str(cache.root), "enabled": cache.enabled, "hits": cache.hits, "misses": cache.misses},

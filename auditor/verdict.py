@@ -48,13 +48,15 @@ class GateResult:
     equivalence_level: float
     difference_ci: tuple[float, float] | None
     difference_level: float
+    p_beyond: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"metric": self.gate.metric, "tolerance": self.gate.tolerance, "source": self.gate.source,
                 "gap": self.gap, "equivalence_ci": list(self.equivalence_ci) if self.equivalence_ci else None,
                 "equivalence_level": self.equivalence_level,
                 "difference_ci": list(self.difference_ci) if self.difference_ci else None,
-                "difference_level": self.difference_level, "status": self.status, "reason": self.reason}
+                "difference_level": self.difference_level, "p_beyond_tolerance": self.p_beyond,
+                "status": self.status, "reason": self.reason}
 
 
 def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, float], metric_keys: list[str]) -> list[Gate]:
@@ -71,9 +73,19 @@ def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, flo
     return [Gate(k, chosen[k], "config") for k in metric_keys if k in chosen]
 
 
+def p_beyond(samples: np.ndarray, tolerance: float) -> float:
+    """Bootstrap p-value of "the gap lies beyond +-tolerance" (two-sided, H0: |gap| <= tolerance)."""
+    s = np.asarray(samples, float)
+    return float(min(1.0, 2.0 * min(np.mean(s <= tolerance), np.mean(s >= -tolerance))))
+
+
 def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: float, family: int,
-          note: str | None = None) -> GateResult:
-    """Judge one gate from the gap's bootstrap replicates."""
+          note: str | None = None, correction: str = "bonferroni") -> GateResult:
+    """Judge one gate from the gap's bootstrap replicates.
+
+    With ``correction="bh"`` this decides only pass or inconclusive; :func:`apply_bh` then turns
+    the gates that the Benjamini-Hochberg step-up rejects into failures.
+    """
     eq_level = 1.0 - 2.0 * alpha
     diff_level = 1.0 - alpha / max(family, 1)
     t = gate.tolerance
@@ -82,10 +94,11 @@ def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: f
         return GateResult(gate, INCONCLUSIVE, why, None, None, eq_level, None, diff_level)
     eq = percentile_interval(samples, eq_level)
     diff = percentile_interval(samples, diff_level)
+    p = p_beyond(samples, t)
     if -t < eq[0] and eq[1] < t:
         status = PASS
         reason = f"the {eq_level:.0%} interval of the gap [{eq[0]:+.3f}, {eq[1]:+.3f}] lies inside ±{t:g}"
-    elif diff[0] > t or diff[1] < -t:
+    elif correction == "bonferroni" and (diff[0] > t or diff[1] < -t):
         status = FAIL
         side = "more" if diff[0] > t else "less"
         reason = (f"the {diff_level:.2%} interval of the gap [{diff[0]:+.3f}, {diff[1]:+.3f}] lies outside ±{t:g}: "
@@ -94,7 +107,31 @@ def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: f
         status = INCONCLUSIVE
         reason = (f"the {eq_level:.0%} interval [{eq[0]:+.3f}, {eq[1]:+.3f}] is not inside ±{t:g}, and the "
                   f"{diff_level:.2%} interval [{diff[0]:+.3f}, {diff[1]:+.3f}] is not outside it: more samples are needed")
-    return GateResult(gate, status, reason, gap, eq, eq_level, diff, diff_level)
+    return GateResult(gate, status, reason, gap, eq, eq_level, diff, diff_level, p)
+
+
+def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
+    """Fail the gates whose "beyond tolerance" p-values the Benjamini-Hochberg step-up rejects.
+
+    Controls the false discovery rate of failures at ``alpha`` over the family of gates
+    (Benjamini & Hochberg, 1995); passes are untouched (they need no correction).
+    """
+    from dataclasses import replace
+
+    from auditor.stats import benjamini_hochberg
+
+    candidates = [i for i, r in enumerate(results) if r.status != PASS and r.p_beyond is not None]
+    reject = benjamini_hochberg([results[i].p_beyond for i in candidates], alpha)
+    out = list(results)
+    for i, rejected in zip(candidates, reject):
+        if rejected:
+            r = results[i]
+            side = "more" if (r.gap or 0) > 0 else "less"
+            out[i] = replace(r, status=FAIL, reason=(
+                f"p = {r.p_beyond:.4f} that the gap lies within ±{r.gate.tolerance:g}, rejected by the "
+                f"Benjamini-Hochberg step-up at FDR {alpha:g} over {len(results)} gates: the unlearned model "
+                f"scores {side} than retraining does"))
+    return out
 
 
 def overall(results: list[GateResult], *, attack_errors: list[str]) -> dict[str, Any]:
@@ -128,11 +165,16 @@ def overall(results: list[GateResult], *, attack_errors: list[str]) -> dict[str,
     return {"status": status, "headline": headline, "statement": statement, "counts": counts}
 
 
-def rules_text(alpha: float, family: int) -> tuple[str, str]:
+def rules_text(alpha: float, family: int, correction: str = "bonferroni") -> tuple[str, str]:
     """The pass and fail rules in words, for the report."""
-    return (
-        f"pass: the {1 - 2 * alpha:.0%} bootstrap interval of the gap lies inside ±tolerance (TOST equivalence at "
-        f"alpha = {alpha:g}); every gate must pass (intersection-union test, no correction needed)",
-        f"fail: the {1 - alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance (Bonferroni over the "
-        f"{family} gates, family-wise alpha = {alpha:g}); otherwise inconclusive",
-    )
+    pass_rule = (f"pass: the {1 - 2 * alpha:.0%} bootstrap interval of the gap lies inside ±tolerance (TOST "
+                 f"equivalence at alpha = {alpha:g}); every gate must pass (intersection-union test, no correction "
+                 "needed)")
+    if correction == "bh":
+        fail_rule = (f"fail: the bootstrap p-value of 'the gap lies within ±tolerance' is rejected by the "
+                     f"Benjamini-Hochberg step-up over the {family} gates (false discovery rate {alpha:g}); "
+                     "otherwise inconclusive")
+    else:
+        fail_rule = (f"fail: the {1 - alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance (Bonferroni "
+                     f"over the {family} gates, family-wise alpha = {alpha:g}); otherwise inconclusive")
+    return pass_rule, fail_rule

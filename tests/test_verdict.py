@@ -55,3 +55,19 @@ def test_overall():
     assert overall([ok, unsure], attack_errors=[])["status"] == INCONCLUSIVE
     assert overall([ok], attack_errors=["threshold"])["status"] == INCONCLUSIVE
     assert overall([], attack_errors=[])["status"] == INCONCLUSIVE
+
+
+def test_benjamini_hochberg_fail_correction():
+    from auditor.verdict import apply_bh, p_beyond
+
+    s_far = samples(0.3, 0.01)
+    assert p_beyond(s_far, 0.05) == 0.0
+    assert p_beyond(samples(0.0, 0.01), 0.05) == 1.0
+    gates = [Gate(f"m{i}", 0.05, "default") for i in range(3)]
+    results = [judge(gates[0], 0.3, s_far, alpha=0.05, family=3, correction="bh"),
+               judge(gates[1], 0.0, samples(0.0, 0.01), alpha=0.05, family=3, correction="bh"),
+               judge(gates[2], 0.06, samples(0.06, 0.02), alpha=0.05, family=3, correction="bh")]
+    assert [r.status for r in results] == [INCONCLUSIVE, PASS, INCONCLUSIVE]   # bh alone never fails
+    final = apply_bh(results, alpha=0.05)
+    assert [r.status for r in final] == [FAIL, PASS, INCONCLUSIVE]
+    assert "Benjamini-Hochberg" in final[0].reason
