@@ -189,6 +189,10 @@ class AuditContext:
                              forget_classes=self.forget_classes, recipe=self.recipe,
                              model_factory=self.model_factory, device=self.device, seed=seed)
 
+    def generator_for(self, purpose: str) -> torch.Generator:
+        """A torch generator seeded for ``purpose`` (the same purpose gives the same stream)."""
+        return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
+
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""
         return np.random.default_rng(derive_seed(self.seed, purpose))

@@ -28,3 +28,28 @@ class NaNUnlearner(Unlearner):
             for p in model.parameters():
                 p.fill_(float("nan"))
         return model
+
+
+class HeadOnlyUnlearner(Unlearner):
+    """A deceptive method: it lowers the forgotten classes' logits just enough and leaves every feature intact.
+
+    Its forget accuracy matches retraining, but the representation still encodes the classes, so
+    a probe on the features (or relearning) must expose it.
+    """
+
+    name = "head_only"
+    summary = "test double: suppress the forget classes' logits only"
+    citation = "none"
+    supports = frozenset({"class"})
+
+    def unlearn(self, model, inputs):
+        head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+        forget = inputs.forget()
+        with torch.no_grad():
+            logits = model.eval()(forget.x)
+            for c in inputs.forget_classes:
+                others = logits.clone()
+                others[:, c] = -torch.inf
+                margin = float((logits[:, c] - others.max(dim=1).values).max())
+                head.bias[c] -= margin + 1.0   # just enough that class c never wins on the forget data
+        return model

@@ -1,0 +1,166 @@
+"""``relearn``: relearn time and the Anamnesis Index: how fast does the forgotten knowledge return?"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+from torch.nn import functional as F
+
+from attacks.base import Attack, Measurement, MetricResult, Params
+from auditor.context import AuditContext, SplitData, take
+from auditor.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
+from auditor.training import make_optimizer, predict_logits
+
+
+class RelearnParams(Params):
+    seeds: int = Field(5, ge=2, le=100, description="R relearning runs per model (ATTACKS.md 10: R = 5).")
+    k_shot: int | None = Field(None, ge=1, description="Relearn on k forget samples per run (default: all of them).")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate (zero-shot-unlearning code: 1e-3).")
+    batch_size: int = Field(32, ge=1, description="Reference code: 256; 32 so a small forget set gives several steps.")
+    max_steps: int = Field(200, ge=1, description="Cap on optimiser steps; runs that hit it are marked censored.")
+    tolerance: float = Field(0.05, gt=0, lt=1, description="Relative tolerance alpha (reference code error_range 0.05).")
+    gate_tolerance: float = Field(
+        0.5, gt=0, description=("Default gate on the log2 relearn-time gap (0.5 = a factor 1.41). On digits the "
+                                "gap between two retrains is about 0.1."))
+
+
+def relearn_steps(model: nn.Module, train: SplitData, *, done, lr: float, batch_size: int, max_steps: int,
+                  generator: torch.Generator, device: torch.device) -> tuple[int, bool, list[float]]:
+    """Fine-tune a copy of ``model`` on ``train`` until ``done(model)`` holds.
+
+    Returns:
+        (steps, censored, curve): steps taken (0 if already done), whether the cap was hit, and
+        the progress value after every step (the value ``done`` reports through its second output).
+    """
+    model = copy.deepcopy(model).to(device)
+    ok, value = done(model)
+    curve = [value]
+    if ok:
+        return 0, False, curve
+    opt = make_optimizer(list(model.parameters()), name="adam", lr=lr)
+    steps = 0
+    while steps < max_steps:
+        order = torch.randperm(len(train), generator=generator)
+        for idx in order.split(batch_size):
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(train.x[idx].to(device)), train.y[idx].to(device)).backward()
+            opt.step()
+            steps += 1
+            ok, value = done(model)
+            curve.append(value)
+            if ok:
+                return steps, False, curve
+            if steps >= max_steps:
+                break
+    return steps, True, curve
+
+
+class Relearn(Attack):
+    """Relearn time (Golatkar, Achille & Soatto, CVPR 2020) and the Anamnesis Index (Chundawat,
+    Tarun, Mandal & Kankanhalli, "Zero-Shot Machine Unlearning", IEEE TIFS 2023).
+
+    Copies of the unlearned model and of each reference are fine-tuned on the forget data (or a
+    k-shot subset), with the same seeded batches, and the optimiser steps until the forgotten
+    knowledge is back are counted. Class forgetting: until accuracy on held-out samples of the
+    forgotten classes reaches (1 - alpha) times the original's. Other forgetting (a loss variant,
+    since "forget-class accuracy" has no meaning there): until the mean loss on the forget samples
+    falls to L_o + alpha (L_r - L_o), L_o being the original's and L_r the reference's loss before
+    relearning. AIN = rt(unlearned) / rt(reference); much less than 1 means the information was
+    only hidden. Gated on the mean log2 gap (log2(rt + 1)) over R seeds, two-sided. Fixes to the
+    reference code (ATTACKS.md 8.2): models are deep-copied, the evaluation set is the one
+    passed in, R seeds, censoring at the step cap is reported.
+    """
+
+    name = "relearn"
+    title = "Relearn time and Anamnesis Index"
+    summary = "Steps of fine-tuning on the forget data until the forgotten knowledge returns, vs the reference."
+    citation = "Chundawat et al., Zero-Shot Machine Unlearning, IEEE TIFS 2023 (Anamnesis Index); Golatkar et al., CVPR 2020."
+    threat_model = "Adversary (or auditor) who can fine-tune the released model on a few samples of the forgotten data."
+    Params = RelearnParams
+
+    def metric_keys(self, forget_kind: str) -> list[str]:
+        return ["relearn.log2_steps"]
+
+    def default_gates(self, forget_kind: str) -> dict[str, float]:
+        return {"relearn.log2_steps": self.params.gate_tolerance}
+
+    def measure(self, ctx: AuditContext) -> Measurement:
+        p = self.params
+        device = ctx.device
+        forget = ctx.split("forget")
+        y_all = ctx.data.y.numpy()
+        if ctx.forget_kind == "class":
+            held = np.union1d(ctx.splits.test, ctx.splits.population)
+            held = held[np.isin(y_all[held], ctx.forget_classes)]
+            evaluation = take(ctx.data, held)
+            target = (1.0 - p.tolerance) * float(
+                (predict_logits(ctx.original, evaluation.x, device=device).argmax(1) == evaluation.y).float().mean())
+
+            def done(model: nn.Module) -> tuple[bool, float]:
+                acc = float((predict_logits(model, evaluation.x, device=device).argmax(1) == evaluation.y).float().mean())
+                return acc >= target, acc
+
+            criterion = f"accuracy on {held.size} held-out forgotten-class samples >= {target:.3f} ((1 - alpha) x original)"
+        else:
+            def mean_loss(model: nn.Module) -> float:
+                return float(F.cross_entropy(predict_logits(model, forget.x, device=device), forget.y))
+
+            l_o, l_r = mean_loss(ctx.original), float(np.mean([mean_loss(r) for r in ctx.references]))
+            target = l_o + p.tolerance * max(l_r - l_o, 0.0)
+
+            def done(model: nn.Module) -> tuple[bool, float]:
+                value = mean_loss(model)
+                return value <= target, value
+
+            criterion = f"mean forget loss <= {target:.4f} (L_o {l_o:.4f} + alpha x (L_r {l_r:.4f} - L_o))"
+
+        runs: dict[str, list[tuple[int, bool]]] = {"unlearned": [], "reference": [], "original": []}
+        curves: dict[str, list[float]] = {}
+        rng = ctx.rng("attack/relearn")
+        with ctx.task("relearning", p.seeds * 3) as update:
+            for s in range(p.seeds):
+                data = forget
+                if p.k_shot is not None and p.k_shot < len(forget):
+                    pick = np.sort(rng.choice(len(forget), size=p.k_shot, replace=False))
+                    data = SplitData(forget.x[pick], forget.y[pick], forget.indices[pick])
+                for role, model in (("unlearned", ctx.unlearned), ("reference", ctx.references[s % len(ctx.references)]),
+                                    ("original", ctx.original)):
+                    gen = ctx.generator_for(f"relearn/{s}")  # the same batches for every model
+                    steps, censored, curve = relearn_steps(model, data, done=done, lr=p.lr, batch_size=p.batch_size,
+                                                           max_steps=p.max_steps, generator=gen, device=device)
+                    runs[role].append((steps, censored))
+                    if s == 0:
+                        curves[role] = [round(v, 4) for v in curve]
+                    update(3 * s + len(runs[role]), p.seeds * 3)
+
+        logs = {role: np.log2(np.array([st for st, _ in r], float) + 1.0) for role, r in runs.items()}
+        idx = bootstrap_indices(p.seeds, ctx.bootstrap, rng)
+        per_model = {}
+        for role, v in logs.items():
+            per_model[role] = Estimate(float(v.mean()), percentile_interval(v[idx].mean(axis=1), ctx.level),
+                                       n=p.seeds, level=ctx.level,
+                                       note="censored at the step cap" if any(c for _, c in runs[role]) else None)
+        gap_v = logs["unlearned"] - logs["reference"]
+        gap_reps = gap_v[idx].mean(axis=1)
+        gap = Estimate(float(gap_v.mean()), percentile_interval(gap_reps, ctx.level), n=p.seeds, level=ctx.level)
+        steps = {role: [st for st, _ in r] for role, r in runs.items()}
+        med_u, med_r = float(np.median(steps["unlearned"])), float(np.median(steps["reference"]))
+        ain_reps = [np.median(np.array(steps["unlearned"])[i]) / max(np.median(np.array(steps["reference"])[i]), 1e-9)
+                    for i in idx]
+        details = {
+            "criterion": criterion, "seeds": p.seeds, "relearn_samples": p.k_shot or len(forget),
+            "steps": steps, "censored": {role: [c for _, c in r] for role, r in runs.items()},
+            "median_steps": {role: float(np.median(v)) for role, v in steps.items()},
+            "iqr_steps": {role: [float(np.quantile(v, 0.25)), float(np.quantile(v, 0.75))] for role, v in steps.items()},
+            "anamnesis_index": (med_u / med_r) if med_r > 0 else None,
+            "anamnesis_index_ci": list(percentile_interval(np.array(ain_reps), ctx.level)) if med_r > 0 else None,
+            "curves_seed0": curves, "optimizer": f"Adam lr {p.lr}, batch {p.batch_size}, cap {p.max_steps} steps",
+        }
+        metric = MetricResult("relearn.log2_steps", "Relearn time, log2(steps + 1)",
+                              "slower to relearn the forgotten data", Comparison(per_model, gap, gap_reps, None))
+        return Measurement((metric,), details=details)
