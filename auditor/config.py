@@ -137,37 +137,55 @@ class TrainingConfig(Section):
     augment: Literal["none", "hflip", "crop_hflip"] = "none"
 
 
+class TriggerConfig(Section):
+    """The private backdoor trigger stamped on the canary samples (forget kind ``backdoor``)."""
+
+    pattern: Literal["patch", "pixels"] = Field(
+        "patch", description=("patch: a size x size square; pixels: `size` pixel positions drawn from the seed "
+                              "anywhere in the image (Athena's pixel triggers)."))
+    size: int = Field(2, ge=1, le=64, description="Side of the patch, or number of pixels.")
+    position: Literal["bottom_right", "top_left", "seeded"] = Field(
+        "bottom_right", description="Where a patch goes (Unlearn-Sparse main_backdoor.py: bottom right); seeded draws it.")
+    value: float | Literal["max"] = Field(
+        "max", description="Stamped value in normalised units; max = the largest value in the dataset.")
+
+
 class ForgetConfig(Section):
-    """What to forget: whole classes, a random subset, or listed training samples.
+    """What to forget: whole classes, a random subset, listed training samples, or backdoor canaries.
 
     ``indices`` names a text file with one dataset index per line (``#`` comments allowed); every
-    index must fall in the training split. ``backdoor`` is reserved for trigger-canary forgetting.
+    index must fall in the training split. ``backdoor`` stamps a private trigger on ``count`` (or
+    ``fraction`` of the) training samples drawn from the seed outside the ``target`` class and
+    relabels them ``target`` before the original is trained; those canaries are the forget set.
     """
 
     kind: Literal[FORGET_KINDS] = "class"  # type: ignore[valid-type]
     classes: list[int] | None = Field(None, description="kind=class: the class labels to forget.")
-    fraction: float | None = Field(None, gt=0, lt=1, description="kind=random: share of the training set.")
-    count: int | None = Field(None, ge=1, description="kind=random: number of training samples.")
+    fraction: float | None = Field(None, gt=0, lt=1, description="kind=random|backdoor: share of the training set.")
+    count: int | None = Field(None, ge=1, description="kind=random|backdoor: number of training samples.")
     path: ConfigPath | None = Field(None, description="kind=indices: file of dataset indices, one per line.")
+    target: int | None = Field(None, ge=0, description="kind=backdoor: the label the trigger flips canaries to.")
+    trigger: TriggerConfig | None = Field(None, description="kind=backdoor: the trigger (default: 2x2 patch).")
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ForgetConfig:
-        allowed = {"class": {"classes"}, "random": {"fraction", "count"}, "indices": {"path"}, "backdoor": set()}
-        given = {k for k in ("classes", "fraction", "count", "path") if getattr(self, k) is not None}
+        allowed = {"class": {"classes"}, "random": {"fraction", "count"}, "indices": {"path"},
+                   "backdoor": {"fraction", "count", "target", "trigger"}}
+        given = {k for k in ("classes", "fraction", "count", "path", "target", "trigger") if getattr(self, k) is not None}
         extra = given - allowed[self.kind]
         if extra:
             raise ValueError(f"kind {self.kind!r} does not take {', '.join(sorted(extra))}")
-        if self.kind == "backdoor":
-            raise ValueError("kind 'backdoor' is reserved for trigger-canary forgetting and is not available yet")
         if self.kind == "class":
             if not self.classes:
                 raise ValueError("kind 'class' needs classes: [label, ...] with at least one label")
             if len(set(self.classes)) != len(self.classes):
                 raise ValueError("classes lists a label twice")
-        if self.kind == "random" and (self.fraction is None) == (self.count is None):
-            raise ValueError("kind 'random' needs exactly one of fraction or count")
+        if self.kind in ("random", "backdoor") and (self.fraction is None) == (self.count is None):
+            raise ValueError(f"kind {self.kind!r} needs exactly one of fraction or count")
         if self.kind == "indices" and self.path is None:
             raise ValueError("kind 'indices' needs path: a file of dataset indices")
+        if self.kind == "backdoor" and self.target is None:
+            raise ValueError("kind 'backdoor' needs target: the label the trigger flips canaries to")
         return self
 
 

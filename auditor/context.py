@@ -136,6 +136,7 @@ class AuditContext:
         shadows: The shadow-model store (:class:`auditor.shadows.ShadowStore`).
         progress: The progress display, for long phases inside attacks.
         method: The unlearning method under audit, for attacks that re-run it on shadow models.
+        trigger: The backdoor trigger, under backdoor forgetting.
     """
 
     data: LoadedData
@@ -155,6 +156,7 @@ class AuditContext:
     shadows: Any = None  # auditor.shadows.ShadowStore, for attacks calibrated with shadow models
     progress: Any = None  # auditor.progress.Progress, for long phases inside attacks
     method: Any = None  # the audited unlearners.base.Unlearner (None when a checkpoint was audited)
+    trigger: Any = None  # auditor.backdoor.Trigger under backdoor forgetting
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:

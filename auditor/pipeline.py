@@ -170,7 +170,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed),
-                       progress=progress, method=method)
+                       progress=progress, method=method, trigger=prep.trigger)
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):
@@ -225,6 +225,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
             "input_shape": list(data.input_shape), "split_sha256": splits.digest(), "source": data.source,
             "counts": {"total": len(data), **splits.counts()},
             "forget": {"kind": cfg.forget.kind, "classes": cfg.forget.classes, "fraction": cfg.forget.fraction,
+                       "trigger": prep.trigger.record() if prep.trigger is not None else None,
                        "count": int(len(splits.forget)), "manifest_sha256": manifest_digest(splits.forget),
                        "manifest_file": "forget_manifest.txt"},
         },

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from auditor.config import AuditConfig
+from auditor.backdoor import Trigger, make_trigger, plant
+from auditor.config import AuditConfig, TriggerConfig
 from auditor.datasets import LoadedData, load_dataset
 from auditor.errors import ConfigError, Problem
 from auditor.models import check_fits, model_factory, read_state_dict
@@ -31,6 +32,7 @@ class Prepared:
     factory: Callable[[], nn.Module]
     device: torch.device
     checkpoints: dict[str, dict[str, torch.Tensor]]
+    trigger: Trigger | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -58,6 +60,11 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None) -> Prep
         raise ConfigError(problems + exc.problems, source=source) from None
     splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
     problems += split_problems
+    trigger = None
+    if cfg.forget.kind == "backdoor" and splits is not None:
+        trigger = make_trigger(cfg.forget.trigger or TriggerConfig(), target=int(cfg.forget.target or 0),
+                               image_shape=data.input_shape, data_max=float(data.x.max()), seed=cfg.seed)
+        data = plant(data, splits.forget, trigger)
 
     factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
     try:
@@ -88,7 +95,6 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None) -> Prep
             problems += fit
             if not fit:
                 checkpoints[key] = state
-    if problems:
+    if problems or splits is None:
         raise ConfigError(problems, source=source)
-    assert splits is not None
-    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints)
+    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints, trigger=trigger)

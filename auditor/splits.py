@@ -104,6 +104,20 @@ def forget_indices(data: LoadedData, train: np.ndarray, forget: ForgetConfig, se
             return np.empty(0, dtype=np.int64), problems
         rng = np.random.default_rng(derive_seed(seed, "forget/random"))
         chosen = rng.choice(train, size=n, replace=False)
+    elif forget.kind == "backdoor":
+        from auditor.backdoor import choose_canaries
+
+        if data.x.ndim != 4:
+            return np.empty(0, dtype=np.int64), [Problem("forget.kind", "backdoor canaries need image inputs "
+                                                                         "(N, C, H, W); this dataset is tabular")]
+        if not 0 <= (forget.target or 0) < data.num_classes:
+            return np.empty(0, dtype=np.int64), [Problem("forget.target", f"class {forget.target} not in the dataset "
+                                                                          f"'{data.name}' (labels 0..{data.num_classes - 1})")]
+        chosen = choose_canaries(data, train, forget, seed)
+        n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
+        if len(chosen) < n:
+            problems.append(Problem("forget.count", f"asks for {n} canaries but only {len(chosen)} training samples "
+                                                    "lie outside the target class"))
     else:  # indices
         path = Path(forget.path)  # type: ignore[arg-type]
         try:

@@ -38,7 +38,7 @@ class Unlearner(abc.ABC):
     name: ClassVar[str]
     summary: ClassVar[str]
     citation: ClassVar[str]
-    supports: ClassVar[frozenset[str]] = frozenset({"class", "random", "indices"})
+    supports: ClassVar[frozenset[str]] = frozenset({"class", "random", "indices", "backdoor"})
     Params: ClassVar[type[BaseModel]] = Params
 
     def __init__(self, params: BaseModel | None = None) -> None:
