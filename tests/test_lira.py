@@ -198,3 +198,21 @@ def test_distinguishability_separates_noop_from_retrain(leaky_setup):
     eps = next(m for m in clean.metrics if m.key == "distinguishability.epsilon_mean").comparison
     assert eps.per_model["unlearned"].value < 0.2
     assert clean.details["epsilon_ceiling"] == pytest.approx(noop.details["epsilon_ceiling"])
+
+
+def test_differencing_exposes_deletions_when_both_versions_are_published(leaky_setup):
+    """Chen et al.'s point: with the original published next to the unlearned model, even exact
+    retraining reveals which samples were deleted; the gate therefore compares with the
+    (original, retrained) pair."""
+    from attacks.differencing import Differencing, DifferencingParams
+    from unlearners.retrain import Retrain
+
+    data, splits, factory, store, leaky, reference, retrained = leaky_setup
+    ctx = AuditContext(data=data, splits=splits, unlearned=retrained, references=[reference], original=leaky,
+                       forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
+                       device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=Retrain())
+    result = Differencing(DifferencingParams(shadows=8, classifier="logistic")).measure(ctx)
+    auc = next(m for m in result.metrics if m.key == "differencing.auc").comparison
+    assert auc.per_model["unlearned"].value > 0.65 and auc.per_model["reference"].value > 0.65
+    assert auc.gap.ci[0] < 0 < auc.gap.ci[1]
+    assert result.details["attack_training_positives"] > 0
