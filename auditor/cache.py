@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from auditor.config import canonical_json
+from auditor.outputs import atomic_write_bytes
 
 
 def default_cache_dir() -> Path:
@@ -35,21 +35,6 @@ def default_cache_dir() -> Path:
 def cache_key(spec: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a model's training specification."""
     return hashlib.sha256(canonical_json({"kind": "trained-model/v1", "torch": torch.__version__, **spec})).hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ModelCache:

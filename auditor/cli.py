@@ -65,8 +65,12 @@ def cli() -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set unlearner.name=retrain (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML file (a testcase per gate).")
+@click.option("--summary-md", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, junit_xml: Path | None,
+        summary_md: Path | None, quiet: bool) -> None:
     """Run the audit in CONFIG and write report.html, report.pdf and evidence.json."""
     from auditor.config import load_config
 
@@ -78,6 +82,8 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, qu
     command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
     outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command)
     ev = outcome.evidence
+    _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
+                annotate=not as_json)
     if as_json:
         summary = {"verdict": outcome.status, "exit_code": outcome.exit_code, "headline": ev["verdict"]["headline"],
                    "counts": ev["verdict"]["counts"], "files": {k: str(v) for k, v in outcome.files.items()},
@@ -96,6 +102,61 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, qu
                 click.echo(f"{name}: {outcome.files[name]}")
         click.echo(f"total {ev['timings']['total_s']:.1f} s")
     sys.exit(outcome.exit_code)
+
+
+def _ci_outputs(evidence: dict[str, Any], files: dict[str, str], *, junit_xml: Path | None, summary_md: Path | None,
+                annotate: bool) -> None:
+    """JUnit, Markdown summary and GitHub annotations, written atomically."""
+    import os
+
+    from auditor.ci import github_annotations, junit_xml as to_junit, summary_markdown
+    from auditor.outputs import atomic_write_bytes
+
+    if junit_xml is not None:
+        atomic_write_bytes(junit_xml, to_junit(evidence).encode())
+    summary = summary_markdown(evidence, files=files)
+    if summary_md is not None:
+        atomic_write_bytes(summary_md, summary.encode())
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:
+            fh.write(summary)
+    if annotate and os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(evidence):
+            click.echo(line)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "junit", "markdown"]),
+              help="What to render (repeatable; default: html and pdf).")
+def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
+    """Re-render the reports from an evidence record, without re-running anything."""
+    from auditor.ci import junit_xml as to_junit, summary_markdown
+    from auditor.outputs import atomic_write_bytes
+    from auditor.report import render_html, render_pdf
+
+    try:
+        ev = json.loads(evidence.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {evidence} as JSON: {exc}", param_hint="EVIDENCE") from None
+    if not isinstance(ev, dict) or ev.get("schema") != "unlearn-audit/evidence/v1":
+        raise click.BadParameter(f"{evidence} is not an unlearn-audit evidence record (schema "
+                                 "unlearn-audit/evidence/v1)", param_hint="EVIDENCE")
+    folder = out or evidence.parent
+    wanted = formats or ("html", "pdf")
+    html = render_html(ev) if {"html", "pdf"} & set(wanted) else ""
+    renderers = {
+        "html": ("report.html", lambda: html.encode()),
+        "pdf": ("report.pdf", lambda: render_pdf(html, evidence=ev)),
+        "junit": ("junit.xml", lambda: to_junit(ev).encode()),
+        "markdown": ("summary.md", lambda: summary_markdown(ev).encode()),
+    }
+    for fmt in wanted:
+        name, render = renderers[fmt]
+        atomic_write_bytes(folder / name, render())
+        click.echo(f"{name}: {folder / name}")
 
 
 @cli.group()
