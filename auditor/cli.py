@@ -68,9 +68,10 @@ def cli() -> None:
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML file (a testcase per gate).")
 @click.option("--summary-md", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--no-sign", is_flag=True, help="Leave the report unsigned (the report says so).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, junit_xml: Path | None,
-        summary_md: Path | None, quiet: bool) -> None:
+        summary_md: Path | None, no_sign: bool, quiet: bool) -> None:
     """Run the audit in CONFIG and write report.html, report.pdf and evidence.json."""
     from auditor.config import load_config
 
@@ -80,7 +81,7 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
 
     progress = Progress(enabled=False if (quiet or as_json) else None)
     command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
-    outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command)
+    outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign)
     ev = outcome.evidence
     _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
                 annotate=not as_json)
@@ -88,7 +89,7 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
         summary = {"verdict": outcome.status, "exit_code": outcome.exit_code, "headline": ev["verdict"]["headline"],
                    "counts": ev["verdict"]["counts"], "files": {k: str(v) for k, v in outcome.files.items()},
                    "gates": [{k: g[k] for k in ("metric", "status", "gap", "tolerance")} for g in ev["gates"]["results"]],
-                   "timings": ev["timings"], "run_id": ev["run"]["id"]}
+                   "timings": outcome.timings, "run_id": ev["run"]["id"]}
         click.echo(json.dumps(summary, indent=2))
     else:
         colour = {"pass": "green", "fail": "red"}.get(outcome.status, "yellow")
@@ -97,10 +98,10 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
         for g in ev["gates"]["results"]:
             gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
             click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:g})")
-        for name in ("report.html", "report.pdf", "evidence.json"):
+        for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
                 click.echo(f"{name}: {outcome.files[name]}")
-        click.echo(f"total {ev['timings']['total_s']:.1f} s")
+        click.echo(f"total {outcome.timings['total_s']:.1f} s")
     sys.exit(outcome.exit_code)
 
 
@@ -157,6 +158,62 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
         name, render = renderers[fmt]
         atomic_write_bytes(folder / name, render())
         click.echo(f"{name}: {folder / name}")
+
+
+@cli.command(epilog="Exit codes: 0 every check passed, 1 a check failed, 2 usage error or unreadable input.")
+@click.argument("target", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--trust-root", "trust_roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM certificate(s) to trust (your organisation's CA). Repeatable.")
+@click.option("--allow-untrusted", is_flag=True, help="Accept an intact signature whose signer is not trusted.")
+@click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint to re-hash against the statement's model subjects. Repeatable.")
+@click.option("--config", "configs", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A config file to re-hash against the audited one. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def verify(target: Path, trust_roots: tuple[Path, ...], allow_untrusted: bool, models: tuple[Path, ...],
+           configs: tuple[Path, ...], as_json: bool) -> None:
+    """Verify a signed report.pdf (or a bare evidence.intoto.json) and re-hash the given files."""
+    from auditor.verify import verify as run_verify
+
+    try:
+        result = run_verify(target, trust_roots=list(trust_roots), allow_untrusted=allow_untrusted,
+                            models=list(models), configs=list(configs))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {target}: {exc}", param_hint="TARGET") from None
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for c in result.checks:
+            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:<28} {c.detail}")
+        click.secho("VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("gen-test")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+@click.option("--passphrase-env", default=None, metavar="VAR",
+              help="Encrypt the key and PKCS#12 bundle with the passphrase in this environment variable.")
+def keys_gen_test(out: Path, passphrase_env: str | None) -> None:
+    """Write a TEST-ONLY CA, signer key and certificate (PEM) and PKCS#12 bundle for trying signing out."""
+    import os
+
+    from auditor.signing import write_test_pki
+
+    passphrase = None
+    if passphrase_env:
+        value = os.environ.get(passphrase_env)
+        if not value:
+            raise click.BadParameter(f"environment variable {passphrase_env} is not set", param_hint="--passphrase-env")
+        passphrase = value.encode()
+    for name, path in write_test_pki(out, passphrase=passphrase).items():
+        click.echo(f"{name}: {path}")
+    click.echo("TEST ONLY: sign with report.signing {key: signer.key.pem, cert: signer.cert.pem}; "
+               "verify with --trust-root ca.pem")
 
 
 @cli.group()

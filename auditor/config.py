@@ -263,6 +263,32 @@ class GatesConfig(Section):
     rules: list[GateRule] | None = None
 
 
+class SigningConfig(Section):
+    """The key that signs the report and the evidence statement.
+
+    PEM ``key`` + ``cert``, or a ``pkcs12`` bundle; an encrypted key's passphrase is read from the
+    environment variable named by ``passphrase_env`` (never from the config). The paths may also
+    come from ``UNLEARN_AUDIT_SIGNING_KEY``, ``UNLEARN_AUDIT_SIGNING_CERT`` and
+    ``UNLEARN_AUDIT_SIGNING_PKCS12``. With none, ``run`` signs with a throwaway self-signed test key
+    (and says so in the report); ``enabled: false`` or ``--no-sign`` leaves the report unsigned.
+    """
+
+    enabled: bool = True
+    key: ConfigPath | None = None
+    cert: ConfigPath | None = None
+    pkcs12: ConfigPath | None = None
+    passphrase_env: str = Field("UNLEARN_AUDIT_SIGNING_PASSPHRASE", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    tsa_url: str | None = Field(None, description="RFC 3161 timestamp server; no timestamp when unset.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SigningConfig:
+        if self.pkcs12 is not None and (self.key is not None or self.cert is not None):
+            raise ValueError("give either key + cert (PEM) or pkcs12, not both")
+        if (self.key is None) != (self.cert is None):
+            raise ValueError("key and cert go together")
+        return self
+
+
 class ReportConfig(Section):
     """Where the outputs go and who the report names."""
 
@@ -276,6 +302,7 @@ class ReportConfig(Section):
     request_id: str | None = Field(
         None, max_length=200, description="Pseudonymous reference of the erasure request (never personal data)."
     )
+    signing: SigningConfig = Field(default_factory=SigningConfig)
 
     @field_validator("formats")
     @classmethod

@@ -32,6 +32,8 @@ from auditor.models import file_digest, init_model, state_digest
 from auditor.outputs import Staging
 from auditor.preflight import Prepared, preflight
 from auditor.progress import Progress
+from auditor.reproducible import run_id as reproducible_run_id
+from auditor.reproducible import split_volatile
 from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
@@ -47,6 +49,7 @@ class AuditOutcome:
     status: str
     evidence: dict[str, Any]
     files: dict[str, Path]
+    timings: dict[str, float]
 
     @property
     def exit_code(self) -> int:
@@ -92,7 +95,7 @@ class _Trainer:
 
 
 def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | None = None,
-              progress: Progress | None = None, command: str | None = None) -> AuditOutcome:
+              progress: Progress | None = None, command: str | None = None, sign: bool = True) -> AuditOutcome:
     """Run the whole audit and write its outputs.
 
     Args:
@@ -101,6 +104,7 @@ def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | 
         config_path: The YAML file the config came from (its bytes are hashed into the evidence).
         progress: Progress display (default: on when stderr is a terminal).
         command: The command line, recorded in the evidence.
+        sign: False leaves the report unsigned (``--no-sign``).
 
     Returns:
         The outcome; ``exit_code`` is 0 for pass, 1 for fail or inconclusive.
@@ -112,22 +116,22 @@ def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | 
     progress = progress or Progress(enabled=False)
     t_start = time.time()
     out = Path(out or cfg.report.out)
-    prep = preflight(cfg, out=out, source=str(config_path) if config_path else None)
+    prep = preflight(cfg, out=out, source=str(config_path) if config_path else None, sign=sign)
     run_id = uuid.uuid4().hex[:16]
     staging = Staging(out, run_id)
     try:
         with progress:
-            evidence = _audit(cfg, prep, staging, progress, run_id=run_id, t_start=t_start,
-                              config_path=config_path, command=command)
+            evidence, timings = _audit(cfg, prep, staging, progress, run_id=run_id, t_start=t_start,
+                              config_path=config_path, command=command, sign=sign)
         files = staging.publish()
     except BaseException:
         staging.discard()
         raise
-    return AuditOutcome(evidence["verdict"]["status"], evidence, files)
+    return AuditOutcome(evidence["verdict"]["status"], evidence, files, timings)
 
 
 def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progress, *, run_id: str, t_start: float,
-           config_path: Path | None, command: str | None) -> dict[str, Any]:
+           config_path: Path | None, command: str | None, sign: bool) -> tuple[dict[str, Any], dict[str, float]]:
     timings: dict[str, float] = {}
     torch.manual_seed(derive_seed(cfg.seed, "global"))
     cache = ModelCache(cfg.execution.cache_dir or default_cache_dir(), enabled=cfg.execution.cache)
@@ -206,17 +210,25 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     verdict = overall(results, attack_errors=errors)
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
+    t_wall = t_start
     finished = time.time()
     config_json = cfg.model_dump(mode="json")
+    config_sha256 = hashlib.sha256(canonical_json(config_json)).hexdigest()
+    epoch = prep.source_date_epoch
+    if epoch is not None:  # reproducible mode: the date and the run id are fixed
+        t_start = finished = float(epoch)
+        run_id = reproducible_run_id(epoch=epoch, config_sha256=config_sha256, data_fingerprint=data.fingerprint,
+                                     seed=cfg.seed)
     evidence: dict[str, Any] = {
         "schema": "unlearn-audit/evidence/v1",
         "tool": {"name": "unlearn-audit", "version": __version__},
         "run": {"id": run_id, "started_utc": _utc(t_start), "finished_utc": _utc(finished),
                 "title": cfg.report.title, "operator": cfg.report.operator, "organisation": cfg.report.organisation,
                 "request_id": cfg.report.request_id, "config_path": str(config_path) if config_path else None,
-                "command": command or (f"unlearn-audit run {config_path}" if config_path else None)},
+                "command": command or (f"unlearn-audit run {config_path}" if config_path else None),
+                "source_date_epoch": epoch},
         "config": config_json,
-        "config_sha256": hashlib.sha256(canonical_json(config_json)).hexdigest(),
+        "config_sha256": config_sha256,
         "config_file_sha256": file_digest(config_path) if config_path else None,
         "seed": cfg.seed,
         "environment": capture(str(prep.device)),
@@ -246,8 +258,21 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 
+    volatile = None
+    if epoch is not None:
+        evidence, volatile = split_volatile(evidence)
     t = time.perf_counter()
     staging.write_text("forget_manifest.txt", manifest_text(splits.forget))
+    signing_key = _signing_key(cfg, prep, staging, sign=sign)
+    evidence["signing"] = signing_key.record() if signing_key is not None else {"mode": "unsigned"}
+    attachments = {"evidence.json": (_json(evidence).encode(), "The evidence record this report renders", "Data")}
+    if signing_key is not None:
+        from auditor.signing import canonical, dsse_sign, statement
+
+        envelope = dsse_sign(canonical(statement(evidence, config_path=config_path)), signing_key)
+        envelope_bytes = (_json(envelope) + "\n").encode()
+        staging.write_bytes("evidence.intoto.json", envelope_bytes)
+        attachments["evidence.intoto.json"] = (envelope_bytes, "DSSE-signed in-toto statement over the evidence", "Data")
     if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
         from auditor.report import render_html, render_pdf
 
@@ -257,13 +282,40 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                 staging.write_text("report.html", html)
             update(1, 2)
             if "pdf" in cfg.report.formats:
-                staging.write_bytes("report.pdf", render_pdf(html, evidence=evidence))
+                pdf = render_pdf(html, evidence=evidence, attachments=attachments)
+                if signing_key is not None:
+                    from auditor.signing import sign_pdf
+
+                    pdf = sign_pdf(pdf, signing_key, reason="Machine-unlearning audit attestation",
+                                   name=cfg.report.operator, tsa_url=cfg.report.signing.tsa_url)
+                staging.write_bytes("report.pdf", pdf)
             update(2, 2)
     timings["report_s"] = time.perf_counter() - t
-    timings["total_s"] = time.time() - t_start
-    evidence["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    timings["total_s"] = time.time() - t_wall
+    rounded = {k: round(v, 3) for k, v in timings.items()}
+    if volatile is None:
+        evidence["timings"] = rounded
+    else:
+        volatile["timings"] = rounded
+        staging.write_bytes("run-log.json", (_json(volatile) + "\n").encode())
     staging.write_bytes("evidence.json", (_json(evidence) + "\n").encode())
-    return evidence
+    return evidence, rounded
+
+
+def _signing_key(cfg: AuditConfig, prep: Prepared, staging: Staging, *, sign: bool) -> Any:
+    """The configured key, a throwaway test key (its certificates written beside the report), or None."""
+    if not (sign and cfg.report.signing.enabled):
+        return None
+    if prep.signing_key is not None:
+        return prep.signing_key
+    from cryptography.hazmat.primitives import serialization
+
+    from auditor.signing import generate_test_pki
+
+    key, ca = generate_test_pki(common_name="unlearn-audit throwaway test signer")
+    staging.write_bytes("signer-test.cert.pem", key.cert.public_bytes(serialization.Encoding.PEM))
+    staging.write_bytes("signer-test-ca.pem", ca.public_bytes(serialization.Encoding.PEM))
+    return key
 
 
 def _json(obj: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +21,7 @@ from auditor.datasets import LoadedData, load_dataset
 from auditor.errors import ConfigError, Problem
 from auditor.models import check_fits, model_factory, read_state_dict
 from auditor.outputs import check_writable
+from auditor.reproducible import source_date_epoch
 from auditor.splits import Splits, make_splits
 
 
@@ -33,6 +35,8 @@ class Prepared:
     device: torch.device
     checkpoints: dict[str, dict[str, torch.Tensor]]
     trigger: Trigger | None = None
+    signing_key: Any = None  # auditor.signing.SigningKey when a key is configured
+    source_date_epoch: int | None = None  # reproducible mode (auditor.reproducible)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -42,7 +46,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None) -> Prepared:
+def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: bool = True) -> Prepared:
     """Load the data, make the splits and check every referenced file.
 
     Raises:
@@ -95,6 +99,33 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None) -> Prep
             problems += fit
             if not fit:
                 checkpoints[key] = state
+    epoch = None
+    try:
+        epoch = source_date_epoch()
+    except ConfigError as exc:
+        problems += exc.problems
+    signing_key = None
+    if cfg.report.signing.enabled and sign:
+        try:
+            signing_key = configured_key(cfg)
+        except ConfigError as exc:
+            problems += exc.problems
     if problems or splits is None:
         raise ConfigError(problems, source=source)
-    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints, trigger=trigger)
+    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints, trigger=trigger,
+                    signing_key=signing_key, source_date_epoch=epoch)
+
+
+def configured_key(cfg: AuditConfig):  # -> auditor.signing.SigningKey | None
+    """The configured signing key (config paths, else ``UNLEARN_AUDIT_SIGNING_*``), or None."""
+    import os
+
+    s = cfg.report.signing
+    env = {k: os.environ.get(f"UNLEARN_AUDIT_SIGNING_{k.upper()}") for k in ("key", "cert", "pkcs12")}
+    key, cert, p12 = s.key or env["key"], s.cert or env["cert"], s.pkcs12 or env["pkcs12"]
+    if not (key or cert or p12):
+        return None
+    from auditor.signing import load_signing_key
+
+    return load_signing_key(key=Path(key) if key else None, cert=Path(cert) if cert else None,
+                            pkcs12_path=Path(p12) if p12 else None, passphrase_env=s.passphrase_env)

@@ -336,8 +336,9 @@ def render_html(evidence: Mapping[str, Any]) -> str:
     gated = {}
     if isinstance(gates, Mapping):
         gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
-    context = dict(evidence)
-    context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated)
+    context = {"timings": None, **evidence}  # reproducible runs keep timings in run-log.json
+    context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated,
+                   evidence_signing=evidence.get("signing"))
     return env.get_template(TEMPLATE).render(context)
 
 
@@ -419,7 +420,8 @@ def _source_date_epoch(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def render_pdf(html: str, *, evidence: Mapping[str, Any]) -> bytes:
+def render_pdf(html: str, *, evidence: Mapping[str, Any],
+               attachments: Mapping[str, tuple[bytes, str, str]] | None = None) -> bytes:
     """Render the HTML from :func:`render_html` to a PDF/A-3b document.
 
     The output is byte-for-byte reproducible: the file identifier is derived from the run id, and
@@ -429,6 +431,9 @@ def render_pdf(html: str, *, evidence: Mapping[str, Any]) -> bytes:
     Args:
         html: The report HTML.
         evidence: The evidence it was rendered from (run id and finish time).
+        attachments: Embedded files, name -> (bytes, description, PDF/A-3 AFRelationship), e.g.
+            ``{"evidence.json": (data, "The evidence record", "Data")}``; dated with the run's
+            finish time so the bytes stay reproducible.
 
     Returns:
         The PDF bytes.
@@ -453,7 +458,11 @@ def render_pdf(html: str, *, evidence: Mapping[str, Any]) -> bytes:
         document.metadata.modified = finished
         if not document.metadata.title:
             document.metadata.title = run.get("title")
-        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=identifier)
+        when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        files = [weasyprint.Attachment(string=data, name=name, description=description, relationship=relation,
+                                       created=when, modified=when)
+                 for name, (data, description, relation) in (attachments or {}).items()]
+        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=identifier, attachments=files)
 
 
 __all__ = ["MAX_ROWS", "PDF_VARIANT", "SCOPE_STATEMENT", "TemplatesNotFoundError", "local_url_fetcher",
