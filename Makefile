@@ -6,13 +6,15 @@ STAMP  := $(VENV)/.installed-dev
 
 .PHONY: demo test install system-deps bench clean
 
-# WeasyPrint renders through Pango (and subsets fonts with HarfBuzz); the PDF tests read text with
-# poppler's pdftotext. Whatever is missing is installed from Debian (apt-get update runs once, first).
+# WeasyPrint renders through Pango (and subsets fonts with HarfBuzz); the PDF tests read text and
+# check signatures with poppler (pdftotext, pdfsig); the HTML test loads the report in headless
+# Chromium. Whatever is missing is installed from Debian (apt-get update runs once, first).
 system-deps:
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset.so.0 || missing="$$missing libharfbuzz-subset0"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

@@ -63,12 +63,62 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Series:
+    """One line (or histogram) of a figure.
+
+    Attributes:
+        label: Legend text.
+        role: ``unlearned``, ``reference``, ``original`` or ``nonmember``; fixes the colour.
+        x: ROC: false-positive rates; histogram: the bin edges (one more than ``y``); curve: x values.
+        y: ROC: true-positive rates; histogram: densities per bin; curve: y values.
+        n: The sample size behind the series (shown in the legend).
+    """
+
+    label: str
+    role: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    n: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "role": self.role, "x": [float(v) for v in self.x],
+                "y": [float(v) for v in self.y], "n": self.n}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A plot's data, stored in the evidence and drawn by :mod:`auditor.plots` (so ``report``
+    re-renders it from the evidence alone).
+
+    Attributes:
+        kind: ``roc`` (log-log), ``histogram`` or ``curve``.
+        title: Caption.
+        x_label: Horizontal axis label.
+        y_label: Vertical axis label.
+        series: The lines, unlearned first.
+        note: One sentence on how to read it.
+    """
+
+    kind: str
+    title: str
+    x_label: str
+    y_label: str
+    series: tuple[Series, ...]
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "x_label": self.x_label, "y_label": self.y_label,
+                "series": [s.as_dict() for s in self.series], "note": self.note}
+
+
+@dataclass(frozen=True)
 class Measurement:
     """What :meth:`Attack.measure` returns."""
 
     metrics: tuple[MetricResult, ...]
     tables: tuple[Table, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    figures: tuple[Figure, ...] = ()
 
 
 class Attack(abc.ABC):

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from scipy import stats as sps
 
 from attacks.base import Attack, Measurement, MetricResult, Params
+from attacks.figures import roc_figure
 from attacks.signals import logit_confidence, loss
 from auditor.context import AuditContext
 from auditor.training import predict_logits
@@ -192,4 +193,5 @@ class Lira(Attack):
             "statistic": "logit-scaled confidence log p_y - log(1 - p_y); mu = median over shadows",
             "shadows": shadows.record(ctx.recipe), "power_on_original": power,
         }
-        return Measurement(tuple(metrics), details=details)
+        figure = roc_figure("ROC of LiRA on the forget set", pairs)
+        return Measurement(tuple(metrics), details=details, figures=(figure,))

@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from attacks.base import Attack, Measurement, MetricResult, Params
+from attacks.figures import ROLE_LABELS, curve_figure
 from auditor.context import AuditContext, SplitData, take
 from auditor.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
 from auditor.training import make_optimizer, predict_logits
@@ -163,4 +164,10 @@ class Relearn(Attack):
         }
         metric = MetricResult("relearn.log2_steps", "Relearn time, log2(steps + 1)",
                               "slower to relearn the forgotten data", Comparison(per_model, gap, gap_reps, None))
-        return Measurement((metric,), details=details)
+        y_label = "forgotten-class accuracy" if ctx.forget_kind == "class" else "mean forget loss"
+        figure = curve_figure(
+            "Relearning the forgotten data (first seed)", "fine-tuning steps", y_label,
+            {ROLE_LABELS[role]: (list(range(len(c))), c, role) for role, c in curves.items()},
+            note=f"Stop rule: {criterion}. A model that only hid the data relearns it in fewer steps than the "
+                 "reference.")
+        return Measurement((metric,), details=details, figures=(figure,))

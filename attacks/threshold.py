@@ -10,6 +10,7 @@ from pydantic import Field
 
 from attacks import signals
 from attacks.base import Attack, Measurement, MetricResult, Params
+from attacks.figures import histogram_figure, roc_figure
 from auditor.context import AuditContext
 from auditor.stats import (
     auc_rows,
@@ -81,6 +82,7 @@ class ThresholdAttack(Attack):
         members, nonmembers = ctx.split("forget"), ctx.split("nonmember")
         rng = ctx.rng("attack/threshold")
         metrics = []
+        figures = []
         for name in self.params.signals:
             fn, sign = SIGNALS[name]
             scores = {
@@ -89,6 +91,16 @@ class ThresholdAttack(Attack):
                 for role, ms in ctx.models().items()
             }
             label = LABELS[name]
+            if not figures:  # the first signal's ROC and score distributions
+                figures.append(roc_figure(f"ROC of the {label} threshold attack", scores))
+                raw = {f"forget, {role}": sign * np.concatenate([f for f, _ in pairs])  # undo the sign
+                       for role, pairs in scores.items()}
+                raw["held-out, reference"] = sign * np.concatenate([n for _, n in scores["reference"]])
+                figures.append(histogram_figure(
+                    f"Per-sample {label} on the forget set", label, raw,
+                    roles={k: ("nonmember" if k.startswith("held-out") else k.split(", ")[1]) for k in raw},
+                    note="The unlearned model's distribution should match the reference's (which never saw "
+                         "these samples), not the original's."))
             metrics.append(MetricResult(f"threshold.{name}.auc", f"AUC ({label})",
                                         "members and non-members are more separable",
                                         compare_scores(auc_rows, scores, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
@@ -103,4 +115,5 @@ class ThresholdAttack(Attack):
                                                            level=ctx.level, rng=rng,
                                                            min_negatives_needed=min_negatives(f))))
         return Measurement(tuple(metrics), details={"members": len(members), "nonmembers": len(nonmembers),
-                                                    "nonmember_source": ctx.nonmember_source()})
+                                                    "nonmember_source": ctx.nonmember_source()},
+                           figures=tuple(figures))

@@ -358,13 +358,14 @@ def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict
     record: dict[str, Any] = {"name": attack.name, "title": attack.title, "summary": attack.summary,
                               "citation": attack.citation, "threat_model": attack.threat_model,
                               "params": attack.params.model_dump(mode="json"), "metrics": [], "tables": [],
-                              "details": {}, "error": None}
+                              "figures": [], "details": {}, "error": None}
     samples: dict[str, Any] = {}
     try:
         m = attack.measure(ctx)
         record["metrics"] = [r.as_dict() for r in m.metrics]
         record["tables"] = [tb.as_dict() for tb in m.tables]
         record["details"] = m.details
+        record["figures"] = [f.as_dict() for f in m.figures]
         samples = {r.key: r.comparison.gap_samples for r in m.metrics}
     except Exception as exc:  # recorded in the evidence; the verdict becomes inconclusive
         record["error"] = f"{type(exc).__name__}: {exc}"

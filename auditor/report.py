@@ -31,6 +31,7 @@ import jinja2
 from markupsafe import Markup
 
 import auditor
+from auditor.plots import figure_data_uri
 
 SCHEMA = "unlearn-audit/evidence/v1"
 TEMPLATE = "report.html.j2"
@@ -106,6 +107,7 @@ def _environment(folder: str) -> jinja2.Environment:
         status_class=status_class,
         not_estimable=not_estimable,
         flatten=flatten,
+        basename=lambda path: Path(str(path)).name,
     )
     env.globals.update(MAX_ROWS=MAX_ROWS, SCOPE_STATEMENT=SCOPE_STATEMENT, STATUS_LABELS=STATUS_LABELS)
     return env
@@ -337,7 +339,7 @@ def render_html(evidence: Mapping[str, Any]) -> str:
     if isinstance(gates, Mapping):
         gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
     context = {"timings": None, **evidence}  # reproducible runs keep timings in run-log.json
-    context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated,
+    context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated, plot_uri=figure_data_uri,
                    evidence_signing=evidence.get("signing"))
     return env.get_template(TEMPLATE).render(context)
 
