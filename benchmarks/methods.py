@@ -1,7 +1,8 @@
 """Run every unlearning method on the embedded default and tabulate the results.
 
-For each registered method, each forget setting (class 3; 10 % random) and each seed, this runs
-the audit of ``examples/digits.yaml`` with the ``accuracy`` and ``threshold`` (loss) checks and
+For each registered method, each forget setting (class 3; 10 % random; backdoor) and each seed, this runs
+the audit of ``examples/digits.yaml`` with the ``accuracy`` and ``threshold`` (loss) checks (plus
+the ``backdoor`` check's attack success rate for backdoor forgetting) and
 records forget / retain / test accuracy, the loss-threshold MIA AUC gap to the reference, the
 method's wall time and its speedup over retraining (``retrain``'s wall time divided by the
 method's, same seed and setting). The original and references come from the model cache, so
@@ -25,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "class": {"kind": "class", "classes": [3]},
     "random": {"kind": "random", "fraction": 0.1},
+    # 60 poisoned training samples carrying a private 2x2 patch, relabelled to 0 (the backdoor check).
+    "backdoor": {"kind": "backdoor", "count": 60, "target": 0, "trigger": {"pattern": "patch", "size": 2}},
 }
 
 
@@ -32,10 +35,12 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
     from auditor.config import load_config
     from auditor.pipeline import run_audit
 
+    attacks = [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}]
+    if setting == "backdoor":
+        attacks.append({"name": "backdoor", "params": {"resurgence_steps": 0}})
     overrides = {
         "seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
-        "attacks": [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}],
-        "report.formats": ["json"],
+        "attacks": attacks, "report.formats": ["json"],
     }
     cfg = load_config(REPO / "examples" / "digits.yaml", overrides=overrides)
     t = time.perf_counter()
@@ -52,6 +57,8 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
         "forget_acc": val("accuracy.forget"), "forget_acc_reference": val("accuracy.forget", "reference"),
         "retain_acc": val("accuracy.retain"), "test_acc": val(test_key), "test_acc_original": val(test_key, "original"),
         "mia_auc_gap": metrics["threshold.loss.auc"]["gap"]["value"],
+        "asr": val("backdoor.asr") if "backdoor.asr" in metrics else None,
+        "asr_reference": val("backdoor.asr", "reference") if "backdoor.asr" in metrics else None,
         "unlearn_s": ev["method"]["runtime_s"], "audit_wall_s": wall,
         "data_read": ev["method"]["data_read"],
     }
@@ -66,16 +73,17 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
 
 
 def table(rows: list[dict], methods: list[str], setting: str) -> str:
+    asr = setting == "backdoor"
     lines = [
         "| method | forget acc | (reference) | retain acc | test acc | (original) | loss-MIA AUC gap | "
-        "wall s | speedup vs retrain | verdicts |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        + ("trigger ASR | (reference) | " if asr else "") + "wall s | speedup vs retrain | verdicts |",
+        "|---|---|---|---|---|---|---|" + ("---|---|" if asr else "") + "---|---|---|",
     ]
     retrain = {r["seed"]: r["unlearn_s"] for r in rows if r["method"] == "retrain" and r["setting"] == setting}
     for method in methods:
         rs = [r for r in rows if r["method"] == method and r["setting"] == setting]
         if not rs:
-            lines.append(f"| `{method}` | not supported | | | | | | | | |")
+            lines.append(f"| `{method}` | not supported |" + " |" * (10 if asr else 8))
             continue
         speed = [retrain[r["seed"]] / r["unlearn_s"] for r in rs
                  if method != "noop" and r["seed"] in retrain and r["unlearn_s"]]
@@ -85,7 +93,8 @@ def table(rows: list[dict], methods: list[str], setting: str) -> str:
             f"| `{method}` | {mean_sd([r['forget_acc'] for r in rs])} | {mean_sd([r['forget_acc_reference'] for r in rs])}"
             f" | {mean_sd([r['retain_acc'] for r in rs])} | {mean_sd([r['test_acc'] for r in rs])}"
             f" | {mean_sd([r['test_acc_original'] for r in rs])} | {mean_sd([r['mia_auc_gap'] for r in rs])}"
-            f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts} |")
+            + (f" | {mean_sd([r['asr'] for r in rs])} | {mean_sd([r['asr_reference'] for r in rs])}" if asr else "")
+            + f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts} |")
     return "\n".join(lines)
 
 
@@ -93,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=None)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     args = parser.parse_args()
     from unlearners import UNLEARNERS
@@ -101,7 +111,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("UNLEARN_AUDIT_CACHE", str(Path(tmp) / "cache"))
-        for setting in SETTINGS:
+        for setting in args.settings:
             for seed in args.seeds:
                 for method in methods:
                     if setting not in UNLEARNERS.get(method).supports:
@@ -112,7 +122,10 @@ def main() -> None:
                           f"(ref {row['forget_acc_reference']:.3f}) test {row['test_acc']:.3f} "
                           f"gap {row['mia_auc_gap']:+.3f} {row['unlearn_s']:.2f}s {row['verdict']}", flush=True)
     body = []
-    for setting, title in (("class", "Class forgetting (digit 3)"), ("random", "10 % random forgetting")):
+    for setting, title in (("class", "Class forgetting (digit 3)"), ("random", "10 % random forgetting"),
+                           ("backdoor", "Backdoor forgetting (60 poisoned samples, 2x2 trigger patch, target 0)")):
+        if setting not in args.settings:
+            continue
         body += [f"### {title}", "", table(rows, methods, setting), ""]
     text = "\n".join(body)
     print(text)
