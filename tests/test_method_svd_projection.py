@@ -28,7 +28,15 @@ def test_forgets_the_class_without_gradient_steps():
     assert accuracy(out, "test", mask_fn=lambda y: y == 3) <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.08
     assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.03
     assert all(p.grad is None for p in out.parameters())
-    assert set(ins.reads) == {"retain", "forget"}
+    assert set(ins.reads) == {"retain", "forget", "population"}  # population: the alpha_r sweep
+
+
+def test_a_fixed_alpha_r_needs_no_validation_data():
+    original, _ = models()
+    ins = inputs()
+    method = Svd(Svd.Params(alpha_r=100.0))
+    method.run(original, ins)
+    assert set(ins.reads) == {"retain", "forget"} and method.record["alpha_r"] == 100.0
 
 
 def test_conv_columns_match_the_layer():
