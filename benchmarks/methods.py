@@ -103,6 +103,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--merge", action="store_true",
+                        help="Keep the rows already in the JSON beside --out for methods/settings not re-run.")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     args = parser.parse_args()
     from unlearners import UNLEARNERS
@@ -121,6 +123,12 @@ def main() -> None:
                     print(f"{setting:<7} seed {seed} {method:<16} forget {row['forget_acc']:.3f} "
                           f"(ref {row['forget_acc_reference']:.3f}) test {row['test_acc']:.3f} "
                           f"gap {row['mia_auc_gap']:+.3f} {row['unlearn_s']:.2f}s {row['verdict']}", flush=True)
+    if args.merge and args.out.with_suffix(".json").exists():
+        ran = {(r["method"], r["setting"]) for r in rows}
+        old = json.loads(args.out.with_suffix(".json").read_text())
+        rows = [r for r in old if (r["method"], r["setting"]) not in ran] + rows
+        methods = sorted({r["method"] for r in rows})
+        args.settings = [s for s in SETTINGS if any(r["setting"] == s for r in rows)]
     body = []
     for setting, title in (("class", "Class forgetting (digit 3)"), ("random", "10 % random forgetting"),
                            ("backdoor", "Backdoor forgetting (60 poisoned samples, 2x2 trigger patch, target 0)")):

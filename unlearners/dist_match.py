@@ -68,9 +68,12 @@ class DistMatch(Unlearner):
     - Third-party data: the population split (never trained on). For class forgetting the
       forgotten classes are removed from it and each remaining sample is scored against a random
       *wrong* label: a model that never learned class c treats a class-c input with label c as it
-      treats any input with a label it has no evidence for. For random, index and backdoor
-      forgetting the samples keep their true labels (backdoor: the poisoned samples' target-label
-      predictions are pushed to look like clean unseen data).
+      treats any input with a label it has no evidence for. The same holds for backdoor
+      forgetting: a poisoned sample's target label is wrong for its image, so its third-party
+      counterpart is a clean unseen sample scored against a random wrong label (with true labels
+      the clean samples look exactly like the memorised poisoned ones, the discriminator is at
+      chance at once, and the trigger survives: ASR 0.90 on digits). For random and index
+      forgetting the samples keep their true labels.
     - Stopping: every ``check_every`` steps a logistic-regression discriminator is fit on a seeded
       half of the forget and third-party statistics and scored (AUC) on the other half; training
       stops when that held-out AUC is within ``max(chance_margin, 1.96 x SE_0)`` of 0.5, SE_0 being
@@ -99,9 +102,10 @@ class DistMatch(Unlearner):
         forget, retain, third = inputs.forget(), inputs.retain(), inputs.population()
         third_x, third_y = third.x, third.y
         gen = inputs.generator("dist_match")
-        if inputs.forget_kind == "class":
-            keep = ~torch.isin(third_y, torch.tensor(inputs.forget_classes))
-            third_x, third_y = third_x[keep], third_y[keep]
+        if inputs.forget_kind in ("class", "backdoor"):
+            if inputs.forget_kind == "class":
+                keep = ~torch.isin(third_y, torch.tensor(inputs.forget_classes))
+                third_x, third_y = third_x[keep], third_y[keep]
             shift = torch.randint(1, inputs.num_classes, (len(third_y),), generator=gen)
             third_y = (third_y + shift) % inputs.num_classes  # a uniformly random wrong label
         opt = make_optimizer(list(model.parameters()), name="adam", lr=p.lr)
