@@ -49,6 +49,10 @@ class ModelCache:
     def _path(self, key: str) -> Path:
         return self.root / "models" / key[:2] / f"{key}.pt"
 
+    def has(self, spec: dict[str, Any]) -> bool:
+        """Whether a model for ``spec`` is stored (a corrupt entry still counts; it is retrained on read)."""
+        return self.enabled and self._path(cache_key(spec)).is_file()
+
     def get_or_train(self, spec: dict[str, Any], factory: Callable[[], nn.Module],
                      train: Callable[[], nn.Module]) -> tuple[nn.Module, str, bool]:
         """The cached model for ``spec``, or ``train()``'s result (stored).

@@ -59,6 +59,7 @@ class ShadowSet:
     membership: np.ndarray
     cache_keys: tuple[str, ...]
     trained: int
+    training_path: str = "sequential"
 
     def membership_digest(self) -> str:
         """sha256 of the packed membership matrix (which samples were IN for which shadow)."""
@@ -70,7 +71,8 @@ class ShadowSet:
                 "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
                 "membership_sha256": self.membership_digest(), "pool": "every dataset sample",
                 "design": "complementary halves (each sample IN for exactly K/2 shadows)",
-                "trained_now": self.trained, "from_cache": len(self.models) - self.trained}
+                "trained_now": self.trained, "from_cache": len(self.models) - self.trained,
+                "training_path": self.training_path}
 
 
 class ShadowStore:
@@ -99,17 +101,22 @@ class ShadowStore:
         if count in self._sets:
             return self._sets[count]
         membership = pair_membership(len(self.data), count // 2, self.seed)
+        seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
+        specs = [{"role": "shadow", "data": self.data.fingerprint,
+                  "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
+                  "arch": self.arch, "input_shape": list(self.data.input_shape),
+                  "num_classes": self.data.num_classes, "recipe": self.recipe.as_dict(), "seed": seeds[k]}
+                 for k in range(count)]
+        splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
+        missing = [k for k in range(count) if not self.cache.has(specs[k])]
+        batched, path = self._train_batched(missing, splits, seeds)
         models, keys, trained = [], [], 0
         for k in range(count):
-            indices = np.nonzero(membership[k])[0]
-            seed = derive_seed(self.seed, f"shadow/{k}")
-            spec = {"role": "shadow", "data": self.data.fingerprint,
-                    "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
-                    "arch": self.arch, "input_shape": list(self.data.input_shape),
-                    "num_classes": self.data.num_classes, "recipe": self.recipe.as_dict(), "seed": seed}
-            split = take(self.data, indices)
+            spec, split, seed = specs[k], splits[k], seeds[k]
 
-            def fit(split=split, seed=seed) -> nn.Module:
+            def fit(split=split, seed=seed, k=k) -> nn.Module:
+                if k in batched:
+                    return batched.pop(k)
                 model = init_model(self.factory, derive_seed(seed, "init"))
                 return train_model(model, split.x, split.y, recipe=self.recipe,
                                    generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
@@ -121,9 +128,31 @@ class ShadowStore:
             trained += not hit
             if progress is not None:
                 progress(k + 1, count)
-        result = ShadowSet(tuple(models), membership, tuple(keys), trained)
+        result = ShadowSet(tuple(models), membership, tuple(keys), trained, path)
         self._sets[count] = result
         return result
+
+    def _train_batched(self, missing: list[int], splits: list, seeds: list[int]) -> tuple[dict[int, nn.Module], str]:
+        """Train the missing shadows at once with torch.func when the architecture allows it.
+
+        Returns the trained models by index and the path taken (``batched``, ``sequential`` with
+        the reason, or ``cache`` when nothing was missing).
+        """
+        if not missing:
+            return {}, "cache"
+        from auditor.batched import can_batch, steps_per_epoch, train_batched
+
+        if len(missing) < 2:
+            return {}, "sequential (one model to train)"
+        if not can_batch(self.factory()):
+            return {}, "sequential (the architecture has BatchNorm buffers or dropout)"
+        if len({steps_per_epoch(len(splits[k]), self.recipe.batch_size) for k in missing}) != 1:
+            return {}, "sequential (subsets need different numbers of steps)"
+        inits = [init_model(self.factory, derive_seed(seeds[k], "init")) for k in missing]
+        gens = [torch.Generator().manual_seed(derive_seed(seeds[k], "train")) for k in missing]
+        trained = train_batched(inits, [(splits[k].x, splits[k].y) for k in missing], recipe=self.recipe,
+                                generators=gens, device=self.device)
+        return dict(zip(missing, trained)), "batched (torch.func vmap over stacked parameters)"
 
     @torch.no_grad()
     def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:

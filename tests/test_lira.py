@@ -78,10 +78,11 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
     assert power["lira_auc"] > power["loss_threshold_auc"] > 0.5
     assert caught.details["shadows"]["count"] == 8 and caught.details["variance"].startswith("fixed")
     assert store.get(8).trained == 8
+    assert store.get(8).training_path.startswith("batched")  # the MLP shadows were trained with torch.func
     # a second store over the same cache trains nothing new
     again = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp", cache=store.cache,
                         device=torch.device("cpu"), seed=0)
-    assert again.get(8).trained == 0
+    assert again.get(8).trained == 0 and again.get(8).training_path == "cache"
 
 
 def test_rmia_scores_by_sorting_match_the_pairwise_definition():
