@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from auditor.cache_admin import default_cache_dir
 from auditor.config import canonical_json
 from auditor.outputs import atomic_write_bytes
-
-
-def default_cache_dir() -> Path:
-    """``$UNLEARN_AUDIT_CACHE``, else ``$XDG_CACHE_HOME/unlearn-audit``, else ``~/.cache/unlearn-audit``."""
-    env = os.environ.get("UNLEARN_AUDIT_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "unlearn-audit"
 
 
 def cache_key(spec: dict[str, Any]) -> str:

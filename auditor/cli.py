@@ -216,6 +216,62 @@ def keys_gen_test(out: Path, passphrase_env: str | None) -> None:
                "verify with --trust-root ca.pem")
 
 
+@cli.group("cache")
+def cache_group() -> None:
+    """Show or clear the trained-model cache ($UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."""
+
+
+def _cache_root(directory: Path | None) -> Path:
+    from auditor.cache_admin import default_cache_dir
+
+    return directory if directory is not None else default_cache_dir()
+
+
+@cache_group.command("ls")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def cache_ls(directory: Path | None, as_json: bool) -> None:
+    """List cached models, newest first."""
+    from auditor.cache_admin import entries
+
+    root = _cache_root(directory)
+    found = entries(root)
+    if as_json:
+        click.echo(json.dumps({"root": str(root), "entries": [e.as_dict() for e in found]}, indent=2))
+        return
+    import datetime as dt
+
+    for e in found:
+        when = dt.datetime.fromtimestamp(e.modified, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{e.key[:16]}  {e.role:<10} {e.arch:<12} seed {e.seed!s:<12} {e.size_bytes / 1e6:7.2f} MB  {when}")
+    total = sum(e.size_bytes for e in found)
+    click.echo(f"{len(found)} model(s), {total / 1e6:.1f} MB in {root}")
+
+
+@cache_group.command("prune")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=None, metavar="DAYS",
+              help="Remove models last written more than DAYS days ago.")
+@click.option("--all", "everything", is_flag=True, help="Remove every cached model.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def cache_prune(directory: Path | None, older_than: float | None, everything: bool, dry_run: bool) -> None:
+    """Remove cached models (they are retrained when next needed)."""
+    from auditor.cache_admin import entries, remove, select
+
+    if older_than is None and not everything:
+        raise click.UsageError("say what to remove: --older-than DAYS or --all")
+    root = _cache_root(directory)
+    chosen = select(entries(root), older_than_days=older_than, everything=everything)
+    size = sum(e.size_bytes for e in chosen)
+    if dry_run:
+        click.echo(f"would remove {len(chosen)} model(s), {size / 1e6:.1f} MB from {root}")
+        return
+    remove(chosen)
+    click.echo(f"removed {len(chosen)} model(s), {size / 1e6:.1f} MB from {root}")
+
+
 @cli.group()
 def config() -> None:
     """Validate a config file or print its JSON Schema."""
