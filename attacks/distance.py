@@ -97,7 +97,7 @@ class Distance(Attack):
             return Estimate(float(values.mean()), percentile_interval(reps, level), n=n, level=level), reps
 
         u, u_reps = est(per_example["unlearned"])
-        o, _ = est(per_example["original"])
+        o, o_reps = est(per_example["original"])
         if not ref_pairs:
             note = "not estimable: needs two reference seeds (reference.seeds >= 2) to measure retrain-to-retrain"
             none = Estimate(None, n=n, note=note)
@@ -106,7 +106,7 @@ class Distance(Attack):
         r, r_reps = est(r_values)
         gap_reps = u_reps - r_reps
         gap = Estimate(u.value - r.value, percentile_interval(gap_reps, level), n=n, level=level)  # type: ignore[operator]
-        return Comparison({"unlearned": u, "reference": r, "original": o}, gap, gap_reps, None)
+        return Comparison({"unlearned": u, "reference": r, "original": o}, gap, gap_reps, None, o_reps - r_reps)
 
     @staticmethod
     def _zrf(values: dict[str, np.ndarray], idx: np.ndarray, level: float, n: int) -> Comparison:
@@ -117,4 +117,5 @@ class Distance(Attack):
         gap_reps = reps["unlearned"] - reps["reference"]
         gap = Estimate(per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
                        percentile_interval(gap_reps, level), n=n, level=level)
-        return Comparison(per_model, gap, gap_reps, None)
+        control = reps["original"] - reps["reference"] if "original" in reps else None
+        return Comparison(per_model, gap, gap_reps, None, control)

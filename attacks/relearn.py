@@ -148,6 +148,7 @@ class Relearn(Attack):
                                        note="censored at the step cap" if any(c for _, c in runs[role]) else None)
         gap_v = logs["unlearned"] - logs["reference"]
         gap_reps = gap_v[idx].mean(axis=1)
+        control = (logs["original"] - logs["reference"])[idx].mean(axis=1) if "original" in logs else None
         gap = Estimate(float(gap_v.mean()), percentile_interval(gap_reps, ctx.level), n=p.seeds, level=ctx.level)
         steps = {role: [st for st, _ in r] for role, r in runs.items()}
         med_u, med_r = float(np.median(steps["unlearned"])), float(np.median(steps["reference"]))
@@ -163,7 +164,7 @@ class Relearn(Attack):
             "curves_seed0": curves, "optimizer": f"Adam lr {p.lr}, batch {p.batch_size}, cap {p.max_steps} steps",
         }
         metric = MetricResult("relearn.log2_steps", "Relearn time, log2(steps + 1)",
-                              "slower to relearn the forgotten data", Comparison(per_model, gap, gap_reps, None))
+                              "slower to relearn the forgotten data", Comparison(per_model, gap, gap_reps, None, control))
         y_label = "forgotten-class accuracy" if ctx.forget_kind == "class" else "mean forget loss"
         figure = curve_figure(
             "Relearning the forgotten data (first seed)", "fine-tuning steps", y_label,

@@ -64,15 +64,23 @@ def junit_xml(evidence: dict[str, Any]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def _control(gate: dict[str, Any]) -> str:
+    """yes / no / not measured: does this gate fail the original model (the positive control)?"""
+    c = gate.get("control") or {}
+    if c.get("status") is None:
+        return "not measured"
+    return "yes" if c.get("catches_original") else "no"
+
+
 def summary_markdown(evidence: dict[str, Any], *, files: dict[str, str] | None = None) -> str:
     """A short Markdown summary: the verdict, the gate table, digests and artefacts."""
     v = evidence["verdict"]
     icon = {"pass": "✅", "fail": "❌"}.get(v["status"], "⚠️")
     lines = [f"## {icon} unlearn-audit: {v['headline']}", "", v["statement"], "",
-             "| gate | status | gap | interval | tolerance |", "|---|---|---|---|---|"]
+             "| gate | status | gap | interval | tolerance | catches the original |", "|---|---|---|---|---|---|"]
     for g in evidence["gates"]["results"]:
         lines.append(f"| `{g['metric']}` | {g['status']} | {_num(g['gap'])} | {_ci(g['equivalence_ci'])} "
-                     f"({g['equivalence_level']:.0%}) | ±{g['tolerance']:g} |")
+                     f"({g['equivalence_level']:.0%}) | ±{g['tolerance']:g} | {_control(g)} |")
     errors = [a["name"] for a in evidence["attacks"] if a.get("error")]
     if errors:
         lines += ["", f"Attacks that did not complete: {', '.join(errors)}."]

@@ -88,7 +88,9 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
     if as_json:
         summary = {"verdict": outcome.status, "exit_code": outcome.exit_code, "headline": ev["verdict"]["headline"],
                    "counts": ev["verdict"]["counts"], "files": {k: str(v) for k, v in outcome.files.items()},
-                   "gates": [{k: g[k] for k in ("metric", "status", "gap", "tolerance")} for g in ev["gates"]["results"]],
+                   "gates": [{**{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
+                              "catches_original": (g.get("control") or {}).get("catches_original")}
+                             for g in ev["gates"]["results"]],
                    "timings": outcome.timings, "run_id": ev["run"]["id"]}
         click.echo(json.dumps(summary, indent=2))
     else:
@@ -97,7 +99,9 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
         click.echo(ev["verdict"]["statement"])
         for g in ev["gates"]["results"]:
             gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
-            click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:g})")
+            control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
+            click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:g})"
+                       f"  {control}".rstrip())
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
                 click.echo(f"{name}: {outcome.files[name]}")

@@ -38,7 +38,7 @@ from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
-from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text
+from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, with_control
 from unlearners import UNLEARNERS
 
 
@@ -193,9 +193,11 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
     gates = resolve_gates(rules, defaults, keys)
     samples: dict[str, Any] = {}
+    controls: dict[str, Any] = {}
     metric_by_key: dict[str, dict[str, Any]] = {}
     for _, record, gap_samples in attacks:
-        samples.update(gap_samples)
+        samples.update({k: v[0] for k, v in gap_samples.items()})
+        controls.update({k: v[1] for k, v in gap_samples.items()})
         metric_by_key.update({m["key"]: m for m in record["metrics"]})
     results = []
     for gate in gates:
@@ -206,6 +208,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                              family=len(gates), note=note, correction=cfg.gates.correction))
     if cfg.gates.correction == "bh":
         results = apply_bh(results, alpha=cfg.gates.alpha)
+    results = [with_control(r, _control_gap(metric_by_key.get(r.gate.metric)), controls.get(r.gate.metric),
+                            alpha=cfg.gates.alpha, family=len(gates)) for r in results]
     errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
     verdict = overall(results, attack_errors=errors)
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
@@ -352,6 +356,13 @@ def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.M
             "_method": method}
 
 
+def _control_gap(metric: dict[str, Any] | None) -> float | None:
+    """original - reference point gap of a metric record, when both were estimable."""
+    values = (metric or {}).get("values") or {}
+    o, r = (values.get("original") or {}).get("value"), (values.get("reference") or {}).get("value")
+    return None if o is None or r is None else float(o) - float(r)
+
+
 def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """Measure one attack; a crash is recorded and the battery goes on."""
     t = time.perf_counter()
@@ -366,7 +377,7 @@ def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict
         record["tables"] = [tb.as_dict() for tb in m.tables]
         record["details"] = m.details
         record["figures"] = [f.as_dict() for f in m.figures]
-        samples = {r.key: r.comparison.gap_samples for r in m.metrics}
+        samples = {r.key: (r.comparison.gap_samples, r.comparison.control_samples) for r in m.metrics}
     except Exception as exc:  # recorded in the evidence; the verdict becomes inconclusive
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["traceback"] = traceback.format_exc(limit=6)

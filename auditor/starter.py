@@ -15,7 +15,7 @@ data:
   population_fraction: 0.2  # never trained on: non-member data for attacks and third-party data for methods
 
 model:
-  arch: small_cnn           # mlp | small_cnn | resnet18 | package.module:factory
+  arch: mlp                 # mlp | small_cnn | resnet18 | package.module:factory
   checkpoint: null          # your trained original (a state_dict); trained with `training` when null
 
 training:                   # the one recipe for the original, the references and every retrain
@@ -45,6 +45,8 @@ attacks:                    # the battery; each is judged against the references
   - name: accuracy
   - name: threshold
     params: {signals: [loss, entropy, mentropy, confidence]}
+  - name: lira              # per-example membership inference, calibrated with shadow models
+    params: {shadows: 16}   # trained with `training` on random halves of the data; cached
 
 gates:
   alpha: 0.05               # pass: 90 % interval of the gap inside ±tolerance; fail: Bonferroni interval outside

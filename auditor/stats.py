@@ -183,12 +183,17 @@ class Comparison:
         gap: Point gap and its interval at ``level``.
         gap_samples: Bootstrap replicates of the gap (for intervals at other levels).
         reference_spread: Largest difference between two reference seeds (0 with one seed).
+        control_samples: Bootstrap replicates of the *positive control* gap, original - reference,
+            on the same resamples as ``gap_samples`` (None when the original was not measured).
+            The original never forgot anything, so a gate that would pass it has no power to
+            tell a model that forgot nothing from retraining (see :mod:`auditor.verdict`).
     """
 
     per_model: dict[str, Estimate]
     gap: Estimate
     gap_samples: np.ndarray | None
     reference_spread: float | None
+    control_samples: np.ndarray | None = None
 
 
 def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
@@ -218,11 +223,13 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
     idx = bootstrap_indices(n, reps, rng)
     u = values["unlearned"][0]
     refs = values["reference"]
-    gap_reps = u[idx].mean(axis=1) - np.mean([r[idx].mean(axis=1) for r in refs], axis=0)
+    ref_reps = np.mean([r[idx].mean(axis=1) for r in refs], axis=0)
+    gap_reps = u[idx].mean(axis=1) - ref_reps
+    control = values["original"][0][idx].mean(axis=1) - ref_reps if values.get("original") else None
     point = float(u.mean() - np.mean([r.mean() for r in refs]))
     spread = float(np.ptp([r.mean() for r in refs])) if len(refs) > 1 else 0.0
     gap = Estimate(point, percentile_interval(gap_reps, level), n=n, level=level)
-    return Comparison(per_model, gap, gap_reps, spread)
+    return Comparison(per_model, gap, gap_reps, spread, control)
 
 
 def roc_rows(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,7 +310,8 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
     gap = Estimate(per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
                    percentile_interval(gap_reps, level), n=n, level=level)
     spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0
-    return Comparison(per_model, gap, gap_reps, spread)
+    control = boots["original"] - boots["reference"] if "original" in boots else None
+    return Comparison(per_model, gap, gap_reps, spread, control)
 
 
 # --------------------------------------------------------------------------------------------------

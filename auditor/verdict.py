@@ -12,6 +12,16 @@ For each gate with tolerance t on the gap d = metric(unlearned) - metric(referen
 * **inconclusive** otherwise, or when d is not estimable at this sample size.
 
 Over-forgetting (d far below zero) fails exactly like under-forgetting (DESIGN.md principle 1).
+
+**Positive control.** The original model forgot nothing, so the same gate is also judged on the
+control gap c = metric(original) - metric(reference), on the same bootstrap resamples. A gate
+whose control does not fail cannot tell a model that forgot nothing from retraining at this
+sample size and tolerance: its pass is not evidence. The overall verdict is pass only when every
+gate passes *and* at least one gate's control fails, i.e. the battery demonstrably catches the
+do-nothing unlearner on this very request; otherwise an all-pass run is inconclusive ("no
+power"). This is the positive control of assay validation applied to the audit; the controls are
+judged with Bonferroni at the family's alpha, so a control "fails" only on the same evidence that
+would fail an unlearned model.
 """
 
 from __future__ import annotations
@@ -49,6 +59,14 @@ class GateResult:
     difference_ci: tuple[float, float] | None
     difference_level: float
     p_beyond: float | None = None
+    control: str | None = None  # how the original (positive control) fares on this gate; None: not measured
+    control_gap: float | None = None
+    control_ci: tuple[float, float] | None = None
+
+    @property
+    def has_power(self) -> bool:
+        """The gate fails the original model, so it can catch an unlearner that forgot nothing."""
+        return self.control == FAIL
 
     def as_dict(self) -> dict[str, Any]:
         return {"metric": self.gate.metric, "tolerance": self.gate.tolerance, "source": self.gate.source,
@@ -56,7 +74,10 @@ class GateResult:
                 "equivalence_level": self.equivalence_level,
                 "difference_ci": list(self.difference_ci) if self.difference_ci else None,
                 "difference_level": self.difference_level, "p_beyond_tolerance": self.p_beyond,
-                "status": self.status, "reason": self.reason}
+                "status": self.status, "reason": self.reason,
+                "control": {"status": self.control, "gap": self.control_gap,
+                            "difference_ci": list(self.control_ci) if self.control_ci else None,
+                            "catches_original": self.has_power}}
 
 
 def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, float], metric_keys: list[str]) -> list[Gate]:
@@ -110,6 +131,22 @@ def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: f
     return GateResult(gate, status, reason, gap, eq, eq_level, diff, diff_level, p)
 
 
+def with_control(result: GateResult, control_gap: float | None, control_samples: np.ndarray | None, *,
+                 alpha: float, family: int) -> GateResult:
+    """Attach the positive control: the same gate judged on original - reference.
+
+    The control is judged with the Bonferroni rule whatever the family's correction, so "the
+    gate catches the original" means the (1 - alpha / m) interval of the control gap lies wholly
+    outside the tolerance.
+    """
+    from dataclasses import replace
+
+    if control_gap is None or control_samples is None or len(control_samples) == 0:
+        return result
+    c = judge(result.gate, control_gap, control_samples, alpha=alpha, family=family)
+    return replace(result, control=c.status, control_gap=control_gap, control_ci=c.difference_ci)
+
+
 def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
     """Fail the gates whose "beyond tolerance" p-values the Benjamini-Hochberg step-up rejects.
 
@@ -156,13 +193,27 @@ def overall(results: list[GateResult], *, attack_errors: list[str]) -> dict[str,
         if not results:
             parts.append("no gates were evaluated")
         statement = "; ".join(parts) + ". No check failed, but equivalence to retraining is not shown."
+    elif not any(r.has_power for r in results):
+        status = INCONCLUSIVE
+        headline = "INCONCLUSIVE: every check passed, but none can catch a model that forgot nothing"
+        measured = sum(r.control is not None for r in results)
+        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance, but "
+                     f"the original model, which forgot nothing, would not fail any of them either "
+                     f"({measured} of {len(results)} checks measured it). At this sample size these attacks "
+                     f"({names}) cannot tell the original from retraining, so passing them is not evidence of "
+                     "unlearning. More forget samples, attacks with more power, or a tighter tolerance with more "
+                     "data would be needed.")
     else:
         status = PASS
+        powered = ", ".join(r.gate.metric for r in results if r.has_power)
         headline = "PASS: indistinguishable from retraining on every gated check"
-        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance. "
+        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance, and "
+                     f"the battery has power: the original model, which forgot nothing, fails {powered}. "
                      f"No leakage detected by these attacks ({names}) at this power; this is empirical evidence, "
                      "not a proof of unlearning.")
-    return {"status": status, "headline": headline, "statement": statement, "counts": counts}
+    power = {"gates_catching_original": [r.gate.metric for r in results if r.has_power],
+             "gates_without_control": [r.gate.metric for r in results if r.control is None]}
+    return {"status": status, "headline": headline, "statement": statement, "counts": counts, "power": power}
 
 
 def rules_text(alpha: float, family: int, correction: str = "bonferroni") -> tuple[str, str]:
@@ -177,4 +228,6 @@ def rules_text(alpha: float, family: int, correction: str = "bonferroni") -> tup
     else:
         fail_rule = (f"fail: the {1 - alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance (Bonferroni "
                      f"over the {family} gates, family-wise alpha = {alpha:g}); otherwise inconclusive")
+    pass_rule += ("; and at least one gate must fail the original model (positive control), so that the "
+                  "battery is shown able to catch an unlearner that forgot nothing")
     return pass_rule, fail_rule

@@ -1,7 +1,7 @@
 """Run every unlearning method on the embedded default and tabulate the results.
 
 For each registered method, each forget setting (class 3; 10 % random; backdoor) and each seed, this runs
-the audit of ``examples/digits.yaml`` with the ``accuracy`` and ``threshold`` (loss) checks (plus
+the audit of ``examples/digits.yaml`` (on ``small_cnn``) with the ``accuracy`` and ``threshold`` (loss) checks (plus
 the ``backdoor`` check's attack success rate for backdoor forgetting) and
 records forget / retain / test accuracy, the loss-threshold MIA AUC gap to the reference, the
 method's wall time and its speedup over retraining (``retrain``'s wall time divided by the
@@ -40,7 +40,7 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
         attacks.append({"name": "backdoor", "params": {"resurgence_steps": 0}})
     overrides = {
         "seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
-        "attacks": attacks, "report.formats": ["json"],
+        "attacks": attacks, "report.formats": ["json"], "model.arch": "small_cnn",
     }
     cfg = load_config(REPO / "examples" / "digits.yaml", overrides=overrides)
     t = time.perf_counter()

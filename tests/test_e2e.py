@@ -65,7 +65,7 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert ev["method"]["reads_forget_samples"] is False
     assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
     assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
-    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold"]
+    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira"]
     assert all(a["error"] is None for a in ev["attacks"])
 
 

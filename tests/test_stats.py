@@ -129,3 +129,27 @@ def test_epsilon_strategies():
     assert null.value < 0.3
     with pytest.raises(ValueError):
         stats.epsilon_lower_bound(pos, neg, strategy="fixed")
+
+
+def test_positive_control_replicates_are_original_minus_reference_on_the_same_resamples():
+    rng = np.random.default_rng(1)
+    u = (rng.random(150) < 0.5).astype(float)
+    ref = (rng.random(150) < 0.5).astype(float)
+    orig = np.ones(150)
+    comp = stats.compare_proportions({"unlearned": [u], "reference": [ref], "original": [orig]},
+                                     reps=200, level=0.95, rng=np.random.default_rng(2))
+    no_orig = stats.compare_proportions({"unlearned": [u], "reference": [ref]}, reps=200, level=0.95,
+                                        rng=np.random.default_rng(2))
+    assert no_orig.control_samples is None
+    # same resamples: control - gap = original - unlearned on each resample
+    idx = stats.bootstrap_indices(150, 200, np.random.default_rng(2))
+    assert comp.control_samples.mean() == pytest.approx(1 - ref.mean(), abs=0.03)
+    np.testing.assert_allclose(comp.control_samples - comp.gap_samples, (orig[idx] - u[idx]).mean(axis=1))
+    leaky = (rng.normal(2, 1, 60), rng.normal(0, 1, 50))
+    clean = (rng.normal(0, 1, 60), rng.normal(0, 1, 50))
+    sc = stats.compare_scores(stats.auc_rows, {"unlearned": [clean], "reference": [clean], "original": [leaky]},
+                              reps=200, level=0.95, rng=rng)
+    assert np.all(sc.gap_samples == 0)                      # identical models: an exact zero gap
+    point = sc.per_model["original"].value - sc.per_model["reference"].value
+    assert point > 0.25 and sc.control_samples.min() > 0.1  # the leaky original is far from the reference
+    assert sc.control_samples.mean() == pytest.approx(point, abs=0.03)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from auditor.verdict import FAIL, INCONCLUSIVE, PASS, Gate, judge, overall, resolve_gates
+from auditor.verdict import FAIL, INCONCLUSIVE, PASS, Gate, judge, overall, resolve_gates, with_control
 
 
 def samples(center, sd, n=2000, seed=0):
@@ -46,7 +46,8 @@ def test_resolve_gates_from_rules_and_defaults():
 
 def test_overall():
     g = Gate("m", 0.05, "default")
-    ok = judge(g, 0.0, samples(0, 0.001), alpha=0.05, family=2)
+    ok = with_control(judge(g, 0.0, samples(0, 0.001), alpha=0.05, family=2), 0.9, samples(0.9, 0.001),
+                      alpha=0.05, family=2)   # the original fails this gate: it has power
     bad = judge(g, 0.9, samples(0.9, 0.001), alpha=0.05, family=2)
     unsure = judge(g, None, None, alpha=0.05, family=2)
     assert overall([ok, ok], attack_errors=[])["status"] == PASS
@@ -71,3 +72,28 @@ def test_benjamini_hochberg_fail_correction():
     final = apply_bh(results, alpha=0.05)
     assert [r.status for r in final] == [FAIL, PASS, INCONCLUSIVE]
     assert "Benjamini-Hochberg" in final[0].reason
+
+
+def test_positive_control_decides_whether_a_pass_is_evidence():
+    g = Gate("m", 0.05, "default")
+    passed = judge(g, 0.0, samples(0, 0.005), alpha=0.05, family=2)
+    assert passed.control is None and not passed.has_power
+    blind = with_control(passed, 0.01, samples(0.01, 0.005), alpha=0.05, family=2)   # original passes too
+    unsure = with_control(passed, 0.06, samples(0.06, 0.03), alpha=0.05, family=2)  # original undecided
+    sharp = with_control(passed, -0.7, samples(-0.7, 0.005), alpha=0.05, family=2)  # original fails (two-sided)
+    assert (blind.control, unsure.control, sharp.control) == (PASS, INCONCLUSIVE, FAIL)
+    assert sharp.has_power and not blind.has_power and not unsure.has_power
+    assert sharp.as_dict()["control"]["catches_original"] is True
+    assert sharp.as_dict()["control"]["difference_ci"][1] < -0.05
+    # every gate passes, but none would fail a model that forgot nothing: not evidence
+    v = overall([blind, unsure], attack_errors=[])
+    assert v["status"] == INCONCLUSIVE and "original model" in v["statement"]
+    assert v["power"]["gates_catching_original"] == []
+    # one gate with power is enough, and the statement names it
+    v = overall([blind, sharp], attack_errors=[])
+    assert v["status"] == PASS and v["power"]["gates_catching_original"] == ["m"]
+    # with no control measured at all a pass cannot be shown either
+    assert overall([passed], attack_errors=[])["status"] == INCONCLUSIVE
+    # a failure stays a failure whatever the controls say
+    bad = judge(g, 0.9, samples(0.9, 0.001), alpha=0.05, family=2)
+    assert overall([bad, blind], attack_errors=[])["status"] == FAIL
