@@ -65,11 +65,23 @@ class ModelCache:
                 path.unlink(missing_ok=True)
         model = train()
         self.misses += 1
+        self.put(spec, model)
+        return model, key, False
+
+    def put(self, spec: dict[str, Any], model: nn.Module) -> str:
+        """Store a trained model under its spec's key (atomically; a no-op when disabled).
+
+        The weights are renamed into place before the spec beside them, so an entry that lists
+        as present is complete; a run killed between the two leaves a usable model whose spec
+        is rewritten by the next run that trains it.
+        """
+        key = cache_key(spec)
         if self.enabled:
             import io
 
+            path = self._path(key)
             buf = io.BytesIO()
             torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
             atomic_write_bytes(path, buf.getvalue())
             atomic_write_bytes(path.with_suffix(".json"), json.dumps(spec, sort_keys=True, indent=1).encode())
-        return model, key, False
+        return key

@@ -21,12 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from auditor.cache import ModelCache
+from auditor.cache import ModelCache, cache_key
 from auditor.context import take
 from auditor.datasets import LoadedData
 from auditor.models import init_model
 from auditor.seeding import derive_seed
 from auditor.training import ProgressFn, Recipe, predict_logits, train_model
+
+
+BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
 
 
 def pair_membership(n: int, pairs: int, seed: int) -> np.ndarray:
@@ -109,14 +112,16 @@ class ShadowStore:
                  for k in range(count)]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
         missing = [k for k in range(count) if not self.cache.has(specs[k])]
-        batched, path = self._train_batched(missing, splits, seeds)
-        models, keys, trained = [], [], 0
+        batched, path = self._train_batched(missing, specs, splits, seeds, progress=progress, count=count)
+        models, keys, trained = [], [], len(batched)
         for k in range(count):
             spec, split, seed = specs[k], splits[k], seeds[k]
+            if k in batched:  # trained just now, already stored
+                models.append(batched.pop(k).to(self.device).eval())
+                keys.append(cache_key(spec))
+                continue
 
-            def fit(split=split, seed=seed, k=k) -> nn.Module:
-                if k in batched:
-                    return batched.pop(k)
+            def fit(split=split, seed=seed) -> nn.Module:
                 model = init_model(self.factory, derive_seed(seed, "init"))
                 return train_model(model, split.x, split.y, recipe=self.recipe,
                                    generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
@@ -132,8 +137,12 @@ class ShadowStore:
         self._sets[count] = result
         return result
 
-    def _train_batched(self, missing: list[int], splits: list, seeds: list[int]) -> tuple[dict[int, nn.Module], str]:
-        """Train the missing shadows at once with torch.func when the architecture allows it.
+    def _train_batched(self, missing: list[int], specs: list[dict], splits: list, seeds: list[int], *,
+                       progress: ProgressFn | None, count: int) -> tuple[dict[int, nn.Module], str]:
+        """Train the missing shadows with torch.func, ``BATCH_CHUNK`` at a time, when the architecture allows.
+
+        Each chunk is written to the model cache as soon as it is trained, so a run killed during
+        shadow training loses at most one chunk: the next run reuses every stored shadow.
 
         Returns the trained models by index and the path taken (``batched``, ``sequential`` with
         the reason, or ``cache`` when nothing was missing).
@@ -148,11 +157,21 @@ class ShadowStore:
             return {}, "sequential (the architecture has BatchNorm buffers or dropout)"
         if len({steps_per_epoch(len(splits[k]), self.recipe.batch_size) for k in missing}) != 1:
             return {}, "sequential (subsets need different numbers of steps)"
-        inits = [init_model(self.factory, derive_seed(seeds[k], "init")) for k in missing]
-        gens = [torch.Generator().manual_seed(derive_seed(seeds[k], "train")) for k in missing]
-        trained = train_batched(inits, [(splits[k].x, splits[k].y) for k in missing], recipe=self.recipe,
-                                generators=gens, device=self.device)
-        return dict(zip(missing, trained)), "batched (torch.func vmap over stacked parameters)"
+        out: dict[int, nn.Module] = {}
+        done = count - len(missing)
+        for start in range(0, len(missing), BATCH_CHUNK):
+            chunk = missing[start:start + BATCH_CHUNK]
+            inits = [init_model(self.factory, derive_seed(seeds[k], "init")) for k in chunk]
+            gens = [torch.Generator().manual_seed(derive_seed(seeds[k], "train")) for k in chunk]
+            trained = train_batched(inits, [(splits[k].x, splits[k].y) for k in chunk], recipe=self.recipe,
+                                    generators=gens, device=self.device)
+            for k, model in zip(chunk, trained):
+                self.cache.put(specs[k], model)
+                out[k] = model
+            done += len(chunk)
+            if progress is not None:
+                progress(done, count)
+        return out, f"batched (torch.func vmap over stacked parameters, {BATCH_CHUNK} models at a time)"
 
     @torch.no_grad()
     def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:
