@@ -321,6 +321,10 @@ class ExecutionConfig(Section):
 
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
     cache: bool = Field(True, description="Reuse trained models across audits.")
+    executor: Literal["local", "process"] = Field(
+        "local", description=("Where shadow models train: local (this process) or process (a spawn-based "
+                              "process pool of `workers`, each with an equal share of the CPU cores)."))
+    workers: int | None = Field(None, ge=1, le=1024, description="Process-pool size (default: the CPU count).")
     cache_dir: ConfigPath | None = Field(
         None, description="Model cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."
     )

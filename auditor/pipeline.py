@@ -38,6 +38,7 @@ from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
+from auditor.executors import make_executor
 from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, with_control
 from unlearners import UNLEARNERS
 
@@ -173,7 +174,9 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        bootstrap=cfg.gates.bootstrap, level=0.95,
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
-                                           cache=cache, device=prep.device, seed=cfg.seed),
+                                           cache=cache, device=prep.device, seed=cfg.seed,
+                                           executor=make_executor(cfg.execution.executor,
+                                                                  workers=cfg.execution.workers)),
                        progress=progress, method=method, trigger=prep.trigger)
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:

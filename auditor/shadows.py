@@ -24,6 +24,7 @@ from torch import nn
 from auditor.cache import ModelCache, cache_key
 from auditor.context import take
 from auditor.datasets import LoadedData
+from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups
 from auditor.models import init_model
 from auditor.seeding import derive_seed
 from auditor.training import ProgressFn, Recipe, predict_logits, train_model
@@ -89,12 +90,14 @@ class ShadowStore:
         cache: The model cache.
         device: Where to train.
         seed: The audit's root seed.
+        executor: Where training jobs run (default: this process).
     """
 
     def __init__(self, *, data: LoadedData, recipe: Recipe, factory: Callable[[], nn.Module], arch: str,
-                 cache: ModelCache, device: torch.device, seed: int) -> None:
+                 cache: ModelCache, device: torch.device, seed: int, executor: Executor | None = None) -> None:
         self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
         self.cache, self.device, self.seed = cache, device, seed
+        self.executor = executor or LocalExecutor()
         self._sets: dict[int, ShadowSet] = {}
 
     def get(self, count: int, *, progress: ProgressFn | None = None) -> ShadowSet:
@@ -112,7 +115,7 @@ class ShadowStore:
                  for k in range(count)]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
         missing = [k for k in range(count) if not self.cache.has(specs[k])]
-        batched, path = self._train_batched(missing, specs, splits, seeds, progress=progress, count=count)
+        batched, path = self._train_missing(missing, specs, splits, seeds, progress=progress, count=count)
         models, keys, trained = [], [], len(batched)
         for k in range(count):
             spec, split, seed = specs[k], splits[k], seeds[k]
@@ -137,41 +140,46 @@ class ShadowStore:
         self._sets[count] = result
         return result
 
-    def _train_batched(self, missing: list[int], specs: list[dict], splits: list, seeds: list[int], *,
+    def _train_missing(self, missing: list[int], specs: list[dict], splits: list, seeds: list[int], *,
                        progress: ProgressFn | None, count: int) -> tuple[dict[int, nn.Module], str]:
-        """Train the missing shadows with torch.func, ``BATCH_CHUNK`` at a time, when the architecture allows.
+        """Train the missing shadows through the executor, batched in chunks when the architecture allows.
 
-        Each chunk is written to the model cache as soon as it is trained, so a run killed during
-        shadow training loses at most one chunk: the next run reuses every stored shadow.
+        Each group is written to the model cache as soon as it is trained, so a run killed during
+        shadow training loses at most the groups in flight: the next run reuses every stored shadow.
 
-        Returns the trained models by index and the path taken (``batched``, ``sequential`` with
-        the reason, or ``cache`` when nothing was missing).
+        Returns the trained models by index and the path taken (``batched`` or ``sequential`` with
+        the reason, and the executor; ``cache`` when nothing was missing).
         """
         if not missing:
             return {}, "cache"
-        from auditor.batched import can_batch, steps_per_epoch, train_batched
+        from auditor.batched import can_batch, steps_per_epoch
 
         if len(missing) < 2:
-            return {}, "sequential (one model to train)"
-        if not can_batch(self.factory()):
-            return {}, "sequential (the architecture has BatchNorm buffers or dropout)"
-        if len({steps_per_epoch(len(splits[k]), self.recipe.batch_size) for k in missing}) != 1:
-            return {}, "sequential (subsets need different numbers of steps)"
+            batchable, how = False, "sequential (one model to train)"
+        elif not can_batch(self.factory()):
+            batchable, how = False, "sequential (the architecture has BatchNorm buffers or dropout)"
+        elif len({steps_per_epoch(len(splits[k]), self.recipe.batch_size) for k in missing}) != 1:
+            batchable, how = False, "sequential (subsets need different numbers of steps)"
+        else:
+            batchable = True
+            how = f"batched (torch.func vmap over stacked parameters, up to {BATCH_CHUNK} models at a time)"
+        groups = split_groups(missing, batchable=batchable, chunk=BATCH_CHUNK, workers=self.executor.workers)
+        shape, classes = tuple(self.data.input_shape), self.data.num_classes
+        jobs = {k: ModelJob(self.arch, shape, classes, splits[k].x, splits[k].y,
+                            derive_seed(seeds[k], "init"), derive_seed(seeds[k], "train")) for k in missing}
         out: dict[int, nn.Module] = {}
         done = count - len(missing)
-        for start in range(0, len(missing), BATCH_CHUNK):
-            chunk = missing[start:start + BATCH_CHUNK]
-            inits = [init_model(self.factory, derive_seed(seeds[k], "init")) for k in chunk]
-            gens = [torch.Generator().manual_seed(derive_seed(seeds[k], "train")) for k in chunk]
-            trained = train_batched(inits, [(splits[k].x, splits[k].y) for k in chunk], recipe=self.recipe,
-                                    generators=gens, device=self.device)
-            for k, model in zip(chunk, trained):
+        for gi, states in self.executor.run([[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)):
+            for k, state in zip(groups[gi], states):
+                model = self.factory()
+                model.load_state_dict(state)
+                model.eval()
                 self.cache.put(specs[k], model)
                 out[k] = model
-            done += len(chunk)
+            done += len(groups[gi])
             if progress is not None:
                 progress(done, count)
-        return out, f"batched (torch.func vmap over stacked parameters, {BATCH_CHUNK} models at a time)"
+        return out, f"{how}; executor: {self.executor.describe()}"
 
     @torch.no_grad()
     def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:

@@ -65,4 +65,6 @@ report:
 execution:
   device: auto              # auto | cpu | cuda | cuda:N
   cache: true               # reuse trained models across audits (content-addressed)
+  executor: local           # local | process: shadow models train in a spawn-based process pool
+  workers: null             # process-pool size (default: the CPU count)
 """
