@@ -321,10 +321,17 @@ class ExecutionConfig(Section):
 
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
     cache: bool = Field(True, description="Reuse trained models across audits.")
-    executor: Literal["local", "process"] = Field(
-        "local", description=("Where shadow models train: local (this process) or process (a spawn-based "
-                              "process pool of `workers`, each with an equal share of the CPU cores)."))
-    workers: int | None = Field(None, ge=1, le=1024, description="Process-pool size (default: the CPU count).")
+    executor: Literal["local", "process", "ray"] = Field(
+        "local", description=("Where shadow models train: local (this process), process (a spawn-based "
+                              "process pool of `workers`, each with an equal share of the CPU cores) or ray "
+                              "(Ray tasks; pip install 'unlearn-audit[ray]')."))
+    workers: int | None = Field(None, ge=1, le=1024, description=(
+        "Process-pool size, or concurrent Ray tasks to plan for (default: the CPU count)."))
+    ray_address: str | None = Field(None, description=(
+        "ray executor: address of a running Ray cluster (e.g. ray://head:10001 or auto); "
+        "null starts a local Ray instance for the audit."))
+    cpus_per_task: float = Field(1.0, gt=0, le=1024, description="ray executor: CPUs each training task reserves.")
+    gpus_per_task: float = Field(0.0, ge=0, le=64, description="ray executor: GPUs each training task reserves.")
     cache_dir: ConfigPath | None = Field(
         None, description="Model cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."
     )

@@ -15,7 +15,10 @@ Executors are registered by name (``execution.executor``):
   equal share of the CPU cores as torch threads. Results come back as state dicts as each job
   finishes, so the caller can store them at once (and a killed run resumes from them).
 
-Ray (``execution.executor: ray``) is documented in ECOSYSTEM.md but not built in this release.
+* ``ray``: jobs submitted as Ray tasks (``pip install 'unlearn-audit[ray]'``), to the cluster at
+  ``execution.ray_address`` or to a local Ray instance started for the audit, each task asking for
+  ``execution.cpus_per_task`` CPUs and ``execution.gpus_per_task`` GPUs. Every node must have this
+  package installed (the tasks import it). Results come back as each task finishes.
 """
 
 from __future__ import annotations
@@ -131,12 +134,59 @@ class ProcessExecutor(Executor):
         return f"process pool ({self.workers} spawned workers)"
 
 
-EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "process": ProcessExecutor}
+class RayExecutor(Executor):
+    """Groups submitted as Ray tasks, to a cluster (``address``) or a local instance.
+
+    Args:
+        workers: Concurrent tasks to plan groups for (default: the cluster's CPUs / cpus_per_task).
+        address: ``ray.init`` address of a running cluster; None starts a local instance (and
+            stops it afterwards).
+        cpus_per_task: CPUs each task reserves (also its torch thread count).
+        gpus_per_task: GPUs each task reserves (fractions share a GPU).
+    """
+
+    name = "ray"
+
+    def __init__(self, *, workers: int | None = None, address: str | None = None, cpus_per_task: float = 1.0,
+                 gpus_per_task: float = 0.0) -> None:
+        self.address, self.cpus, self.gpus = address, cpus_per_task, gpus_per_task
+        self.workers = max(1, workers or int((os.cpu_count() or 1) // max(cpus_per_task, 1e-9)))
+
+    def run(self, groups: list[list[ModelJob]], recipe: Recipe, device: str) -> Iterator[tuple[int, list[StateDict]]]:
+        import ray
+
+        if not groups:
+            return
+        started = not ray.is_initialized()
+        if started:
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        try:
+            task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus)(train_group)
+            threads = max(1, int(self.cpus))
+            refs = {task.remote(g, recipe, device, threads): i for i, g in enumerate(groups)}
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield refs[done[0]], ray.get(done[0])
+        finally:
+            if started:
+                ray.shutdown()
+
+    def describe(self) -> str:
+        where = f"cluster at {self.address}" if self.address else "a local Ray instance"
+        return f"Ray tasks on {where} ({self.cpus:g} CPU, {self.gpus:g} GPU per task)"
 
 
-def make_executor(name: str, *, workers: int | None = None) -> Executor:
-    """The registered executor ``name`` (the config validates the name)."""
-    return EXECUTORS[name](workers=workers)
+EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+
+
+def make_executor(name: str, *, workers: int | None = None, **options: object) -> Executor:
+    """The registered executor ``name`` (the config validates the name); ``options`` go to Ray only."""
+    cls = EXECUTORS[name]
+    return cls(workers=workers, **options) if cls is RayExecutor else cls(workers=workers)  # type: ignore[arg-type]
 
 
 def split_groups(indices: list[int], *, batchable: bool, chunk: int, workers: int) -> list[list[int]]:

@@ -58,6 +58,13 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     if device.type == "cuda" and not torch.cuda.is_available():
         problems.append(Problem("execution.device", f"{cfg.execution.device!r} requested but CUDA is not available; "
                                                     "use device: cpu or auto"))
+    if cfg.execution.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            problems.append(Problem("execution.executor", "'ray' needs Ray, which is not installed: "
+                                                          "pip install 'unlearn-audit[ray]', or use executor: "
+                                                          "local or process"))
     try:
         data = load_dataset(cfg.data)
     except ConfigError as exc:

@@ -1,11 +1,11 @@
-"""Process-pool executor vs local execution for K shadow-model jobs, side by side in one run.
+"""Process-pool (and, when installed, Ray) executor vs local execution for K shadow-model jobs, side by side.
 
 Each shadow is a model of the demo's recipe on a random half of digits. The same jobs run through
 the ``local`` executor (this process, torch's intra-op threads on every core) and the ``process``
 executor (``--workers`` spawned processes, cores // workers threads each), grouped exactly as the
 shadow store groups them: batched chunks when the architecture allows (``--batched``), one model
 per job otherwise (``--no-batched``, the path a BatchNorm model takes). The process time includes
-starting the workers.
+starting the workers; the Ray time includes starting a local Ray instance.
 
 Usage: ``python benchmarks/bench_executors.py [--k 16] [--workers 2] [--arch mlp small_cnn] [--epochs N]``
 """
@@ -13,6 +13,7 @@ Usage: ``python benchmarks/bench_executors.py [--k 16] [--workers 2] [--arch mlp
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -25,7 +26,7 @@ import torch  # noqa: E402
 
 from auditor.config import DataConfig  # noqa: E402
 from auditor.datasets import load_digits  # noqa: E402
-from auditor.executors import LocalExecutor, ModelJob, ProcessExecutor, split_groups  # noqa: E402
+from auditor.executors import LocalExecutor, ModelJob, ProcessExecutor, RayExecutor, split_groups  # noqa: E402
 from auditor.shadows import BATCH_CHUNK  # noqa: E402
 from auditor.training import Recipe  # noqa: E402
 
@@ -44,7 +45,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
     halves = [torch.as_tensor(np.sort(rng.permutation(len(data))[: len(data) // 2])) for _ in range(args.k)]
     print(f"{os.cpu_count()} CPU cores, K = {args.k}, {args.epochs} epochs, SGD batch 64 (the demo's recipe)")
-    print(f"{'arch':<10} {'grouping':<22} {'local s':>8} {'process s':>10} {'local/process':>14}")
+    executors = [("local", LocalExecutor()), ("process", ProcessExecutor(workers=args.workers))]
+    if importlib.util.find_spec("ray") is not None:  # a local Ray instance, started inside the timing
+        executors.append(("ray", RayExecutor(workers=args.workers, cpus_per_task=max(1, (os.cpu_count() or 1)
+                                                                                    // args.workers))))
+    header = "".join(f"{name + ' s':>10}" for name, _ in executors)
+    ratios = "".join(f"{'local/' + name:>14}" for name, _ in executors[1:])
+    print(f"{'arch':<10} {'grouping':<20}{header}{ratios}")
     modes = [True, False] if args.batched is None else [args.batched]
     for arch in args.arch:
         jobs = [ModelJob(arch, tuple(data.input_shape), data.num_classes, data.x[h], data.y[h], 100 + k, 200 + k)
@@ -53,7 +60,7 @@ def main() -> None:
             pass
         for batched in modes:
             times = {}
-            for name, executor in (("local", LocalExecutor()), ("process", ProcessExecutor(workers=args.workers))):
+            for name, executor in executors:
                 groups = split_groups(list(range(args.k)), batchable=batched, chunk=BATCH_CHUNK,
                                       workers=executor.workers)
                 t = time.perf_counter()
@@ -61,8 +68,9 @@ def main() -> None:
                     pass
                 times[name] = time.perf_counter() - t
             label = "batched chunks" if batched else "one model per job"
-            print(f"{arch:<10} {label:<22} {times['local']:>8.1f} {times['process']:>10.1f} "
-                  f"{times['local'] / times['process']:>13.2f}x", flush=True)
+            cells = "".join(f"{times[name]:>10.1f}" for name, _ in executors)
+            rel = "".join(f"{times['local'] / times[name]:>13.2f}x" for name, _ in executors[1:])
+            print(f"{arch:<10} {label:<20}{cells}{rel}", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def test_process_pool_gives_the_models_local_training_gives():
 
 
 def test_executor_names_are_validated_in_the_config():
-    assert set(EXECUTORS) == {"local", "process"}
+    assert set(EXECUTORS) == {"local", "process", "ray"}
     assert AuditConfig.model_validate({"execution": {"executor": "process", "workers": 2}}).execution.workers == 2
     with pytest.raises(Exception, match="executor"):
         AuditConfig.model_validate({"execution": {"executor": "threads"}})
@@ -84,3 +84,49 @@ def test_audit_is_the_same_under_both_executors(tmp_path):
             continue
         assert a["ci"][0] <= b["value"] <= a["ci"][1], key   # within the other run's interval
         assert b["value"] == pytest.approx(a["value"], abs=0.02), key
+
+
+@pytest.mark.e2e
+def test_small_audit_on_a_local_two_cpu_ray_instance(tmp_path):
+    ray = pytest.importorskip("ray")
+    from auditor.config import load_config
+    from auditor.pipeline import run_audit
+
+    cfg_file = tmp_path / "audit.yaml"
+    cfg_file.write_text("seed: 4\nmodel: {arch: mlp}\n"
+                        "training: {epochs: 10, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0.0}\n"
+                        "unlearner: {name: noop}\nreference: {seeds: 1}\n"
+                        "attacks: [{name: accuracy}, {name: lira, params: {shadows: 6}}]\n"
+                        "execution: {executor: ray, workers: 2, cpus_per_task: 1}\n"
+                        "report: {formats: [json]}\n")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)   # the local two-CPU instance
+    try:
+        cfg = load_config(cfg_file, overrides={"execution.cache_dir": str(tmp_path / "cache")})
+        ev = run_audit(cfg, out=tmp_path / "ray").evidence
+    finally:
+        ray.shutdown()
+    shadows = next(a for a in ev["attacks"] if a["name"] == "lira")["details"]["shadows"]
+    assert "Ray tasks" in shadows["training_path"] and shadows["trained_now"] == 6
+    assert ev["verdict"]["status"] == "fail"
+    # the same shadows as the local executor trains
+    local = load_config(cfg_file, overrides={"execution.executor": "local",
+                                             "execution.cache_dir": str(tmp_path / "cache-local")})
+    ev_local = run_audit(local, out=tmp_path / "local").evidence
+    lira = [next(m for a in e["attacks"] for m in a["metrics"] if m["key"] == "lira.auc") for e in (ev, ev_local)]
+    a, b = lira[1]["values"]["unlearned"], lira[0]["values"]["unlearned"]
+    assert a["ci"][0] <= b["value"] <= a["ci"][1] and b["value"] == pytest.approx(a["value"], abs=0.02)
+
+
+def test_ray_executor_without_ray_is_a_config_error(tmp_path, monkeypatch):
+    import importlib.util
+
+    from auditor.config import AuditConfig
+    from auditor.errors import ConfigError
+    from auditor.preflight import preflight
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    cfg = AuditConfig.model_validate({"execution": {"executor": "ray"}})
+    with pytest.raises(ConfigError) as err:
+        preflight(cfg, out=tmp_path / "out", sign=False)
+    assert any(p.path == "execution.executor" and "unlearn-audit[ray]" in p.message for p in err.value.problems)
