@@ -26,7 +26,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
-from auditor.training import ProgressFn, Recipe, augment_batch, batches, make_optimizer
+from auditor.training import ProgressFn, Recipe, augment_batch, batches, make_optimizer, to_device
 
 
 def can_batch(model: nn.Module) -> bool:
@@ -94,7 +94,8 @@ def train_batched(models: list[nn.Module], data: list[tuple[torch.Tensor, torch.
                 mask[i, :len(idx)] = 1.0
                 xs.append(torch.cat([xb, xb.new_zeros((pad, *xb.shape[1:]))]) if pad else xb)
                 ys.append(torch.cat([y[idx], y.new_zeros(pad)]) if pad else y[idx])
-            xb, yb, mask = torch.stack(xs).to(device), torch.stack(ys).to(device), mask.to(device)
+            xb, yb, mask = (to_device(torch.stack(xs), device), to_device(torch.stack(ys), device),
+                            to_device(mask, device))
             logits = batched_forward(params, xb)                                  # (K, B, classes)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(k, width)
             loss = ((ce * mask).sum(1) / mask.sum(1).clamp_min(1)).sum()        # sum of per-model means

@@ -73,6 +73,13 @@ def batches(n: int, batch_size: int, *, generator: torch.Generator | None) -> li
     return list(order.split(batch_size))
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Move a CPU batch to ``device``; on CUDA through pinned memory, so the copy is asynchronous."""
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: Recipe,
                 generator: torch.Generator, device: torch.device | str = "cpu",
                 progress: ProgressFn | None = None) -> nn.Module:
@@ -91,8 +98,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: R
     step = 0
     for _ in range(recipe.epochs):
         for idx in batches(len(y), recipe.batch_size, generator=generator):
-            xb = augment_batch(x[idx], kind=recipe.augment, generator=generator).to(device, non_blocking=True)
-            yb = y[idx].to(device, non_blocking=True)
+            xb = to_device(augment_batch(x[idx], kind=recipe.augment, generator=generator), device)
+            yb = to_device(y[idx], device)
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(xb), yb).backward()
             opt.step()
