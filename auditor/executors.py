@@ -31,6 +31,7 @@ from multiprocessing import get_context
 
 import torch
 
+from auditor.config import ExecutionConfig
 from auditor.training import Recipe
 
 StateDict = dict[str, torch.Tensor]
@@ -94,6 +95,11 @@ class Executor:
 
     def describe(self) -> str:
         return self.name
+
+    @classmethod
+    def from_config(cls, cfg: ExecutionConfig) -> Executor:
+        """This executor as the config's ``execution`` section sets it up."""
+        return cls(workers=cfg.workers)
 
 
 class LocalExecutor(Executor):
@@ -179,14 +185,18 @@ class RayExecutor(Executor):
         where = f"cluster at {self.address}" if self.address else "a local Ray instance"
         return f"Ray tasks on {where} ({self.cpus:g} CPU, {self.gpus:g} GPU per task)"
 
+    @classmethod
+    def from_config(cls, cfg: ExecutionConfig) -> Executor:
+        return cls(workers=cfg.workers, address=cfg.ray_address, cpus_per_task=cfg.cpus_per_task,
+                   gpus_per_task=cfg.gpus_per_task)
+
 
 EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "process": ProcessExecutor, "ray": RayExecutor}
 
 
-def make_executor(name: str, *, workers: int | None = None, **options: object) -> Executor:
-    """The registered executor ``name`` (the config validates the name); ``options`` go to Ray only."""
-    cls = EXECUTORS[name]
-    return cls(workers=workers, **options) if cls is RayExecutor else cls(workers=workers)  # type: ignore[arg-type]
+def make_executor(cfg: ExecutionConfig) -> Executor:
+    """The executor ``cfg.executor`` names (the config validates the name), set up from ``cfg``."""
+    return EXECUTORS[cfg.executor].from_config(cfg)
 
 
 def split_groups(indices: list[int], *, batchable: bool, chunk: int, workers: int) -> list[list[int]]:

@@ -175,11 +175,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed,
-                                           executor=make_executor(
-                                               cfg.execution.executor, workers=cfg.execution.workers,
-                                               address=cfg.execution.ray_address,
-                                               cpus_per_task=cfg.execution.cpus_per_task,
-                                               gpus_per_task=cfg.execution.gpus_per_task)),
+                                           executor=make_executor(cfg.execution)),
                        progress=progress, method=method, trigger=prep.trigger)
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:

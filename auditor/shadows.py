@@ -24,10 +24,9 @@ from torch import nn
 from auditor.cache import ModelCache, cache_key
 from auditor.context import take
 from auditor.datasets import LoadedData
-from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups
-from auditor.models import init_model
+from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
 from auditor.seeding import derive_seed
-from auditor.training import ProgressFn, Recipe, predict_logits, train_model
+from auditor.training import ProgressFn, Recipe, predict_logits
 
 
 BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
@@ -115,20 +114,18 @@ class ShadowStore:
                  for k in range(count)]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
         missing = [k for k in range(count) if not self.cache.has(specs[k])]
-        batched, path = self._train_missing(missing, specs, splits, seeds, progress=progress, count=count)
-        models, keys, trained = [], [], len(batched)
+        jobs = [self._job(splits[k], seeds[k]) for k in range(count)]
+        fresh, path = self._train_missing(missing, specs, jobs, progress=progress, count=count)
+        models, keys, trained = [], [], len(fresh)
         for k in range(count):
-            spec, split, seed = specs[k], splits[k], seeds[k]
-            if k in batched:  # trained just now, already stored
-                models.append(batched.pop(k).to(self.device).eval())
+            spec = specs[k]
+            if k in fresh:  # trained just now, already stored
+                models.append(fresh.pop(k).to(self.device).eval())
                 keys.append(cache_key(spec))
                 continue
 
-            def fit(split=split, seed=seed) -> nn.Module:
-                model = init_model(self.factory, derive_seed(seed, "init"))
-                return train_model(model, split.x, split.y, recipe=self.recipe,
-                                   generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
-                                   device=self.device)
+            def fit(job=jobs[k]) -> nn.Module:  # only for an entry that turned out unreadable
+                return self._model(train_group([job], self.recipe, str(self.device))[0])
 
             model, key, hit = self.cache.get_or_train(spec, self.factory, fit)
             models.append(model.to(self.device).eval())
@@ -140,7 +137,17 @@ class ShadowStore:
         self._sets[count] = result
         return result
 
-    def _train_missing(self, missing: list[int], specs: list[dict], splits: list, seeds: list[int], *,
+    def _job(self, split, seed: int) -> ModelJob:
+        """The training job of one shadow: its subset and the seeds derived from its own seed."""
+        return ModelJob(self.arch, tuple(self.data.input_shape), self.data.num_classes, split.x, split.y,
+                        derive_seed(seed, "init"), derive_seed(seed, "train"))
+
+    def _model(self, state: dict[str, torch.Tensor]) -> nn.Module:
+        model = self.factory()
+        model.load_state_dict(state)
+        return model.eval()
+
+    def _train_missing(self, missing: list[int], specs: list[dict], jobs: list[ModelJob], *,
                        progress: ProgressFn | None, count: int) -> tuple[dict[int, nn.Module], str]:
         """Train the missing shadows through the executor, batched in chunks when the architecture allows.
 
@@ -158,22 +165,17 @@ class ShadowStore:
             batchable, how = False, "sequential (one model to train)"
         elif not can_batch(self.factory()):
             batchable, how = False, "sequential (the architecture has BatchNorm buffers or dropout)"
-        elif len({steps_per_epoch(len(splits[k]), self.recipe.batch_size) for k in missing}) != 1:
+        elif len({steps_per_epoch(len(jobs[k].y), self.recipe.batch_size) for k in missing}) != 1:
             batchable, how = False, "sequential (subsets need different numbers of steps)"
         else:
             batchable = True
             how = f"batched (torch.func vmap over stacked parameters, up to {BATCH_CHUNK} models at a time)"
         groups = split_groups(missing, batchable=batchable, chunk=BATCH_CHUNK, workers=self.executor.workers)
-        shape, classes = tuple(self.data.input_shape), self.data.num_classes
-        jobs = {k: ModelJob(self.arch, shape, classes, splits[k].x, splits[k].y,
-                            derive_seed(seeds[k], "init"), derive_seed(seeds[k], "train")) for k in missing}
         out: dict[int, nn.Module] = {}
         done = count - len(missing)
         for gi, states in self.executor.run([[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)):
             for k, state in zip(groups[gi], states):
-                model = self.factory()
-                model.load_state_dict(state)
-                model.eval()
+                model = self._model(state)
                 self.cache.put(specs[k], model)
                 out[k] = model
             done += len(groups[gi])

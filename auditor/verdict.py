@@ -27,7 +27,7 @@ would fail an unlearned model.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -139,8 +139,6 @@ def with_control(result: GateResult, control_gap: float | None, control_samples:
     gate catches the original" means the (1 - alpha / m) interval of the control gap lies wholly
     outside the tolerance.
     """
-    from dataclasses import replace
-
     if control_gap is None or control_samples is None or len(control_samples) == 0:
         return result
     c = judge(result.gate, control_gap, control_samples, alpha=alpha, family=family)
@@ -153,8 +151,6 @@ def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
     Controls the false discovery rate of failures at ``alpha`` over the family of gates
     (Benjamini & Hochberg, 1995); passes are untouched (they need no correction).
     """
-    from dataclasses import replace
-
     from auditor.stats import benjamini_hochberg
 
     candidates = [i for i, r in enumerate(results) if r.status != PASS and r.p_beyond is not None]
