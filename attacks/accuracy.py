@@ -22,7 +22,9 @@ class AccuracyCheck(Attack):
     Unlearning", NeurIPS 2023; METHODS.md C2). Judged two-sided against the reference: forgetting
     more than retraining does is as visible as forgetting less (ATTACKS.md 5.4). Under class
     forgetting the test accuracy is also split into the forgotten and the retained classes.
-    Intervals: Clopper-Pearson per model; paired bootstrap for the gap.
+    Intervals: Clopper-Pearson per model; for the gap, Newcombe's paired score interval plus the
+    retrain-to-retrain spread (:mod:`auditor.inference`). Retain and test accuracy are evidence
+    of utility; forget accuracy (and test accuracy on forgotten classes) of forgetting.
     """
 
     name = "accuracy"
@@ -45,7 +47,12 @@ class AccuracyCheck(Attack):
         return [f"accuracy.{name}" for name, _ in self._splits(forget_kind)]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {key: 0.05 for key in self.metric_keys(forget_kind)}
+        # Utility within 2 points of retraining (statistics review section 3); forgetting within 5.
+        return {key: (0.02 if self.category(key, forget_kind) == "utility" else 0.05)
+                for key in self.metric_keys(forget_kind)}
+
+    def category(self, key: str, forget_kind: str) -> str:
+        return "forgetting" if key in ("accuracy.forget", "accuracy.test_forgotten_classes") else "utility"
 
     def measure(self, ctx: AuditContext) -> Measurement:
         models = ctx.models()

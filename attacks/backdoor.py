@@ -62,6 +62,7 @@ class Backdoor(Attack):
     summary = "Trigger success rate on held-out inputs vs the reference, Athena's test, and resurgence."
     citation = "Sommer et al., Athena: Probabilistic Verification of Machine Unlearning, PETS 2022."
     threat_model = "Data owner who planted a private trigger in their data and queries the model with it (black box)."
+    default_category = "forgetting"
     Params = BackdoorParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:

@@ -44,7 +44,15 @@ class MetricResult:
     def as_dict(self) -> dict[str, Any]:
         c = self.comparison
         gap = c.gap.as_dict()
-        gap["method"] = "paired bootstrap over samples" if c.gap_samples is not None else None
+        ev = c.evidence.get("unlearned")
+        if ev is not None:
+            gap["method"] = ("Newcombe paired score interval over samples" if ev.cells is not None else
+                             "paired resampling of the evaluation samples")
+            gap["method"] += (f", plus retrain-to-retrain variance from {ev.seeds} references" if ev.training_randomness
+                              else "; no retrain-to-retrain variance (one reference)")
+            gap["inference"] = ev.as_dict()
+        else:
+            gap["method"] = "paired bootstrap over samples" if c.gap_samples is not None else None
         return {"key": self.key, "label": self.label, "higher": self.higher,
                 "values": {role: est.as_dict() for role, est in c.per_model.items()},
                 "reference_spread": c.reference_spread, "gap": gap if c.gap.value is not None or c.gap.note else None}
@@ -131,6 +139,11 @@ class Attack(abc.ABC):
     threat_model: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = Params
     needs_method: ClassVar[bool] = False  # True when the attack re-runs the unlearning method (e.g. U-LiRA)
+    # The claim its metrics are evidence for: utility, forgetting, privacy or recoverability.
+    default_category: ClassVar[str] = "privacy"
+    # Metrics that are one-sided lower bounds or have no calibrated retrain null: they can FAIL a
+    # model but never PASS one or show power (statistics review C2, M5, M6).
+    fail_only: ClassVar[bool] = False
 
     def __init__(self, params: BaseModel | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -141,7 +154,16 @@ class Attack(abc.ABC):
 
     @abc.abstractmethod
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        """Metric key -> tolerance on |unlearned - reference| used when the config sets no gates."""
+        """Metric key -> the smallest tolerance on |unlearned - reference| for the default gates.
+
+        The verdict widens it to the retrain noise floor it measures (``gates.seed_multiplier``
+        times the spread of a new retrain), so the number here is the floor a reviewer would
+        accept when retraining is perfectly repeatable.
+        """
+
+    def category(self, key: str, forget_kind: str) -> str:
+        """The claim metric ``key`` is evidence for (utility, forgetting, privacy, recoverability)."""
+        return self.default_category
 
     @abc.abstractmethod
     def measure(self, ctx: AuditContext) -> Measurement:

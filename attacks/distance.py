@@ -54,6 +54,7 @@ class Distance(Attack):
     summary = "Per-example JS divergence and activation distance to the reference; ZRF against a random model."
     citation = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023 (ZRF, activation distance)."
     threat_model = "White-box comparison of output distributions; no adversary (a similarity measurement)."
+    default_category = "forgetting"
     Params = DistanceParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:

@@ -126,6 +126,7 @@ class Distinguishability(Attack):
                 "unlearning competition, arXiv 2406.09073 (2024).")
     threat_model = ("Adversary who sees the output distribution of the unlearning algorithm and of retraining on "
                     "each forget example (many runs of each), with softmax outputs and labels.")
+    fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
     Params = DistinguishabilityParams
     needs_method = True
 

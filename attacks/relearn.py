@@ -82,6 +82,7 @@ class Relearn(Attack):
     summary = "Steps of fine-tuning on the forget data until the forgotten knowledge returns, vs the reference."
     citation = "Chundawat et al., Zero-Shot Machine Unlearning, IEEE TIFS 2023 (Anamnesis Index); Golatkar et al., CVPR 2020."
     threat_model = "Adversary (or auditor) who can fine-tune the released model on a few samples of the forgotten data."
+    default_category = "recoverability"
     Params = RelearnParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:

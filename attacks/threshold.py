@@ -10,7 +10,7 @@ from pydantic import Field
 
 from attacks import signals
 from attacks.base import Attack, Measurement, MetricResult, Params
-from attacks.figures import histogram_figure, roc_figure
+from attacks.figures import ROLE_ORDER, histogram_figure, roc_figure
 from auditor.context import AuditContext
 from auditor.stats import (
     auc_rows,
@@ -34,13 +34,14 @@ FPRS = (0.001, 0.01, 0.1)
 
 
 class ThresholdParams(Params):
-    signals: list[Signal] = Field(default_factory=lambda: ["loss", "entropy", "mentropy", "confidence"],
-                                  min_length=1, description="Which per-sample signals to threshold.")
+    signals: list[Signal] = Field(
+        default_factory=lambda: ["loss", "entropy", "mentropy"], min_length=1,
+        description=("Which per-sample signals to threshold. confidence = exp(-loss) ranks samples exactly like loss, "
+                     "so it is not in the default set (statistics review m3)."))
     gate_tolerance: float = Field(
-        0.15, gt=0, lt=1,
-        description=("Default gate tolerance on each AUC gap. At the embedded default's sample sizes (~100 members, "
-                     "~80 non-members) the 90 % interval of the gap is about +-0.06 wide, so much tighter "
-                     "tolerances can only be met with larger forget sets."))
+        0.05, gt=0, lt=1,
+        description=("Smallest default tolerance on each AUC gap (statistics review C3: 0.15 passed models exposing "
+                     "10-20 % of the forget set). Where the sample cannot certify it, the gate is inconclusive."))
 
 
 class ThresholdAttack(Attack):
@@ -94,7 +95,7 @@ class ThresholdAttack(Attack):
             if not figures:  # the first signal's ROC and score distributions
                 figures.append(roc_figure(f"ROC of the {label} threshold attack", scores))
                 raw = {f"forget, {role}": sign * np.concatenate([f for f, _ in pairs])  # undo the sign
-                       for role, pairs in scores.items()}
+                       for role, pairs in scores.items() if role in ROLE_ORDER}
                 raw["held-out, reference"] = sign * np.concatenate([n for _, n in scores["reference"]])
                 figures.append(histogram_figure(
                     f"Per-sample {label} on the forget set", label, raw,

@@ -87,6 +87,7 @@ class Ulira(Attack):
                 "SaTML 2025 (arXiv 2403.01218).")
     threat_model = ("Adversary with softmax outputs and labels who can train shadow models with the target's recipe "
                     "and run the same unlearning method on them.")
+    fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
     Params = UliraParams
     needs_method = True
 

@@ -100,7 +100,7 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
         for g in ev["gates"]["results"]:
             gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
             control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
-            click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:g})"
+            click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
                        f"  {control}".rstrip())
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:

@@ -218,7 +218,9 @@ class UnlearnerConfig(Section):
 class ReferenceConfig(Section):
     """The retrained reference: N retrains on the retain set, or supplied checkpoints."""
 
-    seeds: int = Field(2, ge=1, le=64, description="How many references to retrain (different seeds).")
+    seeds: int = Field(12, ge=1, le=64, description=(
+        "How many references to retrain (different seeds). Their spread is the retrain-to-retrain variance every "
+        "gate's interval includes; with one, no gate can pass."))
     checkpoints: list[ConfigPath] = Field(default_factory=list, description="Supplied retrained state_dicts.")
 
     @model_validator(mode="after")
@@ -261,8 +263,26 @@ class GatesConfig(Section):
     correction: Literal["bonferroni", "bh"] = Field(
         "bonferroni", description=("How failures are corrected for the number of gates: bonferroni (family-wise "
                                    "error) or bh (Benjamini-Hochberg, false discovery rate)."))
-    bootstrap: int = Field(1000, ge=200, le=100_000, description="Bootstrap resamples for intervals.")
+    bootstrap: int = Field(1000, ge=200, le=100_000, description=(
+        "Bootstrap resamples: their standard deviation enters each gate's interval (never their extreme quantiles)."))
+    seed_multiplier: float = Field(4.5, ge=0, le=100, description=(
+        "Default tolerances are at least this many standard deviations of a new retrain's metric around the "
+        "references' mean (the retrain noise floor), so honest retraining passes."))
+    controls: list[str] | None = Field(None, description=(
+        "Deception controls the battery must fail (head_bias, head_rows, head_retrain, head_finetune, over_forget, "
+        "label_noise); null: every one that applies to the forget kind; [] leaves only the original as a control "
+        "(not recommended: the battery is then never shown to catch a cheap fake)."))
     rules: list[GateRule] | None = None
+
+    @field_validator("controls")
+    @classmethod
+    def _known_controls(cls, value: list[str] | None) -> list[str] | None:
+        from auditor.controls import CONTROLS
+
+        unknown = [v for v in value or [] if v not in CONTROLS]
+        if unknown:
+            raise ValueError(f"unknown control(s) {', '.join(unknown)}: choose from {', '.join(CONTROLS)}")
+        return value
 
 
 class SigningConfig(Section):
@@ -345,8 +365,10 @@ class ExecutionConfig(Section):
 
 
 def _default_attacks() -> list[AttackConfig]:
-    """accuracy, the population threshold attacks, and LiRA with 16 shadow models (per-example)."""
-    return [AttackConfig(name="accuracy"), AttackConfig(name="threshold"), AttackConfig(name="lira")]
+    """accuracy, the population threshold attacks, LiRA with 16 shadow models (per-example), and the
+    white-box linear probe that catches output-layer and head-only deceptions."""
+    return [AttackConfig(name="accuracy"), AttackConfig(name="threshold"), AttackConfig(name="lira"),
+            AttackConfig(name="probe")]
 
 
 class AuditConfig(Section):

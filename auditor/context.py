@@ -137,6 +137,9 @@ class AuditContext:
         progress: The progress display, for long phases inside attacks.
         method: The unlearning method under audit, for attacks that re-run it on shadow models.
         trigger: The backdoor trigger, under backdoor forgetting.
+        controls: Deception controls (:mod:`auditor.controls`), name -> model: cheap fakes of
+            unlearning that every attack scores like the unlearned model, so the verdict can
+            require the battery to fail each of them.
     """
 
     data: LoadedData
@@ -157,6 +160,7 @@ class AuditContext:
     progress: Any = None  # auditor.progress.Progress, for long phases inside attacks
     method: Any = None  # the audited unlearners.base.Unlearner (None when a checkpoint was audited)
     trigger: Any = None  # auditor.backdoor.Trigger under backdoor forgetting
+    controls: dict[str, nn.Module] = field(default_factory=dict)
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:
@@ -166,8 +170,11 @@ class AuditContext:
         return take(self.data, getattr(self.splits, name))
 
     def models(self) -> dict[str, list[nn.Module]]:
-        """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``."""
-        return {"unlearned": [self.unlearned], "reference": list(self.references), "original": [self.original]}
+        """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``, and one
+        ``control:<name>`` role per deception control."""
+        roles = {"unlearned": [self.unlearned], "reference": list(self.references), "original": [self.original]}
+        roles.update({f"control:{name}": [m] for name, m in self.controls.items()})
+        return roles
 
     def logits(self, model: nn.Module, split: str) -> torch.Tensor:
         """Cached logits of ``model`` on a split."""

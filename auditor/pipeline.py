@@ -39,7 +39,10 @@ from auditor.shadows import ShadowStore
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
 from auditor.executors import make_executor
-from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, with_control
+from auditor.controls import applicable as applicable_controls
+from auditor.controls import build_controls
+from auditor.inference import evidence_from_replicates
+from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, widen_to_noise
 from unlearners import UNLEARNERS
 
 
@@ -72,11 +75,49 @@ class _Trainer:
         self.cfg, self.prep, self.cache, self.progress = cfg, prep, cache, progress
         self.recipe = Recipe.from_config(cfg.training)
 
-    def train(self, role: str, indices: Any, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+    def _spec(self, indices: Any, seed: int) -> dict[str, Any]:
         data = self.prep.data
-        spec = {"data": data.fingerprint, "indices": _index_digest(indices), "arch": self.cfg.model.arch,
+        return {"data": data.fingerprint, "indices": _index_digest(indices), "arch": self.cfg.model.arch,
                 "input_shape": list(data.input_shape), "num_classes": data.num_classes,
                 "recipe": self.recipe.as_dict(), "seed": seed}
+
+    def train_many(self, role: str, indices: Any, seeds: list[int]) -> list[tuple[nn.Module, dict[str, Any]]]:
+        """Several models on the same data with different seeds: the ones not in the cache train
+        together, batched over stacked parameters when the architecture allows (the same weights
+        as one at a time: :func:`auditor.executors.train_group`), 16 at a time, each stored."""
+        from auditor.cache import cache_key
+        from auditor.executors import ModelJob, train_group
+
+        specs = [self._spec(indices, s) for s in seeds]
+        missing = [i for i, spec in enumerate(specs) if not self.cache.has(spec)]
+        fresh: dict[int, nn.Module] = {}
+        if len(missing) > 1:
+            data = self.prep.data
+            split = take(data, indices)
+            jobs = [ModelJob(self.cfg.model.arch, tuple(data.input_shape), data.num_classes, split.x, split.y,
+                             derive_seed(seeds[i], "init"), derive_seed(seeds[i], "train")) for i in missing]
+            with self.progress.task(f"training {len(missing)} {role}s", len(missing)) as update:
+                for start in range(0, len(missing), 16):
+                    chunk = missing[start:start + 16]
+                    states = train_group(jobs[start:start + 16], self.recipe, str(self.prep.device))
+                    for i, state in zip(chunk, states):
+                        model = self.prep.factory()
+                        model.load_state_dict(state)
+                        self.cache.put(specs[i], model)
+                        fresh[i] = model
+                    update(start + len(chunk), len(missing))
+        out = []
+        for i, seed in enumerate(seeds):
+            if i in fresh:
+                out.append((fresh[i].to(self.prep.device).eval(),
+                            {"source": "trained", "seed": seed, "cache_key": cache_key(specs[i])}))
+            else:
+                out.append(self.train(f"{role} {i + 1}/{len(seeds)}", indices, seed))
+        return out
+
+    def train(self, role: str, indices: Any, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+        data = self.prep.data
+        spec = self._spec(indices, seed)
         split = take(data, indices)
 
         def fit() -> nn.Module:
@@ -154,9 +195,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
             references.append(m)
             reference_info.append(info)
     else:
-        for i in range(cfg.reference.seeds):
-            m, info = trainer.train(f"reference {i + 1}/{cfg.reference.seeds}", splits.retain,
-                                    derive_seed(cfg.seed, f"reference/{i}"))
+        seeds = [derive_seed(cfg.seed, f"reference/{i}") for i in range(cfg.reference.seeds)]
+        for m, info in trainer.train_many("reference", splits.retain, seeds):
             references.append(m)
             reference_info.append(info)
     timings["reference_s"] = time.perf_counter() - t
@@ -168,6 +208,14 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     timings["unlearn_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    control_names = applicable_controls(cfg.forget.kind, cfg.gates.controls)
+    with progress.task("deception controls", 1):
+        built = build_controls(original, control_names, seed=cfg.seed, inputs_for=lambda s: UnlearnInputs(
+            data=data, splits=splits, forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
+            recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=s))
+    timings["controls_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     ctx = AuditContext(data=data, splits=splits, unlearned=unlearned, references=references, original=original,
                        forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
                        recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=cfg.seed,
@@ -176,7 +224,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed,
                                            executor=make_executor(cfg.execution)),
-                       progress=progress, method=method, trigger=prep.trigger)
+                       progress=progress, method=method, trigger=prep.trigger,
+                       controls={c.name: c.model.to(prep.device).eval() for c in built})
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):
@@ -189,31 +238,35 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     # Gates and verdict.
     defaults: dict[str, float] = {}
     keys: list[str] = []
+    categories: dict[str, str] = {}
+    fail_only: set[str] = set()
     for attack, _, _ in attacks:
-        keys += attack.metric_keys(cfg.forget.kind)
+        attack_keys = attack.metric_keys(cfg.forget.kind)
+        keys += attack_keys
         defaults.update(attack.default_gates(cfg.forget.kind))
+        categories.update({k: attack.category(k, cfg.forget.kind) for k in attack_keys})
+        if attack.fail_only:
+            fail_only.update(attack_keys)
     rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
-    gates = resolve_gates(rules, defaults, keys)
-    samples: dict[str, Any] = {}
-    controls: dict[str, Any] = {}
+    gates = resolve_gates(rules, defaults, keys, categories=categories, fail_only=fail_only)
+    evidence_by_key: dict[str, Any] = {}
     metric_by_key: dict[str, dict[str, Any]] = {}
-    for _, record, gap_samples in attacks:
-        samples.update({k: v[0] for k, v in gap_samples.items()})
-        controls.update({k: v[1] for k, v in gap_samples.items()})
+    for _, record, metric_evidence in attacks:
+        evidence_by_key.update(metric_evidence)
         metric_by_key.update({m["key"]: m for m in record["metrics"]})
     results = []
     for gate in gates:
         metric = metric_by_key.get(gate.metric)
         gap = (metric or {}).get("gap") or {}
         note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
-        results.append(judge(gate, gap.get("value"), samples.get(gate.metric), alpha=cfg.gates.alpha,
-                             family=len(gates), note=note, correction=cfg.gates.correction))
+        ev = evidence_by_key.get(gate.metric, {})
+        gate = widen_to_noise(gate, ev.get("unlearned"), multiplier=cfg.gates.seed_multiplier)
+        results.append(judge(gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note,
+                             correction=cfg.gates.correction))
     if cfg.gates.correction == "bh":
         results = apply_bh(results, alpha=cfg.gates.alpha)
-    results = [with_control(r, _control_gap(metric_by_key.get(r.gate.metric)), controls.get(r.gate.metric),
-                            alpha=cfg.gates.alpha, family=len(gates)) for r in results]
     errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
-    verdict = overall(results, attack_errors=errors)
+    verdict = overall(results, attack_errors=errors, forget_kind=cfg.forget.kind, controls=control_names)
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
     t_wall = t_start
@@ -255,10 +308,13 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
             "digest_method": "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order",
         },
         "method": method_record,
+        "controls": [{"name": c.name, "role": f"control:{c.name}", "description": c.description,
+                      "sha256": state_digest(c.model), "runtime_s": c.runtime_s} for c in built],
         "attacks": [record for _, record, _ in attacks],
         "gates": {"alpha": cfg.gates.alpha, "correction": cfg.gates.correction, "family_size": len(gates),
                   "family": [g.metric for g in gates], "pass_rule": pass_rule, "fail_rule": fail_rule,
-                  "bootstrap": cfg.gates.bootstrap, "results": [r.as_dict() for r in results]},
+                  "bootstrap": cfg.gates.bootstrap, "seed_multiplier": cfg.gates.seed_multiplier,
+                  "results": [r.as_dict() for r in results]},
         "verdict": verdict,
         "cache": {"dir": str(cache.root), "enabled": cache.enabled, "hits": cache.hits, "misses": cache.misses},
         "timings": {k: round(v, 3) for k, v in timings.items()},
@@ -358,11 +414,20 @@ def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.M
             "_method": method}
 
 
-def _control_gap(metric: dict[str, Any] | None) -> float | None:
-    """original - reference point gap of a metric record, when both were estimable."""
-    values = (metric or {}).get("values") or {}
-    o, r = (values.get("original") or {}).get("value"), (values.get("reference") or {}).get("value")
-    return None if o is None or r is None else float(o) - float(r)
+def _evidence(comparison: Any) -> dict[str, Any]:
+    """Role -> gap evidence of one metric; for a comparison that carries none, the sample-only
+    evidence of the unlearned and original gaps (one reference: it cannot show equivalence)."""
+    if comparison.evidence:
+        return dict(comparison.evidence)
+    out = {}
+    ref = comparison.per_model.get("reference")
+    if comparison.gap.value is None or ref is None or ref.value is None:
+        return out
+    out["unlearned"] = evidence_from_replicates(comparison.gap.value, comparison.gap_samples, [ref.value])
+    orig = comparison.per_model.get("original")
+    if comparison.control_samples is not None and orig is not None and orig.value is not None:
+        out["original"] = evidence_from_replicates(orig.value - ref.value, comparison.control_samples, [ref.value])
+    return out
 
 
 def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -379,7 +444,7 @@ def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict
         record["tables"] = [tb.as_dict() for tb in m.tables]
         record["details"] = m.details
         record["figures"] = [f.as_dict() for f in m.figures]
-        samples = {r.key: (r.comparison.gap_samples, r.comparison.control_samples) for r in m.metrics}
+        samples = {r.key: _evidence(r.comparison) for r in m.metrics}
     except Exception as exc:  # recorded in the evidence; the verdict becomes inconclusive
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["traceback"] = traceback.format_exc(limit=6)

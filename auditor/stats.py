@@ -10,8 +10,9 @@ References:
       (S&P 2022). A TPR at FPR x is reported only with at least 3/x negatives (the 95 % "rule of
       three"; ATTACKS.md 7.5).
     * Clopper & Pearson (1934) exact binomial intervals.
-    * Bootstrap percentile intervals: Efron & Tibshirani (1993), stratified by class label as in
-      jax_privacy's ``BootstrapParams``.
+    * Bootstrap percentile intervals for display: Efron & Tibshirani (1993), stratified by
+      membership label (members and non-members resampled separately). Gates use
+      :mod:`auditor.inference`, which adds the randomness of training.
     * Benjamini & Hochberg (1995) step-up procedure.
 """
 
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats as sps
+
+from auditor.inference import GapEvidence, evidence_from_replicates, paired_cells
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,9 @@ class Comparison:
         reference_spread: Largest difference between two reference seeds (0 with one seed).
         control_samples: Bootstrap replicates of the *positive control* gap, original - reference,
             on the same resamples as ``gap_samples`` (None when the original was not measured).
-            The original never forgot anything, so a gate that would pass it has no power to
-            tell a model that forgot nothing from retraining (see :mod:`auditor.verdict`).
+        evidence: Role -> :class:`~auditor.inference.GapEvidence` of that role's gap to the
+            references, for every role but ``reference`` (the unlearned model, the original and
+            each deception control): what the verdict judges, training randomness included.
     """
 
     per_model: dict[str, Estimate]
@@ -194,16 +198,21 @@ class Comparison:
     gap_samples: np.ndarray | None
     reference_spread: float | None
     control_samples: np.ndarray | None = None
+    evidence: dict[str, GapEvidence] = field(default_factory=dict)
 
 
 def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
                         rng: np.random.Generator) -> Comparison:
     """Compare per-sample 0/1 (or real-valued mean) outcomes on the same samples.
 
+    The gate's evidence is analytic: Newcombe's paired score interval for 0/1 outcomes (the
+    standard error of the mean paired difference otherwise) against the references' per-sample
+    mean, plus the spread of the references' means (:mod:`auditor.inference`).
+
     Args:
         values: Role -> list of per-sample arrays (one per model of that role; several for
             ``reference``). Must contain ``unlearned`` and ``reference``.
-        reps: Bootstrap resamples.
+        reps: Bootstrap resamples (for the displayed percentile intervals).
         level: Confidence level of the reported intervals.
         rng: Source of the resampling.
     """
@@ -226,10 +235,22 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
     ref_reps = np.mean([r[idx].mean(axis=1) for r in refs], axis=0)
     gap_reps = u[idx].mean(axis=1) - ref_reps
     control = values["original"][0][idx].mean(axis=1) - ref_reps if values.get("original") else None
-    point = float(u.mean() - np.mean([r.mean() for r in refs]))
-    spread = float(np.ptp([r.mean() for r in refs])) if len(refs) > 1 else 0.0
+    ref_points = [float(r.mean()) for r in refs]
+    ref_mean = np.mean(refs, axis=0)
+    binary = all(set(np.unique(a)) <= {0, 1} for arrays in values.values() for a in arrays)
+    evidence = {}
+    for role, arrays in values.items():
+        if role == "reference":
+            continue
+        diff = arrays[0] - ref_mean
+        sd = float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+        evidence[role] = evidence_from_replicates(float(arrays[0].mean() - np.mean(ref_points)), None, ref_points,
+                                                  fallback_sd=sd,
+                                                  cells=paired_cells(arrays[0], ref_mean) if binary else None)
+    point = float(u.mean() - np.mean(ref_points))
+    spread = float(np.ptp(ref_points)) if len(refs) > 1 else 0.0
     gap = Estimate(point, percentile_interval(gap_reps, level), n=n, level=level)
-    return Comparison(per_model, gap, gap_reps, spread, control)
+    return Comparison(per_model, gap, gap_reps, spread, control, evidence)
 
 
 def roc_rows(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -311,7 +332,11 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
                    percentile_interval(gap_reps, level), n=n, level=level)
     spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0
     control = boots["original"] - boots["reference"] if "original" in boots else None
-    return Comparison(per_model, gap, gap_reps, spread, control)
+    ref_mean = float(np.mean(points["reference"]))
+    evidence = {role: evidence_from_replicates(float(np.mean(points[role])) - ref_mean,
+                                               boots[role] - boots["reference"], points["reference"])
+                for role in scores if role != "reference"}
+    return Comparison(per_model, gap, gap_reps, spread, control, evidence)
 
 
 # --------------------------------------------------------------------------------------------------

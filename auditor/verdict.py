@@ -1,54 +1,114 @@
-"""From gaps to a verdict: two-sided gates against the retrained reference.
+"""From gaps to a verdict: claims by category, each earned by a gate with power.
 
-For each gate with tolerance t on the gap d = metric(unlearned) - metric(reference):
+Every gate has a metric, a tolerance t and a category, the claim it is evidence for:
+**utility** (retain and test accuracy), **forgetting** (behaviour on the forgotten data),
+**privacy** (membership leakage of the forget set) and **recoverability** (white-box: can the
+forgotten data be decoded or relearned from the weights). The interval of a gap
+``d = metric(model) - mean metric(references)`` includes the randomness of training as well as of
+the samples (:class:`auditor.inference.GapEvidence`).
 
-* **pass** when the (1 - 2 alpha) bootstrap interval of d lies inside (-t, t). This is the
-  two-one-sided-tests (TOST) equivalence procedure at level alpha (Schuirmann, 1987). The overall
-  pass needs every gate to pass, an intersection-union test, which needs no multiplicity
-  correction (Berger, 1982).
-* **fail** when the (1 - alpha / m) interval of d lies wholly outside [-t, t], m being the number
-  of gates: Bonferroni over the family, so the chance that a run equivalent to retraining fails
-  any gate stays below alpha.
-* **inconclusive** otherwise, or when d is not estimable at this sample size.
+Per gate, for the unlearned model:
 
-Over-forgetting (d far below zero) fails exactly like under-forgetting (DESIGN.md principle 1).
+* **pass** when the (1 - 2 alpha) interval lies inside (-t, t): the two one-sided tests
+  (Schuirmann 1987); the overall pass is an intersection-union test that needs no correction
+  (Berger 1982);
+* **fail** when the (1 - 2 alpha / m) interval lies wholly outside [-t, t], m the number of gates:
+  under |d| <= t only one tail can reject, so each gate fails an equivalent model with probability
+  at most alpha / m and the family with at most alpha (Bonferroni; review m2);
+* **inconclusive** otherwise. Over-forgetting (d far below zero) fails like under-forgetting.
 
-**Positive control.** The original model forgot nothing, so the same gate is also judged on the
-control gap c = metric(original) - metric(reference), on the same bootstrap resamples. A gate
-whose control does not fail cannot tell a model that forgot nothing from retraining at this
-sample size and tolerance: its pass is not evidence. The overall verdict is pass only when every
-gate passes *and* at least one gate's control fails, i.e. the battery demonstrably catches the
-do-nothing unlearner on this very request; otherwise an all-pass run is inconclusive ("no
-power"). This is the positive control of assay validation applied to the audit; the controls are
-judged with Bonferroni at the family's alpha, so a control "fails" only on the same evidence that
-would fail an unlearned model.
+Every gate is also judged, by the same rule, on the **original** and on each **deception
+control** (:mod:`auditor.controls`). A gate is **powered** for its claim when it fails the original
+and its tolerance is below half of the original's effect (it could detect a method that removed
+only half of what the original holds); a utility gate is powered when its minimum detectable effect
+is at most twice its tolerance. Gates that are one-sided lower bounds (``fail_only``) can fail but
+never pass or show power.
+
+The verdict:
+
+1. **FAIL** if any gate fails.
+2. **INCONCLUSIVE** if an attack did not complete, if a claimed category has no powered gate
+   that passes (the headline names the category), or if some deception control is failed by no
+   gate (the battery cannot catch that fake, so its passes are no evidence; the headline names
+   it). Powered gates that stay undecided beside a powered pass in their category are listed.
+3. **PASS** otherwise: equivalence to retraining within the stated tolerances on every powered
+   check, per category, with every control caught. Nothing more is claimed.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
+from scipy import stats as sps
 
-from auditor.stats import percentile_interval
+from auditor.inference import GapEvidence
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+CATEGORIES = ("utility", "forgetting", "privacy", "recoverability")
+
+# The claims an audit makes, by forget kind. Class and backdoor removal is a claim about a group's
+# behaviour and about the weights (the group must not be decodable or quickly relearned); an erasure
+# of individual records is a claim about their membership. Other categories are reported and can
+# fail the audit, but a PASS does not need them.
+CLAIMS: dict[str, tuple[str, ...]] = {
+    "class": ("utility", "forgetting", "recoverability"),
+    "random": ("utility", "forgetting", "privacy"),
+    "indices": ("utility", "forgetting", "privacy"),
+    "backdoor": ("utility", "forgetting"),
+}
+
+CATEGORY_WORDS = {
+    "utility": "accuracy on retained and test data",
+    "forgetting": "behaviour on the forgotten data",
+    "privacy": "membership leakage of the forget set",
+    "recoverability": "whether the forgotten data can be decoded or relearned from the weights",
+}
 
 
 @dataclass(frozen=True)
 class Gate:
-    """A resolved gate: one metric key and its tolerance."""
+    """A resolved gate: one metric, its tolerance, and the claim it is evidence for.
+
+    Attributes:
+        metric: Dotted metric key.
+        tolerance: t on |gap|.
+        source: ``default`` (the attack's floor, widened to the retrain noise floor) or ``config``.
+        category: utility, forgetting, privacy or recoverability.
+        fail_only: The metric can fail a model but never pass one (a lower bound).
+        floor: The attack's or config's tolerance before any widening.
+    """
 
     metric: str
     tolerance: float
-    source: str  # "default" (from the attack) or "config"
+    source: str
+    category: str = "privacy"
+    fail_only: bool = False
+    floor: float | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One model's gap judged by a gate."""
+
+    status: str
+    gap: float | None
+    equivalence_ci: tuple[float, float] | None
+    difference_ci: tuple[float, float] | None
+    p_beyond: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "gap": self.gap,
+                "equivalence_ci": list(self.equivalence_ci) if self.equivalence_ci else None,
+                "difference_ci": list(self.difference_ci) if self.difference_ci else None,
+                "p_beyond_tolerance": self.p_beyond}
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """The outcome of one gate, with the intervals it was judged on."""
+    """The outcome of one gate, with the intervals it was judged on, its power and its controls."""
 
     gate: Gate
     status: str
@@ -59,171 +119,280 @@ class GateResult:
     difference_ci: tuple[float, float] | None
     difference_level: float
     p_beyond: float | None = None
-    control: str | None = None  # how the original (positive control) fares on this gate; None: not measured
+    control: str | None = None  # the original judged by this gate; None: not measured
     control_gap: float | None = None
     control_ci: tuple[float, float] | None = None
+    controls: dict[str, Judgement] = field(default_factory=dict)  # deception control name -> judgement
+    powered: bool = False
+    power_reason: str = ""
+    mde: float | None = None
+    seed_sd: float | None = None
+    evidence: GapEvidence | None = None
 
     @property
     def has_power(self) -> bool:
-        """The gate fails the original model, so it can catch an unlearner that forgot nothing."""
-        return self.control == FAIL
+        """The gate can support its category's claim (see the module docstring)."""
+        return self.powered
 
     def as_dict(self) -> dict[str, Any]:
         return {"metric": self.gate.metric, "tolerance": self.gate.tolerance, "source": self.gate.source,
+                "tolerance_floor": self.gate.floor, "category": self.gate.category,
+                "fail_only": self.gate.fail_only,
                 "gap": self.gap, "equivalence_ci": list(self.equivalence_ci) if self.equivalence_ci else None,
                 "equivalence_level": self.equivalence_level,
                 "difference_ci": list(self.difference_ci) if self.difference_ci else None,
                 "difference_level": self.difference_level, "p_beyond_tolerance": self.p_beyond,
                 "status": self.status, "reason": self.reason,
+                "powered": self.powered, "power_reason": self.power_reason,
+                "minimum_detectable_effect": self.mde, "retrain_sd": self.seed_sd,
+                "inference": self.evidence.as_dict() if self.evidence is not None else None,
                 "control": {"status": self.control, "gap": self.control_gap,
                             "difference_ci": list(self.control_ci) if self.control_ci else None,
-                            "catches_original": self.has_power}}
+                            "catches_original": self.control == FAIL},
+                "controls": {name: j.as_dict() for name, j in self.controls.items()}}
 
 
-def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, float], metric_keys: list[str]) -> list[Gate]:
+def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, float], metric_keys: list[str], *,
+                  categories: dict[str, str] | None = None, fail_only: set[str] | None = None) -> list[Gate]:
     """Expand configured rules (globs) over the metric keys, or use the attacks' defaults.
 
     A metric matched by several rules takes the last matching rule.
     """
+    categories = categories or {}
+    fail_only = fail_only or set()
+
+    def gate(key: str, tol: float, source: str) -> Gate:
+        return Gate(key, tol, source, categories.get(key, "privacy"), key in fail_only, tol)
+
     if rules is None:
-        return [Gate(k, t, "default") for k, t in defaults.items()]
+        return [gate(k, t, "default") for k, t in defaults.items()]
     chosen: dict[str, float] = {}
     for pattern, tol in rules:
         for key in fnmatch.filter(metric_keys, pattern):
             chosen[key] = tol
-    return [Gate(k, chosen[k], "config") for k in metric_keys if k in chosen]
+    return [gate(k, chosen[k], "config") for k in metric_keys if k in chosen]
 
 
-def p_beyond(samples: np.ndarray, tolerance: float) -> float:
-    """Bootstrap p-value of "the gap lies beyond +-tolerance" (two-sided, H0: |gap| <= tolerance)."""
-    s = np.asarray(samples, float)
-    return float(min(1.0, 2.0 * min(np.mean(s <= tolerance), np.mean(s >= -tolerance))))
+def widen_to_noise(gate: Gate, evidence: GapEvidence | None, *, multiplier: float) -> Gate:
+    """A default gate's tolerance: at least ``multiplier`` retrain standard deviations.
 
-
-def judge(gate: Gate, gap: float | None, samples: np.ndarray | None, *, alpha: float, family: int,
-          note: str | None = None, correction: str = "bonferroni") -> GateResult:
-    """Judge one gate from the gap's bootstrap replicates.
-
-    With ``correction="bh"`` this decides only pass or inconclusive; :func:`apply_bh` then turns
-    the gates that the Benjamini-Hochberg step-up rejects into failures.
+    An honest retrain differs from the references' mean by about one such deviation, so a
+    tolerance near it would fail honest retraining (statistics review M1); the multiplier leaves
+    room for the interval's own width. Configured tolerances are kept as given.
     """
-    eq_level = 1.0 - 2.0 * alpha
-    diff_level = 1.0 - alpha / max(family, 1)
+    if gate.source != "default" or evidence is None or not evidence.training_randomness:
+        return gate
+    return replace(gate, tolerance=max(gate.tolerance, multiplier * evidence.seed_term))
+
+
+def _p_beyond(ev: GapEvidence, t: float) -> float:
+    """Normal-approximation p-value of H0: |gap| <= t (one tail can reject)."""
+    if ev.sd_total == 0:
+        return 0.0 if abs(ev.point) > t else 1.0
+    return float(sps.norm.sf((abs(ev.point) - t) / ev.sd_total))
+
+
+def judge_evidence(gate: Gate, ev: GapEvidence | None, *, alpha: float, family: int) -> Judgement:
+    """The pass / fail / inconclusive rule on one model's gap."""
+    if ev is None or not math.isfinite(ev.point):
+        return Judgement(INCONCLUSIVE, None, None, None, None)
     t = gate.tolerance
-    if gap is None or samples is None or len(samples) == 0:
-        why = note or "the gap is not estimable at this sample size"
-        return GateResult(gate, INCONCLUSIVE, why, None, None, eq_level, None, diff_level)
-    eq = percentile_interval(samples, eq_level)
-    diff = percentile_interval(samples, diff_level)
-    p = p_beyond(samples, t)
-    if -t < eq[0] and eq[1] < t:
-        status = PASS
-        reason = f"the {eq_level:.0%} interval of the gap [{eq[0]:+.3f}, {eq[1]:+.3f}] lies inside ±{t:g}"
-    elif correction == "bonferroni" and (diff[0] > t or diff[1] < -t):
+    eq = ev.interval(1.0 - 2.0 * alpha)
+    diff = ev.interval(1.0 - 2.0 * alpha / max(family, 1))
+    if diff[0] > t or diff[1] < -t:
         status = FAIL
-        side = "more" if diff[0] > t else "less"
-        reason = (f"the {diff_level:.2%} interval of the gap [{diff[0]:+.3f}, {diff[1]:+.3f}] lies outside ±{t:g}: "
-                  f"the unlearned model scores {side} than retraining does")
+    elif -t < eq[0] and eq[1] < t and ev.training_randomness and not gate.fail_only:
+        status = PASS
     else:
         status = INCONCLUSIVE
-        reason = (f"the {eq_level:.0%} interval [{eq[0]:+.3f}, {eq[1]:+.3f}] is not inside ±{t:g}, and the "
-                  f"{diff_level:.2%} interval [{diff[0]:+.3f}, {diff[1]:+.3f}] is not outside it: more samples are needed")
-    return GateResult(gate, status, reason, gap, eq, eq_level, diff, diff_level, p)
+    return Judgement(status, ev.point, eq, diff, _p_beyond(ev, t))
 
 
-def with_control(result: GateResult, control_gap: float | None, control_samples: np.ndarray | None, *,
-                 alpha: float, family: int) -> GateResult:
-    """Attach the positive control: the same gate judged on original - reference.
+def judge(gate: Gate, evidence: dict[str, GapEvidence], *, alpha: float, family: int,
+          note: str | None = None, correction: str = "bonferroni") -> GateResult:
+    """Judge one gate on the unlearned model, the original and every deception control.
 
-    The control is judged with the Bonferroni rule whatever the family's correction, so "the
-    gate catches the original" means the (1 - alpha / m) interval of the control gap lies wholly
-    outside the tolerance.
+    With ``correction="bh"`` the unlearned model's gate decides only pass or inconclusive here;
+    :func:`apply_bh` then fails the gates the step-up rejects. Controls always use Bonferroni.
     """
-    if control_gap is None or control_samples is None or len(control_samples) == 0:
-        return result
-    c = judge(result.gate, control_gap, control_samples, alpha=alpha, family=family)
-    return replace(result, control=c.status, control_gap=control_gap, control_ci=c.difference_ci)
+    eq_level, diff_level = 1.0 - 2.0 * alpha, 1.0 - 2.0 * alpha / max(family, 1)
+    ev = evidence.get("unlearned")
+    t = gate.tolerance
+    if ev is None:
+        why = note or "the gap is not estimable at this sample size"
+        return GateResult(gate, INCONCLUSIVE, why, None, None, eq_level, None, diff_level,
+                          power_reason="not measured")
+    j = judge_evidence(gate, ev, alpha=alpha, family=family)
+    if correction == "bh" and j.status == FAIL:
+        j = replace(j, status=INCONCLUSIVE)
+    eq, diff = j.equivalence_ci, j.difference_ci
+    assert eq is not None and diff is not None
+    if j.status == FAIL:
+        side = "more" if diff[0] > t else "less"
+        reason = (f"the {diff_level:.2%} interval of the gap [{diff[0]:+.3f}, {diff[1]:+.3f}] lies outside ±{t:.3g}: "
+                  f"the unlearned model scores {side} than retraining does")
+    elif j.status == PASS:
+        reason = f"the {eq_level:.0%} interval of the gap [{eq[0]:+.3f}, {eq[1]:+.3f}] lies inside ±{t:.3g}"
+    elif gate.fail_only:
+        reason = (f"a one-sided measure (no calibrated retrain null): it can only fail; the {diff_level:.2%} "
+                  f"interval [{diff[0]:+.3f}, {diff[1]:+.3f}] is not outside ±{t:.3g}")
+    elif not ev.training_randomness:
+        reason = ("one reference model cannot show retrain-to-retrain variance, so equivalence cannot be shown; "
+                  "set reference.seeds >= 2 (12 is the default)")
+    else:
+        reason = (f"the {eq_level:.0%} interval [{eq[0]:+.3f}, {eq[1]:+.3f}] is not inside ±{t:.3g}, and the "
+                  f"{diff_level:.2%} interval [{diff[0]:+.3f}, {diff[1]:+.3f}] is not outside it: more samples "
+                  "or more references are needed")
+    original = judge_evidence(gate, evidence.get("original"), alpha=alpha, family=family)
+    controls = {role.split(":", 1)[1]: judge_evidence(gate, e, alpha=alpha, family=family)
+                for role, e in evidence.items() if role.startswith("control:")}
+    mde = t + ev.half_width(diff_level)
+    powered, why = _power(gate, ev, evidence.get("original"), original, mde)
+    return GateResult(gate, j.status, reason, ev.point, eq, eq_level, diff, diff_level, j.p_beyond,
+                      control=original.status if evidence.get("original") is not None else None,
+                      control_gap=original.gap, control_ci=original.difference_ci, controls=controls,
+                      powered=powered, power_reason=why, mde=mde,
+                      seed_sd=ev.seed_sd, evidence=ev)
+
+
+def _power(gate: Gate, ev: GapEvidence, original_ev: GapEvidence | None, original: Judgement,
+           mde: float) -> tuple[bool, str]:
+    """Whether a gate can support its category's claim, and why (or why not)."""
+    t = gate.tolerance
+    if gate.fail_only:
+        return False, "one-sided measure: evidence for FAIL only"
+    if not ev.training_randomness:
+        return False, "no retrain-to-retrain variance (one reference)"
+    if gate.category == "utility":
+        if mde <= 2 * t:
+            return True, f"detects a utility change of {mde:.3g} (at most twice the tolerance)"
+        return False, f"could only detect a utility change of {mde:.3g}, more than twice the tolerance ±{t:.3g}"
+    if original_ev is None:
+        return False, "the original was not measured"
+    effect = abs(original_ev.point)
+    if t >= effect / 2:
+        return False, (f"the tolerance ±{t:.3g} is not below half of the original's effect {effect:.3g}: it could "
+                       "not detect a method that removed only half of what the original holds")
+    if original.status != FAIL:
+        return False, f"does not fail the original at this sample size (the original's gap {original_ev.point:+.3g})"
+    return True, f"fails the original (gap {original_ev.point:+.3g}, tolerance ±{t:.3g})"
 
 
 def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
-    """Fail the gates whose "beyond tolerance" p-values the Benjamini-Hochberg step-up rejects.
+    """Benjamini-Hochberg over the whole family instead of Bonferroni for failures.
 
-    Controls the false discovery rate of failures at ``alpha`` over the family of gates
-    (Benjamini & Hochberg, 1995); passes are untouched (they need no correction).
+    The step-up runs over every gate's p-value of "the gap lies within ±tolerance" (review m1:
+    not over a data-selected subfamily). It controls the false discovery rate under independence
+    or positive regression dependence (Benjamini & Hochberg 1995; Benjamini & Yekutieli 2001);
+    gates that share samples need not satisfy either, which the report states.
     """
     from auditor.stats import benjamini_hochberg
 
-    candidates = [i for i, r in enumerate(results) if r.status != PASS and r.p_beyond is not None]
-    reject = benjamini_hochberg([results[i].p_beyond for i in candidates], alpha)
-    out = list(results)
-    for i, rejected in zip(candidates, reject):
-        if rejected:
-            r = results[i]
-            side = "more" if (r.gap or 0) > 0 else "less"
-            out[i] = replace(r, status=FAIL, reason=(
-                f"p = {r.p_beyond:.4f} that the gap lies within ±{r.gate.tolerance:g}, rejected by the "
-                f"Benjamini-Hochberg step-up at FDR {alpha:g} over {len(results)} gates: the unlearned model "
+    ps = [r.p_beyond if r.p_beyond is not None else 1.0 for r in results]
+    reject = benjamini_hochberg(ps, alpha)
+    out = []
+    for r, rejected in zip(results, reject):
+        if rejected and r.status != FAIL and r.gap is not None:
+            side = "more" if r.gap > 0 else "less"
+            r = replace(r, status=FAIL, reason=(
+                f"p = {r.p_beyond:.4g} that the gap lies within ±{r.gate.tolerance:.3g}, rejected by the "
+                f"Benjamini-Hochberg step-up at FDR {alpha:g} over all {len(results)} gates: the unlearned model "
                 f"scores {side} than retraining does"))
+        out.append(r)
     return out
 
 
-def overall(results: list[GateResult], *, attack_errors: list[str]) -> dict[str, Any]:
-    """The overall verdict and its plain-words statement."""
+def overall(results: list[GateResult], *, attack_errors: list[str], forget_kind: str = "class",
+            controls: list[str] | None = None) -> dict[str, Any]:
+    """The overall verdict, its headline, statement, and the per-category and per-control record."""
+    claims = CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy"))
+    controls = controls or []
+    by_cat: dict[str, dict[str, Any]] = {}
+    for cat in CATEGORIES:
+        gates = [r for r in results if r.gate.category == cat]
+        powered = [r for r in gates if r.powered]
+        earned = [r for r in powered if r.status == PASS]
+        by_cat[cat] = {"claimed": cat in claims, "gates": [r.gate.metric for r in gates],
+                       "powered": [r.gate.metric for r in powered], "passed_powered": [r.gate.metric for r in earned],
+                       "failed": [r.gate.metric for r in gates if r.status == FAIL],
+                       "undecided_powered": [r.gate.metric for r in powered if r.status == INCONCLUSIVE],
+                       "description": CATEGORY_WORDS[cat]}
+        by_cat[cat]["status"] = (FAIL if by_cat[cat]["failed"] else PASS if earned and not by_cat[cat]["undecided_powered"]
+                                 else INCONCLUSIVE)
+    caught = {name: [r.gate.metric for r in results if r.controls.get(name, Judgement(INCONCLUSIVE, None, None, None,
+                                                                                        None)).status == FAIL]
+              for name in controls}
+    original_caught = [r.gate.metric for r in results if r.control == FAIL]
+    failed = [r for r in results if r.status == FAIL]
     counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, INCONCLUSIVE)}
-    names = ", ".join(sorted({r.gate.metric.split(".")[0] for r in results})) or "none"
-    if counts[FAIL]:
+    missing = [c for c in claims if not by_cat[c]["passed_powered"]]
+    undecided = [m for c in claims for m in by_cat[c]["undecided_powered"]]
+    uncaught = [name for name, gates in caught.items() if not gates]
+    if failed:
         status = FAIL
-        failed = ", ".join(r.gate.metric for r in results if r.status == FAIL)
-        headline = "FAIL: the unlearned model is distinguishable from retraining"
-        statement = (f"{counts[FAIL]} of {len(results)} gated checks show a gap to the retrained reference beyond "
-                     f"tolerance ({failed}). The forgotten data's influence is measurably different from a model "
-                     "that never saw it.")
-    elif attack_errors or counts[INCONCLUSIVE] or not results:
+        cats = sorted({r.gate.category for r in failed}, key=CATEGORIES.index)
+        headline = f"FAIL: the unlearned model differs from retraining ({', '.join(cats)})"
+        statement = (f"{len(failed)} of {len(results)} gated checks show a gap to the retrained references beyond "
+                     f"tolerance, with training randomness included: {', '.join(r.gate.metric for r in failed)}.")
+    elif attack_errors:
         status = INCONCLUSIVE
-        headline = "INCONCLUSIVE: the evidence does not settle the question"
-        parts = []
-        if counts[INCONCLUSIVE]:
-            parts.append(f"{counts[INCONCLUSIVE]} of {len(results)} gated checks could not be decided at this sample size")
-        if attack_errors:
-            parts.append(f"attack(s) {', '.join(attack_errors)} did not complete")
-        if not results:
-            parts.append("no gates were evaluated")
-        statement = "; ".join(parts) + ". No check failed, but equivalence to retraining is not shown."
-    elif not any(r.has_power for r in results):
+        headline = f"INCONCLUSIVE: attack(s) {', '.join(attack_errors)} did not complete"
+        statement = "No completed check failed, but the battery is incomplete."
+    elif missing:
         status = INCONCLUSIVE
-        headline = "INCONCLUSIVE: every check passed, but none can catch a model that forgot nothing"
-        measured = sum(r.control is not None for r in results)
-        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance, but "
-                     f"the original model, which forgot nothing, would not fail any of them either "
-                     f"({measured} of {len(results)} checks measured it). At this sample size these attacks "
-                     f"({names}) cannot tell the original from retraining, so passing them is not evidence of "
-                     "unlearning. More forget samples, attacks with more power, or a tighter tolerance with more "
-                     "data would be needed.")
+        first = missing[0]
+        headline = f"INCONCLUSIVE: {first}: " + _why_unearned(first, results)
+        statement = ("No check failed, but the audit claims " + ", ".join(claims) + " for this request and cannot "
+                     "show " + ", ".join(missing) + ": " + "; ".join(f"{c}: {_why_unearned(c, results)}" for c in missing)
+                     + ". A pass in a category needs a gate that catches the original and passes.")
+    elif uncaught:
+        status = INCONCLUSIVE
+        headline = ("INCONCLUSIVE: the battery cannot catch the deception control(s) " + ", ".join(uncaught))
+        statement = ("No check failed, but no gate fails " + ", ".join(uncaught) + ", cheap fakes of unlearning built "
+                     "from the original; a battery that would pass them cannot license a pass. Add a check that "
+                     "catches them (probe or relearn for output-layer and head-only edits, accuracy for over-forgetting).")
     else:
         status = PASS
-        powered = ", ".join(r.gate.metric for r in results if r.has_power)
-        headline = "PASS: indistinguishable from retraining on every gated check"
-        statement = (f"All {len(results)} gated checks show a gap to the retrained reference within tolerance, and "
-                     f"the battery has power: the original model, which forgot nothing, fails {powered}. "
-                     f"No leakage detected by these attacks ({names}) at this power; this is empirical evidence, "
-                     "not a proof of unlearning.")
-    power = {"gates_catching_original": [r.gate.metric for r in results if r.has_power],
-             "gates_without_control": [r.gate.metric for r in results if r.control is None]}
-    return {"status": status, "headline": headline, "statement": statement, "counts": counts, "power": power}
+        parts = [f"{c} ({', '.join(by_cat[c]['passed_powered'])})" for c in claims]
+        headline = "PASS: equivalent to retraining within the stated tolerances on every powered check"
+        statement = ("Per claim, a check that fails the original passes the unlearned model: " + "; ".join(parts) +
+                     f". Every deception control ({', '.join(controls) or 'none'}) is failed by at least one check. "
+                     "Equivalence is within the tolerances shown, with training randomness included, against these "
+                     "attacks at this sample size; it is empirical evidence, not a proof of unlearning.")
+        if undecided:
+            statement += (f" Undecided at this sample size, though able to catch the original: {', '.join(undecided)}.")
+    power = {"gates_catching_original": original_caught,
+             "gates_without_control": [r.gate.metric for r in results if r.control is None],
+             "powered": [r.gate.metric for r in results if r.powered]}
+    return {"status": status, "headline": headline, "statement": statement, "counts": counts, "power": power,
+            "claims": list(claims), "categories": by_cat, "controls": {name: {"caught_by": gates} for name, gates in
+                                                                        caught.items()}}
+
+
+def _why_unearned(category: str, results: list[GateResult]) -> str:
+    gates = [r for r in results if r.gate.category == category]
+    if not gates:
+        return "no check in this battery measures it"
+    powered = [r for r in gates if r.powered]
+    if not powered:
+        first = gates[0]
+        n = first.evidence.cells and sum(first.evidence.cells) if first.evidence is not None else None
+        return (f"no check in this battery separates the original from retraining ({first.gate.metric}: "
+                f"{first.power_reason})" + (f" on {int(n)} samples" if n else ""))
+    return "every powered check is undecided: " + ", ".join(r.gate.metric for r in powered)
 
 
 def rules_text(alpha: float, family: int, correction: str = "bonferroni") -> tuple[str, str]:
     """The pass and fail rules in words, for the report."""
-    pass_rule = (f"pass: the {1 - 2 * alpha:.0%} bootstrap interval of the gap lies inside ±tolerance (TOST "
-                 f"equivalence at alpha = {alpha:g}); every gate must pass (intersection-union test, no correction "
-                 "needed)")
+    pass_rule = (f"pass: the {1 - 2 * alpha:.0%} interval of the gap, training randomness included, lies inside "
+                 f"±tolerance (TOST at alpha = {alpha:g}); the audit passes when, for every claim its forget kind "
+                 "makes, a gate that fails the original passes, no gate fails, no powered gate is undecided, and "
+                 "every deception control is failed by at least one gate")
     if correction == "bh":
-        fail_rule = (f"fail: the bootstrap p-value of 'the gap lies within ±tolerance' is rejected by the "
-                     f"Benjamini-Hochberg step-up over the {family} gates (false discovery rate {alpha:g}); "
-                     "otherwise inconclusive")
+        fail_rule = (f"fail: the p-value of 'the gap lies within ±tolerance' is rejected by the Benjamini-Hochberg "
+                     f"step-up over all {family} gates (false discovery rate {alpha:g}); otherwise inconclusive")
     else:
-        fail_rule = (f"fail: the {1 - alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance (Bonferroni "
-                     f"over the {family} gates, family-wise alpha = {alpha:g}); otherwise inconclusive")
-    pass_rule += ("; and at least one gate must fail the original model (positive control), so that the "
-                  "battery is shown able to catch an unlearner that forgot nothing")
+        fail_rule = (f"fail: the {1 - 2 * alpha / max(family, 1):.2%} interval lies wholly outside ±tolerance "
+                     f"(Bonferroni over the {family} gates, family-wise alpha = {alpha:g}, one tail per gate); "
+                     "otherwise inconclusive")
     return pass_rule, fail_rule

@@ -1,0 +1,217 @@
+"""Deceptive "unlearners": cheap edits of the original that look like forgetting and are not.
+
+The audit builds each one that applies to the request and requires its battery to FAIL it
+(:mod:`auditor.controls`): a battery that would pass one of them cannot license a PASS. They come
+from the classes the literature uses to show that an unlearning evaluation can be fooled:
+
+* **output-layer suppression** of the forgotten classes (a lowered bias, zeroed head rows): the
+  features, and everything they memorised, are the original's;
+* **head-only retraining and fine-tuning** with the body frozen, the EU-k and CF-k baselines of
+  Goel, Prabhu, Sanyal, Lim, Torr & Kumaraguru, "Towards Adversarial Evaluation of Machine
+  Unlearning" (arXiv 2201.06640, 2023), with k = 1 (only the last layer moves);
+* **over-forgetting**: gradient ascent on the forget set until its accuracy falls far below what
+  retraining gives, which makes the deleted records stand out (the "Streisand effect"; Chundawat
+  et al., AAAI 2023; Hayes et al., arXiv 2403.01218);
+* **label-noise fine-tuning** on the forget set (random wrong labels, as in the random-labels
+  baseline of Golatkar et al. and Graves et al., AAAI 2021), with nothing to repair utility.
+
+They are ordinary :class:`~unlearners.base.Unlearner` subclasses, so a user can also audit one
+directly (``unlearner.name: unlearners.deceptive:HeadBiasSuppress``) to see the battery catch it.
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+from torch import nn
+from torch.nn import functional as F
+
+from auditor.context import UnlearnInputs
+from auditor.training import predict_logits
+from unlearners.base import Params, Unlearner
+
+
+def classification_head(model: nn.Module) -> nn.Linear:
+    """The model's last ``nn.Linear`` (its classification head)."""
+    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not heads:
+        raise ValueError("this control needs a model whose last layer is an nn.Linear head")
+    return heads[-1]
+
+
+def _frozen_body_training(model: nn.Module, inputs: UnlearnInputs, *, epochs: int, lr: float, reinit: bool,
+                          purpose: str) -> nn.Module:
+    """Train only the head on the retain set, every other parameter frozen."""
+    head = classification_head(model)
+    if reinit:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(inputs.generator(f"{purpose}/init").initial_seed()))
+            head.reset_parameters()
+    retain = inputs.retain(max_samples=20_000)
+    model.to(inputs.device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in head.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9)
+    gen = inputs.generator(purpose)
+    model.eval()  # the body's BatchNorm statistics stay the original's
+    for _ in range(epochs):
+        for idx in torch.randperm(len(retain), generator=gen).split(inputs.recipe.batch_size):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(retain.x[idx].to(inputs.device)), retain.y[idx].to(inputs.device)).backward()
+            opt.step()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+class SuppressParams(Params):
+    margin: float = Field(1.0, gt=0, description="How far below the runner-up logit the forgotten classes are pushed.")
+
+
+class HeadBiasSuppress(Unlearner):
+    """Lower the forgotten classes' output bias just enough that they never win on the forget set.
+
+    Output-layer suppression: no feature changes, no data removed (statistics review C1).
+    """
+
+    name = "control_head_bias"
+    summary = "Lower the forgotten classes' bias in the last layer until they stop winning (features untouched)."
+    citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, 2023 (output-layer edits)."
+    supports = frozenset({"class"})
+    Params = SuppressParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        forget = inputs.forget()
+        logits = predict_logits(model, forget.x, device=inputs.device)
+        head = classification_head(model)
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                others = torch.cat([logits[:, :c], logits[:, c + 1:]], dim=1).max(dim=1).values
+                shift = float((logits[:, c] - others).max()) + self.params.margin
+                head.bias[c] -= max(shift, 0.0)
+        return model
+
+
+class HeadRowsZero(Unlearner):
+    """Zero the forgotten classes' rows of the head and set their bias below every other logit."""
+
+    name = "control_head_rows"
+    summary = "Zero the forgotten classes' head rows (a constant, losing logit); features untouched."
+    citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, 2023 (output-layer edits)."
+    supports = frozenset({"class"})
+    Params = SuppressParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        forget = inputs.forget()
+        logits = predict_logits(model, forget.x, device=inputs.device)
+        keep = [c for c in range(inputs.num_classes) if c not in inputs.forget_classes]
+        floor = float(logits[:, keep].max(dim=1).values.min()) - self.params.margin
+        head = classification_head(model)
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                head.weight[c] = 0.0
+                head.bias[c] = floor
+        return model
+
+
+class HeadParams(Params):
+    epochs: int = Field(5, ge=1, le=200, description="Epochs over the retain set (body frozen).")
+    lr: float = Field(0.05, gt=0, le=10, description="SGD learning rate of the head.")
+
+
+class HeadRetrain(Unlearner):
+    """EU-k with k = 1: re-initialise the head and train it on the retain set, body frozen."""
+
+    name = "control_head_retrain"
+    summary = "Re-initialise the last layer and train it on the retain set with the body frozen (EU-1)."
+    citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, arXiv 2201.06640 (EU-k)."
+    Params = HeadParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        return _frozen_body_training(model, inputs, epochs=self.params.epochs, lr=self.params.lr, reinit=True,
+                                     purpose="control/head-retrain")
+
+
+class HeadFinetune(Unlearner):
+    """CF-k with k = 1: fine-tune the head on the retain set, body frozen."""
+
+    name = "control_head_finetune"
+    summary = "Fine-tune the last layer on the retain set with the body frozen (CF-1)."
+    citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, arXiv 2201.06640 (CF-k)."
+    Params = HeadParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        return _frozen_body_training(model, inputs, epochs=self.params.epochs, lr=self.params.lr, reinit=False,
+                                     purpose="control/head-finetune")
+
+
+class OverForgetParams(Params):
+    lr: float = Field(0.01, gt=0, le=10, description="SGD learning rate of the ascent.")
+    max_steps: int = Field(300, ge=1, le=100_000, description="Cap on ascent steps.")
+    target: float = Field(0.5, gt=0, lt=1, description="Stop once forget accuracy <= target x the original's test accuracy.")
+
+
+class OverForget(Unlearner):
+    """Gradient ascent on the forget set until its accuracy is far below retraining's, then as many
+    steps again: the Streisand effect, forgetting so hard that the deleted records stand out."""
+
+    name = "control_over_forget"
+    summary = "Gradient ascent on the forget set far past retraining's forget accuracy (Streisand effect)."
+    citation = "Hayes et al., Inexact Unlearning Needs More Careful Evaluations, arXiv 2403.01218 (over-forgetting)."
+    Params = OverForgetParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        forget = inputs.forget()
+        test = inputs.population()
+        device = inputs.device
+        acc_test = float((predict_logits(model, test.x, device=device).argmax(1) == test.y).float().mean())
+        goal = self.params.target * acc_test
+        model.to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=self.params.lr)
+        gen = inputs.generator("control/over-forget")
+        steps, reached = 0, None
+        while steps < self.params.max_steps and (reached is None or steps < 2 * reached):
+            for idx in torch.randperm(len(forget), generator=gen).split(inputs.recipe.batch_size):
+                model.train()
+                opt.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(model(forget.x[idx].to(device)), forget.y[idx].to(device))
+                (-torch.clamp(loss, max=50.0)).backward()
+                opt.step()
+                steps += 1
+            if reached is None:
+                acc = float((predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean())
+                if acc <= goal:
+                    reached = steps
+        return model.eval()
+
+
+class LabelNoiseParams(Params):
+    epochs: int = Field(5, ge=1, le=200, description="Epochs over the forget set with random wrong labels.")
+    lr: float = Field(0.02, gt=0, le=10, description="SGD learning rate.")
+
+
+class LabelNoise(Unlearner):
+    """Fine-tune on the forget set relabelled with random wrong classes, nothing else."""
+
+    name = "control_label_noise"
+    summary = "Fine-tune on the forget set with random wrong labels (no repair on the retain set)."
+    citation = "Graves, Nagisetty & Ganesh, Amnesiac Machine Learning, AAAI 2021 (random relabelling)."
+    Params = LabelNoiseParams
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        forget = inputs.forget()
+        gen = inputs.generator("control/label-noise")
+        shift = torch.randint(1, inputs.num_classes, forget.y.shape, generator=gen)
+        wrong = (forget.y + shift) % inputs.num_classes
+        device = inputs.device
+        model.to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=self.params.lr, momentum=0.9)
+        for _ in range(self.params.epochs):
+            for idx in torch.randperm(len(forget), generator=gen).split(inputs.recipe.batch_size):
+                model.train()
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(forget.x[idx].to(device)), wrong[idx].to(device)).backward()
+                opt.step()
+        return model.eval()
