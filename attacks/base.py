@@ -144,6 +144,8 @@ class Attack(abc.ABC):
     # Metrics that are one-sided lower bounds or have no calibrated retrain null: they can FAIL a
     # model but never PASS one or show power (statistics review C2, M5, M6).
     fail_only: ClassVar[bool] = False
+    # Reads the weights or internal activations, so it only makes sense on the declared architecture.
+    white_box: ClassVar[bool] = False
 
     def __init__(self, params: BaseModel | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -9,7 +9,7 @@ from pydantic import Field
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import probabilities
 from auditor.context import AuditContext
-from auditor.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
+from auditor.stats import Comparison, Estimate, compare_proportions
 from auditor.training import predict_logits
 
 
@@ -44,9 +44,10 @@ class Distance(Attack):
     averaged over all N x C elements, not the Jensen-Shannon divergence, so **published ZRF
     values are not comparable** with the true JS used here (ATTACKS.md 8.3).
 
-    Distances to the reference are compared with the distance between two retrains (the
-    reference seeds), which is what "as close as retraining" means; this needs at least two
-    reference seeds, otherwise the gap is not estimable.
+    Distances to the references are compared with each reference's distance to the other
+    references (leave one out), which is what "as close as retraining" means; their spread is the
+    retrain-to-retrain variance in the gate's interval (statistics review m14). This needs at least
+    two reference seeds, otherwise the gap is not estimable.
     """
 
     name = "distance"
@@ -73,50 +74,28 @@ class Distance(Attack):
         p_rand = probabilities(predict_logits(random_model, forget.x, device=ctx.device))
         n = len(forget)
         rng = ctx.rng("attack/distance")
-        idx = bootstrap_indices(n, ctx.bootstrap, rng)
         metrics = []
         for key, label, fn in (("distance.js", "JS divergence to the reference (nats)", js_divergence),
                                ("distance.activation", "Activation distance to the reference", activation_distance)):
-            per_example = {role: np.mean([fn(p, r) for p in ps for r in refs], axis=0)
-                           for role, ps in (("unlearned", probs["unlearned"]), ("original", probs["original"]))}
-            pairs = [fn(refs[i], refs[j]) for i in range(len(refs)) for j in range(i + 1, len(refs))]
+            if len(refs) < 2:
+                note = "not estimable: needs two reference seeds (reference.seeds >= 2) to measure retrain-to-retrain"
+                none = Estimate(None, n=n, note=note)
+                metrics.append(MetricResult(key, label, "further from retraining",
+                                            Comparison({r: none for r in probs}, none, None, None)))
+                continue
+            # Each model's per-example distance to the references; each reference's to the *other*
+            # references (leave one out), so the references' spread is the retrain-to-retrain one.
+            values = {role: [np.mean([fn(p, r) for r in refs], axis=0) for p in ps]
+                      for role, ps in probs.items() if role != "reference"}
+            values["reference"] = [np.mean([fn(refs[i], refs[j]) for j in range(len(refs)) if j != i], axis=0)
+                                   for i in range(len(refs))]
             metrics.append(MetricResult(key, label, "further from retraining",
-                                        self._compare(per_example, pairs, idx, ctx.level, n)))
-        zrf = {role: np.mean([1.0 - js_divergence(p, p_rand) / np.log(2.0) for p in ps], axis=0)
-               for role, ps in probs.items()}
+                                        compare_proportions(values, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
+        zrf = {role: [1.0 - js_divergence(p, p_rand) / np.log(2.0) for p in ps] for role, ps in probs.items()}
         metrics.append(MetricResult("distance.zrf", "ZRF (1 - JS to a random model / ln 2)",
-                                    "outputs less like a random model's", self._zrf(zrf, idx, ctx.level, n)))
+                                    "outputs less like a random model's",
+                                    compare_proportions(zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
         details = {"examples": n, "reference_seeds": len(refs), "js_units": "nats (ZRF normalised by ln 2)",
+                   "reference_distance": "each reference to the other references (leave one out)",
                    "comparability": "published ZRF values used a non-standard JS and are not comparable"}
         return Measurement(tuple(metrics), details=details)
-
-    @staticmethod
-    def _compare(per_example: dict[str, np.ndarray], ref_pairs: list[np.ndarray], idx: np.ndarray, level: float,
-                 n: int) -> Comparison:
-        def est(values: np.ndarray) -> tuple[Estimate, np.ndarray]:
-            reps = values[idx].mean(axis=1)
-            return Estimate(float(values.mean()), percentile_interval(reps, level), n=n, level=level), reps
-
-        u, u_reps = est(per_example["unlearned"])
-        o, o_reps = est(per_example["original"])
-        if not ref_pairs:
-            note = "not estimable: needs two reference seeds (reference.seeds >= 2) to measure retrain-to-retrain"
-            none = Estimate(None, n=n, note=note)
-            return Comparison({"unlearned": u, "reference": none, "original": o}, none, None, None)
-        r_values = np.mean(ref_pairs, axis=0)
-        r, r_reps = est(r_values)
-        gap_reps = u_reps - r_reps
-        gap = Estimate(u.value - r.value, percentile_interval(gap_reps, level), n=n, level=level)  # type: ignore[operator]
-        return Comparison({"unlearned": u, "reference": r, "original": o}, gap, gap_reps, None, o_reps - r_reps)
-
-    @staticmethod
-    def _zrf(values: dict[str, np.ndarray], idx: np.ndarray, level: float, n: int) -> Comparison:
-        per_model, reps = {}, {}
-        for role, v in values.items():
-            reps[role] = v[idx].mean(axis=1)
-            per_model[role] = Estimate(float(v.mean()), percentile_interval(reps[role], level), n=n, level=level)
-        gap_reps = reps["unlearned"] - reps["reference"]
-        gap = Estimate(per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
-                       percentile_interval(gap_reps, level), n=n, level=level)
-        control = reps["original"] - reps["reference"] if "original" in reps else None
-        return Comparison(per_model, gap, gap_reps, None, control)

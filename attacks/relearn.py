@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.figures import ROLE_LABELS, curve_figure
 from auditor.context import AuditContext, SplitData, take
+from auditor.inference import evidence_from_replicates
 from auditor.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
 from auditor.training import make_optimizer, predict_logits
 
@@ -83,6 +84,7 @@ class Relearn(Attack):
     citation = "Chundawat et al., Zero-Shot Machine Unlearning, IEEE TIFS 2023 (Anamnesis Index); Golatkar et al., CVPR 2020."
     threat_model = "Adversary (or auditor) who can fine-tune the released model on a few samples of the forgotten data."
     default_category = "recoverability"
+    white_box = True
     Params = RelearnParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
@@ -121,43 +123,71 @@ class Relearn(Attack):
 
             criterion = f"mean forget loss <= {target:.4f} (L_o {l_o:.4f} + alpha x (L_r {l_r:.4f} - L_o))"
 
-        runs: dict[str, list[tuple[int, bool]]] = {"unlearned": [], "reference": [], "original": []}
+        # Every non-reference role relearns `seeds` times (batch orders 0..seeds-1); each reference
+        # relearns once, with batch order r, so the references' spread holds both the randomness of
+        # retraining and of the relearning batches (statistics review M1, m10).
+        models = ctx.models()
+        n_runs = p.seeds * (len(models) - 1) + len(models["reference"])
+        runs: dict[str, list[list[tuple[int, bool]]]] = {role: [] for role in models}
         curves: dict[str, list[float]] = {}
         rng = ctx.rng("attack/relearn")
-        with ctx.task("relearning", p.seeds * 3) as update:
-            for s in range(p.seeds):
-                data = forget
-                if p.k_shot is not None and p.k_shot < len(forget):
-                    pick = np.sort(rng.choice(len(forget), size=p.k_shot, replace=False))
-                    data = SplitData(forget.x[pick], forget.y[pick], forget.indices[pick])
-                for role, model in (("unlearned", ctx.unlearned), ("reference", ctx.references[s % len(ctx.references)]),
-                                    ("original", ctx.original)):
-                    gen = ctx.generator_for(f"relearn/{s}")  # the same batches for every model
-                    steps, censored, curve = relearn_steps(model, data, done=done, lr=p.lr, batch_size=p.batch_size,
-                                                           max_steps=p.max_steps, generator=gen, device=device)
-                    runs[role].append((steps, censored))
-                    if s == 0:
-                        curves[role] = [round(v, 4) for v in curve]
-                    update(3 * s + len(runs[role]), p.seeds * 3)
+        subsets = []
+        for s in range(max(p.seeds, len(models["reference"]))):
+            data = forget
+            if p.k_shot is not None and p.k_shot < len(forget):
+                pick = np.sort(rng.choice(len(forget), size=p.k_shot, replace=False))
+                data = SplitData(forget.x[pick], forget.y[pick], forget.indices[pick])
+            subsets.append(data)
+        done_runs = 0
+        with ctx.task("relearning", n_runs) as update:
+            for role, ms in models.items():
+                plan = ([(m, [i]) for i, m in enumerate(ms)] if role == "reference"
+                        else [(ms[0], list(range(p.seeds)))])
+                for model, seeds in plan:
+                    out = []
+                    for s in seeds:
+                        gen = ctx.generator_for(f"relearn/{s}")  # the same batches for every model
+                        steps, censored, curve = relearn_steps(model, subsets[s], done=done, lr=p.lr,
+                                                               batch_size=p.batch_size, max_steps=p.max_steps,
+                                                               generator=gen, device=device)
+                        out.append((steps, censored))
+                        if s == 0 and role in ROLE_LABELS and role not in curves:
+                            curves[role] = [round(v, 4) for v in curve]
+                        done_runs += 1
+                        update(done_runs, n_runs)
+                    runs[role].append(out)
 
-        logs = {role: np.log2(np.array([st for st, _ in r], float) + 1.0) for role, r in runs.items()}
-        idx = bootstrap_indices(p.seeds, ctx.bootstrap, rng)
-        per_model = {}
-        for role, v in logs.items():
-            per_model[role] = Estimate(float(v.mean()), percentile_interval(v[idx].mean(axis=1), ctx.level),
-                                       n=p.seeds, level=ctx.level,
-                                       note="censored at the step cap" if any(c for _, c in runs[role]) else None)
-        gap_v = logs["unlearned"] - logs["reference"]
-        gap_reps = gap_v[idx].mean(axis=1)
-        control = (logs["original"] - logs["reference"])[idx].mean(axis=1) if "original" in logs else None
-        gap = Estimate(float(gap_v.mean()), percentile_interval(gap_reps, ctx.level), n=p.seeds, level=ctx.level)
-        steps = {role: [st for st, _ in r] for role, r in runs.items()}
+        def log_steps(model_runs: list[tuple[int, bool]]) -> np.ndarray:
+            return np.log2(np.array([st for st, _ in model_runs], float) + 1.0)
+
+        ref_points = [float(log_steps(r).mean()) for r in runs["reference"]]
+        ref_mean = float(np.mean(ref_points))
+        per_model, evidence = {}, {}
+        for role, model_runs in runs.items():
+            values = np.concatenate([log_steps(r) for r in model_runs])
+            censored = any(c for r in model_runs for _, c in r)
+            idx = bootstrap_indices(values.size, ctx.bootstrap, rng)
+            per_model[role] = Estimate(float(values.mean()), percentile_interval(values[idx].mean(axis=1), ctx.level),
+                                       n=int(values.size), level=ctx.level,
+                                       note="censored at the step cap" if censored else None)
+            if role != "reference":
+                sd = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
+                evidence[role] = evidence_from_replicates(float(values.mean()) - ref_mean, None, ref_points,
+                                                          fallback_sd=sd)
+        u_runs = log_steps(runs["unlearned"][0])
+        idx = bootstrap_indices(u_runs.size, ctx.bootstrap, rng)
+        gap_reps = u_runs[idx].mean(axis=1) - ref_mean
+        gap = Estimate(evidence["unlearned"].point, evidence["unlearned"].interval(ctx.level), n=int(u_runs.size),
+                       level=ctx.level)
+        steps = {role: [st for r in model_runs for st, _ in r] for role, model_runs in runs.items()}
         med_u, med_r = float(np.median(steps["unlearned"])), float(np.median(steps["reference"]))
-        ain_reps = [np.median(np.array(steps["unlearned"])[i]) / max(np.median(np.array(steps["reference"])[i]), 1e-9)
-                    for i in idx]
+        rng_ain = ctx.rng("attack/relearn/ain")
+        ain_reps = [np.median(rng_ain.choice(steps["unlearned"], len(steps["unlearned"]))) /
+                    max(np.median(rng_ain.choice(steps["reference"], len(steps["reference"]))), 1e-9)
+                    for _ in range(ctx.bootstrap)]
         details = {
             "criterion": criterion, "seeds": p.seeds, "relearn_samples": p.k_shot or len(forget),
-            "steps": steps, "censored": {role: [c for _, c in r] for role, r in runs.items()},
+            "steps": steps, "censored": {role: [c for r in rr for _, c in r] for role, rr in runs.items()},
             "median_steps": {role: float(np.median(v)) for role, v in steps.items()},
             "iqr_steps": {role: [float(np.quantile(v, 0.25)), float(np.quantile(v, 0.75))] for role, v in steps.items()},
             "anamnesis_index": (med_u / med_r) if med_r > 0 else None,
@@ -165,11 +195,12 @@ class Relearn(Attack):
             "curves_seed0": curves, "optimizer": f"Adam lr {p.lr}, batch {p.batch_size}, cap {p.max_steps} steps",
         }
         metric = MetricResult("relearn.log2_steps", "Relearn time, log2(steps + 1)",
-                              "slower to relearn the forgotten data", Comparison(per_model, gap, gap_reps, None, control))
+                              "slower to relearn the forgotten data",
+                              Comparison(per_model, gap, gap_reps, float(np.ptp(ref_points)), None, evidence))
         y_label = "forgotten-class accuracy" if ctx.forget_kind == "class" else "mean forget loss"
         figure = curve_figure(
             "Relearning the forgotten data (first seed)", "fine-tuning steps", y_label,
-            {ROLE_LABELS[role]: (list(range(len(c))), c, role) for role, c in curves.items()},
+            {ROLE_LABELS[role]: (list(range(len(c))), c, role) for role, c in curves.items() if role in ROLE_LABELS},
             note=f"Stop rule: {criterion}. A model that only hid the data relearns it in fewer steps than the "
                  "reference.")
         return Measurement((metric,), details=details, figures=(figure,))

@@ -95,7 +95,10 @@ class Ulira(Attack):
         return ["ulira.auc", "ulira.balanced_accuracy"]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {"ulira.auc": self.params.gate_tolerance}
+        # Not gated by default: the audited AUC has no calibrated retrain null yet (statistics review
+        # M5/M6), so neither a pass nor a fail would be sound; the metric is reported, and a config
+        # rule can still gate it (as a fail-only check).
+        return {}
 
     def measure(self, ctx: AuditContext) -> Measurement:
         if ctx.shadows is None or ctx.method is None:

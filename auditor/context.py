@@ -161,6 +161,7 @@ class AuditContext:
     method: Any = None  # the audited unlearners.base.Unlearner (None when a checkpoint was audited)
     trigger: Any = None  # auditor.backdoor.Trigger under backdoor forgetting
     controls: dict[str, nn.Module] = field(default_factory=dict)
+    architecture_differences: tuple[str, ...] = ()  # how the unlearned model departs from the declared one
     _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:

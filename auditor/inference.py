@@ -122,7 +122,11 @@ class GapEvidence:
         return max(self.point - lo, hi - self.point)
 
     def as_dict(self) -> dict[str, object]:
-        return {"point": self.point, "sample_sd": self.sample_sd, "seed_sd": self.seed_sd, "seeds": self.seeds,
+        def finite(v: float | None) -> float | None:
+            return v if v is None or math.isfinite(v) else None
+
+        return {"point": finite(self.point), "sample_sd": finite(self.sample_sd), "seed_sd": finite(self.seed_sd),
+                "seeds": self.seeds,
                 "cells": list(self.cells) if self.cells is not None else None,
                 "includes_training_randomness": self.training_randomness}
 

@@ -102,6 +102,17 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
     return make
 
 
+def architecture_differences(model: nn.Module, factory: Callable[[], nn.Module], *, limit: int = 8) -> list[str]:
+    """How ``model``'s state_dict differs from the declared architecture's (keys and shapes); empty if it matches."""
+    want = factory().state_dict()
+    got = model.state_dict()
+    diffs = [f"missing {k}" for k in want if k not in got]
+    diffs += [f"unexpected {k}" for k in got if k not in want]
+    diffs += [f"{k}: shape {tuple(got[k].shape)} instead of {tuple(want[k].shape)}"
+              for k in want if k in got and got[k].shape != want[k].shape]
+    return diffs[:limit]
+
+
 def init_model(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
     """A fresh model whose initial weights depend only on ``seed``."""
     with torch.random.fork_rng(devices=[]):

@@ -28,7 +28,7 @@ from auditor.config import AuditConfig, canonical_json
 from auditor.context import AuditContext, UnlearnInputs, take
 from auditor.environment import capture
 from auditor.errors import AuditFailedError
-from auditor.models import file_digest, init_model, state_digest
+from auditor.models import architecture_differences, file_digest, init_model, state_digest
 from auditor.outputs import Staging
 from auditor.preflight import Prepared, preflight
 from auditor.progress import Progress
@@ -205,6 +205,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     method_record = _unlearn(cfg, prep, trainer, original, progress)
     unlearned = method_record.pop("_model")
     method = method_record.pop("_method")
+    arch_diffs = architecture_differences(unlearned, prep.factory)
+    method_record["architecture"] = {"declared": cfg.model.arch, "matches": not arch_diffs, "differences": arch_diffs}
     timings["unlearn_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -225,7 +227,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                                            cache=cache, device=prep.device, seed=cfg.seed,
                                            executor=make_executor(cfg.execution)),
                        progress=progress, method=method, trigger=prep.trigger,
-                       controls={c.name: c.model.to(prep.device).eval() for c in built})
+                       controls={c.name: c.model.to(prep.device).eval() for c in built},
+                       architecture_differences=tuple(arch_diffs))
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):
@@ -439,6 +442,10 @@ def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict
                               "figures": [], "details": {}, "error": None}
     samples: dict[str, Any] = {}
     try:
+        if attack.white_box and ctx.architecture_differences:
+            raise RuntimeError("the unlearned model is not the declared architecture (" +
+                               "; ".join(ctx.architecture_differences) + "): a white-box check would compare "
+                               "different networks, so it refuses; audit the model under its own architecture")
         m = attack.measure(ctx)
         record["metrics"] = [r.as_dict() for r in m.metrics]
         record["tables"] = [tb.as_dict() for tb in m.tables]

@@ -18,19 +18,21 @@ Per gate, for the unlearned model:
 * **inconclusive** otherwise. Over-forgetting (d far below zero) fails like under-forgetting.
 
 Every gate is also judged, by the same rule, on the **original** and on each **deception
-control** (:mod:`auditor.controls`). A gate is **powered** for its claim when it fails the original
-and its tolerance is below half of the original's effect (it could detect a method that removed
-only half of what the original holds); a utility gate is powered when its minimum detectable effect
-is at most twice its tolerance. Gates that are one-sided lower bounds (``fail_only``) can fail but
+control** (:mod:`auditor.controls`). A gate is **powered** for its claim when it fails the original,
+its tolerance is below half of the original's effect (it could detect a method that removed only
+half of what the original holds), and its equivalence interval is narrower than its tolerance (it
+could certify a model equal to retraining at this sample size); a utility gate is powered when its
+minimum detectable effect is at most twice its tolerance. Gates that are one-sided lower bounds (``fail_only``) can fail but
 never pass or show power.
 
 The verdict:
 
 1. **FAIL** if any gate fails.
 2. **INCONCLUSIVE** if an attack did not complete, if a claimed category has no powered gate
-   that passes (the headline names the category), or if some deception control is failed by no
-   gate (the battery cannot catch that fake, so its passes are no evidence; the headline names
-   it). Powered gates that stay undecided beside a powered pass in their category are listed.
+   that passes (the headline names the category), if a powered gate in a claimed category is
+   undecided (the model may hold part of what the original holds), or if some deception control
+   is failed by no gate (the battery cannot catch that fake, so its passes are no evidence; the
+   headline names it).
 3. **PASS** otherwise: equivalence to retraining within the stated tolerances on every powered
    check, per category, with every control caught. Nothing more is claimed.
 """
@@ -247,7 +249,7 @@ def judge(gate: Gate, evidence: dict[str, GapEvidence], *, alpha: float, family:
     controls = {role.split(":", 1)[1]: judge_evidence(gate, e, alpha=alpha, family=family)
                 for role, e in evidence.items() if role.startswith("control:")}
     mde = t + ev.half_width(diff_level)
-    powered, why = _power(gate, ev, evidence.get("original"), original, mde)
+    powered, why = _power(gate, ev, evidence.get("original"), original, mde, alpha)
     return GateResult(gate, j.status, reason, ev.point, eq, eq_level, diff, diff_level, j.p_beyond,
                       control=original.status if evidence.get("original") is not None else None,
                       control_gap=original.gap, control_ci=original.difference_ci, controls=controls,
@@ -256,7 +258,7 @@ def judge(gate: Gate, evidence: dict[str, GapEvidence], *, alpha: float, family:
 
 
 def _power(gate: Gate, ev: GapEvidence, original_ev: GapEvidence | None, original: Judgement,
-           mde: float) -> tuple[bool, str]:
+           mde: float, alpha: float) -> tuple[bool, str]:
     """Whether a gate can support its category's claim, and why (or why not)."""
     t = gate.tolerance
     if gate.fail_only:
@@ -275,6 +277,9 @@ def _power(gate: Gate, ev: GapEvidence, original_ev: GapEvidence | None, origina
                        "not detect a method that removed only half of what the original holds")
     if original.status != FAIL:
         return False, f"does not fail the original at this sample size (the original's gap {original_ev.point:+.3g})"
+    if ev.half_width(1.0 - 2.0 * alpha) >= t:
+        return False, (f"its {1 - 2 * alpha:.0%} interval (±{ev.half_width(1.0 - 2.0 * alpha):.3g}) is wider than the "
+                       f"tolerance ±{t:.3g}: it could not certify even a model equal to retraining")
     return True, f"fails the original (gap {original_ev.point:+.3g}, tolerance ±{t:.3g})"
 
 
@@ -345,6 +350,12 @@ def overall(results: list[GateResult], *, attack_errors: list[str], forget_kind:
         statement = ("No check failed, but the audit claims " + ", ".join(claims) + " for this request and cannot "
                      "show " + ", ".join(missing) + ": " + "; ".join(f"{c}: {_why_unearned(c, results)}" for c in missing)
                      + ". A pass in a category needs a gate that catches the original and passes.")
+    elif undecided:
+        status = INCONCLUSIVE
+        headline = f"INCONCLUSIVE: powered check(s) undecided ({', '.join(undecided)})"
+        statement = ("These checks can catch a model that forgot nothing and can certify one that equals retraining, "
+                     "yet the unlearned model's interval straddles their tolerance: it may hold part of what the "
+                     "original holds. More forget samples or more references would settle it.")
     elif uncaught:
         status = INCONCLUSIVE
         headline = ("INCONCLUSIVE: the battery cannot catch the deception control(s) " + ", ".join(uncaught))
@@ -359,8 +370,6 @@ def overall(results: list[GateResult], *, attack_errors: list[str], forget_kind:
                      f". Every deception control ({', '.join(controls) or 'none'}) is failed by at least one check. "
                      "Equivalence is within the tolerances shown, with training randomness included, against these "
                      "attacks at this sample size; it is empirical evidence, not a proof of unlearning.")
-        if undecided:
-            statement += (f" Undecided at this sample size, though able to catch the original: {', '.join(undecided)}.")
     power = {"gates_catching_original": original_caught,
              "gates_without_control": [r.gate.metric for r in results if r.control is None],
              "powered": [r.gate.metric for r in results if r.powered]}

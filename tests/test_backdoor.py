@@ -44,7 +44,7 @@ def test_athena_by_hand():
 
 def _audit(tmp_path, unlearner):
     cfg = parse_config(tiny_config(forget={"kind": "backdoor", "count": 60, "target": 0},
-                                   unlearner={"name": unlearner},
+                                   unlearner={"name": unlearner}, reference={"seeds": 6},
                                    attacks=[{"name": "backdoor", "params": {"resurgence_steps": 5}}]))
     return run_audit(cfg, out=tmp_path / unlearner).evidence
 

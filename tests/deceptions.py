@@ -1,0 +1,107 @@
+"""Deceptive unlearners for the tests: variants of the classes the audit's controls stand for, with
+other magnitudes and mechanics than :mod:`unlearners.deceptive`, so that a test passing here is not
+a control recognising itself (``tests.deceptions:Name`` as ``unlearner.name``)."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+from torch import nn
+from torch.nn import functional as F
+
+from unlearners.base import Params, Unlearner
+
+
+def _head(model: nn.Module) -> nn.Linear:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+
+class ShiftParams(Params):
+    shift: float = Field(12.0)
+
+
+class BiasShift(Unlearner):
+    """A fixed bias shift on the forgotten classes (smaller than the review's 30)."""
+
+    name = "bias_shift"
+    summary = "test deception"
+    citation = "none"
+    supports = frozenset({"class"})
+    Params = ShiftParams
+
+    def unlearn(self, model, inputs):
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                _head(model).bias[c] -= self.params.shift
+        return model
+
+
+class ScaleRows(Unlearner):
+    """Shrink the forgotten classes' head rows to a tenth and lower their bias a little."""
+
+    name = "scale_rows"
+    summary = "test deception"
+    citation = "none"
+    supports = frozenset({"class"})
+
+    def unlearn(self, model, inputs):
+        head = _head(model)
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                head.weight[c] *= 0.1
+                head.bias[c] -= 3.0
+        return model
+
+
+class LastTwoLayers(Unlearner):
+    """EU-2: re-initialise the last two linear layers and train them on the retain set (Goel et al.)."""
+
+    name = "last_two_layers"
+    summary = "test deception"
+    citation = "none"
+
+    def unlearn(self, model, inputs):
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)][-2:]
+        for p in model.parameters():
+            p.requires_grad_(False)
+        params = []
+        for layer in linears:
+            layer.reset_parameters()
+            for p in layer.parameters():
+                p.requires_grad_(True)
+                params.append(p)
+        retain = inputs.retain()
+        opt = torch.optim.Adam(params, lr=3e-3)
+        gen = inputs.generator("eu2")
+        for _ in range(15):
+            for idx in torch.randperm(len(retain), generator=gen).split(64):
+                opt.zero_grad()
+                F.cross_entropy(model(retain.x[idx]), retain.y[idx]).backward()
+                opt.step()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model.eval()
+
+
+class HeadOnForgetAscent(Unlearner):
+    """Gradient ascent on the forget set through the head only (body frozen), a few steps."""
+
+    name = "head_ascent"
+    summary = "test deception"
+    citation = "none"
+
+    def unlearn(self, model, inputs):
+        forget = inputs.forget()
+        head = _head(model)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in head.parameters():
+            p.requires_grad_(True)
+        opt = torch.optim.SGD(head.parameters(), lr=0.05)
+        for _ in range(40):
+            opt.zero_grad()
+            (-F.cross_entropy(model(forget.x), forget.y).clamp(max=20.0)).backward()
+            opt.step()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model.eval()
