@@ -21,7 +21,9 @@ class BackdoorParams(Params):
     queries: int | None = Field(None, ge=1, description="Triggered queries n (default: every eligible held-out sample).")
     resurgence_steps: int = Field(20, ge=0, description="Clean fine-tuning steps before re-measuring (0 = skip).")
     resurgence_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the resurgence fine-tune.")
-    gate_tolerance: float = Field(0.05, gt=0, lt=1, description="Default gate on the attack-success-rate gap.")
+    gate_tolerance: float = Field(0.02, gt=0, lt=1, description=(
+        "Smallest default gate on the attack-success-rate gap (0.05 passed a sixfold excess over retraining's rate: "
+        "statistics review M4); widened to the retrain noise floor."))
 
 
 def athena(n: int, q: float, p: float, alpha: float) -> dict[str, float | int | None]:
@@ -42,6 +44,26 @@ def athena(n: int, q: float, p: float, alpha: float) -> dict[str, float | int | 
     return {"n": n, "alpha": alpha, "q": q, "p": p, "threshold": t, "rho": float(sps.binom.sf(t - 1, n, p))}
 
 
+def reference_rate_bound(hits: list[int], n: int, alpha: float) -> float:
+    """A one-sided (1 - alpha) upper bound on a retrained model's trigger rate q.
+
+    The larger of the Clopper-Pearson bound on the references' pooled hits and a Student-t
+    prediction bound for one more retrain (mean + t_{R-1, 1-alpha} s sqrt(1 + 1/R)), so that both
+    the sampling of the queries and the spread between retrains are covered. Athena's threshold
+    computed at this q keeps its type-I error at most 2 alpha, where the plug-in estimate of q
+    inflated it 10-100x (statistics review M4).
+    """
+    from auditor.stats import cp_upper
+
+    r = len(hits)
+    pooled = cp_upper(int(sum(hits)), r * n, alpha=alpha)
+    if r < 2:
+        return pooled
+    rates = np.asarray(hits, float) / n
+    pred = float(rates.mean() + sps.t.ppf(1 - alpha, r - 1) * rates.std(ddof=1) * np.sqrt(1 + 1 / r))
+    return float(min(1.0, max(pooled, pred)))
+
+
 class Backdoor(Attack):
     """Backdoor-canary verification (Sommer, Song, Wagh & Mittal, "Athena: Probabilistic
     Verification of Machine Unlearning", PETS 2022; arXiv 2003.04247).
@@ -50,7 +72,8 @@ class Backdoor(Attack):
     private trigger and a flipped label. Triggered held-out inputs (outside the target class) are
     classified by each model; the attack success rate (ASR, the share sent to the target) of the
     unlearned model is compared two-sided with the reference's, with clean test accuracy beside
-    it. Athena's test uses the reference's ASR as q (deleted) and the original's as p (kept): with
+    it. Athena's test uses an upper confidence bound on the references' ASR as q (deleted; the
+    plug-in estimate inflated its type-I error) and the original's as p (kept): with
     n queries, the threshold at type-I error alpha and rho = 1 - beta are reported, along with the
     decision for the unlearned model. "Resurgence": the ASR after a short fine-tune on clean retain
     data, since suppressed backdoors can return (Zhang et al., ICML 2024, show verification by
@@ -108,9 +131,13 @@ class Backdoor(Attack):
                                         "the trigger comes back", compare_proportions(
                                             resurged, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
         n = int(eligible.size)
-        q_rate = asr.per_model["reference"].value or 0.0
+        ref_hits = [int(hits(m).sum()) for m in models["reference"]]
+        q_rate = reference_rate_bound(ref_hits, n, p.alpha)
         p_rate = asr.per_model["original"].value or 0.0
         test_result = athena(n, q_rate, p_rate, p.alpha)
+        test_result["q_estimate"] = float(np.mean(ref_hits) / n)
+        test_result["q_is"] = (f"one-sided {1 - p.alpha:.1%} upper bound on a retrain's rate from {len(ref_hits)} "
+                               "references (pooled Clopper-Pearson and a prediction bound); type-I error <= 2 alpha")
         observed = int(round((asr.per_model["unlearned"].value or 0.0) * n))
         test_result["unlearned_hits"] = observed
         test_result["decision"] = (None if test_result["threshold"] is None else

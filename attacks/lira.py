@@ -18,7 +18,9 @@ from auditor.stats import (
     auc,
     auc_rows,
     balanced_accuracy_rows,
+    compare_proportions,
     compare_scores,
+    exposure_outcomes,
     min_negatives,
     tpr_at_fpr,
     tpr_at_fpr_rows,
@@ -40,6 +42,10 @@ class LiraParams(Params):
     queries: Literal["auto", "identity", "identity_hflip"] = Field(
         "auto", description=("identity_hflip averages over the sample and its mirror image (the reference code's 2 "
                              "queries); auto uses it when the training recipe flips images."))
+    exposure_fpr: float = Field(0.01, gt=0, lt=0.5, description=(
+        "Exposure: the share of forget samples scored above the retrains' (1 - exposure_fpr) quantile on them; a "
+        "retrain shows about exposure_fpr."))
+    exposure_tolerance: float = Field(0.05, gt=0, lt=1, description="Smallest default tolerance on the exposure gap.")
     gate_tolerance: float = Field(0.05, gt=0, lt=1, description=(
         "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
         "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."))
@@ -58,7 +64,7 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
     Args:
         phi: ``(K, N, Q)`` logit-scaled confidences of K shadows on N examples, Q queries.
         inside: ``(K, N)`` whether shadow k trained on example i.
-        fixed: One global sigma per side (pooled over examples) instead of per example.
+        fixed: One global sigma (pooled over examples and over both sides) instead of per example.
 
     Returns:
         (mu_in, sigma_in, mu_out, sigma_out), each ``(N, Q)``.
@@ -68,8 +74,11 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
     phi_out = np.where(~mask, phi, np.nan)
     mu_in, mu_out = np.nanmedian(phi_in, axis=0), np.nanmedian(phi_out, axis=0)
     if fixed:
-        sd_in = np.full_like(mu_in, np.nanstd(phi_in - mu_in[None]))
-        sd_out = np.full_like(mu_out, np.nanstd(phi_out - mu_out[None]))
+        # One sigma for both sides: with a separate sigma per side the online log-ratio is a
+        # quadratic in phi, which falls again for very confident samples (statistics review M3.2).
+        pooled = np.nanstd(np.where(mask, phi - mu_in[None], phi - mu_out[None]))
+        sd_in = np.full_like(mu_in, pooled)
+        sd_out = np.full_like(mu_out, pooled)
     else:
         sd_in, sd_out = np.nanstd(phi_in, axis=0), np.nanstd(phi_out, axis=0)
     return mu_in, np.maximum(sd_in, _MIN_SIGMA), mu_out, np.maximum(sd_out, _MIN_SIGMA)
@@ -97,9 +106,14 @@ class Lira(Attack):
     sigma_in) to the shadows that trained on x and N(mu_out, sigma_out) to those that did not
     (medians for mu, as the reference code ``research/mi_lira_2021`` does), and scores the
     audited model's phi by the likelihood ratio (online) or by the OUT tail alone (offline).
-    Below 64 shadows a single global sigma per side is used, which the paper found stronger.
-    Deviation from the reference code: with fixed variance it sets both sigmas to the IN
-    spread; here each side keeps its own pooled spread.
+    Below 64 shadows a single global sigma is used, which the paper found stronger; it is pooled
+    over the IN and OUT residuals (the reference code takes the IN spread for both), so the online
+    likelihood ratio stays monotone in phi.
+
+    The first gated metric is the **exposure**: the share of forget samples whose score exceeds
+    the retrains' 99th percentile on them, compared exactly like an accuracy (a threshold fixed
+    on the references; Carlini et al.'s low-FPR regime). AUC averages over all members and is
+    nearly blind to a minority exposed with certainty (statistics review C3).
 
     Members are the forget set, non-members held-out samples of the same classes; the AUC,
     balanced accuracy and TPR at low FPR are compared with the retrained reference, two-sided.
@@ -117,10 +131,10 @@ class Lira(Attack):
     Params = LiraParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return ["lira.auc", "lira.balanced_accuracy"] + [f"lira.tpr@fpr={f:g}" for f in FPRS]
+        return (["lira.exposure", "lira.auc", "lira.balanced_accuracy"] + [f"lira.tpr@fpr={f:g}" for f in FPRS])
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {"lira.auc": self.params.gate_tolerance}
+        return {"lira.exposure": self.params.exposure_tolerance, "lira.auc": self.params.gate_tolerance}
 
     def _queries(self, ctx: AuditContext) -> bool:
         if self.params.queries == "auto":
@@ -162,7 +176,11 @@ class Lira(Attack):
         by_role = {role: [scores(m) for m in ms] for role, ms in ctx.models().items()}
         pairs = {role: [(s[:n_f], s[n_f:n_f + n_n]) for s in ss] for role, ss in by_role.items()}
         rng = ctx.rng("attack/lira")
+        exposed = exposure_outcomes({role: [f for f, _ in ps] for role, ps in pairs.items()}, p.exposure_fpr)
         metrics = [
+            MetricResult("lira.exposure", f"Forget samples exposed at the retrains' {p.exposure_fpr:.0%} rate (LiRA)",
+                         "more forget samples look like members than after retraining",
+                         compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
             MetricResult("lira.auc", "AUC (LiRA)", "members and non-members are more separable",
                          compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
             MetricResult("lira.balanced_accuracy", "Best balanced accuracy (LiRA)",

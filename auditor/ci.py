@@ -76,11 +76,24 @@ def summary_markdown(evidence: dict[str, Any], *, files: dict[str, str] | None =
     """A short Markdown summary: the verdict, the gate table, digests and artefacts."""
     v = evidence["verdict"]
     icon = {"pass": "✅", "fail": "❌"}.get(v["status"], "⚠️")
-    lines = [f"## {icon} unlearn-audit: {v['headline']}", "", v["statement"], "",
-             "| gate | status | gap | interval | tolerance | catches the original |", "|---|---|---|---|---|---|"]
+    lines = [f"## {icon} unlearn-audit: {v['headline']}", "", v["statement"], ""]
+    if v.get("categories"):
+        lines += ["| claim | made | status | powered checks |", "|---|---|---|---|"]
+        for cat, c in v["categories"].items():
+            lines.append(f"| {cat} | {'yes' if c['claimed'] else 'no'} | {c['status']} | "
+                         f"{', '.join(f'`{g}`' for g in c['powered']) or 'none'} |")
+        lines.append("")
+    if v.get("controls"):
+        lines += ["| deception control | caught by |", "|---|---|"]
+        for name, c in v["controls"].items():
+            lines.append(f"| `{name}` | {', '.join(f'`{g}`' for g in c['caught_by']) or '**not caught**'} |")
+        lines.append("")
+    lines += ["| gate | claim | status | gap | interval | tolerance | catches the original |",
+              "|---|---|---|---|---|---|---|"]
     for g in evidence["gates"]["results"]:
-        lines.append(f"| `{g['metric']}` | {g['status']} | {_num(g['gap'])} | {_ci(g['equivalence_ci'])} "
-                     f"({g['equivalence_level']:.0%}) | ±{g['tolerance']:g} | {_control(g)} |")
+        lines.append(f"| `{g['metric']}` | {g.get('category', '')} | {g['status']} | {_num(g['gap'])} | "
+                     f"{_ci(g['equivalence_ci'])} ({g['equivalence_level']:.0%}) | ±{g['tolerance']:.3g} | "
+                     f"{_control(g)} |")
     errors = [a["name"] for a in evidence["attacks"] if a.get("error")]
     if errors:
         lines += ["", f"Attacks that did not complete: {', '.join(errors)}."]

@@ -269,7 +269,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     if cfg.gates.correction == "bh":
         results = apply_bh(results, alpha=cfg.gates.alpha)
     errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
-    verdict = overall(results, attack_errors=errors, forget_kind=cfg.forget.kind, controls=control_names)
+    verdict = overall(results, attack_errors=errors, forget_kind=cfg.forget.kind, controls=control_names,
+                      forget_count=int(len(splits.forget)))
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
     t_wall = t_start

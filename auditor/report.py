@@ -338,7 +338,7 @@ def render_html(evidence: Mapping[str, Any]) -> str:
     gated = {}
     if isinstance(gates, Mapping):
         gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
-    context = {"timings": None, **evidence}  # reproducible runs keep timings in run-log.json
+    context = {"timings": None, "controls": [], **evidence}  # reproducible runs keep timings in run-log.json
     context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated, plot_uri=figure_data_uri,
                    evidence_signing=evidence.get("signing"))
     return env.get_template(TEMPLATE).render(context)

@@ -253,6 +253,32 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
     return Comparison(per_model, gap, gap_reps, spread, control, evidence)
 
 
+def exposure_outcomes(member_scores: dict[str, list[np.ndarray]], fpr: float) -> dict[str, list[np.ndarray]]:
+    """Which forget samples each model exposes at a threshold fixed on the retrains.
+
+    The threshold is the (1 - ``fpr``) quantile of the references' scores on the forget samples,
+    pooled: a model retrained without them flags about ``fpr`` of them (Carlini et al.'s low-FPR
+    regime, calibrated on retraining instead of on non-members). Each reference is thresholded
+    with the *other* references' quantile, so its own rate is what an honest retrain shows. The
+    per-sample 0/1 outcomes are compared like accuracies (:func:`compare_proportions`): an exact
+    binomial view of "more forget samples flagged than retraining flags".
+
+    Args:
+        member_scores: Role -> one array of forget-sample scores per model (higher means member).
+        fpr: The rate at which retrains are flagged.
+    """
+    refs = member_scores["reference"]
+    threshold = float(np.quantile(np.concatenate(refs), 1.0 - fpr))
+    out = {role: [(s > threshold).astype(float) for s in arrays]
+           for role, arrays in member_scores.items() if role != "reference"}
+    if len(refs) > 1:
+        out["reference"] = [(refs[i] > float(np.quantile(np.concatenate(refs[:i] + refs[i + 1:]), 1.0 - fpr)))
+                            .astype(float) for i in range(len(refs))]
+    else:
+        out["reference"] = [(refs[0] > threshold).astype(float)]
+    return out
+
+
 def roc_rows(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row-wise ROC points for score matrices ``(B, P)`` and ``(B, N)``.
 

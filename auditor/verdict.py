@@ -308,7 +308,7 @@ def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
 
 
 def overall(results: list[GateResult], *, attack_errors: list[str], forget_kind: str = "class",
-            controls: list[str] | None = None) -> dict[str, Any]:
+            controls: list[str] | None = None, forget_count: int | None = None) -> dict[str, Any]:
     """The overall verdict, its headline, statement, and the per-category and per-control record."""
     claims = CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy"))
     controls = controls or []
@@ -346,7 +346,11 @@ def overall(results: list[GateResult], *, attack_errors: list[str], forget_kind:
     elif missing:
         status = INCONCLUSIVE
         first = missing[0]
-        headline = f"INCONCLUSIVE: {first}: " + _why_unearned(first, results)
+        on = f" on {forget_count} forget samples" if forget_count else ""
+        if not any(r.powered for r in results if r.gate.category == first):
+            headline = f"INCONCLUSIVE: {first}: no check in this battery separates the original from retraining{on}"
+        else:
+            headline = f"INCONCLUSIVE: {first}: every check that separates the original from retraining is undecided"
         statement = ("No check failed, but the audit claims " + ", ".join(claims) + " for this request and cannot "
                      "show " + ", ".join(missing) + ": " + "; ".join(f"{c}: {_why_unearned(c, results)}" for c in missing)
                      + ". A pass in a category needs a gate that catches the original and passes.")
@@ -384,10 +388,8 @@ def _why_unearned(category: str, results: list[GateResult]) -> str:
         return "no check in this battery measures it"
     powered = [r for r in gates if r.powered]
     if not powered:
-        first = gates[0]
-        n = first.evidence.cells and sum(first.evidence.cells) if first.evidence is not None else None
-        return (f"no check in this battery separates the original from retraining ({first.gate.metric}: "
-                f"{first.power_reason})" + (f" on {int(n)} samples" if n else ""))
+        return ("no check in this battery separates the original from retraining (" +
+                "; ".join(f"{r.gate.metric}: {r.power_reason}" for r in gates[:3]) + ")")
     return "every powered check is undecided: " + ", ".join(r.gate.metric for r in powered)
 
 

@@ -24,7 +24,7 @@ def audit(out: Path, cache: Path, *sets: str) -> subprocess.CompletedProcess:
     args = [str(EXE), "run", str(REPO / "examples" / "digits.yaml"), "--out", str(out), "-q"]
     for s in sets:
         args += ["--set", s]
-    env = {**os.environ, "UNLEARN_AUDIT_CACHE": str(cache)}
+    env = {**os.environ, "UNLEARN_AUDIT_CACHE": str(cache), "PYTHONPATH": str(REPO)}
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -50,7 +50,8 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     base, _, _ = runs
     ev = json.loads((base / "retrain" / "evidence.json").read_text())
     assert ev["verdict"]["status"] == "pass"
-    assert set(ev["timings"]) == {"train_original_s", "reference_s", "unlearn_s", "attacks_s", "report_s", "total_s"}
+    assert set(ev["timings"]) == {"train_original_s", "reference_s", "unlearn_s", "controls_s", "attacks_s",
+                                  "report_s", "total_s"}
     assert len(ev["config_sha256"]) == 64 and len(ev["config_file_sha256"]) == 64
     assert len(ev["data"]["fingerprint"]) == 64
     manifest = (base / "retrain" / "forget_manifest.txt").read_bytes()
@@ -65,8 +66,16 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert ev["method"]["reads_forget_samples"] is False
     assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
     assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
-    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira"]
+    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira", "probe"]
     assert all(a["error"] is None for a in ev["attacks"])
+    # the pass is earned per claim, and every deception control was caught
+    cats = ev["verdict"]["categories"]
+    assert ev["verdict"]["claims"] == ["utility", "forgetting", "recoverability"]
+    assert all(cats[c]["passed_powered"] for c in ev["verdict"]["claims"])
+    assert [c["name"] for c in ev["controls"]] == ["head_bias", "head_rows", "head_retrain", "head_finetune",
+                                                   "over_forget", "label_noise"]
+    assert all(v["caught_by"] for v in ev["verdict"]["controls"].values())
+    assert len(models["references"]) == 12 and ev["method"]["architecture"]["matches"] is True
 
 
 def test_second_audit_reuses_original_and_references(runs):
@@ -74,6 +83,15 @@ def test_second_audit_reuses_original_and_references(runs):
     ev = json.loads((base / "retrain" / "evidence.json").read_text())
     assert ev["models"]["original"]["source"] == "cache"
     assert all(r["source"] == "cache" for r in ev["models"]["references"])
+
+
+@pytest.mark.parametrize("deception", ["BiasShift", "ScaleRows", "HeadOnForgetAscent"])
+def test_deceptions_do_not_pass(runs, deception, tmp_path, cache_dir):
+    """Variants of the deception classes (not the audit's own controls) fail the default audit."""
+    proc = audit(tmp_path / deception, cache_dir, f"unlearner.name=tests.deceptions:{deception}",
+                 "unlearner.params={}", "report.formats=[json]")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("FAIL"), proc.stdout
 
 
 def test_reports_render(runs):
