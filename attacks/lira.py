@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -72,7 +73,12 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
     mask = inside[:, :, None]
     phi_in = np.where(mask, phi, np.nan)
     phi_out = np.where(~mask, phi, np.nan)
-    mu_in, mu_out = np.nanmedian(phi_in, axis=0), np.nanmedian(phi_out, axis=0)
+    with warnings.catch_warnings():  # an example no shadow trained on has an all-NaN IN column
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu_in, mu_out = np.nanmedian(phi_in, axis=0), np.nanmedian(phi_out, axis=0)
+    missing = np.isnan(mu_in)
+    if missing.any() and not missing.all():
+        mu_in = np.where(missing, mu_out + np.nanmedian(mu_in - mu_out), mu_in)
     if fixed:
         # One sigma for both sides: with a separate sigma per side the online log-ratio is a
         # quadratic in phi, which falls again for very confident samples (statistics review M3.2).
@@ -80,7 +86,10 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
         sd_in = np.full_like(mu_in, pooled)
         sd_out = np.full_like(mu_out, pooled)
     else:
-        sd_in, sd_out = np.nanstd(phi_in, axis=0), np.nanstd(phi_out, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd_in, sd_out = np.nanstd(phi_in, axis=0), np.nanstd(phi_out, axis=0)
+        sd_in = np.where(np.isnan(sd_in), np.nanmedian(sd_in), sd_in)
     return mu_in, np.maximum(sd_in, _MIN_SIGMA), mu_out, np.maximum(sd_out, _MIN_SIGMA)
 
 

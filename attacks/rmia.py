@@ -102,7 +102,13 @@ class Rmia(Attack):
         with ctx.task(f"training {p.shadows} shadow models", p.shadows) as update:
             shadows = ctx.shadows.get(p.shadows, progress=update)
         forget_idx, non_idx = ctx.splits.forget, ctx.nonmember_indices()
-        held = np.union1d(ctx.splits.test, ctx.splits.population)
+        # z: reference population disjoint from the scored non-members, and from the population split
+        # when the method read it (statistics review M8).
+        held = ctx.splits.test if not ctx.population_is_clean else np.union1d(ctx.splits.test, ctx.splits.population)
+        held = np.setdiff1d(held, non_idx)
+        if held.size == 0:
+            raise RuntimeError("rmia needs held-out samples outside the scored non-members for its reference "
+                               "population z; lower data.test_fraction or forget fewer classes")
         rng = ctx.rng("attack/rmia")
         z_idx = np.sort(rng.choice(held, size=min(p.population, held.size), replace=False))
         targets = np.concatenate([forget_idx, non_idx, z_idx])

@@ -225,7 +225,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed,
-                                           executor=make_executor(cfg.execution)),
+                                           executor=make_executor(cfg.execution), train_size=int(len(splits.train))),
                        progress=progress, method=method, trigger=prep.trigger,
                        controls={c.name: c.model.to(prep.device).eval() for c in built},
                        architecture_differences=tuple(arch_diffs))

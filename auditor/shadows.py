@@ -32,17 +32,24 @@ from auditor.training import ProgressFn, Recipe, predict_logits
 BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
 
 
-def pair_membership(n: int, pairs: int, seed: int) -> np.ndarray:
+def pair_membership(n: int, pairs: int, seed: int, size: int | None = None) -> np.ndarray:
     """``(2 * pairs, n)`` boolean IN matrix: row 2j is a random half, row 2j+1 its complement.
 
-    Row pair j depends only on (seed, j), so adding pairs never changes earlier rows.
+    With ``size`` below half the pool, each row keeps a random ``size`` of its half, so every shadow
+    trains on as many samples as the audited model (LiRA's shadows mimic the target's training
+    set; statistics review M3.3) and the two rows of a pair stay disjoint. Row pair j depends
+    only on (seed, j), so adding pairs never changes earlier rows.
     """
     rows = []
     for j in range(pairs):
         rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
-        half = np.zeros(n, dtype=bool)
-        half[rng.permutation(n)[: n // 2]] = True
-        rows += [half, ~half]
+        order = rng.permutation(n)
+        first, second = order[: n // 2], order[n // 2:]
+        if size is not None and size < n // 2:
+            first, second = first[:size], second[:size]
+        a, b = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        a[first], b[second] = True, True
+        rows += [a, b]
     return np.stack(rows) if rows else np.zeros((0, n), dtype=bool)
 
 
@@ -73,7 +80,8 @@ class ShadowSet:
         return {"count": len(self.models), "recipe": recipe.as_dict(),
                 "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
                 "membership_sha256": self.membership_digest(), "pool": "every dataset sample",
-                "design": "complementary halves (each sample IN for exactly K/2 shadows)",
+                "design": ("disjoint pairs drawn from complementary halves, each shadow of the target's training size "
+                           "where half the pool allows (each sample IN for at most K/2 shadows)"),
                 "trained_now": self.trained, "from_cache": len(self.models) - self.trained,
                 "training_path": self.training_path}
 
@@ -90,11 +98,15 @@ class ShadowStore:
         device: Where to train.
         seed: The audit's root seed.
         executor: Where training jobs run (default: this process).
+        train_size: The audited model's training-set size; shadows train on as many samples when
+            half the pool is larger.
     """
 
     def __init__(self, *, data: LoadedData, recipe: Recipe, factory: Callable[[], nn.Module], arch: str,
-                 cache: ModelCache, device: torch.device, seed: int, executor: Executor | None = None) -> None:
+                 cache: ModelCache, device: torch.device, seed: int, executor: Executor | None = None,
+                 train_size: int | None = None) -> None:
         self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
+        self.train_size = train_size
         self.cache, self.device, self.seed = cache, device, seed
         self.executor = executor or LocalExecutor()
         self._sets: dict[int, ShadowSet] = {}
@@ -105,7 +117,7 @@ class ShadowStore:
             raise ValueError(f"shadow count must be even (complementary pairs), got {count}")
         if count in self._sets:
             return self._sets[count]
-        membership = pair_membership(len(self.data), count // 2, self.seed)
+        membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size)
         seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
         specs = [{"role": "shadow", "data": self.data.fingerprint,
                   "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),

@@ -1,11 +1,10 @@
 """Run every unlearning method on the embedded default and tabulate the results.
 
 For each registered method, each forget setting (class 3; 10 % random; backdoor) and each seed, this runs
-the audit of ``examples/digits.yaml`` (on ``small_cnn``) with the ``accuracy`` and ``threshold`` (loss) checks (plus
-the ``backdoor`` check's attack success rate for backdoor forgetting) and
-records forget / retain / test accuracy, the loss-threshold MIA AUC gap to the reference, the
-method's wall time and its speedup over retraining (``retrain``'s wall time divided by the
-method's, same seed and setting). The original and references come from the model cache, so
+the audit of ``examples/digits.yaml`` with its default battery (accuracy, threshold, LiRA, probe; plus the
+``backdoor`` check for backdoor forgetting) and records forget / retain / test accuracy, the LiRA exposure
+and probe gaps to the references, the verdict and the status of every claim, the method's wall time and
+its speedup over retraining (``retrain``'s wall time divided by the method's, same seed and setting). The original and references come from the model cache, so
 each extra method costs only its own run and the attacks.
 
 Usage: ``python benchmarks/methods.py [--seeds 0 1 2] [--out docs/results.md] [--methods a b ...]``
@@ -35,13 +34,11 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
     from auditor.config import load_config
     from auditor.pipeline import run_audit
 
-    attacks = [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}]
+    overrides = {"seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
+                 "report.formats": ["json"]}
     if setting == "backdoor":
-        attacks.append({"name": "backdoor", "params": {"resurgence_steps": 0}})
-    overrides = {
-        "seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
-        "attacks": attacks, "report.formats": ["json"], "model.arch": "small_cnn",
-    }
+        overrides["attacks"] = [{"name": "accuracy"}, {"name": "threshold"}, {"name": "lira"}, {"name": "probe"},
+                                {"name": "backdoor", "params": {"resurgence_steps": 0}}]
     cfg = load_config(REPO / "examples" / "digits.yaml", overrides=overrides)
     t = time.perf_counter()
     ev = run_audit(cfg, out=out).evidence
@@ -57,6 +54,10 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
         "forget_acc": val("accuracy.forget"), "forget_acc_reference": val("accuracy.forget", "reference"),
         "retain_acc": val("accuracy.retain"), "test_acc": val(test_key), "test_acc_original": val(test_key, "original"),
         "mia_auc_gap": metrics["threshold.loss.auc"]["gap"]["value"],
+        "lira_exposure_gap": metrics["lira.exposure"]["gap"]["value"],
+        "probe_gap": metrics["probe.forget_log_loss"]["gap"]["value"],
+        "claims": {c: v["status"] for c, v in ev["verdict"]["categories"].items() if v["claimed"]},
+        "uncaught_controls": [k for k, v in ev["verdict"]["controls"].items() if not v["caught_by"]],
         "asr": val("backdoor.asr") if "backdoor.asr" in metrics else None,
         "asr_reference": val("backdoor.asr", "reference") if "backdoor.asr" in metrics else None,
         "unlearn_s": ev["method"]["runtime_s"], "audit_wall_s": wall,
@@ -75,26 +76,32 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
 def table(rows: list[dict], methods: list[str], setting: str) -> str:
     asr = setting == "backdoor"
     lines = [
-        "| method | forget acc | (reference) | retain acc | test acc | (original) | loss-MIA AUC gap | "
-        + ("trigger ASR | (reference) | " if asr else "") + "wall s | speedup vs retrain | verdicts |",
-        "|---|---|---|---|---|---|---|" + ("---|---|" if asr else "") + "---|---|---|",
+        "| method | forget acc | (reference) | retain acc | test acc | (original) | LiRA exposure gap | probe gap | "
+        + ("trigger ASR | (reference) | " if asr else "") + "wall s | speedup vs retrain | verdicts | claims |",
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if asr else "") + "---|---|---|---|",
     ]
     retrain = {r["seed"]: r["unlearn_s"] for r in rows if r["method"] == "retrain" and r["setting"] == setting}
     for method in methods:
         rs = [r for r in rows if r["method"] == method and r["setting"] == setting]
         if not rs:
-            lines.append(f"| `{method}` | not supported |" + " |" * (10 if asr else 8))
+            lines.append(f"| `{method}` | not supported |" + " |" * (12 if asr else 10))
             continue
         speed = [retrain[r["seed"]] / r["unlearn_s"] for r in rs
                  if method != "noop" and r["seed"] in retrain and r["unlearn_s"]]
         verdicts = ", ".join(f"{v} {sum(r['verdict'] == v for r in rs)}" for v in ("pass", "fail", "inconclusive")
                              if any(r["verdict"] == v for r in rs))
+        claims = "; ".join(
+            f"{c}: " + "/".join(f"{sum(r['claims'].get(c) == v for r in rs)}{v[0]}" for v in ("pass", "fail", "inconclusive")
+                              if any(r["claims"].get(c) == v for r in rs))
+            for c in rs[0]["claims"])
         lines.append(
             f"| `{method}` | {mean_sd([r['forget_acc'] for r in rs])} | {mean_sd([r['forget_acc_reference'] for r in rs])}"
             f" | {mean_sd([r['retain_acc'] for r in rs])} | {mean_sd([r['test_acc'] for r in rs])}"
-            f" | {mean_sd([r['test_acc_original'] for r in rs])} | {mean_sd([r['mia_auc_gap'] for r in rs])}"
+            f" | {mean_sd([r['test_acc_original'] for r in rs])} | {mean_sd([r['lira_exposure_gap'] for r in rs])}"
+            f" | {mean_sd([r['probe_gap'] for r in rs], 2)}"
             + (f" | {mean_sd([r['asr'] for r in rs])} | {mean_sd([r['asr_reference'] for r in rs])}" if asr else "")
-            + f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts} |")
+            + f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts}"
+            f" | {claims} |")
     return "\n".join(lines)
 
 
@@ -122,7 +129,8 @@ def main() -> None:
                     rows.append(row)
                     print(f"{setting:<7} seed {seed} {method:<16} forget {row['forget_acc']:.3f} "
                           f"(ref {row['forget_acc_reference']:.3f}) test {row['test_acc']:.3f} "
-                          f"gap {row['mia_auc_gap']:+.3f} {row['unlearn_s']:.2f}s {row['verdict']}", flush=True)
+                          f"exposure {row['lira_exposure_gap']:+.3f} probe {row['probe_gap']:+.2f} "
+                          f"{row['unlearn_s']:.2f}s {row['verdict']} {row['claims']}", flush=True)
     if args.merge and args.out.with_suffix(".json").exists():
         ran = {(r["method"], r["setting"]) for r in rows}
         old = json.loads(args.out.with_suffix(".json").read_text())
