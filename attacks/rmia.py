@@ -105,12 +105,13 @@ class Rmia(Attack):
         # z: reference population disjoint from the scored non-members, and from the population split
         # when the method read it (statistics review M8).
         held = ctx.splits.test if not ctx.population_is_clean else np.union1d(ctx.splits.test, ctx.splits.population)
-        held = np.setdiff1d(held, non_idx)
-        if held.size == 0:
-            raise RuntimeError("rmia needs held-out samples outside the scored non-members for its reference "
-                               "population z; lower data.test_fraction or forget fewer classes")
         rng = ctx.rng("attack/rmia")
-        z_idx = np.sort(rng.choice(held, size=min(p.population, held.size), replace=False))
+        spare = np.setdiff1d(held, non_idx)
+        if spare.size >= min(p.population, held.size // 2):
+            z_idx = np.sort(rng.choice(spare, size=min(p.population, spare.size), replace=False))
+        else:  # every held-out sample is a non-member (random forgetting): split them between z and scoring
+            z_idx = np.sort(rng.choice(held, size=min(p.population, held.size // 2), replace=False))
+            non_idx = np.setdiff1d(non_idx, z_idx)
         targets = np.concatenate([forget_idx, non_idx, z_idx])
         labels = ctx.data.y[torch.as_tensor(targets)]
         p_shadow = np.stack([true_class_prob(lg, labels, p.temperature)
@@ -140,7 +141,7 @@ class Rmia(Attack):
                                         compare_scores(tpr_at_fpr_rows(f), pairs, reps=min(ctx.bootstrap, 400),
                                                        level=ctx.level, rng=rng, min_negatives_needed=min_negatives(f))))
         details = {"members": int(n_f), "nonmembers": int(n_n), "nonmember_source": ctx.nonmember_source(),
-                   "population_z": int(z_idx.size), "variant": p.variant, "a": a,
+                   "population_z": int(z_idx.size), "z_source": "held-out samples not scored as non-members", "variant": p.variant, "a": a,
                    "a_source": "tuned on shadow 0 (known membership)" if p.a == "tune" else "configured",
                    "gamma": p.gamma, "temperature": p.temperature, "shadows": shadows.record(ctx.recipe)}
         return Measurement(tuple(metrics), details=details)

@@ -55,6 +55,7 @@ def split_volatile(evidence: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     method = stable.get("method") or {}
     volatile["method.runtime_s"] = method.pop("runtime_s", None)
     volatile["attacks.runtime_s"] = {a["name"]: a.pop("runtime_s", None) for a in stable.get("attacks", [])}
+    volatile["controls.runtime_s"] = {c["name"]: c.pop("runtime_s", None) for c in stable.get("controls", [])}
     models = stable.get("models") or {}
     sources: dict[str, Any] = {}
     records = [(role, models.get(role) or {}) for role in ("original", "unlearned")]

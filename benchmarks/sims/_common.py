@@ -57,7 +57,8 @@ def placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return v10, v01
 
 
-def reference_summary(references: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reference_summary(references: list[tuple[np.ndarray, np.ndarray]]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean V10, mean V01, AUCs ``[T, R]``) of the references, one row per trial."""
     v10_r = v01_r = 0.0
     aucs = []
@@ -69,8 +70,10 @@ def reference_summary(references: list[tuple[np.ndarray, np.ndarray]]) -> tuple[
     return v10_r, v01_r, np.stack(aucs, axis=1)
 
 
-def auc_gap_evidence(unlearned: tuple[np.ndarray, np.ndarray],
-                     references: list[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray, np.ndarray]
+Scores = tuple[np.ndarray, np.ndarray]
+
+
+def auc_gap_evidence(unlearned: Scores, references: list[Scores] | tuple[np.ndarray, np.ndarray, np.ndarray]
                      ) -> list[GapEvidence]:
     """Per trial, the AUC gap evidence of the unlearned model against the references.
 

@@ -14,11 +14,14 @@ The gate is the new default: floor 0.05 widened to 4.5 x the retrain SD (``verdi
 judged by ``verdict.judge`` (TOST at alpha 0.05, one-tailed Bonferroni fail over m = 9 gates). The
 gap evidence is built with DeLong's variance through ``inference.evidence_from_replicates``
 (``_common.auc_gap_evidence``); a first check compares it with ``stats.compare_scores`` (bootstrap).
+The digits-size scenarios are then run on ``lira.exposure``, the gate added for C3: the share of
+forget samples above the references' pooled 99th percentile on them (``stats.exposure_outcomes``),
+compared like an accuracy (``compare_proportions``).
 
 Old engine (review, tolerance 0.15, 2 references, digits sizes): P(pass) 0.58 / 0.28 / 0.06 / 0.01 and
 P(fail) 0 / 0 / 0 / 0.04 for f = 0.1 / 0.2 / 0.3 / 0.4.
 
-Run: .venv/bin/python benchmarks/sims/auc_tolerance.py   (about 1.5 min)
+Run: .venv/bin/python benchmarks/sims/auc_tolerance.py   (about 2 min)
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from _common import auc_gap_evidence, rate, reference_summary
-from auditor.stats import auc_rows, compare_scores
+from auditor.stats import auc_rows, compare_proportions, compare_scores, exposure_outcomes
 from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 
 ALPHA, FAMILY, FLOOR, MULT, R = 0.05, 9, 0.05, 4.5, 12
@@ -39,7 +42,8 @@ def draw_references(rng: np.random.Generator, trials: int, n_pos: int, n_neg: in
     w, v = np.sqrt(rho), np.sqrt(1 - rho)
 
     def model() -> tuple[np.ndarray, np.ndarray]:
-        return (w * a_pos + v * rng.normal(size=(trials, n_pos)), w * a_neg + v * rng.normal(size=(trials, n_neg)))
+        return (w * a_pos + v * rng.normal(size=(trials, n_pos)),
+                w * a_neg + v * rng.normal(size=(trials, n_neg)))
 
     return model(), [model() for _ in range(R)]
 
@@ -67,6 +71,36 @@ def judge_all(evidence) -> tuple[np.ndarray, np.ndarray]:
     return np.array(status), np.array(tol)
 
 
+def exposure_study(rng: np.random.Generator, trials: int) -> dict[tuple[float, float], tuple[float, float]]:
+    """The same scenarios on ``lira.exposure`` (digits sizes): the share of forget samples above the
+    references' pooled 99th percentile on them (``stats.exposure_outcomes``), compared like an accuracy
+    (``compare_proportions``: Newcombe + the references' spread), default floor 0.05 widened."""
+    gate = Gate("lira.exposure", 0.05, "default", "privacy", floor=0.05)
+    print(f"\nlira.exposure (fpr 0.01, floor 0.05 widened) on the same scenarios, 101 members; "
+          f"{trials} trials per row")
+    print(f"{'rho':>4} {'f':>4} {'gap':>6} {'tol (mean)':>10} | {'P(pass)':>13} {'P(fail)':>13} "
+          f"{'P(inconcl.)':>13}")
+    out = {}
+    for rho in (0.0, 0.9):
+        u, refs = draw_references(rng, trials, 101, 82, rho)
+        for f in (0.0, 0.1, 0.2, 0.3, 0.4):
+            u_pos = expose(u, f, rng)[0]
+            status, tol, gaps = [], [], []
+            for t in range(trials):
+                scores = {"unlearned": [u_pos[t]], "reference": [p[t] for p, _ in refs]}
+                c = compare_proportions(exposure_outcomes(scores, 0.01), reps=10, level=0.95, rng=rng)
+                ev = c.evidence["unlearned"]
+                g = widen_to_noise(gate, ev, multiplier=MULT)
+                status.append(judge(g, {"unlearned": ev}, alpha=ALPHA, family=FAMILY).status)
+                tol.append(g.tolerance)
+                gaps.append(ev.point)
+            s = np.array(status)
+            out[(rho, f)] = (float(np.mean(s == PASS)), float(np.mean(s == FAIL)))
+            print(f"{rho:>4.1f} {f:>4.1f} {np.mean(gaps):>6.3f} {np.mean(tol):>10.3f} | "
+                  f"{rate(s == PASS):>13} {rate(s == FAIL):>13} {rate((s != PASS) & (s != FAIL)):>13}")
+    return out
+
+
 def check_against_bootstrap(rng: np.random.Generator) -> None:
     """The DeLong-based evidence against compare_scores' bootstrap evidence on the same scores."""
     ratios, same_point, same_seed = [], [], []
@@ -90,8 +124,9 @@ def main() -> None:
     check_against_bootstrap(rng)
     trials = 1000
     summary_rows = {}
-    print(f"\nAUC gate, floor {FLOOR} widened to {MULT} x retrain SD; {R} references; {trials} trials per row "
-          "(rates ± Monte-Carlo SE; within a size and rho the rows share the references: common random numbers)")
+    print(f"\nAUC gate, floor {FLOOR} widened to {MULT} x retrain SD; {R} references; {trials} trials per "
+          "row (rates ± Monte-Carlo SE; within a size and rho the rows share the references: common random "
+          "numbers)")
     print(f"{'members/non':>11} {'rho':>4} {'f':>4} {'gap':>6} {'tol (mean)':>10} {'retrain SD':>10} "
           f"{'sample SD':>9} | {'P(pass)':>13} {'P(fail)':>13} {'P(inconcl.)':>13}")
     for n_pos, n_neg in ((101, 82), (1000, 1000), (3000, 3000)):
@@ -113,20 +148,27 @@ def main() -> None:
             for f in fs:
                 r = rows[f]
                 s, t = np.concatenate(r["s"]), np.concatenate(r["t"])
-                summary_rows[(n_pos, rho, f)] = (float(np.mean(s == PASS)), float(np.mean(s == FAIL)), float(t.mean()))
-                print(f"{n_pos:>5}/{n_neg:<5} {rho:>4.1f} {f:>4.1f} {np.mean(r['gap']):>6.3f} {t.mean():>10.3f} "
+                summary_rows[(n_pos, rho, f)] = (float(np.mean(s == PASS)), float(np.mean(s == FAIL)),
+                                                 float(t.mean()))
+                print(f"{n_pos:>5}/{n_neg:<5} {rho:>4.1f} {f:>4.1f} {np.mean(r['gap']):>6.3f} "
+                      f"{t.mean():>10.3f} "
                       f"{np.mean(r['seed']):>10.4f} {np.mean(r['sample']):>9.4f} | {rate(s == PASS):>13} "
                       f"{rate(s == FAIL):>13} {rate((s != PASS) & (s != FAIL)):>13}")
+    exposure = exposure_study(rng, trials)
     d0 = [summary_rows[(101, 0.0, f)][0] for f in (0.1, 0.2, 0.3)]
     d9 = [summary_rows[(101, 0.9, f)][0] for f in (0.1, 0.2, 0.3)]
-    print(f"\nconclusion: at digits sizes the widened tolerance, not the floor, decides. With the retrain SD measured on "
-          f"digits (rho 0.9) it is {summary_rows[(101, 0.9, 0.1)][2]:.3f} and a model exposing 10/20/30 % of the forget "
-          f"set passes {d9[0]:.3f}/{d9[1]:.3f}/{d9[2]:.3f}; with independent per-model scores (rho 0, the review's "
-          f"set-up) it is {summary_rows[(101, 0.0, 0.1)][2]:.3f} and they pass {d0[0]:.2f}/{d0[1]:.2f}/{d0[2]:.2f}, "
-          "more often than the old engine at 0.15 (0.58/0.28/0.06). The gate becomes decisive where the floor binds: "
-          f"20 % exposure fails {summary_rows[(1000, 0.9, 0.2)][1]:.2f} at 1,000 per side with correlated scores "
-          f"({summary_rows[(1000, 0.0, 0.2)][1]:.2f} with independent ones) and {summary_rows[(3000, 0.0, 0.2)][1]:.2f} "
-          "at 3,000.")
+    tol9, tol0 = summary_rows[(101, 0.9, 0.1)][2], summary_rows[(101, 0.0, 0.1)][2]
+    fail_big = (summary_rows[(1000, 0.9, 0.2)][1], summary_rows[(1000, 0.0, 0.2)][1],
+                summary_rows[(3000, 0.0, 0.2)][1])
+    print(f"\nconclusion: at digits sizes the widened tolerance, not the floor, decides. With the retrain "
+          f"SD measured on digits (rho 0.9) it is {tol9:.3f} and a model exposing 10/20/30 % of the forget "
+          f"set passes {d9[0]:.3f}/{d9[1]:.3f}/{d9[2]:.3f}; with independent per-model scores (rho 0, the "
+          f"review's set-up) it is {tol0:.3f} and they pass {d0[0]:.2f}/{d0[1]:.2f}/{d0[2]:.2f}, more often "
+          "than the old engine at 0.15 (0.58/0.28/0.06). The gate becomes decisive where the floor binds: "
+          f"20 % exposure fails {fail_big[0]:.2f} at 1,000 per side with correlated scores "
+          f"({fail_big[1]:.2f} with independent ones) and {fail_big[2]:.2f} at 3,000. lira.exposure at "
+          f"digits sizes passes 10 % exposure {exposure[(0.9, 0.1)][0]:.3f} and fails 20 % exposure "
+          f"{exposure[(0.9, 0.2)][1]:.2f} (rho 0.9; {exposure[(0.0, 0.2)][1]:.2f} at rho 0).")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Statistics review C2 (exp4_dist, exp12_det) against the new engine: the distinguishability gate is fail-only.
+"""Statistics review C2 (exp4_dist, exp12_det) against the new engine: distinguishability is fail-only.
 
 The gate's statistic is the mean over forget examples of a one-sided (1 - alpha) Clopper-Pearson
 *lower* bound on each example's epsilon (``attacks.distinguishability.split_epsilon``: side and
@@ -58,7 +58,7 @@ def split_epsilon_batch(unl: np.ndarray, ret: np.ndarray, iu: np.ndarray, ir: np
     fp1 = (r1[:, None, :] >= cand[:, :, None]).sum(axis=2)
     fn1 = (u1[:, None, :] < cand[:, :, None]).sum(axis=2)
     e1 = table(hu, hr)[fp1, fn1]
-    best_t = cand[np.arange(cand.shape[0]), np.argmax(e1, axis=1)]                 # first maximiser, as the loop
+    best_t = cand[np.arange(cand.shape[0]), np.argmax(e1, axis=1)]      # the first maximiser, as the loop
     fp2 = (r2 >= best_t[:, None]).sum(axis=1)
     fn2 = (u2 < best_t[:, None]).sum(axis=1)
     return table(u2.shape[1], r2.shape[1])[fp2, fn2]
@@ -84,9 +84,8 @@ def gate_status(eps: np.ndarray, rng: np.random.Generator) -> str:
     """The audit's evidence and verdict for one trial's per-example bounds."""
     reps = eps[bootstrap_indices(eps.size, 1000, rng)].mean(axis=1)
     n = int(eps.size)
-    comp = Comparison({"unlearned": Estimate(float(eps.mean()), percentile_interval(reps, 0.95), n=n, level=0.95),
-                       "reference": Estimate(0.0, (0.0, 0.0), n=n)},
-                      Estimate(float(eps.mean()), percentile_interval(reps, 0.95), n=n, level=0.95), reps, None)
+    mean = Estimate(float(eps.mean()), percentile_interval(reps, 0.95), n=n, level=0.95)
+    comp = Comparison({"unlearned": mean, "reference": Estimate(0.0, (0.0, 0.0), n=n)}, mean, reps, None)
     ev = _evidence(comp)
     gate = widen_to_noise(GATE, ev.get("unlearned"), multiplier=4.5)
     return judge(gate, ev, alpha=ALPHA, family=FAMILY).status
@@ -137,7 +136,8 @@ def main() -> None:
         ("null: retrain vs retrain", 32, separable(0.0)),
         ("null: retrain vs retrain", 64, separable(0.0)),
     ]
-    print(f"\ndistinguishability.epsilon_mean, tolerance {TOL}, fail-only; {EXAMPLES} examples; {trials} trials per row")
+    print(f"\ndistinguishability.epsilon_mean, tolerance {TOL}, fail-only; {EXAMPLES} examples; "
+          f"{trials} trials per row")
     print(f"{'scenario':<42} {'N':>3} {'ceiling':>7} {'mean eps LB':>11} {'LB > 0':>7} | {'P(pass)':>13} "
           f"{'P(fail)':>13} {'P(inconcl.)':>13}")
     null_fail = []
@@ -150,9 +150,12 @@ def main() -> None:
               f"{rate(s == PASS):>13} {rate(s == FAIL):>13} {rate((s != PASS) & (s != FAIL)):>13}")
         if label.startswith("null"):
             null_fail.append(float(np.mean(s == FAIL)))
-    print(f"\nconclusion: no scenario passes (fail-only); under the null the gate fails at most {max(null_fail):.3f} "
-          f"(alpha = {ALPHA}). Power is the open problem: every scenario of the review's C2 table is inconclusive or "
-          "fails only where the mean bound clears 0.5 by its own noise; at N = 8 and 16 nothing can fail.")
+    print(f"\nconclusion: no scenario passes (fail-only); under the null the gate fails at most "
+          f"{max(null_fail):.3f} (alpha = {ALPHA}). Power is the open problem: every scenario of the "
+          "review's C2 table is now inconclusive, none fails; the mean bound fails only when nearly every "
+          "example is distinguishable (all perfectly separable at N = 32, a 2-sd shift at N = 64), and at "
+          "N = 8 or 16 nothing can fail. The share of examples with a bound > 0 (column 'LB > 0': 0 under "
+          "the null, 0.3-1.0 otherwise) separates far better.")
 
 
 if __name__ == "__main__":

@@ -113,8 +113,8 @@ def auc_study(rng: np.random.Generator) -> None:
 
 
 def multiplier_table(rng: np.random.Generator) -> None:
-    print("\nhonest retrain's pass probability with negligible sample noise (tolerance = k x retrain SD term): "
-          "exact P(|T_{R-1}| < k - t_{R-1,0.95}), and simulated through verdict.judge")
+    print("\nhonest retrain's pass probability with negligible sample noise (tolerance = k x retrain SD "
+          "term): exact P(|T_{R-1}| < k - t_{R-1,0.95}), and simulated through verdict.judge")
     ks = (3.0, 4.0, 4.5, 5.0, 6.0)
     print(f"{'R':>3} | " + " ".join(f"{'k=' + format(k, 'g'):>19}" for k in ks))
     for r in (5, 12, 30):
@@ -129,9 +129,10 @@ def multiplier_table(rng: np.random.Generator) -> None:
                 passes.append(judge(g, {"unlearned": ev}, alpha=ALPHA, family=FAMILY).status == PASS)
             cells.append(f"{exact:.3f} / {rate(np.array(passes))}")
         print(f"{r:>3} | " + " ".join(f"{c:>19}" for c in cells))
-    print("with a sample part in the interval (R = 12, k = 4.5, floor 0): P(pass) against sample SD / retrain SD "
-          "term, (a) the gap holds only the retrain variance (exchangeable models on fixed, paired samples: the "
-          "sample part is already in the references' spread), (b) the gap holds an extra independent sample term")
+    print("with a sample part in the interval (R = 12, k = 4.5, floor 0): P(pass) against sample SD / "
+          "retrain SD term, (a) the gap holds only the retrain variance (exchangeable models on fixed, "
+          "paired samples: the sample part is already in the references' spread), (b) the gap holds an "
+          "extra independent sample term")
     for ratio in (0.0, 0.5, 1.0, 1.5, 2.0):
         out = {}
         for extra in (False, True):
@@ -152,11 +153,12 @@ def main() -> None:
     accuracy_study(rng)
     auc_study(rng)
     multiplier_table(rng)
-    print("\nconclusion: with training randomness in the interval an honest retrain's 90 % interval excludes 0 at "
-          "most at the nominal 10 % (conservative while the model effect is small: the per-sample model noise is "
-          "counted in both parts), while the sample-only interval's exclusion rate grows with the model effect (to "
-          "0.63 here) and it would fail honest retrains at the floor; the 4.5 x rule passes an honest retrain 98 % "
-          "of the time with R = 12 when the sample part is negligible, less as the sample part grows.")
+    print("\nconclusion: with training randomness in the interval an honest retrain's 90 % interval "
+          "excludes 0 at most at the nominal 10 % (conservative while the model effect is small: the "
+          "per-sample model noise is counted in both parts), while the sample-only interval's exclusion "
+          "rate grows with the model effect (to 0.63 here) and it would fail honest retrains at the "
+          "floor; the 4.5 x rule passes an honest retrain 98 % of the time with R = 12 when the sample "
+          "part is negligible, less as it grows.")
 
 
 if __name__ == "__main__":
