@@ -59,6 +59,21 @@ class LiraParams(Params):
         return value
 
 
+def nanmedian_first_axis(x: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(x, axis=0)`` by one plain sort (NaN sorts last) and the middle order statistics.
+
+    The same numbers as NumPy (the mean of the two middle values, or the middle one), NaN for an
+    all-NaN slice, without NumPy's masked-array sort below 600 rows or its per-slice Python loop
+    from 600 on: on LiRA's ``(K, N, Q)`` shadow scores about 8x faster with 16-256 shadows, 2x
+    with 1024 (``benchmarks/bench_stats.py``).
+    """
+    ordered = np.sort(x, axis=0)
+    valid = np.count_nonzero(~np.isnan(x), axis=0)[None]
+    low = np.take_along_axis(ordered, (valid - 1) // 2, axis=0)[0]   # -1 (a NaN) when all are NaN
+    high = np.take_along_axis(ordered, valid // 2, axis=0)[0]
+    return (low + high) / 2.0
+
+
 def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[np.ndarray, ...]:
     """Medians and sigmas of the IN and OUT shadow scores per example (and query).
 
@@ -73,9 +88,7 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
     mask = inside[:, :, None]
     phi_in = np.where(mask, phi, np.nan)
     phi_out = np.where(~mask, phi, np.nan)
-    with warnings.catch_warnings():  # an example no shadow trained on has an all-NaN IN column
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mu_in, mu_out = np.nanmedian(phi_in, axis=0), np.nanmedian(phi_out, axis=0)
+    mu_in, mu_out = nanmedian_first_axis(phi_in), nanmedian_first_axis(phi_out)
     missing = np.isnan(mu_in)
     if missing.any() and not missing.all():
         mu_in = np.where(missing, mu_out + np.nanmedian(mu_in - mu_out), mu_in)

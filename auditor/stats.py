@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from scipy import stats as sps
 
 from auditor.inference import GapEvidence, evidence_from_replicates, paired_cells
+from auditor.rankstats import index_counts, weighted_auc, weighted_balanced_accuracy, weighted_tpr_at_fpr
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ def auc_rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     ranks = sps.rankdata(np.concatenate([pos, neg], axis=1), axis=1, method="average")
     u = ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
+
+
+auc_rows.weighted = weighted_auc  # type: ignore[attr-defined]
 
 
 def roc_curve(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -308,6 +313,9 @@ def balanced_accuracy_rows(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return np.where(valid, (tpr + 1.0 - fpr) / 2.0, 0.0).max(axis=1)
 
 
+balanced_accuracy_rows.weighted = weighted_balanced_accuracy  # type: ignore[attr-defined]
+
+
 def tpr_at_fpr_rows(fpr_target: float):
     """A row-wise TPR-at-``fpr_target`` statistic for :func:`compare_scores`."""
 
@@ -315,7 +323,25 @@ def tpr_at_fpr_rows(fpr_target: float):
         fpr, tpr, valid = roc_rows(pos, neg)
         return np.where(valid & (fpr <= fpr_target + 1e-12), tpr, 0.0).max(axis=1)
 
+    rows.weighted = partial(weighted_tpr_at_fpr, fpr=fpr_target)  # type: ignore[attr-defined]
     return rows
+
+
+def _resampled(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], ip: np.ndarray,
+               ineg: np.ndarray):
+    """``(pos, neg) -> [B]``: ``stat`` on the bootstrap draws ``ip`` (members) and ``ineg`` (non-members).
+
+    A statistic with a weighted form (``stat.weighted``, :mod:`auditor.rankstats`) reads each
+    replicate from the draws' counts along one sorted order, O(n) per replicate instead of sorting
+    every resampled score matrix (Efron & Tibshirani 1993: a resample is a vector of counts); the
+    numbers are the same. NaN scores, which have no rank there, keep the index path.
+    """
+    weighted = getattr(stat, "weighted", None)
+    unranked = any(np.isnan(s).any() for pairs in scores.values() for pair in pairs for s in pair)
+    if weighted is None or unranked:
+        return lambda p, q: stat(p[ip], q[ineg])
+    pos_counts, neg_counts = index_counts(ip, ip.shape[1]), index_counts(ineg, ineg.shape[1])
+    return lambda p, q: weighted(p, q, pos_counts, neg_counts)
 
 
 def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], *, reps: int, level: float,
@@ -326,7 +352,9 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
     resamples for every model, so the gap's interval is paired.
 
     Args:
-        stat: Row-wise statistic ``(pos[B, P], neg[B, N]) -> [B]``, e.g. :func:`auc_rows`.
+        stat: Row-wise statistic ``(pos[B, P], neg[B, N]) -> [B]``, e.g. :func:`auc_rows`; its
+            ``weighted`` form ``(pos, neg, pos_counts[B, P], neg_counts[B, N]) -> [B]``, when it has
+            one, evaluates the same resamples in linear time.
         scores: Role -> list of (member scores, non-member scores), one pair per model (several
             for ``reference``); every model scores the same samples in the same order.
         reps: Bootstrap resamples.
@@ -345,12 +373,13 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
         return Comparison({r: empty for r in scores}, empty, None, None)
     ip = bootstrap_indices(n_pos, reps, rng)
     ineg = bootstrap_indices(n_neg, reps, rng)
+    resampled = _resampled(stat, scores, ip, ineg)
     boots: dict[str, np.ndarray] = {}
     points: dict[str, list[float]] = {}
     per_model = {}
     for role, pairs in scores.items():
         points[role] = [float(stat(p[None, :], q[None, :])[0]) for p, q in pairs]
-        boots[role] = np.mean([stat(p[ip], q[ineg]) for p, q in pairs], axis=0)
+        boots[role] = np.mean([resampled(p, q) for p, q in pairs], axis=0)
         per_model[role] = Estimate(float(np.mean(points[role])), percentile_interval(boots[role], level),
                                    n=n, level=level)
     gap_reps = boots["unlearned"] - boots["reference"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from attacks.lira import Lira, LiraParams, gaussian_fit, lira_scores
+from attacks.lira import Lira, LiraParams, gaussian_fit, lira_scores, nanmedian_first_axis
 from auditor.cache import ModelCache
 from auditor.context import AuditContext, take
 from auditor.models import init_model
@@ -38,6 +38,18 @@ def test_gaussian_fit_and_scores_by_hand():
     assert online[0] == pytest.approx(0.5 * 16)                   # log N(4;4,1) - log N(4;0,1) = 8
     offline = lira_scores(np.array([[0.0]]), fit, variant="offline", offline_test="one_sided")
     assert offline[0] == pytest.approx(np.log(0.5))
+
+
+@pytest.mark.parametrize("k", [1, 4, 7, 16, 600])  # numpy: a masked sort below 600 rows, a loop from 600
+def test_nanmedian_first_axis_equals_numpy(k):
+    rng = np.random.default_rng(k)
+    x = rng.normal(size=(k, 40, 2)).round(1)               # ties
+    x[rng.random(x.shape) < 0.4] = np.nan                  # odd and even counts per slice
+    x[:, 0] = np.nan                                       # an all-NaN slice
+    x[0, 1, 0], x[-1, 2, 1] = np.inf, -np.inf
+    with pytest.warns(RuntimeWarning, match="All-NaN"):
+        expected = np.nanmedian(x, axis=0)
+    np.testing.assert_array_equal(nanmedian_first_axis(x), expected)
 
 
 def test_params_reject_odd_shadow_counts():
