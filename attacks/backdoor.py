@@ -95,6 +95,9 @@ class Backdoor(Attack):
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         return {"backdoor.asr": self.params.gate_tolerance}
 
+    def category(self, key: str, forget_kind: str) -> str:
+        return "utility" if key == "backdoor.clean_accuracy" else "forgetting"
+
     def measure(self, ctx: AuditContext) -> Measurement:
         trigger = ctx.trigger
         if trigger is None:

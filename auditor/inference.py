@@ -52,7 +52,6 @@ def newcombe_paired(cells: tuple[float, float, float, float], level: float) -> t
     l2, u2 = wilson(a + c, n, level)
     denom = (a + b) * (c + d) * (a + c) * (b + d)
     phi = (a * d - b * c) / math.sqrt(denom) if denom > 0 else 0.0
-    phi = max(phi, 0.0)  # a negative correlation would only narrow the interval
     lower = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
     upper = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
     return lower, upper
@@ -115,6 +114,13 @@ class GapEvidence:
     def sd_total(self) -> float:
         """Standard deviation of the gap, samples and training together (normal approximation)."""
         return math.hypot(self.sample_sd, self.seed_term)
+
+    @property
+    def df(self) -> float:
+        """Welch-Satterthwaite degrees of freedom of ``sd_total`` (the sample part counts as infinite)."""
+        if not self.training_randomness or self.seed_term == 0:
+            return math.inf
+        return self.sd_total ** 4 * (self.seeds - 1) / self.seed_term ** 4
 
     def half_width(self, level: float) -> float:
         """The larger of the two half-widths at ``level``."""

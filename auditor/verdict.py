@@ -175,23 +175,33 @@ def resolve_gates(rules: list[tuple[str, float]] | None, defaults: dict[str, flo
     return [gate(k, chosen[k], "config") for k in metric_keys if k in chosen]
 
 
+MAX_WIDENING = 3.0
+
+
 def widen_to_noise(gate: Gate, evidence: GapEvidence | None, *, multiplier: float) -> Gate:
-    """A default gate's tolerance: at least ``multiplier`` retrain standard deviations.
+    """A default gate's tolerance: at least ``multiplier`` retrain standard deviations, at most
+    :data:`MAX_WIDENING` times the attack's floor.
 
     An honest retrain differs from the references' mean by about one such deviation, so a
     tolerance near it would fail honest retraining (statistics review M1); the multiplier leaves
-    room for the interval's own width. Configured tolerances are kept as given.
+    room for the interval's own width. The cap keeps a noisy metric from passing models that leak
+    (a tolerance of 0.2 AUC passes models exposing a tenth of the forget set): where retraining is
+    noisier than that, the gate stays inconclusive and is not powered. Configured tolerances are
+    kept as given.
     """
     if gate.source != "default" or evidence is None or not evidence.training_randomness:
         return gate
-    return replace(gate, tolerance=max(gate.tolerance, multiplier * evidence.seed_term))
+    widened = max(gate.tolerance, multiplier * evidence.seed_term)
+    return replace(gate, tolerance=min(widened, MAX_WIDENING * gate.tolerance))
 
 
 def _p_beyond(ev: GapEvidence, t: float) -> float:
-    """Normal-approximation p-value of H0: |gap| <= t (one tail can reject)."""
+    """p-value of H0: |gap| <= t (one tail can reject), Student t with Welch-Satterthwaite degrees of
+    freedom, so that it agrees with the intervals when retrain noise dominates."""
     if ev.sd_total == 0:
         return 0.0 if abs(ev.point) > t else 1.0
-    return float(sps.norm.sf((abs(ev.point) - t) / ev.sd_total))
+    z = (abs(ev.point) - t) / ev.sd_total
+    return float(sps.norm.sf(z) if math.isinf(ev.df) else sps.t.sf(z, ev.df))
 
 
 def judge_evidence(gate: Gate, ev: GapEvidence | None, *, alpha: float, family: int) -> Judgement:

@@ -67,7 +67,7 @@ def test_honest_retrains_pass_at_the_default_tolerance_and_never_fail():
         refs = rng.normal(0.0, 0.1, 12)
         u = rng.normal(0.0, 0.1)
         ev = GapEvidence(float(u - refs.mean()), 0.01, float(refs.std(ddof=1)), 12)
-        gate = widen_to_noise(Gate("m", 0.01, "default", "recoverability"), ev, multiplier=4.5)
+        gate = widen_to_noise(Gate("m", 0.2, "default", "recoverability"), ev, multiplier=4.5)
         status = judge(gate, {"unlearned": ev}, alpha=0.05, family=10).status
         passes += status == PASS
         fails += status == FAIL

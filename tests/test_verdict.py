@@ -58,10 +58,13 @@ def test_training_randomness_widens_the_interval():
 
 
 def test_default_tolerance_widens_to_the_retrain_noise_floor_config_does_not():
-    e = ev(0.0, seed_sd=0.1)
+    e = ev(0.0, seed_sd=0.02)
     assert widen_to_noise(Gate("m", 0.05, "default"), e, multiplier=4.5).tolerance == pytest.approx(
         4.5 * e.seed_term)
     assert widen_to_noise(Gate("m", 0.05, "config"), e, multiplier=4.5).tolerance == 0.05
+    # never more than three times the attack's floor: a noisier metric stays inconclusive instead
+    assert widen_to_noise(Gate("m", 0.05, "default"), ev(0.0, seed_sd=0.1), multiplier=4.5).tolerance == \
+        pytest.approx(0.15)
 
 
 def test_newcombe_interval_at_zero_is_not_degenerate():

@@ -21,7 +21,7 @@ compared like an accuracy (``compare_proportions``).
 Old engine (review, tolerance 0.15, 2 references, digits sizes): P(pass) 0.58 / 0.28 / 0.06 / 0.01 and
 P(fail) 0 / 0 / 0 / 0.04 for f = 0.1 / 0.2 / 0.3 / 0.4.
 
-Run: .venv/bin/python benchmarks/sims/auc_tolerance.py   (about 2 min)
+Run: .venv/bin/python benchmarks/sims/auc_tolerance.py   (about 55 s of CPU)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ inconclusive and ``apply_bh`` fails the rejected gates.
     tolerance 0.05 (n = 101, from ``compare_proportions``): P(p_beyond <= alpha / 9), the smallest
     BH threshold, against the Bonferroni (Newcombe) fail rate.
 
-Run: .venv/bin/python benchmarks/sims/bh.py   (about 30 s)
+Run: .venv/bin/python benchmarks/sims/bh.py   (about 60 s of CPU)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ two-tailed 1 - alpha/m = 99.44 % interval).
 (2) the AUC gap of ``stats.compare_scores`` (101 members, 82 non-members, 2 references), K = 100 per B:
     the engine's own replicates, new endpoint from ``c.evidence`` and old from ``c.gap_samples``.
 
-Run: .venv/bin/python benchmarks/sims/bonferroni_tails.py   (about 1 min)
+Run: .venv/bin/python benchmarks/sims/bonferroni_tails.py   (about 15 s of CPU)
 """
 
 from __future__ import annotations

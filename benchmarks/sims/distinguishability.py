@@ -16,7 +16,7 @@ gate is ``distinguishability.epsilon_mean`` with tolerance 0.5, fail-only, judge
 the engine's ``epsilon_from_counts`` table and is checked to equal ``split_epsilon`` example by example
 on the same permutations (first line of the output).
 
-Run: .venv/bin/python benchmarks/sims/distinguishability.py   (about 1.5 min)
+Run: .venv/bin/python benchmarks/sims/distinguishability.py   (about 40 s of CPU)
 """
 
 from __future__ import annotations

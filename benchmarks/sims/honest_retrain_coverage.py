@@ -24,7 +24,7 @@ the tolerance is k x s sqrt(1 + 1/R) and the 90 % seed half-width t_{R-1} s sqrt
 gate passes iff |T_{R-1}| < k - t_{R-1, 0.95} with T_{R-1} = gap / (s sqrt(1 + 1/R)) ~ Student t on
 R - 1 df (exact under normality); checked by simulation through ``verdict.judge``.
 
-Run: .venv/bin/python benchmarks/sims/honest_retrain_coverage.py   (about 1 min)
+Run: .venv/bin/python benchmarks/sims/honest_retrain_coverage.py   (about 45 s of CPU)
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Because all references are 0, the decision depends on the number k of correct sa
 the exact size sum_k P(k) 1[pass | k] is printed beside the Monte-Carlo estimate. The old rule
 (percentile bootstrap of the gap, B = 1,000, 90 % interval inside +-t) is re-run on the same draws.
 
-Run: .venv/bin/python benchmarks/sims/prop_tost.py   (about 30 s)
+Run: .venv/bin/python benchmarks/sims/prop_tost.py   (about 70 s of CPU)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ by MOVER (``inference.GapEvidence``). Coverage of the true gap 0 by an honest re
 Levels: 90 % (TOST) and 1 - 2 x 0.05 / 9 = 98.89 % (the fail rule's interval, one tail of 0.56 % per
 side). For the fail rule what matters is the miss rate of one tail (nominal <= 0.0056).
 
-Run: .venv/bin/python benchmarks/sims/seeds_coverage.py   (about 1 min)
+Run: .venv/bin/python benchmarks/sims/seeds_coverage.py   (about 25 s of CPU)
 """
 
 from __future__ import annotations
