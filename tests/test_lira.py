@@ -122,7 +122,8 @@ def test_rmia_catches_a_leaky_model(leaky_setup):
     result = attack.measure(ctx(retrained))
     clean = next(m for m in result.metrics if m.key == "rmia.auc").comparison
     assert clean.gap.ci[0] < 0 < clean.gap.ci[1]
-    assert 0.0 <= result.details["a"] <= 1.0 and result.details["population_z"] == 300
+    # under random forgetting every held-out sample is a non-member: z takes half, disjoint from the scored ones
+    assert 0.0 <= result.details["a"] <= 1.0 and 100 < result.details["population_z"] <= 300
 
 
 def test_shadow_mia_catches_a_leaky_model(leaky_setup):
@@ -165,7 +166,9 @@ def test_ulira_separates_noop_from_retrain(leaky_setup):
     assert noop.details["method_distinguishability"]["mean_auc"] > 0.8
     clean = attack.measure(ctx(retrained, Retrain()))
     auc = next(m for m in clean.metrics if m.key == "ulira.auc").comparison
-    assert auc.gap.ci[0] < 0 < auc.gap.ci[1]
+    # a single honest pair's AUC carries model-level noise (statistics review M5), so no interval claim here:
+    # the retrain sits near 0.5, far from the noop's
+    assert abs(auc.gap.value) < 0.1
     assert abs(clean.details["method_distinguishability"]["mean_auc"] - 0.5) < 0.15
 
 
