@@ -8,7 +8,9 @@ STAMP  := $(VENV)/.installed-dev
 
 # WeasyPrint renders through Pango (and subsets fonts with HarfBuzz); the PDF tests read text and
 # check signatures with poppler (pdftotext, pdfsig); the HTML test loads the report in headless
-# Chromium. Whatever is missing is installed from Debian (apt-get update runs once, first).
+# Chromium; examples/fashion_mnist.yaml reads Fashion-MNIST from the Debian package
+# dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). Whatever is missing is installed from
+# Debian (apt-get update runs once, first).
 system-deps:
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q libpango-1.0.so.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
@@ -16,6 +18,7 @@ system-deps:
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi "DejaVu Sans" || missing="$$missing fonts-dejavu-core"; \
+	[ -d /usr/share/datasets/fashion-mnist ] || missing="$$missing dataset-fashion-mnist"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \

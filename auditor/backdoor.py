@@ -78,4 +78,5 @@ def plant(data: LoadedData, canaries: np.ndarray, trigger: Trigger) -> LoadedDat
     x[idx] = trigger.stamp(x[idx])
     y[idx] = trigger.target
     source = {**data.source, "backdoor": f"{len(canaries)} canaries, trigger {trigger.record()['sha256'][:16]}"}
-    return replace(data, x=x, y=y, fingerprint=fingerprint(data.name + "+backdoor", x, y), source=source)
+    return replace(data, x=x, y=y, fingerprint=fingerprint(data.name + "+backdoor", x, y, data.test_mask),
+                   source=source)

@@ -11,8 +11,12 @@ folder they were looked for in. Nothing is ever downloaded: torchvision classes 
 
 How each dataset is read:
 
-* MNIST and Fashion-MNIST go through ``torchvision.datasets.MNIST`` / ``FashionMNIST``, which read
-  the uncompressed idx files and verify no checksum.
+* MNIST and Fashion-MNIST are parsed here (:mod:`auditor.idx`) from their IDX files, plain or
+  gzipped, in torchvision's layout (``<root>/MNIST/raw/``, ``<root>/FashionMNIST/raw/``) or the
+  original distribution's (the four files directly in ``<root>``, as the Debian package
+  ``dataset-fashion-mnist`` installs them in ``/usr/share/datasets/fashion-mnist``). No checksum is
+  enforced (re-compressed copies, such as Debian's, differ from the release's md5 sums); the loaded
+  content is fingerprinted instead.
 * CIFAR-10, CIFAR-100 and SVHN are read here, in the same way torchvision's classes read them
   (pickled batches; MATLAB ``.mat`` files), because torchvision refuses any file whose md5 differs
   from the official release, which rules out test fixtures and locally re-packed copies. The md5 of
@@ -168,94 +172,176 @@ def _check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
 
 # --------------------------------------------------------------------------- MNIST family
 
+# Class names as torchvision's MNIST.classes / FashionMNIST.classes (tests check they agree).
+_MNIST_CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
+                  "7 - seven", "8 - eight", "9 - nine")
+_FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                          "Bag", "Ankle boot")
+# Where a Debian package provides the dataset (apt-get install <package>; files in <folder>).
+_DEBIAN = {"fashion_mnist": ("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist")}
 
-def _load_idx(cfg: DataConfig, *, cls_name: str, name: str, title: str,
-              stats: tuple[tuple[float, ...], tuple[float, ...]]) -> LoadedData:
-    import torchvision.datasets as tvd
 
-    root = _root(cfg)
-    cls = getattr(tvd, cls_name)
-    folder = f"{cls_name}/raw"
-    legacy = root / cls_name / "processed"
-    # torchvision also accepts its pre-0.9 cache (processed/training.pt + test.pt) instead of raw files.
-    if not ((legacy / "training.pt").is_file() and (legacy / "test.pt").is_file()):
-        _require_files(root, folder, _MNIST_FILES, title)
-        files = [f"{folder}/{n}" for n in _MNIST_FILES]
+def _idx_layouts(root: Path, cls_name: str) -> list[tuple[str, Path]]:
+    """The folders an MNIST-family dataset may be in, in the order they are tried."""
+    return [("torchvision", root / cls_name / "raw"), ("raw", root / "raw"), ("flat", root)]
+
+
+def _idx_file(folder: Path, name: str) -> Path | None:
+    """``folder/name``, else ``folder/name.gz``, else None."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _find_idx_files(root: Path, cls_name: str, title: str) -> tuple[str, list[Path]]:
+    """The first layout holding all four IDX files (each plain or gzipped), or ConfigError.
+
+    The error names both layouts, the folder that came closest and the files it lacks, and,
+    where one exists, the Debian package that provides the dataset.
+    """
+    layouts = _idx_layouts(root, cls_name)
+    best: tuple[int, Path, list[str]] | None = None
+    for layout, folder in layouts:
+        found = [_idx_file(folder, n) for n in _MNIST_FILES]
+        if all(found):
+            return layout, [p for p in found if p is not None]
+        missing = [n for n, p in zip(_MNIST_FILES, found) if p is None]
+        if best is None or len(missing) < len(best[2]):
+            best = (len(_MNIST_FILES) - len(missing), folder, missing)
+    assert best is not None
+    names = ", ".join(_MNIST_FILES)
+    msg = (f"{title} expects the four IDX files {{{names}}}, each plain or gzipped (.gz), either directly in "
+           f"{root} (the original distribution's layout) or in {root / cls_name / 'raw'} (torchvision's layout); ")
+    if not root.is_dir():
+        msg = f"folder {root} does not exist; " + msg
+    elif best[0]:
+        msg += f"{best[1]} lacks: {', '.join(best[2])}; "
     else:
-        files = [f"{cls_name}/processed/training.pt", f"{cls_name}/processed/test.pt"]
+        msg += "none of them is there; "
+    package = _DEBIAN.get(title)
+    if package is not None:
+        msg += (f"the Debian package {package[0]} provides {title} in the original layout "
+                f"(apt-get install {package[0]}; then data.root: {package[1]}); ")
+    msg += f"otherwise {_NEVER_DOWNLOADS}"
+    raise _fail(msg)
+
+
+def _read_idx_pair(images_path: Path, labels_path: Path, title: str) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images ``(N, H, W)`` and labels ``(N,)`` of one split, or ConfigError."""
+    from auditor.idx import IdxError, read_idx
+
+    try:
+        images = read_idx(images_path, dtype="uint8", ndim=3)
+        labels = read_idx(labels_path, dtype="uint8", ndim=1)
+    except (IdxError, OSError) as exc:
+        raise _fail(f"cannot read {title}: {exc}; expected IDX files of uint8 images (N x H x W, magic "
+                    f"0x00000803) and uint8 labels (N, magic 0x00000801)") from None
+    if images.shape[0] != labels.shape[0]:
+        raise _fail(f"{title}: {images_path} holds {images.shape[0]} images but {labels_path} "
+                    f"{labels.shape[0]} labels")
+    return images, labels
+
+
+def _read_legacy(root: Path, cls_name: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """torchvision's pre-0.9 cache ``<root>/<cls>/processed/{training,test}.pt``, if present."""
+    import torch
+
+    legacy = root / cls_name / "processed"
+    paths = [legacy / "training.pt", legacy / "test.pt"]
+    if not all(p.is_file() for p in paths):
+        return None
     parts = []
-    for train in (True, False):
-        split = "train" if train else "t10k"
+    for path in paths:
         try:
-            parts.append(cls(root=str(root), train=train, download=False))
-        except (RuntimeError, AssertionError, TypeError, ValueError, KeyError, OSError,
-                pickle.UnpicklingError) as exc:
-            raise _fail(f"cannot read the {title} {split} split from {root / cls_name}: "
-                        f"{type(exc).__name__}: {str(exc) or 'malformed idx file'}; expected uncompressed "
-                        f"idx files {split}-images-idx3-ubyte (uint8, N x H x W) and "
-                        f"{split}-labels-idx1-ubyte (uint8, N)") from None
-    images = [np.asarray(p.data, dtype=np.uint8) for p in parts]  # torch uint8 tensors -> numpy, no copy
-    labels = [np.asarray(p.targets, dtype=np.int64) for p in parts]
-    for split, x, y in zip(("train", "t10k"), images, labels):
+            images, labels = torch.load(path, map_location="cpu", weights_only=True)
+            parts.append((np.asarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int64)))
+        except Exception as exc:  # torch raises several types for bad files
+            raise _fail(f"cannot read {path} (torchvision's legacy (images, labels) cache): "
+                        f"{type(exc).__name__}: {exc}") from None
+    return parts
+
+
+def _load_idx(cfg: DataConfig, *, cls_name: str, name: str, classes: tuple[str, ...],
+              stats: tuple[tuple[float, ...], tuple[float, ...]]) -> LoadedData:
+    root = _root(cfg)
+    try:
+        layout, paths = _find_idx_files(root, cls_name, name)
+    except ConfigError:
+        legacy = _read_legacy(root, cls_name)
+        if legacy is None:
+            raise
+        layout, parts = "torchvision-legacy", legacy
+        files = [f"{cls_name}/processed/training.pt", f"{cls_name}/processed/test.pt"]
+        reader = "torch.load(weights_only=True) of torchvision's legacy cache"
+    else:
+        files = [os.path.relpath(p, root) for p in paths]
+        reader = "auditor.idx (IDX parser; .gz decompressed in memory)"
+        parts = [_read_idx_pair(paths[0], paths[1], name), _read_idx_pair(paths[2], paths[3], name)]
+    (train_x, train_y), (test_x, test_y) = parts
+    for split, x, y in (("train", train_x, train_y), ("t10k", test_x, test_y)):
         if x.ndim != 3 or x.shape[0] != y.shape[0]:
-            raise _fail(f"{title} {split} files disagree: {x.shape[0]} images of shape {x.shape[1:]} "
-                        f"but {y.shape[0]} labels (in {root / folder})")
-    if images[0].shape[1:] != images[1].shape[1:]:
-        raise _fail(f"{title}: train images are {images[0].shape[1:]} but test images {images[1].shape[1:]}")
-    classes = tuple(str(c) for c in parts[0].classes)
-    y = np.concatenate(labels)
-    _check_labels(y, len(classes), f"{title} labels in {root / folder}")
-    x = _unit_standardised(np.concatenate(images)[:, None, :, :], stats)
-    test_mask = np.concatenate([np.zeros(len(labels[0]), bool), np.ones(len(labels[1]), bool)])
+            raise _fail(f"{name} {split} split disagrees: {x.shape[0]} images of shape {x.shape[1:]} "
+                        f"but {y.shape[0]} labels (in {root})")
+    if train_x.shape[1:] != test_x.shape[1:]:
+        raise _fail(f"{name}: train images are {train_x.shape[1:]} but test images {test_x.shape[1:]}")
+    y = np.concatenate([train_y, test_y]).astype(np.int64)
+    _check_labels(y, len(classes), f"{name} labels in {root}")
+    x = _unit_standardised(np.concatenate([train_x, test_x])[:, None, :, :], stats)
+    test_mask = np.concatenate([np.zeros(len(train_y), bool), np.ones(len(test_y), bool)])
     return make_loaded(name, x, y, class_names=classes, num_classes=len(classes), test_mask=test_mask,
-                       source=_source(root, files, f"torchvision.datasets.{cls_name}"))
+                       source=_source(root, files, reader, layout=layout))
 
 
 def load_mnist(cfg: DataConfig) -> LoadedData:
     """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey, 10 classes.
 
-    Read by ``torchvision.datasets.MNIST(root, download=False)`` from the uncompressed idx files
-    ``<root>/MNIST/raw/{train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
-    t10k-labels-idx1-ubyte}`` (``.gz`` files alone are not read: torchvision only decompresses
-    while downloading). torchvision's legacy cache ``<root>/MNIST/processed/{training.pt,test.pt}``
-    is accepted instead. Standardised with mean 0.1307, std 0.3081.
+    The four IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each plain or gzipped (``.gz``),
+    are looked for, in this order, in ``<root>/MNIST/raw/`` (torchvision's layout), ``<root>/raw/``
+    and ``<root>/`` (the original distribution's layout); the first folder holding all four is
+    read. torchvision's legacy cache ``<root>/MNIST/processed/{training.pt,test.pt}`` is read when
+    no folder has the IDX files. The files are parsed by :mod:`auditor.idx` (magic number, dims,
+    big-endian, exact size). Standardised with mean 0.1307, std 0.3081.
 
     Reference: Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning applied to
     document recognition", Proceedings of the IEEE 86(11), 1998.
 
     Args:
-        cfg: The data section; ``root`` is the folder holding ``MNIST/``.
+        cfg: The data section; ``root`` is the folder holding the files or ``MNIST/raw/``.
 
     Returns:
         70,000 samples shaped ``(1, 28, 28)``, train first; ``test_mask`` marks the t10k split.
 
     Raises:
-        ConfigError: A file is missing or malformed (the message names the files expected).
+        ConfigError: A file is missing or malformed (the message names the files and layouts expected).
     """
-    return _load_idx(cfg, cls_name="MNIST", name="mnist", title="mnist", stats=_MNIST_STATS)
+    return _load_idx(cfg, cls_name="MNIST", name="mnist", classes=_MNIST_CLASSES, stats=_MNIST_STATS)
 
 
 def load_fashion_mnist(cfg: DataConfig) -> LoadedData:
     """Fashion-MNIST: 60,000 training and 10,000 test images of clothing, 28x28 grey, 10 classes.
 
-    Read by ``torchvision.datasets.FashionMNIST(root, download=False)`` from
-    ``<root>/FashionMNIST/raw/{train-images-idx3-ubyte, train-labels-idx1-ubyte,
-    t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte}`` (uncompressed). Standardised with mean
-    0.2860, std 0.3530.
+    Read like :func:`load_mnist`: the four IDX files, plain or gzipped, from
+    ``<root>/FashionMNIST/raw/`` (torchvision's layout), ``<root>/raw/`` or ``<root>/`` (the
+    original distribution's layout). The Debian package ``dataset-fashion-mnist`` installs the
+    original gzipped files in ``/usr/share/datasets/fashion-mnist``, which works as ``data.root``
+    as it is. Standardised with mean 0.2860, std 0.3530.
 
     Reference: H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a Novel Image Dataset for
     Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017.
 
     Args:
-        cfg: The data section; ``root`` is the folder holding ``FashionMNIST/``.
+        cfg: The data section; ``root`` is the folder holding the files or ``FashionMNIST/raw/``.
 
     Returns:
         70,000 samples shaped ``(1, 28, 28)``, train first; ``test_mask`` marks the t10k split.
 
     Raises:
-        ConfigError: A file is missing or malformed (the message names the files expected).
+        ConfigError: A file is missing or malformed (the message names the files and layouts
+            expected, and the Debian package).
     """
-    return _load_idx(cfg, cls_name="FashionMNIST", name="fashion_mnist", title="fashion_mnist",
+    return _load_idx(cfg, cls_name="FashionMNIST", name="fashion_mnist", classes=_FASHION_MNIST_CLASSES,
                      stats=_FASHION_MNIST_STATS)
 
 

@@ -7,6 +7,8 @@
 
 Datasets with an official test split keep it as ``test``; ``population`` is then carved from the
 official training data. Otherwise all three come from stratified splits drawn from the seed.
+``data.train_size`` shrinks **train** to a seeded, stratified subset of that size; the rest of the
+training pool joins **population** (more non-member data for the attacks).
 """
 
 from __future__ import annotations
@@ -57,8 +59,30 @@ def _stratified_split(idx: np.ndarray, labels: np.ndarray, fraction: float, seed
     return rest.astype(np.int64), held_arr.astype(np.int64)
 
 
+def _stratified_subset(idx: np.ndarray, labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Exactly ``size`` of ``idx`` (sorted), each class in proportion to its share of ``idx``.
+
+    Per-class quotas are ``size * n_c / n`` rounded down, and the ``size - sum`` samples left over
+    go to the classes with the largest remainders (ties to the smaller label), so the subset has
+    exactly ``size`` samples and no class is off its share by one or more.
+    """
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = size * counts / counts.sum()
+    quota = np.floor(exact).astype(np.int64)
+    order = sorted(range(len(classes)), key=lambda i: (-(exact[i] - quota[i]), classes[i]))
+    quota[order[: size - int(quota.sum())]] += 1
+    chosen = [idx[labels == c][rng.permutation(int(n))[:q]] for c, n, q in zip(classes, counts, quota)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64) if chosen else np.empty(0, dtype=np.int64)
+
+
 def base_splits(data: LoadedData, cfg: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, test, population) dataset indices, sorted, determined by the seed."""
+    """(train, test, population) dataset indices, sorted, determined by the seed.
+
+    The training *pool* is what the test and population splits leave. With ``cfg.train_size``
+    the original trains on a stratified subset of that many pool samples (drawn from the seed)
+    and the rest of the pool joins the population; :func:`train_size_problems` checks the size.
+    """
     y = data.y.numpy()
     all_idx = np.arange(len(y), dtype=np.int64)
     if data.test_mask is not None:
@@ -69,7 +93,24 @@ def base_splits(data: LoadedData, cfg: DataConfig, seed: int) -> tuple[np.ndarra
         pool, test = _stratified_split(all_idx, y, cfg.test_fraction, derive_seed(seed, "split/test"))
         share = cfg.population_fraction / (1.0 - cfg.test_fraction)
     train, population = _stratified_split(pool, y[pool], share, derive_seed(seed, "split/population"))
+    if cfg.train_size is not None and cfg.train_size < len(train):
+        subset = _stratified_subset(train, y[train], cfg.train_size, derive_seed(seed, "split/train_size"))
+        population = np.union1d(population, np.setdiff1d(train, subset)).astype(np.int64)
+        train = subset
     return train, np.sort(test), population
+
+
+def train_size_problems(data: LoadedData, cfg: DataConfig, seed: int) -> list[Problem]:
+    """A problem when ``data.train_size`` exceeds the training pool (the test and population splits' rest)."""
+    if cfg.train_size is None:
+        return []
+    pool = len(base_splits(data, cfg.model_copy(update={"train_size": None}), seed)[0])
+    if cfg.train_size <= pool:
+        return []
+    return [Problem("data.train_size", f"{cfg.train_size} is more than the {pool} samples available: the training "
+                                       f"pool of '{data.name}' ({len(data)} samples less the test and population "
+                                       f"splits); set data.train_size to at most {pool}, or lower "
+                                       "data.population_fraction")]
 
 
 def read_index_file(path: Path) -> list[int]:
@@ -152,6 +193,9 @@ def forget_indices(data: LoadedData, train: np.ndarray, forget: ForgetConfig, se
 
 def make_splits(data: LoadedData, cfg: DataConfig, forget: ForgetConfig, seed: int) -> tuple[Splits | None, list[Problem]]:
     """All splits, or the problems that prevent them."""
+    problems = train_size_problems(data, cfg, seed)
+    if problems:
+        return None, problems
     train, test, population = base_splits(data, cfg, seed)
     chosen, problems = forget_indices(data, train, forget, seed)
     if problems:

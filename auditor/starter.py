@@ -9,10 +9,12 @@ STARTER = """\
 seed: 0                     # root seed: splits, training, unlearning and attacks all derive from it
 
 data:
-  dataset: digits           # digits (ships with scikit-learn) | mnist | fashion_mnist | cifar10 | cifar100
-                            # | svhn (from root:, never downloaded) | imagefolder (root:) | npz (path:)
+  dataset: digits           # digits (ships with scikit-learn) | mnist1d (generated; options under mnist1d:)
+                            # | mnist | fashion_mnist | cifar10 | cifar100 | svhn (from root:, never
+                            # downloaded) | imagefolder (root:) | npz (path:)
   test_fraction: 0.25       # held-out test data (datasets without an official test split)
   population_fraction: 0.2  # never trained on: non-member data for attacks and third-party data for methods
+  train_size: null          # N: train on a seeded, stratified N of the training pool; the rest joins population
 
 model:
   arch: mlp                 # mlp | small_cnn | resnet18 | package.module:factory

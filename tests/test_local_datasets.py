@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import pickle
 import struct
 from pathlib import Path
@@ -25,11 +26,12 @@ def _write_idx_labels(path: Path, labels: np.ndarray) -> None:
     path.write_bytes(struct.pack(">II", 0x00000801, len(labels)) + labels.astype(np.uint8).tobytes())
 
 
-def _make_idx(root: Path, folder: str, n_train: int = 5, n_test: int = 3,
-              seed: int = 0) -> dict[str, np.ndarray]:
+def _make_idx(root: Path, folder: str, n_train: int = 5, n_test: int = 3, seed: int = 0, *,
+              layout: str = "torchvision", gz: bool = False) -> dict[str, np.ndarray]:
+    """Tiny MNIST-shaped IDX files in ``layout``: torchvision (root/folder/raw), raw (root/raw) or flat (root)."""
     rng = np.random.default_rng(seed)
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
+    raw = {"torchvision": root / folder / "raw", "raw": root / "raw", "flat": root}[layout]
+    raw.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for split, n in (("train", n_train), ("t10k", n_test)):
         images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
@@ -37,6 +39,11 @@ def _make_idx(root: Path, folder: str, n_train: int = 5, n_test: int = 3,
         _write_idx_images(raw / f"{split}-images-idx3-ubyte", images)
         _write_idx_labels(raw / f"{split}-labels-idx1-ubyte", labels)
         arrays[f"{split}_x"], arrays[f"{split}_y"] = images, labels
+    if gz:
+        for name in ld._MNIST_FILES:
+            plain = raw / name
+            (raw / f"{name}.gz").write_bytes(gzip.compress(plain.read_bytes()))
+            plain.unlink()
     return arrays
 
 
@@ -154,34 +161,91 @@ def test_idx_datasets(tmp_path: Path, dataset: str, folder: str, fn, mean: float
     assert f"{folder}/raw/train-images-idx3-ubyte" in data.source["files"]
 
 
+@pytest.mark.parametrize(("layout", "gz"), [("flat", True), ("flat", False), ("raw", True), ("raw", False),
+                                          ("torchvision", True)])
+def test_idx_layouts_and_compression(tmp_path: Path, layout: str, gz: bool) -> None:
+    reference = ld.load_fashion_mnist(DataConfig(dataset="fashion_mnist", root=_tv(tmp_path / "tv")))
+    arrays = _make_idx(tmp_path / "d", "FashionMNIST", layout=layout, gz=gz)
+    data = ld.load_fashion_mnist(DataConfig(dataset="fashion_mnist", root=tmp_path / "d"))
+    assert data.fingerprint == reference.fingerprint  # same content, whatever the layout or compression
+    assert data.y.tolist() == [*arrays["train_y"].tolist(), *arrays["t10k_y"].tolist()]
+    assert data.source["layout"] == layout
+    prefix = {"flat": "", "raw": "raw/", "torchvision": "FashionMNIST/raw/"}[layout]
+    assert data.source["files"].split(",")[0] == f"{prefix}train-images-idx3-ubyte{'.gz' if gz else ''}"
+
+
+def _tv(root: Path) -> Path:
+    _make_idx(root, "FashionMNIST")
+    return root
+
+
+def test_idx_torchvision_layout_comes_first(tmp_path: Path) -> None:
+    _make_idx(tmp_path, "MNIST", seed=1, layout="flat", gz=True)
+    arrays = _make_idx(tmp_path, "MNIST", seed=2)
+    data = ld.load_mnist(DataConfig(dataset="mnist", root=tmp_path))
+    assert data.source["layout"] == "torchvision"
+    assert data.y.tolist() == [*arrays["train_y"].tolist(), *arrays["t10k_y"].tolist()]
+
+
+def test_missing_dataset_names_both_layouts_and_the_debian_package(tmp_path: Path) -> None:
+    exc = _config_error(ld.load_fashion_mnist, DataConfig(dataset="fashion_mnist", root=tmp_path))
+    msg = exc.problems[0].message
+    assert "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg and "(.gz)" in msg
+    assert f"directly in {tmp_path} (the original distribution's layout)" in msg
+    assert f"{tmp_path / 'FashionMNIST' / 'raw'} (torchvision's layout)" in msg
+    assert "Debian package dataset-fashion-mnist" in msg and "/usr/share/datasets/fashion-mnist" in msg
+    assert "never downloads" in msg
+    # MNIST has no Debian package: none is named.
+    exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
+    assert "Debian" not in exc.problems[0].message and "never downloads" in exc.problems[0].message
+
+
 def test_mnist_missing_file_is_named(tmp_path: Path) -> None:
     _make_idx(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
     exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
     msg = exc.problems[0].message
-    assert "missing: t10k-labels-idx1-ubyte" in msg
-    assert str(tmp_path / "MNIST" / "raw") in msg and "never downloads" in msg
-
-
-def test_mnist_gz_only_gets_a_hint(tmp_path: Path) -> None:
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in ld._MNIST_FILES:
-        (raw / f"{name}.gz").write_bytes(b"\x1f\x8b")
-    exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
-    assert "gunzip" in exc.problems[0].message
+    assert f"{tmp_path / 'MNIST' / 'raw'} lacks: t10k-labels-idx1-ubyte" in msg
+    assert "never downloads" in msg
 
 
 def test_mnist_corrupt_file_is_a_config_error(tmp_path: Path) -> None:
     _make_idx(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"garbage!")
     exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
-    assert "train-images-idx3-ubyte" in exc.problems[0].message
+    assert "train-images-idx3-ubyte" in exc.problems[0].message and "not an IDX file" in exc.problems[0].message
+
+
+def test_mnist_broken_gzip_is_a_config_error(tmp_path: Path) -> None:
+    for name in ld._MNIST_FILES:
+        (tmp_path / f"{name}.gz").write_bytes(b"\x1f\x8b")
+    exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
+    assert "not a readable gzip file" in exc.problems[0].message
+
+
+def test_mnist_labels_and_images_disagree(tmp_path: Path) -> None:
+    _make_idx(tmp_path, "MNIST")
+    _write_idx_labels(tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", np.zeros(2, np.uint8))
+    exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
+    assert "3 images" in exc.problems[0].message and "2 labels" in exc.problems[0].message
 
 
 def test_missing_root_folder(tmp_path: Path) -> None:
     exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path / "nope"))
     assert "does not exist" in exc.problems[0].message
+
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(),
+                    reason="Debian package dataset-fashion-mnist not installed (make install installs it)")
+def test_debian_fashion_mnist_as_it_is() -> None:
+    data = ld.load_fashion_mnist(DataConfig(dataset="fashion_mnist", root=DEBIAN_FASHION_MNIST))
+    assert data.x.shape == (70_000, 1, 28, 28) and int(data.test_mask.sum()) == 10_000
+    assert data.source["layout"] == "flat" and data.source["files"].endswith("t10k-labels-idx1-ubyte.gz")
+    assert np.bincount(data.y.numpy(), minlength=10).tolist() == [7000] * 10
+    assert abs(float(data.x[:60_000].mean())) < 0.01  # standardised with the training-split statistics
 
 
 # --------------------------------------------------------------------------- CIFAR
@@ -339,6 +403,8 @@ def test_file_tables_match_torchvision() -> None:
     assert {v[1]: v[2] for k, v in tvd.SVHN.split_list.items() if k != "extra"} == ld._SVHN_FILES
     assert tuple(r[0].removesuffix(".gz") for r in tvd.MNIST.resources) == ld._MNIST_FILES
     assert tuple(r[0].removesuffix(".gz") for r in tvd.FashionMNIST.resources) == ld._MNIST_FILES
+    assert tuple(tvd.MNIST.classes) == ld._MNIST_CLASSES
+    assert tuple(tvd.FashionMNIST.classes) == ld._FASHION_MNIST_CLASSES
 
 
 def test_registered_in_loaders() -> None:

@@ -69,3 +69,28 @@ def test_manifest_is_sorted_and_hashable():
     import hashlib
 
     assert manifest_digest(idx) == hashlib.sha256(b"1\n3\n5\n").hexdigest()
+
+
+def test_train_size_takes_a_stratified_seeded_subset_and_grows_the_population():
+    forget = ForgetConfig(kind="random", fraction=0.1)
+    full, _ = make_splits(DATA, DataConfig(), forget, 0)
+    a, problems = make_splits(DATA, DataConfig(train_size=500), forget, 0)
+    b, _ = make_splits(DATA, DataConfig(train_size=500), forget, 0)
+    c, _ = make_splits(DATA, DataConfig(train_size=500), forget, 1)
+    assert not problems and len(a.train) == 500 and len(a.forget) == 50
+    assert a.digest() == b.digest() != c.digest() and a.digest() != full.digest()
+    assert set(a.train) < set(full.train) and np.array_equal(a.test, full.test)
+    assert set(a.population) == set(full.population) | (set(full.train) - set(a.train))  # the rest joins
+    assert len(a.train) + len(a.test) + len(a.population) == len(DATA)
+    y = DATA.y.numpy()
+    expected = 500 * np.bincount(y[full.train], minlength=10) / len(full.train)
+    assert np.all(np.abs(np.bincount(y[a.train], minlength=10) - expected) < 1)  # stratified
+    same, _ = make_splits(DATA, DataConfig(train_size=len(full.train)), forget, 0)
+    assert same.digest() == full.digest()  # the whole pool: nothing changes
+
+
+def test_train_size_larger_than_the_pool_is_named():
+    pool = len(make_splits(DATA, DataConfig(), ForgetConfig(kind="random", fraction=0.1), 0)[0].train)
+    splits, problems = make_splits(DATA, DataConfig(train_size=pool + 1), ForgetConfig(kind="random", fraction=0.1), 0)
+    assert splits is None and problems[0].path == "data.train_size"
+    assert f"at most {pool}" in problems[0].message and str(pool + 1) in problems[0].message
