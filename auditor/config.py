@@ -592,6 +592,18 @@ def _cross_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
                 f"it supports: {', '.join(sorted(method.supports))}",
                 _yaml_line(tree, ("forget", "kind")),
             ))
+    if cfg.gates.controls:
+        from auditor.controls import CONTROLS
+
+        for i, name in enumerate(cfg.gates.controls):
+            if cfg.forget.kind not in CONTROLS[name].supports:
+                problems.append(Problem(
+                    f"gates.controls.{i}",
+                    f"control {name!r} does not apply to {cfg.forget.kind!r} forgetting (it applies to: "
+                    f"{', '.join(sorted(CONTROLS[name].supports))}); remove it, or leave gates.controls unset to use "
+                    "every control that applies",
+                    _yaml_line(tree, ("gates", "controls", i)),
+                ))
     for i, attack in enumerate(cfg.attacks):
         if ATTACKS.get(attack.name).needs_method and cfg.unlearner.name is None:
             problems.append(Problem(

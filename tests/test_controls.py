@@ -67,3 +67,13 @@ def test_exposure_is_calibrated_on_the_retrains_and_catches_a_leaking_minority()
     assert abs(np.mean([r.mean() for r in out["reference"]]) - 0.01) < 0.005
     assert out["unlearned"][0].mean() < 0.03
     assert out["original"][0].mean() > 0.1
+
+
+def test_a_control_that_does_not_apply_is_a_config_error(write_config):
+    from auditor.config import load_config
+    from auditor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"gates.controls.0 \(line \d+\): control .head_bias. does not apply"):
+        load_config(write_config({"forget": {"kind": "random", "fraction": 0.1}, "gates": {"controls": ["head_bias"]}}))
+    with pytest.raises(ConfigError, match="unknown control"):
+        load_config(write_config({"gates": {"controls": ["head_bais"]}}))
