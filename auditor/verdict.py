@@ -131,11 +131,6 @@ class GateResult:
     seed_sd: float | None = None
     evidence: GapEvidence | None = None
 
-    @property
-    def has_power(self) -> bool:
-        """The gate can support its category's claim (see the module docstring)."""
-        return self.powered
-
     def as_dict(self) -> dict[str, Any]:
         return {"metric": self.gate.metric, "tolerance": self.gate.tolerance, "source": self.gate.source,
                 "tolerance_floor": self.gate.floor, "category": self.gate.category,
