@@ -7,7 +7,7 @@ import numpy as np
 from attacks.base import Attack, Measurement, MetricResult, Params, Table
 from attacks.signals import correct
 from auditor.context import AuditContext
-from auditor.stats import compare_proportions
+from auditor.stats import compare_proportions, forget_set_comparison
 
 
 class AccuracyParams(Params):
@@ -73,6 +73,8 @@ class AccuracyCheck(Attack):
         metrics = []
         for split, label in self._splits(ctx.forget_kind):
             comp = compare_proportions(outcomes(split), reps=ctx.bootstrap, level=ctx.level, rng=rng)
+            if split == "forget":  # the request names these samples: the claim is about them
+                comp = forget_set_comparison(comp)
             metrics.append(MetricResult(f"accuracy.{split}", label, "the model classifies more of these correctly", comp))
 
         rows = []

@@ -48,7 +48,8 @@ class MetricResult:
         if ev is not None:
             gap["method"] = ("Newcombe paired score interval over samples" if ev.cells is not None else
                              "paired resampling of the evaluation samples")
-            gap["method"] += (f", plus retrain-to-retrain variance from {ev.seeds} references" if ev.training_randomness
+            gap["method"] += (f", or the prediction interval for one more retrain from {ev.seeds} references, "
+                              "whichever is wider" if ev.training_randomness
                               else "; no retrain-to-retrain variance (one reference)")
             gap["inference"] = ev.as_dict()
         else:

@@ -9,7 +9,7 @@ from pydantic import Field
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import probabilities
 from auditor.context import AuditContext
-from auditor.stats import Comparison, Estimate, compare_proportions
+from auditor.stats import Comparison, Estimate, compare_proportions, forget_set_comparison
 from auditor.training import predict_logits
 
 
@@ -90,11 +90,13 @@ class Distance(Attack):
             values["reference"] = [np.mean([fn(refs[i], refs[j]) for j in range(len(refs)) if j != i], axis=0)
                                    for i in range(len(refs))]
             metrics.append(MetricResult(key, label, "further from retraining",
-                                        compare_proportions(values, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
+                                        forget_set_comparison(compare_proportions(
+                                            values, reps=ctx.bootstrap, level=ctx.level, rng=rng))))
         zrf = {role: [1.0 - js_divergence(p, p_rand) / np.log(2.0) for p in ps] for role, ps in probs.items()}
         metrics.append(MetricResult("distance.zrf", "ZRF (1 - JS to a random model / ln 2)",
                                     "outputs less like a random model's",
-                                    compare_proportions(zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
+                                    forget_set_comparison(compare_proportions(
+                                        zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng))))
         details = {"examples": n, "reference_seeds": len(refs), "js_units": "nats (ZRF normalised by ln 2)",
                    "reference_distance": "each reference to the other references (leave one out)",
                    "comparability": "published ZRF values used a non-standard JS and are not comparable"}

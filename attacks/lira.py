@@ -22,6 +22,7 @@ from auditor.stats import (
     compare_proportions,
     compare_scores,
     exposure_outcomes,
+    forget_set_comparison,
     min_negatives,
     tpr_at_fpr,
     tpr_at_fpr_rows,
@@ -202,7 +203,9 @@ class Lira(Attack):
         metrics = [
             MetricResult("lira.exposure", f"Forget samples exposed at the retrains' {p.exposure_fpr:.0%} rate (LiRA)",
                          "more forget samples look like members than after retraining",
-                         compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
+                         # forget samples alone, against the retrains' own quantile on them: conditioned on them
+                         forget_set_comparison(compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level,
+                                                                   rng=rng))),
             MetricResult("lira.auc", "AUC (LiRA)", "members and non-members are more separable",
                          compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
             MetricResult("lira.balanced_accuracy", "Best balanced accuracy (LiRA)",

@@ -9,27 +9,58 @@ from torch import nn
 
 from attacks.base import Attack, Measurement, MetricResult, Params
 from auditor.context import AuditContext
-from auditor.stats import Comparison, Estimate, bootstrap_indices, compare_proportions, percentile_interval
+from auditor.stats import (Comparison, Estimate, bootstrap_indices, compare_proportions, forget_set_comparison,
+                           percentile_interval)
 from auditor.inference import evidence_from_replicates
 
 
 class ProbeParams(Params):
     max_fit: int = Field(3000, ge=50, description="At most this many samples to fit the probe (seeded subsample).")
     C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic-regression probe.")
+    p_floor: float = Field(
+        0.01, gt=0, lt=1, description=("Probabilities of the true class below this count as this: a per-sample loss "
+                                       "is capped at -log(p_floor), so one sample the probe cannot decode at all "
+                                       "does not decide the statistic (0.01: below 1 %, the class is not decoded)."))
+    depths: int = Field(
+        2, ge=1, le=4, description=("Probe the inputs of the last this-many weight layers (nn.Linear or nn.Conv*): 1 is "
+                                    "the penultimate features only; 2 also reads the layer below, where retraining "
+                                    "or editing only the top layers (Goel et al.'s EU-k, CF-k) leaves the original's "
+                                    "representation untouched."))
     gate_tolerance: float = Field(
         0.4, gt=0, description=("Smallest default tolerance on the gap in log probe loss (0.4: the probe's loss on the "
                                 "forget samples within a factor 1.5 of retraining's); the verdict widens it to the "
                                 "retrain noise floor."))
 
 
+def _weight_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+
+
 @torch.no_grad()
-def penultimate_features(model: nn.Module, x: torch.Tensor, *, device: torch.device, batch_size: int = 512) -> np.ndarray:
-    """The input of the model's last ``nn.Linear`` (its classification head), flattened."""
-    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not heads:
+def layer_inputs(model: nn.Module, x: torch.Tensor, *, depth: int, device: torch.device,
+                 batch_size: int = 512) -> np.ndarray | None:
+    """The input of the ``depth``-th weight layer from the top (1: the classification head, whose
+    input is the penultimate representation), flattened; convolutional maps are average-pooled to
+    at most 2 x 2 (or 4) positions first, so a probe sees every channel at a manageable width.
+    None when the model has fewer weight layers than ``depth``."""
+    layers = _weight_layers(model)
+    if depth == 1 and (not layers or not isinstance(layers[-1], nn.Linear)):
         raise ValueError("the probe needs a model whose last layer is an nn.Linear head")
+    if len(layers) < depth:
+        return None
     captured: list[torch.Tensor] = []
-    handle = heads[-1].register_forward_pre_hook(lambda _m, inp: captured.append(inp[0].detach().flatten(1).cpu()))
+
+    def grab(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
+        h = inp[0].detach()
+        if h.dim() == 4:
+            h = nn.functional.adaptive_avg_pool2d(h, (min(2, h.shape[2]), min(2, h.shape[3])))
+        elif h.dim() == 3:
+            h = nn.functional.adaptive_avg_pool1d(h, min(4, h.shape[2]))
+        elif h.dim() == 5:
+            h = nn.functional.adaptive_avg_pool3d(h, 1)
+        captured.append(h.flatten(1).cpu())
+
+    handle = layers[-depth].register_forward_pre_hook(grab)
     try:
         was_training = model.training
         model.to(device).eval()
@@ -39,6 +70,13 @@ def penultimate_features(model: nn.Module, x: torch.Tensor, *, device: torch.dev
     finally:
         handle.remove()
     return torch.cat(captured).double().numpy()
+
+
+def penultimate_features(model: nn.Module, x: torch.Tensor, *, device: torch.device, batch_size: int = 512) -> np.ndarray:
+    """The input of the model's last ``nn.Linear`` (its classification head), flattened."""
+    out = layer_inputs(model, x, depth=1, device=device, batch_size=batch_size)
+    assert out is not None
+    return out
 
 
 class Probe(Attack):
@@ -54,7 +92,10 @@ class Probe(Attack):
     retraining (Goel et al.'s EU-k / CF-k). The gated statistic is the log of the probe's mean
     cross-entropy on the forget samples, which has room to move where accuracy saturates at 1
     (statistics review C3: accuracy moved 0.08 on digits, the log loss about 2.7). Compared
-    two-sided with the references, retrain-to-retrain spread included.
+    two-sided with the references, retrain-to-retrain spread included. Each sample's loss is capped
+    at ``-log(p_floor)``: without the cap one undecodable sample in one reference (a loss of 27 at a
+    probability of 1e-12) moved that reference's statistic by 1.7 and inflated the retrain spread
+    fourfold, leaving the gate without power (null study, seed 6).
     """
 
     name = "probe"
@@ -65,11 +106,17 @@ class Probe(Attack):
     default_category = "recoverability"
     Params = ProbeParams
 
+    @staticmethod
+    def _prefix(depth: int) -> str:
+        return "probe" if depth == 1 else f"probe.depth{depth}"
+
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return ["probe.forget_log_loss", "probe.forget_accuracy"]
+        return [f"{self._prefix(d)}.{m}" for d in range(1, self.params.depths + 1)
+                for m in ("forget_log_loss", "forget_accuracy")]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {"probe.forget_log_loss": self.params.gate_tolerance}
+        return {f"{self._prefix(d)}.forget_log_loss": self.params.gate_tolerance
+                for d in range(1, self.params.depths + 1)}
 
     def measure(self, ctx: AuditContext) -> Measurement:
         from threadpoolctl import threadpool_limits
@@ -78,10 +125,6 @@ class Probe(Attack):
             return self._measure(ctx)
 
     def _measure(self, ctx: AuditContext) -> Measurement:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
         rng = ctx.rng("attack/probe")
         y_all = ctx.data.y.numpy()
         classes = np.unique(y_all[ctx.splits.forget])
@@ -92,29 +135,52 @@ class Probe(Attack):
             fit_idx = np.sort(rng.choice(fit_idx, size=self.params.max_fit, replace=False))
         x_fit, y_fit = ctx.data.x[torch.as_tensor(fit_idx)], y_all[fit_idx]
         forget = ctx.split("forget")
+        y_forget = forget.y.numpy()
+        metrics: list[MetricResult] = []
+        for depth in range(1, self.params.depths + 1):
+            metrics += self._measure_depth(ctx, depth, x_fit, y_fit, forget.x, y_forget, rng)
+        details = {"fit_samples": int(fit_idx.size), "held_out_forget_class_samples": int(held.size),
+                   "scored_on": "forget samples", "p_floor": self.params.p_floor,
+                   "features": ("depth 1: the input of the last nn.Linear (penultimate layer); depth k: the input of "
+                                "the k-th weight layer from the top, convolutional maps average-pooled to 2 x 2")}
+        return Measurement(tuple(metrics), details=details)
+
+    def _measure_depth(self, ctx: AuditContext, depth: int, x_fit: torch.Tensor, y_fit: np.ndarray,
+                       x_forget: torch.Tensor, y_forget: np.ndarray, rng: np.random.Generator) -> list[MetricResult]:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        prefix = self._prefix(depth)
+        where = "penultimate features" if depth == 1 else f"the input of weight layer {depth} from the top"
         outcomes: dict[str, list[np.ndarray]] = {}
         losses: dict[str, list[np.ndarray]] = {}
-        y_forget = forget.y.numpy()
         for role, models in ctx.models().items():
             outcomes[role], losses[role] = [], []
             for m in models:
+                f_fit = layer_inputs(m, x_fit, depth=depth, device=ctx.device)
+                if f_fit is None:
+                    note = f"not estimable: the model has fewer than {depth} weight layers"
+                    none = Estimate(None, n=len(y_forget), note=note)
+                    return [MetricResult(f"{prefix}.{k}", f"{label} ({where})", "", Comparison(
+                        {r: none for r in ("unlearned", "reference", "original")}, none, None, None))
+                        for k, label in (("forget_log_loss", "log probe loss"), ("forget_accuracy", "probe accuracy"))]
                 probe = make_pipeline(StandardScaler(), LogisticRegression(C=self.params.C, max_iter=2000))
-                probe.fit(penultimate_features(m, x_fit, device=ctx.device), y_fit)
-                proba = probe.predict_proba(penultimate_features(m, forget.x, device=ctx.device))
+                probe.fit(f_fit, y_fit)
+                f_forget = layer_inputs(m, x_forget, depth=depth, device=ctx.device)
+                proba = probe.predict_proba(f_forget)
                 classes_ = probe.classes_
                 col = np.minimum(np.searchsorted(classes_, y_forget), classes_.size - 1)
                 p_true = np.where(classes_[col] == y_forget, proba[np.arange(len(y_forget)), col], 0.0)
-                losses[role].append(-np.log(np.clip(p_true, 1e-12, 1.0)))
+                losses[role].append(-np.log(np.clip(p_true, self.params.p_floor, 1.0)))
                 outcomes[role].append((classes_[proba.argmax(1)] == y_forget).astype(float))
-        log_loss = self._log_mean(losses, reps=ctx.bootstrap, level=ctx.level, rng=rng)
-        comp = compare_proportions(outcomes, reps=ctx.bootstrap, level=ctx.level, rng=rng)
-        details = {"fit_samples": int(fit_idx.size), "held_out_forget_class_samples": int(held.size),
-                   "scored_on": "forget samples", "features": "input of the last nn.Linear (penultimate layer)"}
-        return Measurement((MetricResult("probe.forget_log_loss", "log of the probe's mean loss on the forget samples",
-                                         "the forgotten data is less decodable from the features", log_loss),
-                            MetricResult("probe.forget_accuracy", "Probe accuracy on the forget samples",
-                                         "the forgotten data is more decodable from the features", comp)),
-                           details=details)
+        # Scored on the forget samples alone, which the request names: conditioned on them.
+        log_loss = forget_set_comparison(self._log_mean(losses, reps=ctx.bootstrap, level=ctx.level, rng=rng))
+        comp = forget_set_comparison(compare_proportions(outcomes, reps=ctx.bootstrap, level=ctx.level, rng=rng))
+        return [MetricResult(f"{prefix}.forget_log_loss", f"log of the probe's mean loss on the forget samples ({where})",
+                             "the forgotten data is less decodable from the features", log_loss),
+                MetricResult(f"{prefix}.forget_accuracy", f"Probe accuracy on the forget samples ({where})",
+                             "the forgotten data is more decodable from the features", comp)]
 
     @staticmethod
     def _log_mean(values: dict[str, list[np.ndarray]], *, reps: int, level: float,

@@ -14,8 +14,22 @@ retrained without the forget set", not "these fixed models agree on these sample
   ``s`` the gap has seed variance ``(1 + 1/R) s^2`` (a prediction interval for a new draw), with
   ``R - 1`` degrees of freedom.
 
-The two parts are combined by square-and-add of their half-widths (MOVER: Zou & Donner, 2008),
-the seed part with Student's t on R - 1 degrees of freedom. Only the bootstrap's
+The interval is the wider of two intervals, each valid under one reading of the gate (the
+statistics design document, docs/statistics.md section 2, gives both and the simulations):
+
+* the **prediction interval for one more retrain**, ``t_{R-1} * s * sqrt(1 + 1/R)``: under the
+  null the unlearned model and the references are exchangeable given the evaluation samples, so the
+  model-by-sample noise is already inside ``s``, and the randomness of drawing the samples adds
+  nothing to a gap whose mean is 0 for every draw; this reading is exact (Student t) for honest
+  retrains;
+* the **estimation interval for this model's population gap**, the sample part and the
+  references' mean (``t_{R-1} * s / sqrt(R)``) combined by square-and-add of their half-widths
+  (MOVER: Zou & Donner, 2008): for a fixed model that is not a retrain, the paired difference's
+  own sample noise is what a pass or a fail must outlast.
+
+Taking the larger is valid under either reading; adding both in quadrature (the engine before
+this change) counted the model-by-sample noise twice and passed honest retrains less often than
+stated (statistics review M1 follow-up, docs/statistics.md section 2.3). Only the bootstrap's
 standard deviation is used, never its extreme quantiles, so a Bonferroni tail at 1 - alpha/m is as
 stable as a 90 % interval (the percentile tails at B = 1,000 were Monte-Carlo noise:
 statistics review M2.3). ``docs/statistics.md`` lists the simulations behind the error rates.
@@ -24,7 +38,7 @@ statistics review M2.3). ``docs/statistics.md`` lists the simulations behind the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats as sps
@@ -71,6 +85,11 @@ class GapEvidence:
         cells: For per-sample 0/1 outcomes, the paired 2x2 cells (a, b, c, d) of the model against
             the references' per-sample mean; the sample part of the interval is then Newcombe's
             hybrid score interval instead of a normal one (exact enough at 0/n and n/n).
+        fixed_samples: The evaluation samples are the forget set itself, named by the request, not a
+            draw from a population: the claim is about these samples, so the gap is conditioned on
+            them and the estimation interval has no sample part (the prediction interval for one
+            more retrain, whose spread already holds the model-by-sample noise, then binds). Only
+            with two or more references that do not all agree (:attr:`conditioned`).
     """
 
     point: float
@@ -78,6 +97,7 @@ class GapEvidence:
     seed_sd: float | None
     seeds: int
     cells: tuple[float, float, float, float] | None = None
+    fixed_samples: bool = False
 
     @property
     def seed_term(self) -> float:
@@ -85,6 +105,14 @@ class GapEvidence:
         if self.seed_sd is None:
             return 0.0
         return self.seed_sd * math.sqrt(1.0 + 1.0 / self.seeds)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the gap is conditioned on fixed samples: ``fixed_samples`` with a measured, nonzero
+        retrain spread. References that agree exactly (spread 0, e.g. every retrain at 0/n) say
+        nothing about a new retrain at this resolution, so the sample part is kept there and a
+        zero-width interval cannot certify anything (statistics review M2.1)."""
+        return self.fixed_samples and self.training_randomness and bool(self.seed_sd)
 
     @property
     def training_randomness(self) -> bool:
@@ -97,30 +125,57 @@ class GapEvidence:
             return 0.0
         return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.seed_term
 
+    def mean_half_width(self, level: float) -> float:
+        """Half-width for the references' mean alone (Student t, R - 1 df): the training part of
+        the estimation interval of a fixed model's gap."""
+        if not self.training_randomness:
+            return 0.0
+        assert self.seed_sd is not None
+        return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.seed_sd / math.sqrt(self.seeds)
+
     def sample_half_widths(self, level: float) -> tuple[float, float]:
-        """(lower, upper) half-widths from the evaluation samples alone."""
+        """(lower, upper) half-widths from the evaluation samples alone (0 when they are fixed by the
+        request and training randomness is measured)."""
+        if self.conditioned:
+            return 0.0, 0.0
         if self.cells is not None:
             return newcombe_paired(self.cells, level)
         h = float(sps.norm.ppf(0.5 + level / 2.0)) * self.sample_sd
         return h, h
 
     def interval(self, level: float) -> tuple[float, float]:
-        """Two-sided interval at ``level``: sample and seed limits combined by MOVER (Zou & Donner)."""
+        """Two-sided interval at ``level``: the wider of the prediction interval for one more
+        retrain and the estimation interval (samples and the references' mean by MOVER)."""
         lo, hi = self.sample_half_widths(level)
-        hs = self.seed_half_width(level)
-        return self.point - math.hypot(lo, hs), self.point + math.hypot(hi, hs)
+        hp, hm = self.seed_half_width(level), self.mean_half_width(level)
+        return self.point - max(hp, math.hypot(lo, hm)), self.point + max(hp, math.hypot(hi, hm))
+
+    @property
+    def prediction_binds(self) -> bool:
+        """Whether the prediction interval for one more retrain is the wider one (normal scale)."""
+        return self.training_randomness and self.seed_term >= self._estimation_sd
+
+    @property
+    def _estimation_sd(self) -> float:
+        mean_sd = self.seed_sd / math.sqrt(self.seeds) if self.training_randomness and self.seed_sd else 0.0
+        sample_sd = 0.0 if self.conditioned else self.sample_sd
+        return math.hypot(sample_sd, mean_sd)
 
     @property
     def sd_total(self) -> float:
-        """Standard deviation of the gap, samples and training together (normal approximation)."""
-        return math.hypot(self.sample_sd, self.seed_term)
+        """Standard deviation of the gap under the binding reading (normal approximation)."""
+        return self.seed_term if self.prediction_binds else self._estimation_sd
 
     @property
     def df(self) -> float:
-        """Welch-Satterthwaite degrees of freedom of ``sd_total`` (the sample part counts as infinite)."""
+        """Degrees of freedom of ``sd_total``: R - 1 for the prediction reading, Welch-Satterthwaite
+        for the estimation reading (the sample part counts as infinite)."""
         if not self.training_randomness or self.seed_term == 0:
             return math.inf
-        return self.sd_total ** 4 * (self.seeds - 1) / self.seed_term ** 4
+        if self.prediction_binds:
+            return float(self.seeds - 1)
+        mean_sd = self.seed_sd / math.sqrt(self.seeds)
+        return self._estimation_sd ** 4 * (self.seeds - 1) / mean_sd ** 4
 
     def half_width(self, level: float) -> float:
         """The larger of the two half-widths at ``level``."""
@@ -134,7 +189,15 @@ class GapEvidence:
         return {"point": finite(self.point), "sample_sd": finite(self.sample_sd), "seed_sd": finite(self.seed_sd),
                 "seeds": self.seeds,
                 "cells": list(self.cells) if self.cells is not None else None,
-                "includes_training_randomness": self.training_randomness}
+                "fixed_samples": self.fixed_samples, "conditioned_on_samples": self.conditioned,
+                "includes_training_randomness": self.training_randomness,
+                "binding_interval": ("prediction for one more retrain" if self.prediction_binds else
+                                     "estimation of this model's gap (samples and the references' mean)")}
+
+
+def on_fixed_samples(evidence: dict[str, GapEvidence]) -> dict[str, GapEvidence]:
+    """The same evidence, marked as measured on the forget set itself (see ``GapEvidence.fixed_samples``)."""
+    return {role: replace(ev, fixed_samples=True) for role, ev in evidence.items()}
 
 
 def seed_sd(reference_points: list[float] | tuple[float, ...]) -> float | None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
 from scipy import stats as sps
 
-from auditor.inference import GapEvidence, evidence_from_replicates, paired_cells
+from auditor.inference import GapEvidence, evidence_from_replicates, on_fixed_samples, paired_cells
 from auditor.rankstats import index_counts, weighted_auc, weighted_balanced_accuracy, weighted_tpr_at_fpr
 
 
@@ -204,6 +204,12 @@ class Comparison:
     reference_spread: float | None
     control_samples: np.ndarray | None = None
     evidence: dict[str, GapEvidence] = field(default_factory=dict)
+
+
+def forget_set_comparison(comp: Comparison) -> Comparison:
+    """``comp`` measured on the forget set alone, which the request fixes: its gap evidence is
+    conditioned on those samples (:attr:`auditor.inference.GapEvidence.fixed_samples`)."""
+    return replace(comp, evidence=on_fixed_samples(comp.evidence))
 
 
 def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,

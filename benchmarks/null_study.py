@@ -44,7 +44,10 @@ def run(config: str, seed: int, sets: list[str], out: Path, cache: Path | None) 
     gates = ev["gates"]["results"]
     return {"seed": seed, "verdict": ev["verdict"]["status"], "headline": ev["verdict"]["headline"],
             "not_pass": [f"{g['metric']}={g['status']}" for g in gates if g["status"] != "pass"],
-            "powered": [g["metric"] for g in gates if g.get("powered")], "wall_s": round(wall, 1)}
+            "powered": [g["metric"] for g in gates if g.get("powered")], "wall_s": round(wall, 1),
+            "gates": [{"metric": g["metric"], "status": g["status"], "powered": g.get("powered"),
+                       "tolerance": g["tolerance"], "gap": g["gap"], "equivalence_ci": g["equivalence_ci"],
+                       "retrain_sd": g.get("retrain_sd"), "original_gap": g["control"]["gap"]} for g in gates]}
 
 
 def main() -> None:

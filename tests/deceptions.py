@@ -105,3 +105,85 @@ class HeadOnForgetAscent(Unlearner):
         for p in model.parameters():
             p.requires_grad_(True)
         return model.eval()
+
+
+class FinetuneLastTwo(Unlearner):
+    """CF-2: fine-tune the last two linear layers on the retain set, everything below frozen (Goel et al.)."""
+
+    name = "finetune_last_two"
+    summary = "test deception"
+    citation = "none"
+
+    def unlearn(self, model, inputs):
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)][-2:]
+        for p in model.parameters():
+            p.requires_grad_(False)
+        params = [p for layer in linears for p in layer.parameters()]
+        for p in params:
+            p.requires_grad_(True)
+        retain = inputs.retain()
+        opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+        gen = inputs.generator("cf2")
+        for _ in range(10):
+            for idx in torch.randperm(len(retain), generator=gen).split(64):
+                opt.zero_grad()
+                F.cross_entropy(model(retain.x[idx]), retain.y[idx]).backward()
+                opt.step()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model.eval()
+
+
+class NegateRows(Unlearner):
+    """Flip the sign of the forgotten classes' head rows (their logits become anti-correlated with the class)."""
+
+    name = "negate_rows"
+    summary = "test deception"
+    citation = "none"
+    supports = frozenset({"class"})
+
+    def unlearn(self, model, inputs):
+        head = _head(model)
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                head.weight[c] *= -1.0
+                head.bias[c] -= 1.0
+        return model
+
+
+class WholeModelAscent(Unlearner):
+    """Over-forgetting: gradient ascent on the forget set through the whole model, far past retraining."""
+
+    name = "whole_model_ascent"
+    summary = "test deception"
+    citation = "none"
+
+    def unlearn(self, model, inputs):
+        forget = inputs.forget()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        for _ in range(60):
+            opt.zero_grad()
+            (-F.cross_entropy(model(forget.x), forget.y).clamp(max=8.0)).backward()
+            opt.step()
+        return model.eval()
+
+
+class RelabelFinetune(Unlearner):
+    """Label noise: fine-tune the whole model on the forget set with random wrong labels (no retain repair)."""
+
+    name = "relabel_finetune"
+    summary = "test deception"
+    citation = "none"
+
+    def unlearn(self, model, inputs):
+        forget = inputs.forget()
+        gen = inputs.generator("relabel")
+        num_classes = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
+        shift = torch.randint(1, num_classes, forget.y.shape, generator=gen)
+        wrong = (forget.y + shift) % num_classes
+        opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        for _ in range(20):
+            opt.zero_grad()
+            F.cross_entropy(model(forget.x), wrong).backward()
+            opt.step()
+        return model.eval()

@@ -33,13 +33,35 @@ def test_seed_part_is_a_prediction_interval_for_one_more_retrain():
     assert seed_sd([1.0]) is None and seed_sd([1.0, 3.0]) == pytest.approx(math.sqrt(2))
 
 
-def test_mover_adds_half_widths_in_quadrature():
-    e = GapEvidence(0.1, 0.02, 0.03, 12)
-    samp = 1.6448536269514722 * 0.02
+def test_interval_is_the_wider_of_prediction_and_estimation():
     from scipy import stats
 
-    seed = stats.t.ppf(0.95, 11) * 0.03 * math.sqrt(1 + 1 / 12)
-    assert e.interval(0.9) == pytest.approx((0.1 - math.hypot(samp, seed), 0.1 + math.hypot(samp, seed)))
+    q = stats.t.ppf(0.95, 11)
+    pred = q * 0.03 * math.sqrt(1 + 1 / 12)
+    mean = q * 0.03 / math.sqrt(12)
+    small = GapEvidence(0.1, 0.01, 0.03, 12)            # sample noise below the retrain spread: prediction binds
+    assert small.prediction_binds
+    assert small.interval(0.9) == pytest.approx((0.1 - pred, 0.1 + pred))
+    big = GapEvidence(0.1, 0.05, 0.03, 12)              # a model whose paired sample noise exceeds it
+    est = math.hypot(1.6448536269514722 * 0.05, mean)
+    assert not big.prediction_binds and est > pred
+    assert big.interval(0.9) == pytest.approx((0.1 - est, 0.1 + est))
+
+
+def test_tost_size_for_a_fixed_model_at_the_margin_with_large_sample_noise():
+    """A fixed model that is not a retrain, its population gap exactly at the tolerance, with paired
+    sample noise twice the retrain spread: the estimation interval must keep P(pass) <= alpha."""
+    from auditor.verdict import PASS, Gate, judge
+
+    rng = np.random.default_rng(3)
+    trials, passes, t = 4000, 0, 0.1
+    for _ in range(trials):
+        refs = rng.normal(0.0, 0.02, 12)
+        sample_sd = 0.04
+        d = t + rng.normal(0.0, sample_sd) - refs.mean()
+        ev = GapEvidence(float(d), sample_sd, float(refs.std(ddof=1)), 12)
+        passes += judge(Gate("m", t, "config", "privacy"), {"unlearned": ev}, alpha=0.05, family=8).status == PASS
+    assert passes / trials <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
 
 
 def test_tost_size_at_the_margin_for_proportions_is_at_most_nominal():
@@ -72,3 +94,18 @@ def test_honest_retrains_pass_at_the_default_tolerance_and_never_fail():
         passes += status == PASS
         fails += status == FAIL
     assert passes / trials > 0.95 and fails == 0
+
+
+def test_forget_set_metrics_condition_on_their_samples_unless_the_references_all_agree():
+    from scipy import stats
+
+    spread = GapEvidence(0.02, 0.05, 0.01, 12, fixed_samples=True)
+    pred = stats.t.ppf(0.95, 11) * 0.01 * math.sqrt(1 + 1 / 12)
+    assert spread.conditioned and spread.interval(0.9) == pytest.approx((0.02 - pred, 0.02 + pred))
+    # every retrain at 0/100: no spread to condition on, so Newcombe's sample part stands (no [0, 0] interval)
+    agree = evidence_from_replicates(0.0, None, [0.0] * 12, cells=paired_cells(np.zeros(100), np.zeros(100)))
+    from dataclasses import replace
+
+    agree = replace(agree, fixed_samples=True)
+    lo, hi = agree.interval(0.9)
+    assert not agree.conditioned and hi == pytest.approx(wilson(0, 100, 0.9)[1])
