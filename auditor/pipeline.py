@@ -35,7 +35,7 @@ from auditor.progress import Progress
 from auditor.reproducible import run_id as reproducible_run_id
 from auditor.reproducible import split_volatile
 from auditor.seeding import derive_seed
-from auditor.shadows import ShadowStore
+from auditor.shadows import ShadowStore, shadow_group
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
 from auditor.executors import make_executor
@@ -225,7 +225,9 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                        population_is_clean="population" not in (method_record.get("data_read") or {}),
                        shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
                                            cache=cache, device=prep.device, seed=cfg.seed,
-                                           executor=make_executor(cfg.execution), train_size=int(len(splits.train))),
+                                           executor=make_executor(cfg.execution), train_size=int(len(splits.train)),
+                                           group=shadow_group(cfg.forget.kind, data, splits,
+                                                              tuple(cfg.forget.classes or ()))),
                        progress=progress, method=method, trigger=prep.trigger,
                        controls={c.name: c.model.to(prep.device).eval() for c in built},
                        architecture_differences=tuple(arch_diffs))

@@ -26,29 +26,46 @@ from auditor.context import take
 from auditor.datasets import LoadedData
 from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
 from auditor.seeding import derive_seed
+from auditor.splits import Splits
 from auditor.training import ProgressFn, Recipe, predict_logits
 
 
 BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
 
 
-def pair_membership(n: int, pairs: int, seed: int, size: int | None = None) -> np.ndarray:
+def pair_membership(n: int, pairs: int, seed: int, size: int | None = None,
+                    group: np.ndarray | None = None) -> np.ndarray:
     """``(2 * pairs, n)`` boolean IN matrix: row 2j is a random half, row 2j+1 its complement.
 
     With ``size`` below half the pool, each row keeps a random ``size`` of its half, so every shadow
     trains on as many samples as the audited model (LiRA's shadows mimic the target's training
     set; statistics review M3.3) and the two rows of a pair stay disjoint. Row pair j depends
     only on (seed, j), so adding pairs never changes earlier rows.
+
+    ``group`` (the samples of a forgotten class, or a backdoor's canaries) moves as one block: in
+    each pair one row holds the whole group and the other none of it, alternating between pairs.
+    A group sample's OUT shadows then never saw any member of its group, which is what retraining
+    without the group gives; with per-sample halves they saw half of it, and a constant logit shift
+    on the group looked like forgetting to online LiRA (statistics review M3.1).
     """
+    in_group = np.zeros(n, dtype=bool)
+    if group is not None and len(group):
+        in_group[np.asarray(group, dtype=np.int64)] = True
+    rest = np.nonzero(~in_group)[0]
+    g = int(in_group.sum())
     rows = []
     for j in range(pairs):
         rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
-        order = rng.permutation(n)
-        first, second = order[: n // 2], order[n // 2:]
+        order = rest[rng.permutation(rest.size)] if g else rng.permutation(n)
+        m = order.size
+        first, second = order[: m // 2], order[m // 2:]
         if size is not None and size < n // 2:
-            first, second = first[:size], second[:size]
+            first, second = first[:max(size - g, 0) if j % 2 == 0 else size], second[:size if j % 2 == 0 else
+                                                                                     max(size - g, 0)]
         a, b = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         a[first], b[second] = True, True
+        if g:
+            (a if j % 2 == 0 else b)[in_group] = True
         rows += [a, b]
     return np.stack(rows) if rows else np.zeros((0, n), dtype=bool)
 
@@ -100,13 +117,16 @@ class ShadowStore:
         executor: Where training jobs run (default: this process).
         train_size: The audited model's training-set size; shadows train on as many samples when
             half the pool is larger.
+        group: Dataset indices that move IN or OUT together (a forgotten class, backdoor canaries);
+            see :func:`pair_membership`.
     """
 
     def __init__(self, *, data: LoadedData, recipe: Recipe, factory: Callable[[], nn.Module], arch: str,
                  cache: ModelCache, device: torch.device, seed: int, executor: Executor | None = None,
-                 train_size: int | None = None) -> None:
+                 train_size: int | None = None, group: np.ndarray | None = None) -> None:
         self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
         self.train_size = train_size
+        self.group = None if group is None or len(group) == 0 else np.asarray(group, dtype=np.int64)
         self.cache, self.device, self.seed = cache, device, seed
         self.executor = executor or LocalExecutor()
         self._sets: dict[int, ShadowSet] = {}
@@ -117,7 +137,7 @@ class ShadowStore:
             raise ValueError(f"shadow count must be even (complementary pairs), got {count}")
         if count in self._sets:
             return self._sets[count]
-        membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size)
+        membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size, self.group)
         seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
         specs = [{"role": "shadow", "data": self.data.fingerprint,
                   "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
@@ -202,3 +222,14 @@ class ShadowStore:
         if flip:
             x = x.flip(-1)
         return torch.stack([predict_logits(m, x, device=self.device) for m in shadows.models])
+
+
+def shadow_group(forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]) -> np.ndarray | None:
+    """The samples LiRA's shadows must take IN or OUT as one block for this request (see
+    :func:`pair_membership`): every sample of the forgotten classes, or the backdoor's canaries; None
+    for the erasure of individual records, whose samples are IN or OUT one by one."""
+    if forget_kind == "class" and classes:
+        return np.nonzero(np.isin(data.y.numpy(), np.asarray(classes)))[0]
+    if forget_kind == "backdoor":
+        return np.asarray(splits.forget, dtype=np.int64)
+    return None

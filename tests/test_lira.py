@@ -232,3 +232,17 @@ def test_differencing_exposes_deletions_when_both_versions_are_published(leaky_s
     assert auc.per_model["unlearned"].value > 0.65 and auc.per_model["reference"].value > 0.65
     assert auc.gap.ci[0] < 0 < auc.gap.ci[1]
     assert result.details["attack_training_positives"] > 0
+
+
+def test_a_forgotten_group_moves_in_and_out_of_the_shadows_as_one_block():
+    """Class or backdoor forgetting (statistics review M3.1): every OUT shadow of a group sample saw
+    none of the group, every IN shadow all of it; training sizes stay the target's; pairs stay disjoint."""
+    group = np.arange(20, 35)
+    m = pair_membership(200, 4, seed=3, size=60, group=group)
+    in_group = m[:, group]
+    assert np.all(in_group.all(axis=1) | (~in_group).all(axis=1))     # all or nothing per shadow
+    assert in_group.all(axis=1).sum() == 4                                # IN for half of the shadows
+    assert np.all(m.sum(axis=1) == 60)
+    assert not np.any(m[0::2] & m[1::2])
+    # the erasure of individual records keeps the per-sample halves (and the cached shadows)
+    assert np.array_equal(pair_membership(200, 4, seed=3, size=60), pair_membership(200, 4, seed=3, size=60, group=None))
