@@ -36,6 +36,11 @@ class BiasShift(Unlearner):
         return model
 
 
+class RowParams(Params):
+    scale: float = Field(0.1)
+    shift: float = Field(3.0)
+
+
 class ScaleRows(Unlearner):
     """Shrink the forgotten classes' head rows to a tenth and lower their bias a little."""
 
@@ -43,14 +48,52 @@ class ScaleRows(Unlearner):
     summary = "test deception"
     citation = "none"
     supports = frozenset({"class"})
+    Params = RowParams
 
     def unlearn(self, model, inputs):
         head = _head(model)
         with torch.no_grad():
             for c in inputs.forget_classes:
-                head.weight[c] *= 0.1
-                head.bias[c] -= 3.0
+                head.weight[c] *= self.params.scale
+                head.bias[c] -= self.params.shift
         return model
+
+
+class NegateParams(RowParams):
+    scale: float = Field(-1.0)
+    shift: float = Field(1.0)
+
+
+class NegateRows(ScaleRows):
+    """Flip the sign of the forgotten classes' head rows (their logits become anti-correlated with the class)."""
+
+    name = "negate_rows"
+    Params = NegateParams
+
+
+def _train_top_layers(model, inputs, *, layers: int, reinit: bool, make_opt, epochs: int, purpose: str):
+    """Train only the last ``layers`` nn.Linear layers on the retain set, everything below frozen."""
+    top = [m for m in model.modules() if isinstance(m, nn.Linear)][-layers:]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = []
+    for layer in top:
+        if reinit:
+            layer.reset_parameters()
+        for p in layer.parameters():
+            p.requires_grad_(True)
+            params.append(p)
+    retain = inputs.retain()
+    opt = make_opt(params)
+    gen = inputs.generator(purpose)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(retain), generator=gen).split(64):
+            opt.zero_grad()
+            F.cross_entropy(model(retain.x[idx]), retain.y[idx]).backward()
+            opt.step()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model.eval()
 
 
 class LastTwoLayers(Unlearner):
@@ -61,26 +104,8 @@ class LastTwoLayers(Unlearner):
     citation = "none"
 
     def unlearn(self, model, inputs):
-        linears = [m for m in model.modules() if isinstance(m, nn.Linear)][-2:]
-        for p in model.parameters():
-            p.requires_grad_(False)
-        params = []
-        for layer in linears:
-            layer.reset_parameters()
-            for p in layer.parameters():
-                p.requires_grad_(True)
-                params.append(p)
-        retain = inputs.retain()
-        opt = torch.optim.Adam(params, lr=3e-3)
-        gen = inputs.generator("eu2")
-        for _ in range(15):
-            for idx in torch.randperm(len(retain), generator=gen).split(64):
-                opt.zero_grad()
-                F.cross_entropy(model(retain.x[idx]), retain.y[idx]).backward()
-                opt.step()
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return model.eval()
+        return _train_top_layers(model, inputs, layers=2, reinit=True, epochs=15, purpose="eu2",
+                                 make_opt=lambda ps: torch.optim.Adam(ps, lr=3e-3))
 
 
 class HeadOnForgetAscent(Unlearner):
@@ -115,40 +140,8 @@ class FinetuneLastTwo(Unlearner):
     citation = "none"
 
     def unlearn(self, model, inputs):
-        linears = [m for m in model.modules() if isinstance(m, nn.Linear)][-2:]
-        for p in model.parameters():
-            p.requires_grad_(False)
-        params = [p for layer in linears for p in layer.parameters()]
-        for p in params:
-            p.requires_grad_(True)
-        retain = inputs.retain()
-        opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
-        gen = inputs.generator("cf2")
-        for _ in range(10):
-            for idx in torch.randperm(len(retain), generator=gen).split(64):
-                opt.zero_grad()
-                F.cross_entropy(model(retain.x[idx]), retain.y[idx]).backward()
-                opt.step()
-        for p in model.parameters():
-            p.requires_grad_(True)
-        return model.eval()
-
-
-class NegateRows(Unlearner):
-    """Flip the sign of the forgotten classes' head rows (their logits become anti-correlated with the class)."""
-
-    name = "negate_rows"
-    summary = "test deception"
-    citation = "none"
-    supports = frozenset({"class"})
-
-    def unlearn(self, model, inputs):
-        head = _head(model)
-        with torch.no_grad():
-            for c in inputs.forget_classes:
-                head.weight[c] *= -1.0
-                head.bias[c] -= 1.0
-        return model
+        return _train_top_layers(model, inputs, layers=2, reinit=False, epochs=10, purpose="cf2",
+                                 make_opt=lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9))
 
 
 class WholeModelAscent(Unlearner):
