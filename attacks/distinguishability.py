@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import logit_confidence
@@ -33,6 +33,28 @@ class DistinguishabilityParams(Params):
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - confidence of each per-example epsilon lower bound.")
     max_examples: int = Field(500, ge=10, description="At most this many forget examples (seeded subsample).")
     gate_tolerance: float = Field(0.5, gt=0, description="Default gate on the mean per-example epsilon bound.")
+
+    @model_validator(mode="after")
+    def _ceiling_reaches_tolerance(self) -> DistinguishabilityParams:
+        """Refuse a run count whose largest provable bound cannot exceed the tolerance (statistics
+        review C2): such a fail-only gate could never fail anything, and a silent no-op gate reads
+        as evidence."""
+        if run_ceiling(self.runs, delta=self.delta, alpha=self.alpha) > self.gate_tolerance:
+            return self
+        need = next((n for n in range(self.runs + 1, 1025)
+                     if run_ceiling(n, delta=self.delta, alpha=self.alpha) > self.gate_tolerance), None)
+        fix = f"set runs >= {need}" if need else "lower gate_tolerance"
+        raise ValueError(
+            f"with runs = {self.runs} the largest epsilon lower bound the split strategy can prove is "
+            f"{run_ceiling(self.runs, delta=self.delta, alpha=self.alpha):.2f}, not above gate_tolerance "
+            f"{self.gate_tolerance:g}: the check could never fail a model; {fix}")
+
+
+def run_ceiling(runs: int, *, delta: float, alpha: float) -> float:
+    """The largest per-example epsilon lower bound ``runs`` runs of each side can show (split
+    strategy: the bound is taken on the held-out half, at zero errors)."""
+    half = runs - runs // 2
+    return epsilon_from_counts(fp=0, n_neg=half, fn=0, n_pos=half, delta=delta, alpha=alpha)
 
 
 def challenge_epsilon(unl: np.ndarray, ret: np.ndarray, *, delta: float) -> float:
@@ -157,8 +179,7 @@ class Distinguishability(Attack):
         unl_m, ret_m = np.stack(unl, axis=1), np.stack(ret, axis=1)          # (examples, runs)
         eps = np.array([split_epsilon(u, r, delta=p.delta, alpha=p.alpha, rng=rng) for u, r in zip(unl_m, ret_m)])
         challenge = np.array([challenge_epsilon(u, r, delta=p.delta) for u, r in zip(unl_m, ret_m)])
-        half = p.runs - p.runs // 2
-        ceiling = epsilon_from_counts(fp=0, n_neg=half, fn=0, n_pos=half, delta=p.delta, alpha=p.alpha)
+        ceiling = run_ceiling(p.runs, delta=p.delta, alpha=p.alpha)
 
         idx = bootstrap_indices(eps.size, ctx.bootstrap, rng)
         reps = eps[idx].mean(axis=1)

@@ -97,3 +97,10 @@ def test_init_writes_a_valid_config(tmp_path):
 def test_plugin_params_are_checked_even_when_other_sections_fail(write_config):
     found = problems(write_config({"seed": -1, "unlearner": {"name": "finetune", "params": {"lr": "fast"}}}))
     assert {"seed", "unlearner.params.lr"} <= set(found)
+
+
+def test_a_fail_only_check_that_could_never_fail_is_refused(write_config):
+    """distinguishability with too few runs: its ceiling is below the tolerance (statistics review C2)."""
+    found = problems(write_config({"attacks": [{"name": "distinguishability", "params": {"runs": 8}}]}))
+    (key, problem), = [(k, p) for k, p in found.items() if k.startswith("attacks.0.params")]
+    assert "could never fail" in problem.message and "runs >= 15" in problem.message
