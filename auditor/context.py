@@ -208,11 +208,14 @@ class AuditContext:
         return np.random.default_rng(derive_seed(self.seed, purpose))
 
     def nonmember_indices(self) -> np.ndarray:
-        """Held-out samples of the same classes as the forget set (membership non-members).
+        """Held-out samples of the same classes as the forget set (membership non-members); under
+        backdoor forgetting the decoys, which carry the trigger like the canaries.
 
         The test split, plus the population split when no audited model touched it (a method that
         reads third-party data, such as distribution matching, makes it unusable as non-members).
         """
+        if self.forget_kind == "backdoor" and len(self.splits.decoys):
+            return self.splits.decoys
         held = self.splits.test
         if self.population_is_clean:
             held = np.union1d(held, self.splits.population)
@@ -222,5 +225,8 @@ class AuditContext:
 
     def nonmember_source(self) -> str:
         """Which splits :meth:`nonmember_indices` draws from, in words."""
+        if self.forget_kind == "backdoor" and len(self.splits.decoys):
+            return ("held-out decoys: population samples outside the target class carrying the trigger and the "
+                    "target label, never trained on")
         return ("test and population splits" if self.population_is_clean else "test split (the method read the "
                 "population split)") + ", same classes as the forget set"

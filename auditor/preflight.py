@@ -8,14 +8,15 @@ not fit the architecture, an output folder that cannot be written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from auditor.backdoor import Trigger, make_trigger, plant
+from auditor.backdoor import Trigger, choose_decoys, make_trigger, plant
 from auditor.config import AuditConfig, TriggerConfig
 from auditor.datasets import LoadedData, load_dataset
 from auditor.errors import ConfigError, Problem
@@ -75,7 +76,9 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     if cfg.forget.kind == "backdoor" and splits is not None:
         trigger = make_trigger(cfg.forget.trigger or TriggerConfig(), target=int(cfg.forget.target or 0),
                                image_shape=data.input_shape, data_max=float(data.x.max()), seed=cfg.seed)
-        data = plant(data, splits.forget, trigger)
+        decoys = choose_decoys(data, splits.population, len(splits.forget), trigger.target, cfg.seed)
+        splits = replace(splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys)
+        data = plant(data, np.union1d(splits.forget, decoys), trigger)
 
     factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
     try:

@@ -226,10 +226,11 @@ class ShadowStore:
 
 def shadow_group(forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]) -> np.ndarray | None:
     """The samples LiRA's shadows must take IN or OUT as one block for this request (see
-    :func:`pair_membership`): every sample of the forgotten classes, or the backdoor's canaries; None
+    :func:`pair_membership`): every sample of the forgotten classes, or every sample carrying the
+    backdoor's trigger (canaries and decoys); None
     for the erasure of individual records, whose samples are IN or OUT one by one."""
     if forget_kind == "class" and classes:
         return np.nonzero(np.isin(data.y.numpy(), np.asarray(classes)))[0]
-    if forget_kind == "backdoor":
-        return np.asarray(splits.forget, dtype=np.int64)
+    if forget_kind == "backdoor":  # canaries and decoys: every sample that carries the trigger
+        return np.union1d(splits.forget, splits.decoys).astype(np.int64)
     return None

@@ -14,7 +14,7 @@ training pool joins **population** (more non-member data for the attacks).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +27,32 @@ from auditor.seeding import derive_seed
 
 @dataclass(frozen=True)
 class Splits:
-    """Sorted dataset indices of each split (int64 arrays)."""
+    """Sorted dataset indices of each split (int64 arrays).
+
+    ``decoys`` exist only under backdoor forgetting: held-out samples (taken out of the population,
+    outside the target class) that carry the trigger and the target label like the canaries but
+    were never trained on, so membership attacks compare canaries with exchangeable non-members
+    (statistics review M4.3) rather than with clean target-class images.
+    """
 
     train: np.ndarray
     test: np.ndarray
     population: np.ndarray
     forget: np.ndarray
     retain: np.ndarray
+    decoys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def _names(self) -> tuple[str, ...]:
+        base = ("train", "test", "population", "forget", "retain")
+        return base + (("decoys",) if len(self.decoys) else ())
 
     def counts(self) -> dict[str, int]:
-        return {k: int(len(getattr(self, k))) for k in ("train", "test", "population", "forget", "retain")}
+        return {k: int(len(getattr(self, k))) for k in self._names()}
 
     def digest(self) -> str:
         """sha256 over every split's sorted indices."""
         h = hashlib.sha256()
-        for name in ("train", "test", "population", "forget", "retain"):
+        for name in self._names():
             h.update(name.encode() + b":" + ",".join(map(str, getattr(self, name).tolist())).encode() + b";")
         return h.hexdigest()
 

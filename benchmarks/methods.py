@@ -7,7 +7,9 @@ and probe gaps to the references, the verdict and the status of every claim, the
 its speedup over retraining (``retrain``'s wall time divided by the method's, same seed and setting). The original and references come from the model cache, so
 each extra method costs only its own run and the attacks.
 
-Usage: ``python benchmarks/methods.py [--seeds 0 1 2] [--out docs/results.md] [--methods a b ...]``
+Usage: ``python benchmarks/methods.py [--seeds 0 1 2] [--out docs/results.md] [--methods a b ...]``;
+``--config examples/mnist1d.yaml --settings config --out docs/results_mnist1d.md`` runs another example
+with its own forget request (random erasure there), adding LiRA's AUC and TPR at 1 % and 0.1 % FPR.
 It prints the Markdown table and writes it (with the raw per-seed rows as JSON beside it).
 """
 
@@ -30,21 +32,22 @@ SETTINGS = {
 }
 
 
-def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
+def run_one(method: str, setting: str, seed: int, out: Path, config: Path = REPO / "examples" / "digits.yaml") -> dict:
     from auditor.config import load_config
     from auditor.pipeline import run_audit
 
-    overrides = {"seed": seed, "forget": SETTINGS[setting], "unlearner": {"name": method, "params": {}},
-                 "report.formats": ["json"]}
+    overrides = {"seed": seed, "unlearner": {"name": method, "params": {}}, "report.formats": ["json"]}
+    if setting != "config":
+        overrides["forget"] = SETTINGS[setting]
     if setting == "backdoor":
         overrides["attacks"] = [{"name": "accuracy"}, {"name": "threshold"}, {"name": "lira"}, {"name": "probe"},
                                 {"name": "backdoor", "params": {"resurgence_steps": 0}}]
-    cfg = load_config(REPO / "examples" / "digits.yaml", overrides=overrides)
+    cfg = load_config(config, overrides=overrides)
     t = time.perf_counter()
     ev = run_audit(cfg, out=out).evidence
     wall = time.perf_counter() - t
     metrics = {m["key"]: m for a in ev["attacks"] for m in a["metrics"]}
-    test_key = "accuracy.test_retained_classes" if setting == "class" else "accuracy.test"
+    test_key = "accuracy.test_retained_classes" if cfg.forget.kind == "class" else "accuracy.test"
 
     def val(key: str, role: str = "unlearned") -> float:
         return metrics[key]["values"][role]["value"]
@@ -56,6 +59,8 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
         "mia_auc_gap": metrics["threshold.loss.auc"]["gap"]["value"],
         "lira_exposure_gap": metrics["lira.exposure"]["gap"]["value"],
         "probe_gap": metrics["probe.forget_log_loss"]["gap"]["value"],
+        "lira_auc": val("lira.auc"), "lira_auc_reference": val("lira.auc", "reference"),
+        "lira_tpr_1": val("lira.tpr@fpr=0.01"), "lira_tpr_01": val("lira.tpr@fpr=0.001"),
         "claims": {c: v["status"] for c, v in ev["verdict"]["categories"].items() if v["claimed"]},
         "uncaught_controls": [k for k, v in ev["verdict"]["controls"].items() if not v["caught_by"]],
         "asr": val("backdoor.asr") if "backdoor.asr" in metrics else None,
@@ -65,7 +70,16 @@ def run_one(method: str, setting: str, seed: int, out: Path) -> dict:
     }
 
 
-def mean_sd(values: list[float], digits: int = 3) -> str:
+def _config_kind(config: Path) -> str:
+    from auditor.config import load_config
+
+    return load_config(config).forget.kind
+
+
+def mean_sd(values: list[float | None], digits: int = 3) -> str:
+    if values and all(v is None for v in values):
+        return "not estimable"
+    values = [v for v in values if v is not None]
     if not values:
         return "n/a"
     if len(values) == 1:
@@ -75,16 +89,20 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
 
 def table(rows: list[dict], methods: list[str], setting: str) -> str:
     asr = setting == "backdoor"
+    mia = setting in ("random", "config")
     lines = [
         "| method | forget acc | (reference) | retain acc | test acc | (original) | LiRA exposure gap | probe gap | "
-        + ("trigger ASR | (reference) | " if asr else "") + "wall s | speedup vs retrain | verdicts | claims |",
-        "|---|---|---|---|---|---|---|---|" + ("---|---|" if asr else "") + "---|---|---|---|",
+        + ("trigger ASR | (reference) | " if asr else "")
+        + ("LiRA AUC | (reference) | TPR at 1 % FPR | TPR at 0.1 % FPR | " if mia else "")
+        + "wall s | speedup vs retrain | verdicts | claims |",
+        "|---|---|---|---|---|---|---|---|" + ("---|---|" if asr else "") + ("---|---|---|---|" if mia else "")
+        + "---|---|---|---|",
     ]
     retrain = {r["seed"]: r["unlearn_s"] for r in rows if r["method"] == "retrain" and r["setting"] == setting}
     for method in methods:
         rs = [r for r in rows if r["method"] == method and r["setting"] == setting]
         if not rs:
-            lines.append(f"| `{method}` | not supported |" + " |" * (12 if asr else 10))
+            lines.append(f"| `{method}` | not supported |" + " |" * (12 if asr else 14 if mia else 10))
             continue
         speed = [retrain[r["seed"]] / r["unlearn_s"] for r in rs
                  if method != "noop" and r["seed"] in retrain and r["unlearn_s"]]
@@ -100,6 +118,8 @@ def table(rows: list[dict], methods: list[str], setting: str) -> str:
             f" | {mean_sd([r['test_acc_original'] for r in rs])} | {mean_sd([r['lira_exposure_gap'] for r in rs])}"
             f" | {mean_sd([r['probe_gap'] for r in rs], 2)}"
             + (f" | {mean_sd([r['asr'] for r in rs])} | {mean_sd([r['asr_reference'] for r in rs])}" if asr else "")
+            + (f" | {mean_sd([r['lira_auc'] for r in rs])} | {mean_sd([r['lira_auc_reference'] for r in rs])}"
+               f" | {mean_sd([r['lira_tpr_1'] for r in rs])} | {mean_sd([r['lira_tpr_01'] for r in rs])}" if mia else "")
             + f" | {mean_sd([r['unlearn_s'] for r in rs], 2)} | {mean_sd(speed, 1) if speed else 'n/a'} | {verdicts}"
             f" | {claims} |")
     return "\n".join(lines)
@@ -109,7 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=None)
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=[*SETTINGS, "config"],
+                        help="'config': the config's own forget request (e.g. examples/mnist1d.yaml's random 10 %%)")
+    parser.add_argument("--config", type=Path, default=REPO / "examples" / "digits.yaml")
     parser.add_argument("--merge", action="store_true",
                         help="Keep the rows already in the JSON beside --out for methods/settings not re-run.")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
@@ -123,9 +145,10 @@ def main() -> None:
         for setting in args.settings:
             for seed in args.seeds:
                 for method in methods:
-                    if setting not in UNLEARNERS.get(method).supports:
+                    kind = setting if setting != "config" else _config_kind(args.config)
+                    if kind not in UNLEARNERS.get(method).supports:
                         continue
-                    row = run_one(method, setting, seed, Path(tmp) / f"{method}-{setting}-{seed}")
+                    row = run_one(method, setting, seed, Path(tmp) / f"{method}-{setting}-{seed}", args.config)
                     rows.append(row)
                     print(f"{setting:<7} seed {seed} {method:<16} forget {row['forget_acc']:.3f} "
                           f"(ref {row['forget_acc_reference']:.3f}) test {row['test_acc']:.3f} "
@@ -136,10 +159,11 @@ def main() -> None:
         old = json.loads(args.out.with_suffix(".json").read_text())
         rows = [r for r in old if (r["method"], r["setting"]) not in ran] + rows
         methods = sorted({r["method"] for r in rows})
-        args.settings = [s for s in SETTINGS if any(r["setting"] == s for r in rows)]
+        args.settings = [s for s in [*SETTINGS, "config"] if any(r["setting"] == s for r in rows)]
     body = []
     for setting, title in (("class", "Class forgetting (digit 3)"), ("random", "10 % random forgetting"),
-                           ("backdoor", "Backdoor forgetting (60 poisoned samples, 2x2 trigger patch, target 0)")):
+                           ("backdoor", "Backdoor forgetting (60 poisoned samples, 2x2 trigger patch, target 0)"),
+                           ("config", f"`{args.config.name}`: its own forget request")):
         if setting not in args.settings:
             continue
         body += [f"### {title}", "", table(rows, methods, setting), ""]
@@ -153,7 +177,7 @@ def main() -> None:
         _, _, tail = tail.partition("<!-- end results table -->")
         args.out.write_text(f"{head}{marker}\n{text}\n<!-- end results table -->{tail}")
     else:
-        args.out.write_text(f"# Unlearning methods on the embedded default\n\n{marker}\n{text}\n<!-- end results table -->\n")
+        args.out.write_text(f"# Unlearning methods on `{args.config.name}`\n\n{marker}\n{text}\n<!-- end results table -->\n")
     print(f"wrote {args.out}")
 
 

@@ -70,3 +70,26 @@ def test_backdoor_config_errors(write_config):
         load_config(write_config({"forget": {"kind": "backdoor", "count": 5}}))
     with pytest.raises(ConfigError, match="does not take"):
         load_config(write_config({"forget": {"kind": "backdoor", "count": 5, "target": 0, "classes": [1]}}))
+
+
+def test_decoys_carry_the_trigger_and_serve_as_non_members(tmp_path):
+    """Statistics review M4.3: membership non-members of a backdoor audit carry the trigger and the target
+    label like the canaries, were never trained on, and leave the clean population."""
+    from auditor.context import AuditContext
+    from auditor.preflight import preflight
+    from auditor.shadows import shadow_group
+
+    cfg = parse_config(tiny_config(forget={"kind": "backdoor", "count": 40, "target": 0}))
+    prep = preflight(cfg, out=tmp_path / "out", sign=False)
+    s, y = prep.splits, prep.data.y.numpy()
+    assert len(s.decoys) == 40 and s.counts()["decoys"] == 40
+    assert not np.intersect1d(s.decoys, np.concatenate([s.train, s.test, s.population])).size
+    assert (y[s.decoys] == 0).all() and (y[s.forget] == 0).all()
+    trig = prep.trigger
+    corner = prep.data.x[torch.as_tensor(s.decoys)][:, :, list(trig.rows), list(trig.cols)]
+    assert bool((corner == trig.value).all())
+    ctx = AuditContext(data=prep.data, splits=s, unlearned=None, references=[], original=None, forget_kind="backdoor",
+                       forget_classes=(), recipe=None, model_factory=prep.factory, device=prep.device, seed=0,
+                       bootstrap=10, level=0.95)
+    assert np.array_equal(ctx.nonmember_indices(), s.decoys)
+    assert np.array_equal(shadow_group("backdoor", prep.data, s, ()), np.union1d(s.forget, s.decoys))
