@@ -17,6 +17,7 @@ from attacks.lira import gaussian_fit
 from attacks.signals import logit_confidence
 from auditor.context import AuditContext
 from auditor.models import init_model
+from auditor.inference import evidence_from_replicates
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
 from auditor.stats import (
@@ -36,7 +37,9 @@ class UliraParams(Params):
         "set, so the cost is about 2K trainings plus K unlearning runs. Hayes et al. use tens to hundreds."))
     variance: Literal["auto", "fixed", "per_example"] = Field(
         "auto", description="Per-example or one pooled sigma per side; auto = fixed below 64 shadows.")
-    gate_tolerance: float = Field(0.1, gt=0, lt=0.5, description="Default gate tolerance on |AUC - 0.5|.")
+    gate_tolerance: float = Field(0.05, gt=0, lt=0.5, description=(
+        "Smallest default tolerance on the AUC gap to the retrain null (each reference scored against the others); "
+        "the verdict widens it to the retrain noise floor."))
 
     @field_validator("shadows")
     @classmethod
@@ -87,7 +90,8 @@ class Ulira(Attack):
                 "SaTML 2025 (arXiv 2403.01218).")
     threat_model = ("Adversary with softmax outputs and labels who can train shadow models with the target's recipe "
                     "and run the same unlearning method on them.")
-    fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
+    # With two or more references the null is calibrated (each reference against the others), so
+    # the metric can pass as well as fail; with one it has no evidence and stays inconclusive.
     Params = UliraParams
     needs_method = True
 
@@ -95,10 +99,9 @@ class Ulira(Attack):
         return ["ulira.auc", "ulira.balanced_accuracy"]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        # Not gated by default: the audited AUC has no calibrated retrain null yet (statistics review
-        # M5/M6), so neither a pass nor a fail would be sound; the metric is reported, and a config
-        # rule can still gate it (as a fail-only check).
-        return {}
+        # Gated at an AUC floor of 0.05 around the retrain null (leave-one-out over the references),
+        # widened to the retrain noise like every default gate (statistics review M5).
+        return {"ulira.auc": self.params.gate_tolerance}
 
     def measure(self, ctx: AuditContext) -> Measurement:
         if ctx.shadows is None or ctx.method is None:
@@ -149,31 +152,51 @@ class Ulira(Attack):
             return lr(s, params)[cols]
 
         ref_scores = [audit_scores(m) for m in ctx.references]
+        role_scores = {role: [audit_scores(m) for m in ms] for role, ms in ctx.models().items() if role != "reference"}
         rng = ctx.rng("attack/ulira")
         idx = bootstrap_indices(cols.size, ctx.bootstrap, rng)
 
-        def versus_references(pos: np.ndarray, stat) -> tuple[float, np.ndarray]:
-            point = float(np.mean([stat(pos[None], r[None])[0] for r in ref_scores]))
-            reps = np.mean([stat(pos[idx], r[idx]) for r in ref_scores], axis=0)
+        def versus(pos: np.ndarray, others: list[np.ndarray], stat) -> tuple[float, np.ndarray]:
+            point = float(np.mean([stat(pos[None], r[None])[0] for r in others]))
+            reps = np.mean([stat(pos[idx], r[idx]) for r in others], axis=0)
             return point, reps
 
         metrics = []
-        for key, label, stat in (("ulira.auc", "AUC, unlearned vs retrained (U-LiRA)", auc_rows),
+        n = int(cols.size)
+        calibrated = len(ref_scores) >= 2
+        for key, label, stat in (("ulira.auc", "AUC, model vs retrained (U-LiRA)", auc_rows),
                                  ("ulira.balanced_accuracy", "Best balanced accuracy (U-LiRA)", balanced_accuracy_rows)):
-            ideal = 0.5
-            u_point, u_reps = versus_references(audit_scores(ctx.unlearned), stat)
-            o_point, o_reps = versus_references(audit_scores(ctx.original), stat)
-            n = int(cols.size)
-            per_model = {
-                "unlearned": Estimate(u_point, percentile_interval(u_reps, ctx.level), n=n, level=ctx.level),
-                "reference": Estimate(ideal, (ideal, ideal), n=n, level=ctx.level,
-                                      note="a retrained model is indistinguishable by construction"),
-                "original": Estimate(o_point, percentile_interval(o_reps, ctx.level), n=n, level=ctx.level),
-            }
-            gap_reps = u_reps - ideal
-            gap = Estimate(u_point - ideal, percentile_interval(gap_reps, ctx.level), n=n, level=ctx.level)
+            scored = {role: [versus(s_, ref_scores, stat) for s_ in ss] for role, ss in role_scores.items()}
+            if calibrated:
+                # The retrain null, like for like (statistics review M5): each reference scored against
+                # the other references, leave one out. Its spread is the retrain-to-retrain variance.
+                loo = [versus(ref_scores[i], [r for j, r in enumerate(ref_scores) if j != i], stat)
+                       for i in range(len(ref_scores))]
+                ref_points = [pt for pt, _ in loo]
+                ref_reps = np.mean([rp for _, rp in loo], axis=0)
+                centre = float(np.mean(ref_points))
+                ref_est = Estimate(centre, percentile_interval(ref_reps, ctx.level), n=n, level=ctx.level,
+                                   note="each reference against the other references (leave one out)")
+            else:
+                ref_points, ref_reps, centre = [], np.full(len(idx), 0.5), 0.5
+                ref_est = Estimate(0.5, (0.5, 0.5), n=n, level=ctx.level,
+                                   note="one reference: the retrain null cannot be measured; 0.5 is shown")
+            per_model = {role: Estimate(float(np.mean([pt for pt, _ in v])),
+                                        percentile_interval(np.mean([rp for _, rp in v], axis=0), ctx.level),
+                                        n=n, level=ctx.level) for role, v in scored.items()}
+            per_model["reference"] = ref_est
+            evidence = {}
+            if calibrated:
+                for role, v in scored.items():
+                    point = float(np.mean([pt for pt, _ in v])) - centre
+                    reps = np.mean([rp for _, rp in v], axis=0) - ref_reps
+                    evidence[role] = evidence_from_replicates(point, reps, ref_points)
+            u_point = per_model["unlearned"].value
+            gap_reps = np.mean([rp for _, rp in scored["unlearned"]], axis=0) - ref_reps
+            gap = Estimate(u_point - centre, percentile_interval(gap_reps, ctx.level), n=n, level=ctx.level)
+            control = (np.mean([rp for _, rp in scored["original"]], axis=0) - ref_reps) if "original" in scored else None
             metrics.append(MetricResult(key, label, "unlearned and retrained models are more distinguishable",
-                                        Comparison(per_model, gap, gap_reps, None)))
+                                        Comparison(per_model, gap, gap_reps, None, control, evidence)))
 
         held_out = []
         for k in range(len(member)):
