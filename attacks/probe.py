@@ -1,4 +1,4 @@
-"""``probe``: can the forgotten information still be decoded from the penultimate features?"""
+"""``probe``: can the forgotten information still be decoded from the top representations?"""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ class ProbeParams(Params):
                                     "or editing only the top layers (Goel et al.'s EU-k, CF-k) leaves the original's "
                                     "representation untouched."))
     gate_tolerance: float = Field(
-        0.4, gt=0, description=("Smallest default tolerance on the gap in log probe loss (0.4: the probe's loss on the "
-                                "forget samples within a factor 1.5 of retraining's); the verdict widens it to the "
-                                "retrain noise floor."))
+        0.25, gt=0, description=(
+            "Smallest default tolerance on the gap in log probe loss (0.25: the probe's loss on the forget samples "
+            "within a factor 1.28 of retraining's); the verdict widens it to 4.5 retrain SDs, so the measured "
+            "retrain noise sets the tolerance wherever it is larger and this floor only guards a spread estimated "
+            "near 0. At 0.4 the floor bound in most digits seeds at 5-8 retrain SDs and left EU-2 undecided."))
 
 
 def _weight_layers(model: nn.Module) -> list[nn.Module]:
@@ -100,11 +102,16 @@ class Probe(Attack):
     at ``-log(p_floor)``: without the cap one undecodable sample in one reference (a loss of 27 at a
     probability of 1e-12) moved that reference's statistic by 1.7 and inflated the retrain spread
     fourfold, leaving the gate without power (null study, seed 6).
+
+    The probe also reads one layer down (``depths: 2``, the input of the second weight layer from
+    the top): retraining or editing only the top layers (EU-2, CF-2) leaves the original's lower
+    representation in place, which the penultimate probe sees only in part. On digits that gate
+    fails EU-2 (docs/statistics.md section 8).
     """
 
     name = "probe"
-    title = "Linear probe on penultimate features"
-    summary = "Logistic-regression probe on penultimate features: is the forgotten data still decodable?"
+    title = "Linear probes on the penultimate features and one layer down"
+    summary = "Logistic-regression probes on the top representations: is the forgotten data still decodable?"
     citation = "Alain & Bengio, Understanding intermediate layers using linear classifier probes, ICLR-W 2017."
     threat_model = "White-box access to the model's penultimate features and labelled data from the same distribution."
     default_category = "recoverability"
