@@ -85,7 +85,7 @@ def test_second_audit_reuses_original_and_references(runs):
     assert all(r["source"] == "cache" for r in ev["models"]["references"])
 
 
-@pytest.mark.parametrize("deception", ["BiasShift", "ScaleRows", "NegateRows", "FinetuneLastTwo",
+@pytest.mark.parametrize("deception", ["BiasShift", "ScaleRows", "NegateRows", "LastTwoLayers", "FinetuneLastTwo",
                                        "HeadOnForgetAscent", "WholeModelAscent", "RelabelFinetune"])
 def test_deceptions_do_not_pass(runs, deception, tmp_path, cache_dir):
     """Variants of the deception classes (not the audit's own controls) fail the default audit."""
