@@ -85,6 +85,21 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
     ev = outcome.evidence
     _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
                 annotate=not as_json)
+    try:
+        _echo_outcome(outcome, as_json=as_json)
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): the audit is complete and its files are written, so
+        # the exit code stays the verdict; stdout goes to devnull so the interpreter's final flush
+        # does not raise again (Python docs, "Note on SIGPIPE").
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(outcome.exit_code)
+
+
+def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
+    """The verdict, every gate and the files written, or the JSON summary, on stdout."""
+    ev = outcome.evidence
     if as_json:
         summary = {"verdict": outcome.status, "exit_code": outcome.exit_code, "headline": ev["verdict"]["headline"],
                    "counts": ev["verdict"]["counts"], "files": {k: str(v) for k, v in outcome.files.items()},
@@ -106,7 +121,6 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
             if name in outcome.files:
                 click.echo(f"{name}: {outcome.files[name]}")
         click.echo(f"total {outcome.timings['total_s']:.1f} s")
-    sys.exit(outcome.exit_code)
 
 
 def _ci_outputs(evidence: dict[str, Any], files: dict[str, str], *, junit_xml: Path | None, summary_md: Path | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -116,3 +117,15 @@ def test_a_crashed_run_leaves_the_previous_report_intact(write_config, tmp_path)
     assert crash.exit_code == 3
     assert (out / "evidence.json").read_bytes() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_closed_stdout_keeps_the_verdict_as_the_exit_code(write_config, tmp_path):
+    """`unlearn-audit run ... | true`: the reader is gone before the verdict is printed; the audit is
+    complete, so the exit code is still the verdict (1: noop fails), not 3, and no traceback."""
+    exe = Path(sys.executable).parent / "unlearn-audit"
+    cfg = write_config(tiny_config())
+    script = f'"{exe}" run "{cfg}" --out "{tmp_path / "o"}" -q --no-sign | true; exit ${{PIPESTATUS[0]}}'
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "could not complete" not in proc.stderr
+    assert (tmp_path / "o" / "evidence.json").exists()
