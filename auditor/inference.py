@@ -125,13 +125,17 @@ class GapEvidence:
             return 0.0
         return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.seed_term
 
+    @property
+    def mean_sd(self) -> float:
+        """Standard deviation of the references' mean, s / sqrt(R) (0 with one reference)."""
+        return self.seed_sd / math.sqrt(self.seeds) if self.training_randomness and self.seed_sd else 0.0
+
     def mean_half_width(self, level: float) -> float:
         """Half-width for the references' mean alone (Student t, R - 1 df): the training part of
         the estimation interval of a fixed model's gap."""
         if not self.training_randomness:
             return 0.0
-        assert self.seed_sd is not None
-        return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.seed_sd / math.sqrt(self.seeds)
+        return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.mean_sd
 
     def sample_half_widths(self, level: float) -> tuple[float, float]:
         """(lower, upper) half-widths from the evaluation samples alone (0 when they are fixed by the
@@ -157,9 +161,7 @@ class GapEvidence:
 
     @property
     def _estimation_sd(self) -> float:
-        mean_sd = self.seed_sd / math.sqrt(self.seeds) if self.training_randomness and self.seed_sd else 0.0
-        sample_sd = 0.0 if self.conditioned else self.sample_sd
-        return math.hypot(sample_sd, mean_sd)
+        return math.hypot(0.0 if self.conditioned else self.sample_sd, self.mean_sd)
 
     @property
     def sd_total(self) -> float:
@@ -174,8 +176,7 @@ class GapEvidence:
             return math.inf
         if self.prediction_binds:
             return float(self.seeds - 1)
-        mean_sd = self.seed_sd / math.sqrt(self.seeds)
-        return self._estimation_sd ** 4 * (self.seeds - 1) / mean_sd ** 4
+        return self._estimation_sd ** 4 * (self.seeds - 1) / self.mean_sd ** 4
 
     def half_width(self, level: float) -> float:
         """The larger of the two half-widths at ``level``."""

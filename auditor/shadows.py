@@ -60,8 +60,8 @@ def pair_membership(n: int, pairs: int, seed: int, size: int | None = None,
         m = order.size
         first, second = order[: m // 2], order[m // 2:]
         if size is not None and size < n // 2:
-            first, second = first[:max(size - g, 0) if j % 2 == 0 else size], second[:size if j % 2 == 0 else
-                                                                                     max(size - g, 0)]
+            keep_first, keep_second = (size - g, size) if j % 2 == 0 else (size, size - g)  # the group fills the rest
+            first, second = first[:max(keep_first, 0)], second[:max(keep_second, 0)]
         a, b = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         a[first], b[second] = True, True
         if g:
