@@ -17,6 +17,7 @@ from attacks.lira import gaussian_fit
 from attacks.signals import logit_confidence
 from auditor.context import AuditContext
 from auditor.models import init_model
+from auditor.rankstats import index_counts
 from auditor.inference import evidence_from_replicates
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
@@ -156,9 +157,18 @@ class Ulira(Attack):
         rng = ctx.rng("attack/ulira")
         idx = bootstrap_indices(cols.size, ctx.bootstrap, rng)
 
+        counts = index_counts(idx, cols.size)
+
+        def resampled(stat, pos: np.ndarray, other: np.ndarray) -> np.ndarray:
+            # Paired draws: the same counts for both sides, read along one sort (auditor.rankstats).
+            weighted = getattr(stat, "weighted", None)
+            if weighted is None or np.isnan(pos).any() or np.isnan(other).any():
+                return stat(pos[idx], other[idx])
+            return weighted(pos, other, counts, counts)
+
         def versus(pos: np.ndarray, others: list[np.ndarray], stat) -> tuple[float, np.ndarray]:
             point = float(np.mean([stat(pos[None], r[None])[0] for r in others]))
-            reps = np.mean([stat(pos[idx], r[idx]) for r in others], axis=0)
+            reps = np.mean([resampled(stat, pos, r) for r in others], axis=0)
             return point, reps
 
         metrics = []

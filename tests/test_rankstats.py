@@ -158,3 +158,23 @@ def test_compare_scores_keeps_the_index_path_for_nan_scores():
         slow = stats.compare_scores(_without_weighted_form(stat), scores, reps=100, level=0.9,
                                     rng=np.random.default_rng(4))
         np.testing.assert_array_equal(fast.gap_samples, slow.gap_samples)
+
+
+@pytest.mark.parametrize("levels", [None, 4])
+def test_paired_draws_equal_the_index_path(levels):
+    """U-LiRA resamples the forget samples once for both sides (the same counts as members and as
+    non-members): the weighted path must still equal indexing both score vectors with one draw."""
+    rng = np.random.default_rng(11)
+    n = 80
+    if levels is None:
+        u, r = rng.normal(0.4, 1, n), rng.normal(0, 1, n)
+    else:
+        u, r = rng.integers(0, levels, n).astype(float), rng.integers(0, levels, n).astype(float)
+    idx = stats.bootstrap_indices(n, 150, rng)
+    counts = rankstats.index_counts(idx, n)
+    auc_i, ba_i, tpr_i = _index_path(u, r, idx, idx)
+    auc_w, ba_w, tpr_w = _weighted_path(u, r, counts, counts)
+    np.testing.assert_allclose(auc_w, auc_i, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ba_w, ba_i, rtol=0, atol=1e-12)
+    for w, i in zip(tpr_w, tpr_i):
+        np.testing.assert_allclose(w, i, rtol=0, atol=1e-12)

@@ -131,6 +131,22 @@ def test_epsilon_strategies():
         stats.epsilon_lower_bound(pos, neg, strategy="fixed")
 
 
+@pytest.mark.parametrize("levels", [None, 5])
+def test_epsilon_at_thresholds_equals_counting_each_threshold(levels):
+    """The one-sort path gives epsilon_from_counts' numbers at every threshold, ties and +inf included."""
+    rng = np.random.default_rng(3)
+    if levels is None:
+        pos, neg = rng.normal(1.0, 1, 150), rng.normal(0, 1, 120)
+    else:
+        pos, neg = rng.integers(2, levels + 2, 150).astype(float), rng.integers(0, levels, 120).astype(float)
+    thresholds = np.unique(np.concatenate([pos, neg, [np.inf, -np.inf]]))
+    fast = stats.epsilon_at_thresholds(thresholds, pos, neg, delta=1e-5, alpha=0.01)
+    slow = [stats.epsilon_from_counts(fp=int((neg >= t).sum()), n_neg=neg.size, fn=int((pos < t).sum()),
+                                      n_pos=pos.size, delta=1e-5, alpha=0.01) for t in thresholds]
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
+    assert fast.max() > 0  # the signal is there: the comparison is not between zeros
+
+
 def test_positive_control_replicates_are_original_minus_reference_on_the_same_resamples():
     rng = np.random.default_rng(1)
     u = (rng.random(150) < 0.5).astype(float)
