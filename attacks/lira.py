@@ -14,7 +14,6 @@ from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.figures import roc_figure
 from attacks.signals import logit_confidence, loss
 from auditor.context import AuditContext
-from auditor.training import predict_logits
 from auditor.stats import (
     auc,
     auc_rows,
@@ -189,11 +188,10 @@ class Lira(Attack):
             for f in flips], axis=-1)                                     # (K, N, Q)
         fit = gaussian_fit(shadow_phi, shadows.membership[:, targets], fixed=fixed)
 
-        x_all = ctx.data.x[torch.as_tensor(targets)]
         n_f, n_n, n_t = len(forget_idx), len(non_idx), len(train_idx)
 
         def scores(model: torch.nn.Module) -> np.ndarray:
-            lg = [predict_logits(model, x_all.flip(-1) if f else x_all, device=ctx.device) for f in flips]
+            lg = [ctx.logits_at(model, targets, flip=f) for f in flips]
             return lira_scores(phi_of(lg), fit, variant=p.variant, offline_test=p.offline_test)
 
         by_role = {role: [scores(m) for m in ms] for role, ms in ctx.models().items()}
@@ -224,7 +222,7 @@ class Lira(Attack):
         orig_members, orig_non = original[n_f + n_n:n_f + n_n + n_t], original[n_f + n_n + n_t:]
         held = torch.as_tensor(held_all)
         loss_members = -loss(ctx.logits(ctx.original, "train"), ctx.split("train").y)
-        loss_non = -loss(predict_logits(ctx.original, ctx.data.x[held], device=ctx.device), ctx.data.y[held])
+        loss_non = -loss(ctx.logits_at(ctx.original, held_all), ctx.data.y[held])
         power = {"members": int(n_t), "nonmembers": int(len(held_all)),
                  "lira_auc": auc(orig_members, orig_non), "loss_threshold_auc": auc(loss_members, loss_non)}
         for f in FPRS:

@@ -22,6 +22,9 @@ from auditor.seeding import derive_seed
 from auditor.splits import Splits
 from auditor.training import ProgressFn, Recipe, predict_logits, train_model
 
+FULL_PASS_BYTES = 256 << 20
+"""Largest logits array (samples x classes x 4 bytes) kept per model for :meth:`AuditContext.logits_at`."""
+
 
 @dataclass(frozen=True)
 class SplitData:
@@ -162,13 +165,16 @@ class AuditContext:
     trigger: Any = None  # auditor.backdoor.Trigger under backdoor forgetting
     controls: dict[str, nn.Module] = field(default_factory=dict)
     architecture_differences: tuple[str, ...] = ()  # how the unlearned model departs from the declared one
-    _logits: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict, repr=False)
+    # (id(model), flip) -> (model, logits): the model is kept so that its id cannot be reused
+    _logits: dict[tuple[int, bool], tuple[nn.Module, torch.Tensor]] = field(default_factory=dict, repr=False)
+    _splits: dict[str, SplitData] = field(default_factory=dict, repr=False)
 
     def split(self, name: str) -> SplitData:
-        """``forget``, ``retain``, ``test``, ``population``, ``train`` or ``nonmember``."""
-        if name == "nonmember":
-            return take(self.data, self.nonmember_indices())
-        return take(self.data, getattr(self.splits, name))
+        """``forget``, ``retain``, ``test``, ``population``, ``train`` or ``nonmember`` (gathered once)."""
+        if name not in self._splits:
+            indices = self.nonmember_indices() if name == "nonmember" else getattr(self.splits, name)
+            self._splits[name] = take(self.data, indices)
+        return self._splits[name]
 
     def models(self) -> dict[str, list[nn.Module]]:
         """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``, and one
@@ -178,11 +184,29 @@ class AuditContext:
         return roles
 
     def logits(self, model: nn.Module, split: str) -> torch.Tensor:
-        """Cached logits of ``model`` on a split."""
-        key = (id(model), split)
+        """Logits of ``model`` on a split (see :meth:`logits_at`)."""
+        return self.logits_at(model, self.split(split).indices)
+
+    def logits_at(self, model: nn.Module, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:
+        """Logits of ``model`` on the samples at ``indices`` (horizontally flipped with ``flip``).
+
+        Every model is run once over the whole dataset and every attack reads its rows from that
+        pass: the splits overlap (the non-members hold the test split, LiRA's power check every
+        training sample), so computing them split by split ran most samples through each model
+        several times. A sample's logits do not depend on the batch it is computed in (eval mode),
+        so the numbers are those of a pass over the split alone. Above :data:`FULL_PASS_BYTES` of
+        logits per model the rows asked for are computed on demand instead.
+        """
+        indices = np.asarray(indices)
+        n, classes = int(self.data.y.shape[0]), int(self.data.num_classes)
+        if n * classes * 4 > FULL_PASS_BYTES:
+            x = take(self.data, indices).x
+            return predict_logits(model, x.flip(-1) if flip else x, device=self.device)
+        key = (id(model), flip)
         if key not in self._logits:
-            self._logits[key] = predict_logits(model, self.split(split).x, device=self.device)
-        return self._logits[key]
+            x = self.data.x.flip(-1) if flip else self.data.x
+            self._logits[key] = (model, predict_logits(model, x, device=self.device))
+        return self._logits[key][1][torch.as_tensor(indices, dtype=torch.long)]
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[ProgressFn]:

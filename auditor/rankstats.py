@@ -168,7 +168,7 @@ def _chunks(b: int, n: int) -> Iterator[slice]:
 
 def _cumulative(counts: np.ndarray, order: np.ndarray) -> np.ndarray:
     """``(c, m + 1)`` running totals of ``counts`` taken in ``order``, starting from 0."""
-    out = np.zeros((counts.shape[0], order.size + 1), np.int64)
+    out = np.zeros((counts.shape[0], order.size + 1), np.int32 if order.size < 1 << 31 else np.int64)
     out[:, 1:] = np.take(counts, order, axis=1)
     return np.cumsum(out, axis=1, out=out)
 

@@ -217,11 +217,17 @@ class ShadowStore:
 
     @torch.no_grad()
     def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:
-        """``(K, len(indices), classes)`` logits of every shadow on the given samples."""
-        x = take(self.data, indices).x
+        """``(K, len(indices), classes)`` logits of every shadow on the given samples.
+
+        Repeated indices (LiRA's targets list a sample once per role it plays) are run through
+        each shadow once; a sample's logits do not depend on its batch, so the rows are the same.
+        """
+        unique, inverse = np.unique(np.asarray(indices), return_inverse=True)
+        x = take(self.data, unique).x
         if flip:
             x = x.flip(-1)
-        return torch.stack([predict_logits(m, x, device=self.device) for m in shadows.models])
+        at = torch.as_tensor(inverse.reshape(-1), dtype=torch.long)
+        return torch.stack([predict_logits(m, x, device=self.device)[at] for m in shadows.models])
 
 
 def shadow_group(forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]) -> np.ndarray | None:

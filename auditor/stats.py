@@ -19,6 +19,8 @@ References:
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -212,6 +214,24 @@ def forget_set_comparison(comp: Comparison) -> Comparison:
     return replace(comp, evidence=on_fixed_samples(comp.evidence))
 
 
+def resampled_means(arrays: Sequence[np.ndarray], idx: np.ndarray) -> np.ndarray:
+    """``(B, M)`` means of each of M per-sample arrays over each bootstrap draw in ``idx`` ``(B, n)``.
+
+    Equal to ``a[idx].mean(axis=1)`` for every array (exactly so for 0/1 outcomes, whose sums are
+    integers), but computed as multinomial counts times the arrays (Efron & Tibshirani 1993: a
+    resample is a vector of counts): one matrix product for all models, in blocks of draws that
+    keep memory bounded, where gathering ``a[idx]`` copied a ``(B, n)`` matrix per model.
+    """
+    stacked = np.stack([np.asarray(a, float) for a in arrays], axis=1)  # (n, M)
+    n = stacked.shape[0]
+    out = np.empty((idx.shape[0], stacked.shape[1]))
+    step = max(1, (32 << 20) // (8 * max(n, 1)))
+    for start in range(0, idx.shape[0], step):
+        rows = slice(start, start + step)
+        out[rows] = index_counts(idx[rows], n).astype(float) @ stacked / n
+    return out
+
+
 def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
                         rng: np.random.Generator) -> Comparison:
     """Compare per-sample 0/1 (or real-valued mean) outcomes on the same samples.
@@ -237,15 +257,16 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
         if len(arrays) == 1 and set(np.unique(arrays[0])) <= {0, 1}:
             per_model[role] = proportion(arrays[0], level=level)
         else:
-            idx = bootstrap_indices(n, reps, rng)
-            reps_mean = np.mean([a[idx].mean(axis=1) for a in arrays], axis=0)
+            reps_mean = resampled_means(arrays, bootstrap_indices(n, reps, rng)).mean(axis=1)
             per_model[role] = Estimate(mean, percentile_interval(reps_mean, level), n=n, level=level)
     idx = bootstrap_indices(n, reps, rng)
     u = values["unlearned"][0]
     refs = values["reference"]
-    ref_reps = np.mean([r[idx].mean(axis=1) for r in refs], axis=0)
-    gap_reps = u[idx].mean(axis=1) - ref_reps
-    control = values["original"][0][idx].mean(axis=1) - ref_reps if values.get("original") else None
+    with_original = bool(values.get("original"))
+    means = resampled_means([u, *refs] + ([values["original"][0]] if with_original else []), idx)
+    ref_reps = means[:, 1:1 + len(refs)].mean(axis=1)
+    gap_reps = means[:, 0] - ref_reps
+    control = means[:, -1] - ref_reps if with_original else None
     ref_points = [float(r.mean()) for r in refs]
     ref_mean = np.mean(refs, axis=0)
     binary = all(set(np.unique(a)) <= {0, 1} for arrays in values.values() for a in arrays)
@@ -333,6 +354,20 @@ def tpr_at_fpr_rows(fpr_target: float):
     return rows
 
 
+def parallel_map(fn, items: Sequence) -> list:
+    """``[fn(item) for item in items]`` on a thread per CPU core, in order.
+
+    The bootstrap statistics spend their time in NumPy gathers and cumulative sums, which release
+    the GIL, so each model's replicates run on a core of their own; the results, and so every
+    number, are those of the sequential loop.
+    """
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
 def _resampled(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], ip: np.ndarray,
                ineg: np.ndarray):
     """``(pos, neg) -> [B]``: ``stat`` on the bootstrap draws ``ip`` (members) and ``ineg`` (non-members).
@@ -383,9 +418,11 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
     boots: dict[str, np.ndarray] = {}
     points: dict[str, list[float]] = {}
     per_model = {}
+    flat = [(p, q) for pairs in scores.values() for p, q in pairs]
+    replicates = iter(parallel_map(lambda pq: resampled(*pq), flat))
     for role, pairs in scores.items():
         points[role] = [float(stat(p[None, :], q[None, :])[0]) for p, q in pairs]
-        boots[role] = np.mean([resampled(p, q) for p, q in pairs], axis=0)
+        boots[role] = np.mean([next(replicates) for _ in pairs], axis=0)
         per_model[role] = Estimate(float(np.mean(points[role])), percentile_interval(boots[role], level),
                                    n=n, level=level)
     gap_reps = boots["unlearned"] - boots["reference"]

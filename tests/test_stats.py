@@ -169,3 +169,16 @@ def test_positive_control_replicates_are_original_minus_reference_on_the_same_re
     point = sc.per_model["original"].value - sc.per_model["reference"].value
     assert point > 0.25 and sc.control_samples.min() > 0.1  # the leaky original is far from the reference
     assert sc.control_samples.mean() == pytest.approx(point, abs=0.03)
+
+
+def test_resampled_means_equal_gathering_each_draw():
+    """Counts times the arrays give the draws' means: exactly for 0/1 outcomes, to rounding otherwise."""
+    rng = np.random.default_rng(5)
+    n = 257
+    binary = [rng.integers(0, 2, n).astype(float) for _ in range(4)]
+    real = [rng.normal(0, 3, n) for _ in range(3)]
+    idx = stats.bootstrap_indices(n, 300, rng)
+    got = stats.resampled_means(binary, idx)
+    np.testing.assert_array_equal(got, np.stack([a[idx].mean(axis=1) for a in binary], axis=1))
+    got = stats.resampled_means(real, idx)
+    np.testing.assert_allclose(got, np.stack([a[idx].mean(axis=1) for a in real], axis=1), rtol=1e-12, atol=1e-12)
