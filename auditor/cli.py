@@ -21,15 +21,20 @@ EPILOG = ("Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
-    import yaml
+    """The ``--set`` items as dotted keys and values (a bad item is a config error, exit 2)."""
+    from auditor.config import parse_overrides
 
-    out = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        out[key.strip()] = yaml.safe_load(raw)
-    return out
+    return parse_overrides(values)
+
+
+def _output_error(exc: OSError) -> Any:
+    """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file, for an OS error
+    (disk full, read-only or vanished folder) raised while the audit wrote its files."""
+    from auditor.errors import OutputError
+
+    where = exc.filename or "an output file"
+    return OutputError(f"could not write {where}: {exc.strerror or exc}. Free space or choose a writable folder "
+                       "(--out, execution.cache_dir) and run again.")
 
 
 class _Group(click.Group):
@@ -76,15 +81,21 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
     from auditor.config import load_config
 
     cfg = load_config(config, overrides=_parse_set(sets))
+    from auditor.errors import AuditError
     from auditor.pipeline import run_audit
     from auditor.progress import Progress
 
     progress = Progress(enabled=False if (quiet or as_json) else None)
     command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
-    outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign)
-    ev = outcome.evidence
-    _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
-                annotate=not as_json)
+    try:
+        outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign)
+        ev = outcome.evidence
+        _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
+                    annotate=not as_json)
+    except AuditError:
+        raise
+    except OSError as exc:  # disk full, read-only or removed folder: one line, not a traceback
+        raise _output_error(exc) from exc
     try:
         _echo_outcome(outcome, as_json=as_json)
     except BrokenPipeError:
@@ -165,7 +176,7 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
                                  "unlearn-audit/evidence/v1)", param_hint="EVIDENCE")
     folder = out or evidence.parent
     wanted = formats or ("html", "pdf")
-    html = render_html(ev) if {"html", "pdf"} & set(wanted) else ""
+    html = render_html(ev, rerendered=True) if {"html", "pdf"} & set(wanted) else ""  # says UNSIGNED
     renderers = {
         "html": ("report.html", lambda: html.encode()),
         "pdf": ("report.pdf", lambda: render_pdf(html, evidence=ev)),
@@ -178,26 +189,38 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
         click.echo(f"{name}: {folder / name}")
 
 
-@cli.command(epilog="Exit codes: 0 every check passed, 1 a check failed, 2 usage error or unreadable input.")
-@click.argument("target", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--trust-root", "trust_roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+VERIFY_EPILOG = ("Exit codes: 0 verified (every check passed); 1 not verified: a check failed, or the report, "
+                 "statement, evidence or trust root is tampered with, damaged, unreadable or of the wrong kind (one "
+                 "FAIL line names the check); 2 usage error (unknown option, missing argument, a path that does not "
+                 "exist).")
+
+
+@cli.command(epilog=VERIFY_EPILOG)
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option("--trust-root", "trust_roots", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="PEM certificate(s) to trust (your organisation's CA). Repeatable.")
 @click.option("--allow-untrusted", is_flag=True, help="Accept an intact signature whose signer is not trusted.")
-@click.option("--model", "models", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--evidence", type=click.Path(exists=True, path_type=Path), default=None,
+              help="An evidence.json to check against the signed statement (default: the evidence.json beside "
+                   "TARGET, when there is one).")
+@click.option("--model", "models", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A checkpoint to re-hash against the statement's model subjects. Repeatable.")
-@click.option("--config", "configs", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--config", "configs", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A config file to re-hash against the audited one. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def verify(target: Path, trust_roots: tuple[Path, ...], allow_untrusted: bool, models: tuple[Path, ...],
-           configs: tuple[Path, ...], as_json: bool) -> None:
-    """Verify a signed report.pdf (or a bare evidence.intoto.json) and re-hash the given files."""
+def verify(target: Path, trust_roots: tuple[Path, ...], allow_untrusted: bool, evidence: Path | None,
+           models: tuple[Path, ...], configs: tuple[Path, ...], as_json: bool) -> None:
+    """Verify a signed report.pdf (or a bare evidence.intoto.json) and re-hash the given files.
+
+    The PDF verifies only as signed: its signature must cover every byte of the file (anything
+    appended or added as a later revision fails) and chain to a --trust-root. The statement inside
+    must verify with the same key, and an evidence.json beside TARGET (or given with --evidence)
+    must equal the signed evidence. An evidence.json alone cannot be verified: it is not signed.
+    """
     from auditor.verify import verify as run_verify
 
-    try:
-        result = run_verify(target, trust_roots=list(trust_roots), allow_untrusted=allow_untrusted,
-                            models=list(models), configs=list(configs))
-    except (OSError, ValueError) as exc:
-        raise click.BadParameter(f"cannot read {target}: {exc}", param_hint="TARGET") from None
+    result = run_verify(target, trust_roots=list(trust_roots), allow_untrusted=allow_untrusted,
+                        models=list(models), configs=list(configs), evidence=evidence)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import json
 import re
+import types
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,6 +48,8 @@ REPORT_FORMATS = ("html", "pdf", "json")
 def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
     if value is None:
         return None
+    if "\0" in str(value):
+        raise ValueError("a path cannot contain a NUL character")
     value = Path(value).expanduser()
     base = (info.context or {}).get("base_dir")
     if base is not None and not value.is_absolute():
@@ -69,10 +72,55 @@ def _registered(package: str, name: str) -> str:
     return name
 
 
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are immutable."""
+def _takes_numbers(annotation: Any) -> bool:
+    """Whether a field annotation accepts int or float values but not bool."""
+    import typing
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    options = args or (annotation,)
+    if bool in options:
+        return False
+    return any(option in (int, float) for option in options)
+
+
+def _boolean_as_number(value: Any, annotation: Any) -> bool:
+    """Whether ``value`` puts a YAML boolean where ``annotation`` wants a number (also inside a list or tuple).
+
+    pydantic's lax mode reads ``true`` as 1, so ``seed: true`` would silently become seed 1.
+    """
+    import typing
+
+    if isinstance(value, bool):
+        return _takes_numbers(annotation)
+    if isinstance(value, (list, tuple)):
+        candidates = [annotation]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            candidates = list(typing.get_args(annotation))
+        for candidate in candidates:
+            if typing.get_origin(candidate) in (list, tuple):
+                items = [a for a in typing.get_args(candidate) if a is not Ellipsis]
+                if items and any(isinstance(v, bool) and _takes_numbers(items[min(i, len(items) - 1)])
+                                 for i, v in enumerate(value)):
+                    return True
+    return False
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable.
+
+    Numbers must be finite (``.nan`` and ``.inf`` are refused) and a boolean is never read as a
+    number (``seed: true`` is an error, not seed 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _boolean_as_number(value, field.annotation):
+            raise ValueError("expected a number, got a boolean (true/false); write the number itself")
+        return value
 
 
 class Mnist1dConfig(Section):
@@ -119,7 +167,11 @@ class DataConfig(Section):
     subset of the training pool; the rest of the pool joins the population.
     """
 
-    dataset: Literal[DATASETS] = Field("digits", description="Dataset name.")  # type: ignore[valid-type]
+    dataset: str = Field("digits", description=(
+        f"Dataset name ({', '.join(DATASETS)}), or 'package.module:loader' naming your own loader, called with "
+        "data.options as keyword arguments and returning (x, y) or (x, y, test_mask) (auditor.dataset_plugin)."))
+    options: dict[str, Any] | None = Field(None, description=(
+        "Keyword arguments for a 'package.module:loader' dataset (JSON values; recorded in the evidence)."))
     root: ConfigPath | None = Field(None, description=(
         "Folder holding a torchvision dataset or an image folder; mnist and fashion_mnist also read the four "
         "IDX files (plain or .gz) directly in it, e.g. /usr/share/datasets/fashion-mnist (Debian package "
@@ -145,8 +197,31 @@ class DataConfig(Section):
             data = {**data, "mnist1d": {}}
         return data
 
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        if ":" in value:
+            _importable_callable(value, what="dataset loader", hint="a function returning (x, y) or (x, y, test_mask)")
+        elif value not in DATASETS:
+            raise ValueError(f"unknown dataset {value!r}.{suggest(value, list(DATASETS))} Known: {', '.join(DATASETS)}; "
+                             "or give 'package.module:loader' for your own loader")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _json_options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            _json_values(value)
+        return value
+
     @model_validator(mode="after")
     def _where(self) -> DataConfig:
+        if self.options is not None and ":" not in self.dataset:
+            raise ValueError(f"data.options are keyword arguments for a 'package.module:loader' dataset, not for "
+                             f"{self.dataset!r}: remove them")
+        if ":" in self.dataset and (self.root or self.path or self.image_size):
+            raise ValueError("a 'package.module:loader' dataset is read by the loader: pass its inputs through "
+                             "data.options and remove data.root / data.path / data.image_size")
         needs_root = self.dataset in TORCHVISION_DATASETS or self.dataset == "imagefolder"
         if needs_root and self.root is None:
             raise ValueError(f"dataset {self.dataset!r} is read from a local folder: set data.root")
@@ -182,7 +257,50 @@ class ModelConfig(Section):
                 f"unknown architecture {value!r}.{suggest(value, sorted(ARCHITECTURES))} "
                 f"Known: {', '.join(sorted(ARCHITECTURES))}; or give 'package.module:factory'."
             )
+        if ":" in value:
+            _importable_factory(value)
         return value
+
+
+def _importable_callable(spec: str, *, what: str, hint: str) -> None:
+    """Raise ``ValueError`` unless ``spec`` (``package.module:name``) imports to a callable."""
+    from auditor.registry import import_object
+
+    try:
+        obj = import_object(spec)
+    except Exception as exc:  # a user's module can fail to import in any way
+        detail = (str(exc).splitlines() or [""])[0]
+        raise ValueError(f"cannot import {what} {spec!r}: {type(exc).__name__}: {detail}. Give "
+                         "'package.module:name' naming an importable module (on the Python path) and a function "
+                         "in it") from None
+    if not callable(obj):
+        raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not callable; name {hint}")
+
+
+def _json_values(value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is plain JSON (it enters cache keys and the evidence)."""
+    import json
+
+    try:
+        json.dumps(value, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"must hold plain JSON values (numbers, strings, booleans, lists, mappings): {exc}") from None
+
+
+def _importable_factory(spec: str) -> None:
+    """Raise ``ValueError`` unless ``spec`` (``package.module:factory``) imports to a callable."""
+    from auditor.registry import import_object
+
+    try:
+        obj = import_object(spec)
+    except Exception as exc:  # a user's module can fail to import in any way
+        detail = (str(exc).splitlines() or [""])[0]
+        raise ValueError(f"cannot import architecture {spec!r}: {type(exc).__name__}: {detail}. Give "
+                         "'package.module:factory' naming an importable module and a function in it, or one of "
+                         "mlp, resnet18, small_cnn") from None
+    if not callable(obj):
+        raise ValueError(f"architecture {spec!r} is a {type(obj).__name__}, not a callable factory; name a "
+                         "function that returns a torch.nn.Module")
 
 
 class TrainingConfig(Section):
@@ -193,9 +311,39 @@ class TrainingConfig(Section):
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: float = Field(0.05, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(5e-4, ge=0)
+    weight_decay: float = Field(5e-4, ge=0, le=1, description=(
+        "L2 penalty; above 1 it outweighs the loss (and overflows float32 near 3.4e38), so larger values are "
+        "refused."))
     schedule: Literal["constant", "cosine"] = "cosine"
     augment: Literal["none", "hflip", "crop_hflip"] = "none"
+    function: str | None = Field(None, description=(
+        "'package.module:fit': your own training function, called for the original, every reference, shadow and "
+        "retrain instead of the built-in trainer (the fields above are then unused; auditor.training_plugin gives "
+        "the signature). It must be deterministic given its seed; preflight checks that."))
+    kwargs: dict[str, Any] = Field(default_factory=dict, description=(
+        "Keyword arguments for training.function (JSON values; they enter the model cache key)."))
+
+    @field_validator("function")
+    @classmethod
+    def _importable_function(cls, value: str | None) -> str | None:
+        if value is not None:
+            if ":" not in value:
+                raise ValueError(f"expected 'package.module:function', got {value!r}")
+            _importable_callable(value, what="training function",
+                                 hint="a function fit(model, x, y, *, seed, generator, device, progress, **kwargs)")
+        return value
+
+    @field_validator("kwargs")
+    @classmethod
+    def _json_kwargs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _json_values(value)
+        return value
+
+    @model_validator(mode="after")
+    def _kwargs_need_function(self) -> TrainingConfig:
+        if self.kwargs and self.function is None:
+            raise ValueError("training.kwargs are arguments for training.function: set it or remove them")
+        return self
 
 
 class TriggerConfig(Section):
@@ -636,63 +784,326 @@ def all_metric_keys(cfg: AuditConfig) -> list[str]:
 
 
 def parse_config(data: Any, *, base_dir: Path | None = None, source: str | None = None,
-                 tree: yaml.Node | None = None) -> AuditConfig:
-    """Validate an already-parsed mapping. Raises :class:`ConfigError` listing every problem."""
+                 tree: yaml.Node | None = None, known: list[Problem] | None = None) -> AuditConfig:
+    """Validate an already-parsed mapping. Raises :class:`ConfigError` listing every problem.
+
+    Args:
+        data: The parsed YAML (a mapping, or None for an empty file).
+        base_dir: Folder that relative paths resolve against.
+        source: The file name, for messages.
+        tree: The composed YAML tree, for line numbers.
+        known: Problems found before validation (duplicate keys, bad ``--set`` items); they are
+            reported together with the validator's own.
+    """
+    known = list(known or [])
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem("", f"expected a mapping of sections at the top level, got {type(data).__name__}")],
-                          source=source)
+        raise ConfigError(known + [Problem("", f"expected a mapping of sections at the top level, got "
+                                               f"{type(data).__name__}")], source=source)
     try:
         cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         problems = problems_from(exc, AuditConfig, tree=tree)
         # Plugin params are still checked for every entry whose name resolved.
-        raise ConfigError(problems + _raw_plugin_problems(data, tree), source=source) from None
+        raise ConfigError(known + problems + _raw_plugin_problems(data, tree), source=source) from None
     problems = _plugin_problems(cfg, tree)
     if not problems:
         problems = _cross_problems(cfg, tree)
-    if problems:
-        raise ConfigError(problems, source=source)
+    if known or problems:
+        raise ConfigError(known + problems, source=source)
     return cfg
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading YAML safely
+#
+# ``yaml.safe_load`` executes no code, but it expands aliases: a 530-byte file of ten nested
+# ``&a [*a, *a, ...]`` levels ("billion laughs") describes 10^10 values, and validating it exhausts
+# memory. Configs are small, so aliases stay allowed within two limits, checked on the composed
+# node graph before any Python object is built: at most MAX_ALIASES alias uses, and at most
+# MAX_EXPANDED_NODES nodes once every alias is expanded (each scalar, list and mapping counts as
+# one). A recursive alias (a value containing itself) is refused.
+
+MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 100_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _YamlLimitError(yaml.YAMLError):
+    """A document that breaks one of the alias limits."""
+
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that stops composing after :data:`MAX_ALIASES` alias uses."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_uses = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.alias_uses += 1
+            if self.alias_uses > MAX_ALIASES:
+                raise _YamlLimitError(f"more than {MAX_ALIASES} alias uses (*name); configs this tool reads need "
+                                      "far fewer: write the values out", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_size(root: yaml.Node | None, *, limit: int = MAX_EXPANDED_NODES) -> int:
+    """Nodes in ``root`` with every alias expanded, counted without expanding anything.
+
+    Shared (aliased) nodes are counted once per use through a memo, so the count costs one visit
+    per distinct node. Counting stops just past ``limit``.
+
+    Raises:
+        _YamlLimitError: A node contains itself through an alias (a recursive structure).
+    """
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise _YamlLimitError("a recursive alias (a value that contains itself); write the values out",
+                                  node.start_mark)
+        active.add(key)
+        total = 1
+        for child in _children(node):
+            total += size(child)
+            if total > limit:
+                break
+        active.discard(key)
+        memo[key] = min(total, limit + 1)
+        return memo[key]
+
+    return 0 if root is None else size(root)
+
+
+def duplicate_key_problems(root: yaml.Node | None) -> list[Problem]:
+    """A problem for every mapping key given twice (YAML keeps the last value without a word)."""
+    problems: list[Problem] = []
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for i, child in enumerate(node.value):
+                walk(child, (*path, str(i)))
+            return
+        if not isinstance(node, yaml.MappingNode):
+            return
+        first: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
+                ident, line = (key.tag, key.value), key.start_mark.line + 1
+                if ident in first:
+                    problems.append(Problem(".".join((*path, name)), f"duplicate key {name!r} (first on line "
+                                            f"{first[ident]}): YAML keeps only the last value; remove one of them",
+                                            line))
+                else:
+                    first[ident] = line
+            walk(value, (*path, name))
+
+    if root is not None:
+        walk(root, ())
+    return problems
+
+
+def read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose, check and construct one YAML document with the alias limits above.
+
+    Returns:
+        (the composed node tree, for line numbers; the constructed data).
+
+    Raises:
+        ConfigError: Not valid YAML, too deeply nested, or over an alias limit (one problem, located
+            by line when known).
+    """
+    loader = None
+    try:
+        loader = _ConfigLoader(text)  # the reader already refuses control characters here
+        tree = loader.get_single_node()
+        if expanded_size(tree) > MAX_EXPANDED_NODES:
+            raise _YamlLimitError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?); "
+                                  "write the values out or use fewer aliases")
+        data = loader.construct_document(tree) if tree is not None else None
+    except _YamlLimitError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise ConfigError([Problem("", f"YAML refused: {exc.problem}", line)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a multi-line str()
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        raise ConfigError([Problem("", f"not valid YAML: character #x{exc.character:04x} is not allowed "
+                                       "(a control character); remove it", line)]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = " ".join(str(getattr(exc, "problem", None) or exc).split())  # always one line
+        raise ConfigError([Problem("", f"not valid YAML: {detail}", line)]) from None
+    except RecursionError:
+        raise ConfigError([Problem("", "not usable YAML: nested too deeply; flatten the structure")]) from None
+    except Exception as exc:  # a tagged scalar that does not convert (!!int x, !!timestamp x) fails in many ways
+        detail = " ".join(str(exc).split())
+        raise ConfigError([Problem("", f"not valid YAML: {type(exc).__name__}: {detail}")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return tree, data
+
+
+def decode_config_bytes(raw: bytes) -> str:
+    """The text of a config file, which must be UTF-8 (a UTF-8 byte-order mark is allowed).
+
+    Raises:
+        ConfigError: UTF-16/UTF-32 text or bytes that are not UTF-8 (says where and how to fix it).
+    """
+    import codecs
+
+    wide = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
+            codecs.BOM_UTF16_BE: "UTF-16"}
+    for bom, name in wide.items():
+        if raw.startswith(bom):
+            raise ConfigError([Problem("", f"the file is {name} text; save it as UTF-8")])
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError([Problem("", "the file holds NUL bytes (UTF-16 text or a binary file?); save it as "
+                                       "UTF-8 text", line)])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem("", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot "
+                                       "be decoded; save the file as UTF-8", line)]) from None
 
 
 def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
     """Read, validate and resolve a YAML config file.
 
     Args:
-        path: The YAML file.
-        overrides: Dotted keys to set after reading, e.g. ``{"report.out": "runs/x"}``.
+        path: The YAML file (UTF-8).
+        overrides: Dotted keys to set after reading, e.g. ``{"report.out": "runs/x"}``; list
+            entries are addressed by index (``attacks.0.name``).
 
     Raises:
-        ConfigError: The file is unreadable, not YAML, or invalid (every problem listed).
+        ConfigError: The file is unreadable, not UTF-8 YAML, over the alias limits, or invalid
+            (every problem listed: duplicate keys and bad overrides included).
     """
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([Problem("", f"cannot read the config file: {exc.strerror or exc}")], source=source) from None
     try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem("", f"not valid YAML: {detail}", line)], source=source) from None
-    for key, value in (overrides or {}).items():
-        data = _set_dotted(data if isinstance(data, dict) else {}, key, value)
-    return parse_config(data, base_dir=path.resolve().parent, source=source, tree=tree)
+        tree, data = read_yaml(decode_config_bytes(raw))
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, source=source) from None
+    known = duplicate_key_problems(tree)
+    if isinstance(data, dict) or data is None:
+        data = data if isinstance(data, dict) else {}
+        for key, value in (overrides or {}).items():
+            known += set_dotted(data, key, value)
+    importable_beside(path.resolve().parent)
+    return parse_config(data, base_dir=path.resolve().parent, source=source, tree=tree, known=known)
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+def importable_beside(folder: Path) -> None:
+    """Let ``package.module:name`` references (model.arch, training.function, a dataset loader, plugins)
+    name modules that sit next to the config file, as the user's own package usually does.
+
+    The folder goes at the *end* of ``sys.path``, so it never shadows an installed package or the
+    standard library; spawned worker processes inherit it.
+    """
+    import sys
+
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.append(entry)
+
+
+_OVERRIDE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*")
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--set``) as a mapping of dotted keys to YAML-parsed values.
+
+    Raises:
+        ConfigError: Listing every item that is not ``KEY=VALUE``, whose key is not a dotted path of
+            names and list indices, or whose value is not valid YAML (the alias limits apply).
+    """
+    out: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(Problem("--set", f"expected KEY=VALUE, got {item!r}; e.g. --set unlearner.name=retrain"))
+            continue
+        if not _OVERRIDE_KEY.fullmatch(key):
+            problems.append(Problem(key, f"--set {item!r}: the key must be dotted names and list indices, e.g. "
+                                         "training.epochs or attacks.0.name"))
+            continue
+        try:
+            out[key] = read_yaml(raw)[1]
+        except ConfigError as exc:
+            detail = exc.problems[0].message
+            problems.append(Problem(key, f"--set {item!r}: {detail}; quote the value or fix the YAML"))
+    if problems:
+        raise ConfigError(problems, source="--set")
+    return out
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> list[Problem]:
+    """Set ``data[a][b]...`` for the dotted ``key`` (integer parts index lists); the problems that stop it.
+
+    Missing mappings on the way are created; an existing scalar or a list index out of range is a
+    problem (the config is left unchanged).
+    """
     parts = key.split(".")
-    node = data
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return data
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[:depth]) or "the config"
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+        elif isinstance(node, list) and part.isdigit():
+            index = int(part)
+            if index >= len(node):
+                return [Problem(key, f"--set {key}: {where} has {len(node)} entr{'y' if len(node) == 1 else 'ies'}, "
+                                     f"so index {index} does not exist; add the entry in the config file")]
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        else:
+            shown = repr(node)
+            shown = shown[:40] + "..." if len(shown) > 40 else shown
+            kind = "a list (use an index, e.g. .0)" if isinstance(node, list) else f"the value {shown}"
+            return [Problem(key, f"--set {key}: {where} is {kind}, not a section, so it has no key {part!r}")]
+    return []
 
 
 def json_schema() -> dict[str, Any]:

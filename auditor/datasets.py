@@ -73,6 +73,9 @@ def fingerprint(name: str, x: torch.Tensor, y: torch.Tensor, test_mask: np.ndarr
     return h.hexdigest()
 
 
+MAX_CLASSES = 100_000  # a label above this is a mistake (and would allocate a name per class)
+
+
 def make_loaded(name: str, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *,
                 class_names: tuple[str, ...] | None = None, num_classes: int | None = None,
                 test_mask: np.ndarray | None = None, source: dict[str, str] | None = None) -> LoadedData:
@@ -83,8 +86,15 @@ def make_loaded(name: str, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.T
     """
     import torch
 
-    xt = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    yt = torch.as_tensor(np.asarray(y)).long()
+    x_arr, y_arr = np.asarray(x), np.asarray(y)
+    if x_arr.ndim == 0 or x_arr.shape[0] == 0:
+        raise ValueError(f"the dataset holds no samples (inputs of shape {tuple(x_arr.shape)}); it needs at least "
+                         "a few per class")
+    if y_arr.size and np.issubdtype(y_arr.dtype, np.integer) and (int(y_arr.max()) >= MAX_CLASSES or int(y_arr.min()) < 0):
+        raise ValueError(f"labels must be 0..K-1 with at most {MAX_CLASSES:,} classes, got labels "
+                         f"{int(y_arr.min())}..{int(y_arr.max())}")
+    xt = torch.as_tensor(x_arr, dtype=torch.float32)
+    yt = torch.as_tensor(y_arr.astype(np.int64) if np.issubdtype(y_arr.dtype, np.integer) else y_arr).long()
     if xt.ndim == 3:
         xt = xt.unsqueeze(1)
     if xt.ndim not in (2, 4):
@@ -140,6 +150,8 @@ def load_npz(cfg: DataConfig) -> LoadedData:
         raise ConfigError([Problem("data.path", f"cannot read {path} as .npz: {exc}")]) from None
     if not np.issubdtype(y.dtype, np.integer):
         raise ConfigError([Problem("data.path", f"labels 'y' must be integers, got dtype {y.dtype}")])
+    if x.dtype.kind not in "biuf":
+        raise ConfigError([Problem("data.path", f"inputs 'x' must be real numbers, got dtype {x.dtype}")])
     try:
         return make_loaded("npz", x, y, test_mask=test_mask, source={"path": str(path)})
     except ValueError as exc:
@@ -167,7 +179,17 @@ def load_dataset(cfg: DataConfig) -> LoadedData:
     Raises:
         ConfigError: The files are missing or unreadable (the message names what was expected).
     """
+    from auditor.dataset_plugin import is_plugin, load_plugin
+
+    if is_plugin(cfg.dataset):
+        return load_plugin(cfg)
     loader = LOADERS[cfg.dataset]
     if isinstance(loader, str):
         loader = import_object(loader)  # type: ignore[assignment]
-    return loader(cfg)  # type: ignore[operator]
+    try:
+        return loader(cfg)  # type: ignore[operator]
+    except ConfigError:
+        raise
+    except ValueError as exc:  # make_loaded's shape, label and emptiness checks
+        key = "data.path" if cfg.path is not None else "data.root" if cfg.root is not None else "data"
+        raise ConfigError([Problem(key, f"dataset {cfg.dataset!r}: {exc}")]) from None

@@ -152,11 +152,15 @@ def read_state_dict(path: Path, *, key: str) -> dict[str, torch.Tensor]:
     """
     if not path.is_file():
         raise ConfigError([Problem(key, f"no such checkpoint file: {path}")])
+    if path.stat().st_size == 0:
+        raise ConfigError([Problem(key, f"{path} is empty (0 bytes); save the model with "
+                                        "torch.save(model.state_dict(), path)")])
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for bad files
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError([Problem(key, f"cannot load {path} as a PyTorch state_dict (weights_only=True): "
-                                        f"{str(exc).splitlines()[0]}")]) from None
+                                        f"{detail}")]) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):

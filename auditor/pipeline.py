@@ -68,6 +68,20 @@ def _index_digest(indices: Any) -> str:
     return hashlib.sha256(",".join(map(str, list(indices))).encode()).hexdigest()
 
 
+def _check_trained(model: nn.Module, role: str) -> None:
+    """Stop with a clear error when training with the audit's recipe diverged (NaN or inf weights).
+
+    The inputs were checked finite in preflight, so the recipe is to blame, not a later step.
+    """
+    from auditor.cache import nonfinite_names
+
+    bad = nonfinite_names(model.state_dict())
+    if bad:
+        raise AuditFailedError(f"training the {role} with the training section's recipe diverged: non-finite "
+                               f"weights in {', '.join(bad[:3])}. Lower training.lr (or training.weight_decay) "
+                               "and run again.")
+
+
 class _Trainer:
     """Trains (or fetches from the cache) models that share the audit's recipe and data."""
 
@@ -103,6 +117,7 @@ class _Trainer:
                     for i, state in zip(chunk, states):
                         model = self.prep.factory()
                         model.load_state_dict(state)
+                        _check_trained(model, f"{role} {i + 1}/{len(seeds)}")
                         self.cache.put(specs[i], model)
                         fresh[i] = model
                     update(start + len(chunk), len(missing))
@@ -127,7 +142,8 @@ class _Trainer:
                                    generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
                                    device=self.prep.device, progress=lambda d, t: update(d * self.recipe.epochs // t, self.recipe.epochs))
 
-        model, key, hit = self.cache.get_or_train(spec, self.prep.factory, fit)
+        model, key, hit = self.cache.get_or_train(spec, self.prep.factory, fit, role=role)
+        _check_trained(model, role)
         return model.to(self.prep.device).eval(), {"source": "cache" if hit else "trained", "seed": seed, "cache_key": key}
 
     def load(self, key: str, path: Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -312,6 +328,8 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
             "references": [{"role": "reference", "index": i, "sha256": state_digest(m), **info}
                            for i, (m, info) in enumerate(zip(references, reference_info))],
             "digest_method": "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order",
+            # the user's training function (training.function): its name, source digest and determinism check
+            "training_function": prep.training_check,
         },
         "method": method_record,
         "controls": [{"name": c.name, "role": f"control:{c.name}", "description": c.description,
@@ -322,7 +340,7 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                   "bootstrap": cfg.gates.bootstrap, "seed_multiplier": cfg.gates.seed_multiplier,
                   "results": [r.as_dict() for r in results]},
         "verdict": verdict,
-        "cache": {"dir": str(cache.root), "enabled": cache.enabled, "hits": cache.hits, "misses": cache.misses},
+        "cache": cache.record(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
 
@@ -361,11 +379,11 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     timings["report_s"] = time.perf_counter() - t
     timings["total_s"] = time.time() - t_wall
     rounded = {k: round(v, 3) for k, v in timings.items()}
-    if volatile is None:
-        evidence["timings"] = rounded
-    else:
-        volatile["timings"] = rounded
-        staging.write_bytes("run-log.json", (_json(volatile) + "\n").encode())
+    # evidence.json is exactly what was signed (``verify`` compares it with the signed statement), so
+    # the durations known only after signing, report_s and total_s, go to run-log.json with the rest.
+    log = volatile if volatile is not None else {}
+    log["timings"] = rounded
+    staging.write_bytes("run-log.json", (_json(log) + "\n").encode())
     staging.write_bytes("evidence.json", (_json(evidence) + "\n").encode())
     return evidence, rounded
 

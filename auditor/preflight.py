@@ -1,8 +1,9 @@
 """Checks that need the data and the files the config points to, run before any training.
 
-Everything found is reported at once (exit code 2): a missing dataset folder, a forget class the
-dataset lacks, an empty forget set or one that is the whole training set, a checkpoint that does
-not fit the architecture, an output folder that cannot be written.
+Everything found is reported at once (exit code 2): a missing dataset folder, inputs holding NaN
+or infinity, a forget class the dataset lacks, an empty forget set or one that is the whole
+training set, a checkpoint that does not fit the architecture or holds NaN or infinity, an output
+folder that cannot be written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from auditor.backdoor import Trigger, choose_decoys, make_trigger, plant
-from auditor.config import AuditConfig, TriggerConfig
+from auditor.config import AuditConfig, DataConfig, TriggerConfig
 from auditor.datasets import LoadedData, load_dataset
 from auditor.errors import ConfigError, Problem
 from auditor.models import check_fits, model_factory, read_state_dict
@@ -38,6 +39,7 @@ class Prepared:
     trigger: Trigger | None = None
     signing_key: Any = None  # auditor.signing.SigningKey when a key is configured
     source_date_epoch: int | None = None  # reproducible mode (auditor.reproducible)
+    training_check: dict[str, Any] | None = None  # a user training function's determinism check
 
 
 def resolve_device(name: str) -> torch.device:
@@ -70,6 +72,7 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         data = load_dataset(cfg.data)
     except ConfigError as exc:
         raise ConfigError(problems + exc.problems, source=source) from None
+    problems += nonfinite_data_problems(data, cfg.data)
     splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
     problems += split_problems
     trigger = None
@@ -80,8 +83,8 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         splits = replace(splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys)
         data = plant(data, np.union1d(splits.forget, decoys), trigger)
 
-    factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
     try:
+        factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
         probe = factory()
         with torch.no_grad():
             out_shape = tuple(probe.eval()(data.x[:2]).shape)
@@ -92,6 +95,11 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         problems.append(Problem("model.arch", f"cannot build {cfg.model.arch!r} for inputs {data.input_shape} with "
                                               f"{data.num_classes} classes: {exc}"))
         probe = None
+
+    training_check = None
+    if cfg.training.function is not None and probe is not None and splits is not None and not problems:
+        training_check, training_problems = check_training_function(cfg, data, splits, factory, device)
+        problems += training_problems
 
     checkpoints: dict[str, dict[str, torch.Tensor]] = {}
     named = [("model.checkpoint", cfg.model.checkpoint), ("unlearner.checkpoint", cfg.unlearner.checkpoint)]
@@ -104,10 +112,12 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         except ConfigError as exc:
             problems += exc.problems
             continue
+        bad = nonfinite_problems(state, key=key, path=Path(path))
+        problems += bad
         if probe is not None:
             fit = check_fits(probe, state, key=key, arch=cfg.model.arch)
             problems += fit
-            if not fit:
+            if not fit and not bad:
                 checkpoints[key] = state
     epoch = None
     try:
@@ -120,10 +130,59 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
             signing_key = configured_key(cfg)
         except ConfigError as exc:
             problems += exc.problems
-    if problems or splits is None:
+    if problems or splits is None or probe is None:
         raise ConfigError(problems, source=source)
     return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints, trigger=trigger,
-                    signing_key=signing_key, source_date_epoch=epoch)
+                    signing_key=signing_key, source_date_epoch=epoch, training_check=training_check)
+
+
+def check_training_function(cfg: AuditConfig, data: LoadedData, splits: Splits, factory: Callable[[], nn.Module],
+                            device: torch.device) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Digest the user's training function and check it is deterministic given its seed.
+
+    The function is run three times on 256 training samples (:func:`auditor.training_plugin.check_deterministic`):
+    twice with one seed from the same initial weights, which must give the same weights, and once
+    with another seed. Returns the check's record for the evidence, or the problem under
+    ``training.function``.
+    """
+    from auditor.training import Recipe
+    from auditor.training_plugin import TrainingFunctionError, check_deterministic
+
+    spec = cfg.training.function
+    try:
+        recipe = Recipe.from_config(cfg.training)
+        idx = torch.as_tensor(splits.train, dtype=torch.long)
+        check = check_deterministic(spec, cfg.training.kwargs, factory, data.x[idx], data.y[idx], device=device)
+    except TrainingFunctionError as exc:
+        return None, [Problem("training.function", str(exc).removeprefix("training.function: "))]
+    except Exception as exc:  # the user's function failed on its first run
+        detail = (str(exc).splitlines() or [""])[0]
+        return None, [Problem("training.function", f"{spec!r} failed on 256 training samples: "
+                                                   f"{type(exc).__name__}: {detail}")]
+    return {"function": spec, "source_sha256": recipe.function_sha256, **check.as_dict()}, []
+
+
+def nonfinite_problems(state: dict[str, torch.Tensor], *, key: str, path: Path) -> list[Problem]:
+    """A problem when a checkpoint holds NaN or infinity (checked before anything trains on or against it)."""
+    from auditor.cache import nonfinite_names
+
+    bad = nonfinite_names(state)
+    if not bad:
+        return []
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    return [Problem(key, f"{path} holds non-finite values (NaN or inf) in {', '.join(bad[:3])}{more}; a model with "
+                         "such weights cannot be audited: re-export the checkpoint from a finite model")]
+
+
+def nonfinite_data_problems(data: LoadedData, cfg: DataConfig) -> list[Problem]:
+    """A problem when the dataset's inputs hold NaN or infinity (training on them gives NaN models)."""
+    finite = torch.isfinite(data.x.reshape(len(data), -1)).all(dim=1) if len(data) else torch.ones(0, dtype=torch.bool)
+    bad = torch.nonzero(~finite).flatten().tolist()
+    if not bad:
+        return []
+    key = "data.path" if cfg.path is not None else "data.root" if cfg.root is not None else "data"
+    return [Problem(key, f"dataset {data.name!r}: {len(bad)} of {len(data)} samples hold NaN or infinite input "
+                         f"values (e.g. sample {', '.join(map(str, bad[:3]))}); clean or drop them before the audit")]
 
 
 def configured_key(cfg: AuditConfig):  # -> auditor.signing.SigningKey | None

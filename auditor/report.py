@@ -316,11 +316,13 @@ def _metric_index(evidence: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def render_html(evidence: Mapping[str, Any]) -> str:
+def render_html(evidence: Mapping[str, Any], *, rerendered: bool = False) -> str:
     """Render the report as one self-contained HTML document.
 
     Args:
         evidence: The evidence dict (schema ``unlearn-audit/evidence/v1``).
+        rerendered: True for ``unlearn-audit report``: the output is never signed, so its header
+            says UNSIGNED whatever the evidence's ``signing`` record claims.
 
     Returns:
         The HTML, CSS inlined; it references no external resource and needs no JavaScript.
@@ -340,7 +342,8 @@ def render_html(evidence: Mapping[str, Any]) -> str:
         gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
     context = {"timings": None, "controls": [], **evidence}  # reproducible runs keep timings in run-log.json
     context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated, plot_uri=figure_data_uri,
-                   evidence_signing=evidence.get("signing"))
+                   evidence_signing={"mode": "unsigned"} if rerendered else evidence.get("signing"),
+                   rerendered=rerendered)
     return env.get_template(TEMPLATE).render(context)
 
 

@@ -2,9 +2,10 @@
 
 With ``SOURCE_DATE_EPOCH`` set (the reproducible-builds.org convention), a run stamps its start and
 finish with that time, derives its run id from what was audited, and moves the facts that differ
-between two otherwise identical runs (durations, cache hits, whether a model was trained or loaded
-from the cache) out of ``evidence.json`` into a ``run-log.json`` sidecar. Two runs of the same
-config, data and seed then give the same evidence and byte-identical PDFs before signing.
+between two otherwise identical runs (durations, cache hits and corrupt entries retrained, whether a
+model was trained or loaded from the cache) out of ``evidence.json`` into a ``run-log.json`` sidecar.
+Two runs of the same config, data and seed then give the same evidence and byte-identical PDFs
+before signing.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def split_volatile(evidence: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     stable = copy.deepcopy(evidence)
     volatile: dict[str, Any] = {"timings": stable.pop("timings", {})}
     cache = stable.get("cache") or {}
-    volatile["cache"] = {k: cache.pop(k) for k in ("hits", "misses") if k in cache}
+    volatile["cache"] = {k: cache.pop(k) for k in ("hits", "misses", "corrupt_retrained", "corrupt") if k in cache}
     method = stable.get("method") or {}
     volatile["method.runtime_s"] = method.pop("runtime_s", None)
     volatile["attacks.runtime_s"] = {a["name"]: a.pop("runtime_s", None) for a in stable.get("attacks", [])}

@@ -124,17 +124,35 @@ def train_size_problems(data: LoadedData, cfg: DataConfig, seed: int) -> list[Pr
                                        "data.population_fraction")]
 
 
+INDEX_LIMIT = 2**62  # larger than any dataset; keeps every index inside int64
+
+
 def read_index_file(path: Path) -> list[int]:
-    """Integers, one per line; blank lines and ``#`` comments ignored."""
+    """Integers, one per line; blank lines and ``#`` comments ignored.
+
+    Raises:
+        ValueError: A line is not an integer or is far outside any dataset (its line number named),
+            or the file is not UTF-8 text.
+        OSError: The file cannot be read.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text (byte offset {exc.start}); write one index per line") from None
     out = []
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
+        shown = raw.strip() if len(raw.strip()) <= 40 else raw.strip()[:40] + "..."
         try:
-            out.append(int(line))
+            value = int(line)
         except ValueError:
-            raise ValueError(f"line {lineno} of {path} is not an integer index: {raw.strip()!r}") from None
+            raise ValueError(f"line {lineno} of {path} is not an integer index: {shown!r}") from None
+        if not -INDEX_LIMIT < value < INDEX_LIMIT:
+            raise ValueError(f"line {lineno} of {path} holds {shown!r}, far outside any dataset's indices; "
+                             "list dataset indices of training samples") from None
+        out.append(value)
     return out
 
 

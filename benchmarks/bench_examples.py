@@ -10,7 +10,7 @@ it prints:
   with other work (a load above the core count) the wall time is inflated, and with more than one
   torch thread grossly so, as threads spin at barriers while their partner waits for a core;
   ``--threads 1`` then gives a fairer figure, and the CPU time is the work done;
-* each phase's seconds from the evidence's ``timings``;
+* each phase's seconds (the evidence's ``timings``, and report_s / total_s from run-log.json);
 * the original's accuracy on its training and test splits (``accuracy`` attack, original model);
 * LiRA's power check on the original (all training samples against every held-out sample):
   LiRA's and the loss threshold's TPR at 1 % and 0.1 % FPR, and their AUCs;
@@ -51,7 +51,9 @@ def cold_run(config: Path, tmp: Path, overrides: dict[str, Any]) -> dict[str, An
     outcome = run_audit(cfg, out=tmp / "out", config_path=config, sign=False)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     return {"config": str(config), "wall_s": wall, "cpu_s": cpu, "load_before": load_before,
-            "load_after": os.getloadavg()[0], "evidence": outcome.evidence}
+            "load_after": os.getloadavg()[0],
+            # report_s and total_s are measured after signing: the outcome has them, evidence.json not
+            "evidence": {**outcome.evidence, "timings": outcome.timings}}
 
 
 def _value(cell: dict[str, Any] | None) -> float | None:

@@ -73,8 +73,11 @@ def test_signed_report_verifies_against_its_root_and_rehashes_files(signed):
     assert res.exit_code == 0, res.output
     checks = {c["name"]: c for c in json.loads(res.output)["checks"]}
     assert all(c["ok"] for c in checks.values())
-    assert {"pdf.signature.intact", "pdf.signature.coverage", "pdf.signature.trusted", "evidence.dsse",
-            "evidence.consistency", "subject.model:unlearned.pt", "subject.config:audit.yaml"} <= set(checks)
+    assert {"pdf.signature.byterange", "pdf.signature.intact", "pdf.signature.coverage", "pdf.signature.cms",
+            "pdf.signature.trusted", "evidence.dsse", "evidence.consistency", "evidence.sidecar",
+            "subject.model:unlearned.pt", "subject.config:audit.yaml"} <= set(checks)
+    # the evidence.json `run` wrote beside the report is checked against the signed statement
+    assert str(out / "evidence.json") in checks["evidence.sidecar"]["detail"]
     assert "model/unlearned" in checks["subject.model:unlearned.pt"]["detail"]
 
 
