@@ -8,4 +8,6 @@ modules that need it, so ``unlearn-audit --help`` stays fast.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from auditor.api import audit, build_config  # noqa: E402  (cheap: imports no torch until called)
+
+__all__ = ["__version__", "audit", "build_config"]

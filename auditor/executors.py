@@ -75,7 +75,7 @@ def train_group(jobs: list[ModelJob], recipe: Recipe, device: str, threads: int 
     factory = model_factory(first.arch, input_shape=first.input_shape, num_classes=first.num_classes)
     inits = [init_model(factory, j.init_seed) for j in jobs]
     gens = [torch.Generator().manual_seed(j.train_seed) for j in jobs]
-    same_steps = len({steps_per_epoch(len(j.y), recipe.batch_size) for j in jobs}) == 1
+    same_steps = recipe.batchable and len({steps_per_epoch(len(j.y), recipe.batch_size) for j in jobs}) == 1
     if len(jobs) > 1 and same_steps and can_batch(inits[0]):
         models = train_batched(inits, [(j.x, j.y) for j in jobs], recipe=recipe, generators=gens, device=device)
     else:

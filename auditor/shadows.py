@@ -195,6 +195,8 @@ class ShadowStore:
 
         if len(missing) < 2:
             batchable, how = False, "sequential (one model to train)"
+        elif not self.recipe.batchable:
+            batchable, how = False, "sequential (a user training function; only the built-in trainer batches)"
         elif not can_batch(self.factory()):
             batchable, how = False, "sequential (the architecture has BatchNorm buffers or dropout)"
         elif len({steps_per_epoch(len(jobs[k].y), self.recipe.batch_size) for k in missing}) != 1:

@@ -6,8 +6,9 @@ membership (DESIGN.md, principle 4).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,13 +31,34 @@ class Recipe:
     weight_decay: float = 5e-4
     schedule: str = "cosine"
     augment: str = "none"
+    function: str | None = None
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    function_sha256: str | None = None
 
     @classmethod
     def from_config(cls, cfg: TrainingConfig) -> Recipe:
-        return cls(**cfg.model_dump())
+        """The config's recipe; with ``training.function``, the function's source digest too."""
+        fields = cfg.model_dump()
+        if fields.get("function"):
+            from auditor.training_plugin import source_digest
+
+            fields["function_sha256"] = source_digest(fields["function"])
+        return cls(**fields)
+
+    @property
+    def batchable(self) -> bool:
+        """Whether the built-in trainer runs it (only that one can train several models at once)."""
+        return self.function is None
 
     def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        """The recipe for evidence and cache keys; a user function's fields only when one is named."""
+        out = dict(self.__dict__)
+        if self.function is None:
+            for key in ("function", "kwargs", "function_sha256"):
+                out.pop(key)
+        else:
+            out["kwargs"] = dict(self.kwargs)
+        return out
 
 
 def make_optimizer(params: Iterator[nn.Parameter] | list[nn.Parameter], *, name: str, lr: float,
@@ -86,9 +108,16 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: R
     """Train ``model`` in place on ``(x, y)`` with cross-entropy under ``recipe``; returns it.
 
     Shuffling and augmentation draw only from ``generator``, so a (model init, data, recipe,
-    generator seed) tuple always gives the same weights on the same machine.
+    generator seed) tuple always gives the same weights on the same machine. A recipe that names
+    a user's training function (``recipe.function``) is trained by that function instead
+    (:mod:`auditor.training_plugin`).
     """
     device = torch.device(device)
+    if recipe.function is not None:
+        from auditor import training_plugin
+
+        return training_plugin.call(recipe.function, recipe.kwargs, model.to(device), x, y, generator=generator,
+                                    device=device, progress=progress)
     model.to(device).train()
     opt = make_optimizer(list(model.parameters()), name=recipe.optimizer, lr=recipe.lr,
                          momentum=recipe.momentum, weight_decay=recipe.weight_decay)

@@ -53,3 +53,42 @@ class HeadOnlyUnlearner(Unlearner):
                 margin = float((logits[:, c] - others.max(dim=1).values).max())
                 head.bias[c] -= margin + 1.0   # just enough that class c never wins on the forget data
         return model
+
+
+def fit_ignoring_seed(model, x, y, *, seed, generator, device, progress=None, epochs: int = 2):
+    """A user's training function that shuffles with torch's global generator: not reproducible."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(y)).split(32):  # no generator: ignores its seed
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    return model
+
+
+def fit_seeded(model, x, y, *, seed, generator, device, progress=None, epochs: int = 2):
+    """The same loop drawing its shuffles from the generator it is given."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(y), generator=generator).split(32):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    return model
+
+
+def float_labels():
+    """A user's loader returning labels as floats (e.g. read from a CSV column)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(200, 5)).astype("float32"), rng.integers(0, 3, 200).astype(float)
+
+
+def small_table(n: int = 300):
+    """A valid loader: 5 features, 3 classes."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, n)
+    return rng.normal(size=(n, 5)).astype("float32") + y[:, None], y

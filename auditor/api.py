@@ -1,0 +1,231 @@
+"""Run an audit from Python objects, for notebooks and pipelines.
+
+:func:`audit` takes the same sections as the YAML config, but each may be given as a Python
+object: a model factory, a training function or a dataset loader (any module-level function), an
+unlearning method class, arrays, or trained models. It turns them into the config the CLI would
+read (functions by their ``module:name``, arrays and models stored by content digest under the
+model cache) and then runs exactly what ``unlearn-audit run`` runs: the same validation, the same
+outputs (report, evidence, signature) and the same verdict. Example::
+
+    from auditor import audit
+    from acme_tabular.data import load
+    from acme_tabular.model import make_model
+    from acme_tabular.train import fit
+
+    outcome = audit(data=load, model=make_model, training={"function": fit, "kwargs": {"epochs": 40}},
+                    forget={"kind": "class", "classes": [3]}, unlearner="retrain",
+                    report={"out": "runs/acme"})
+    print(outcome.status, outcome.files["report.pdf"])
+
+Functions must be importable by their ``module:name`` (defined at module level, not inside
+another function or as a lambda): the evidence records the name, the model cache digests the
+source file, and worker processes import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import ConfigError, Problem
+
+__all__ = ["audit", "build_config"]
+
+
+def _spec(obj: Any, key: str) -> str:
+    """``module:qualname`` of a module-level function or class, checked to import back to ``obj``."""
+    from auditor.registry import import_object
+
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not name or "<locals>" in name or "<lambda>" in name:
+        raise ConfigError([Problem(key, f"{obj!r} is not a module-level function or class; define it at the top "
+                                        "level of an importable module, so the evidence can name it, the cache "
+                                        "can digest its source and worker processes can import it")])
+    spec = f"{module}:{name}"
+    try:
+        found = import_object(spec)
+    except (ImportError, ValueError):
+        found = None
+    if found is not obj:
+        raise ConfigError([Problem(key, f"{spec!r} does not import back to the object given; define it at the top "
+                                        "level of a module on the Python path")])
+    return spec
+
+
+def _store(payload: bytes, folder: Path, suffix: str) -> Path:
+    """Write ``payload`` once under ``folder`` by its sha256 (atomically) and return the path."""
+    from auditor.outputs import atomic_write_bytes
+
+    path = folder / f"{hashlib.sha256(payload).hexdigest()}{suffix}"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, payload)
+    return path
+
+
+def _cache_root(execution: Mapping[str, Any] | None) -> Path:
+    from auditor.cache_admin import default_cache_dir
+
+    chosen = (execution or {}).get("cache_dir")
+    return Path(chosen) if chosen else Path(default_cache_dir())
+
+
+def _arrays_to_npz(arrays: tuple, folder: Path) -> Path:
+    """Save ``(x, y)`` or ``(x, y, test_mask)`` as an .npz addressed by its content."""
+    import numpy as np
+
+    if len(arrays) not in (2, 3):
+        raise ConfigError([Problem("data", f"arrays must be (x, y) or (x, y, test_mask), got {len(arrays)} items")])
+    names = ("x", "y", "test_mask")
+    tensors = {n: (a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)) for n, a in zip(names, arrays)}
+    buf = io.BytesIO()
+    np.savez(buf, **tensors)
+    return _store(buf.getvalue(), folder / "inputs", ".npz")
+
+
+def _model_to_checkpoint(model: Any, folder: Path, key: str) -> Path:
+    """Save an ``nn.Module``'s state_dict (or a state_dict) as a checkpoint addressed by its content."""
+    import torch
+
+    state = model.state_dict() if hasattr(model, "state_dict") else model
+    if not isinstance(state, Mapping):
+        raise ConfigError([Problem(key, f"expected a torch.nn.Module, a state_dict or a path, got {type(model).__name__}")])
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in state.items()}, buf)
+    return _store(buf.getvalue(), folder / "inputs", ".pt")
+
+
+def _section(value: Any, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError([Problem(key, f"expected a mapping of {key} settings, got {type(value).__name__}")])
+    return dict(value)
+
+
+def build_config(*, data: Any = None, model: Any = None, training: Any = None, forget: Any = None,
+                 unlearner: Any = None, unlearned: Any = None, original: Any = None, reference: Any = None,
+                 attacks: Any = None, gates: Any = None, report: Any = None, execution: Any = None,
+                 seed: int | None = None) -> dict[str, Any]:
+    """The raw config mapping :func:`audit` validates (see there for the arguments).
+
+    Raises:
+        ConfigError: An object cannot be named (a lambda, a nested function) or has the wrong type.
+    """
+    raw: dict[str, Any] = {}
+    store = _cache_root(execution if isinstance(execution, Mapping) else None)
+    if seed is not None:
+        raw["seed"] = seed
+
+    if isinstance(data, tuple):
+        raw["data"] = {"dataset": "npz", "path": str(_arrays_to_npz(data, store))}
+    elif isinstance(data, str):
+        raw["data"] = {"dataset": data}
+    elif callable(data):
+        raw["data"] = {"dataset": _spec(data, "data.dataset")}
+    elif data is not None:
+        section = _section(data, "data")
+        if callable(section.get("dataset")):
+            section["dataset"] = _spec(section["dataset"], "data.dataset")
+        raw["data"] = section
+
+    if isinstance(model, str):
+        raw["model"] = {"arch": model}
+    elif callable(model) and not hasattr(model, "state_dict"):
+        raw["model"] = {"arch": _spec(model, "model.arch")}
+    elif model is not None:
+        section = _section(model, "model")
+        if callable(section.get("arch")):
+            section["arch"] = _spec(section["arch"], "model.arch")
+        raw["model"] = section
+    if original is not None:
+        path = original if isinstance(original, (str, os.PathLike)) else _model_to_checkpoint(original, store,
+                                                                                              "model.checkpoint")
+        raw.setdefault("model", {})["checkpoint"] = str(path)
+
+    if callable(training):
+        raw["training"] = {"function": _spec(training, "training.function")}
+    elif training is not None:
+        section = _section(training, "training")
+        if callable(section.get("function")):
+            section["function"] = _spec(section["function"], "training.function")
+        raw["training"] = section
+
+    if isinstance(unlearner, str):
+        raw["unlearner"] = {"name": unlearner}
+    elif isinstance(unlearner, type):
+        raw["unlearner"] = {"name": _spec(unlearner, "unlearner.name")}
+    elif unlearner is not None:
+        section = _section(unlearner, "unlearner")
+        if isinstance(section.get("name"), type):
+            section["name"] = _spec(section["name"], "unlearner.name")
+        raw["unlearner"] = section
+    if unlearned is not None:
+        path = unlearned if isinstance(unlearned, (str, os.PathLike)) else _model_to_checkpoint(unlearned, store,
+                                                                                                "unlearner.checkpoint")
+        raw.setdefault("unlearner", {})["checkpoint"] = str(path)
+
+    for key, value in (("forget", forget), ("reference", reference), ("gates", gates), ("report", report),
+                       ("execution", execution)):
+        if value is not None:
+            raw[key] = _section(value, key)
+    if attacks is not None:
+        raw["attacks"] = [{"name": a} if isinstance(a, str) else dict(a) for a in attacks]
+    return raw
+
+
+def audit(*, data: Any = None, model: Any = None, training: Any = None, forget: Any = None, unlearner: Any = None,
+          unlearned: Any = None, original: Any = None, reference: Any = None, attacks: Any = None, gates: Any = None,
+          report: Any = None, execution: Any = None, seed: int | None = None, out: str | Path | None = None,
+          sign: bool = True, progress: bool = False) -> Any:
+    """Run an audit and write its report, as ``unlearn-audit run`` does for a config file.
+
+    Every argument is optional and mirrors a config section; the defaults are the config's.
+
+    Args:
+        data: A dataset name (``"digits"``, ``"fashion_mnist"``, ...), a loader function (called with
+            no arguments; give ``{"dataset": fn, "options": {...}}`` to pass some), a tuple of arrays
+            ``(x, y)`` or ``(x, y, test_mask)``, or a ``data`` section mapping.
+        model: An architecture name, a model factory ``f(*, in_channels, num_classes, input_shape)``, or a
+            ``model`` section mapping.
+        training: A training function (``auditor.training_plugin`` gives its signature), or a
+            ``training`` section mapping whose ``function`` may be the function itself.
+        forget: The ``forget`` section (e.g. ``{"kind": "random", "fraction": 0.1}``).
+        unlearner: A method name, an :class:`unlearners.base.Unlearner` subclass, or an ``unlearner``
+            section mapping (``{"name": ..., "params": {...}}``).
+        unlearned: The already-unlearned model (an ``nn.Module``, a state_dict or a checkpoint path),
+            audited instead of running a method.
+        original: The trained original (``nn.Module``, state_dict or path); trained when absent.
+        reference: The ``reference`` section (``{"seeds": 12}``).
+        attacks: Attack names or ``{"name": ..., "params": ...}`` mappings (default: the default set).
+        gates: The ``gates`` section.
+        report: The ``report`` section (``out``, ``title``, ``formats``, ``signing``...).
+        execution: The ``execution`` section (``device``, ``cache_dir``, ``executor``...).
+        seed: The root seed.
+        out: Output folder (default ``report.out``).
+        sign: False leaves the report unsigned (the CLI's ``--no-sign``).
+        progress: Show progress bars on stderr.
+
+    Returns:
+        :class:`auditor.pipeline.AuditOutcome`: ``status`` (pass, fail, inconclusive), ``evidence``
+        (the evidence.json content), ``files`` (name -> path) and ``exit_code`` (the CLI's).
+
+    Raises:
+        ConfigError: Any problem with the inputs, every one listed with its key path, before any
+            work is done (the same checks as the CLI).
+        AuditFailedError: A component failed; nothing that looks like a report is left behind.
+    """
+    from auditor.config import parse_config
+    from auditor.pipeline import run_audit
+    from auditor.progress import Progress
+
+    raw = build_config(data=data, model=model, training=training, forget=forget, unlearner=unlearner,
+                       unlearned=unlearned, original=original, reference=reference, attacks=attacks, gates=gates,
+                       report=report, execution=execution, seed=seed)
+    cfg = parse_config(raw, base_dir=Path.cwd(), source="auditor.audit()")
+    return run_audit(cfg, out=Path(out) if out is not None else None, progress=Progress(enabled=progress),
+                     command="auditor.audit() (Python API)", sign=sign)
