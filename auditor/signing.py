@@ -271,12 +271,16 @@ def canonical(obj: Any) -> bytes:
 def sign_pdf(pdf: bytes, signing: SigningKey, *, reason: str, name: str | None, tsa_url: str | None) -> bytes:
     """A PAdES certification signature (DocMDP: no changes), invisible, as an incremental update."""
     import logging
+    import warnings
 
     from asn1crypto import keys as asn1_keys, x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers, timestamps
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    with warnings.catch_warnings():  # pyHanko imports cryptography's deprecated DSA: not ours to print
+        warnings.simplefilter("ignore")
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers, timestamps
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     der = serialization.Encoding.DER
