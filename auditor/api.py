@@ -107,6 +107,23 @@ def _section(value: Any, key: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _named_section(value: Any, section: str, field: str) -> dict[str, Any]:
+    """A config section from a name, a Python object (a function or class, named by ``module:name``)
+    or a mapping whose ``field`` may be such an object."""
+    key = f"{section}.{field}"
+    if isinstance(value, str):
+        return {field: value}
+    if isinstance(value, Mapping):
+        out = dict(value)
+        if callable(out.get(field)):
+            out[field] = _spec(out[field], key)
+        return out
+    if callable(value) and not hasattr(value, "state_dict"):
+        return {field: _spec(value, key)}
+    raise ConfigError([Problem(section, f"expected a name, a function or class, or a mapping of {section} settings, "
+                                        f"got {type(value).__name__}")])
+
+
 def build_config(*, data: Any = None, model: Any = None, training: Any = None, forget: Any = None,
                  unlearner: Any = None, unlearned: Any = None, original: Any = None, reference: Any = None,
                  attacks: Any = None, gates: Any = None, report: Any = None, execution: Any = None,
@@ -123,51 +140,20 @@ def build_config(*, data: Any = None, model: Any = None, training: Any = None, f
 
     if isinstance(data, tuple):
         raw["data"] = {"dataset": "npz", "path": str(_arrays_to_npz(data, store))}
-    elif isinstance(data, str):
-        raw["data"] = {"dataset": data}
-    elif callable(data):
-        raw["data"] = {"dataset": _spec(data, "data.dataset")}
     elif data is not None:
-        section = _section(data, "data")
-        if callable(section.get("dataset")):
-            section["dataset"] = _spec(section["dataset"], "data.dataset")
-        raw["data"] = section
-
-    if isinstance(model, str):
-        raw["model"] = {"arch": model}
-    elif callable(model) and not hasattr(model, "state_dict"):
-        raw["model"] = {"arch": _spec(model, "model.arch")}
-    elif model is not None:
-        section = _section(model, "model")
-        if callable(section.get("arch")):
-            section["arch"] = _spec(section["arch"], "model.arch")
-        raw["model"] = section
-    if original is not None:
-        path = original if isinstance(original, (str, os.PathLike)) else _model_to_checkpoint(original, store,
-                                                                                              "model.checkpoint")
-        raw.setdefault("model", {})["checkpoint"] = str(path)
-
-    if callable(training):
-        raw["training"] = {"function": _spec(training, "training.function")}
-    elif training is not None:
-        section = _section(training, "training")
-        if callable(section.get("function")):
-            section["function"] = _spec(section["function"], "training.function")
-        raw["training"] = section
-
-    if isinstance(unlearner, str):
-        raw["unlearner"] = {"name": unlearner}
-    elif isinstance(unlearner, type):
-        raw["unlearner"] = {"name": _spec(unlearner, "unlearner.name")}
-    elif unlearner is not None:
-        section = _section(unlearner, "unlearner")
-        if isinstance(section.get("name"), type):
-            section["name"] = _spec(section["name"], "unlearner.name")
-        raw["unlearner"] = section
-    if unlearned is not None:
-        path = unlearned if isinstance(unlearned, (str, os.PathLike)) else _model_to_checkpoint(unlearned, store,
-                                                                                                "unlearner.checkpoint")
-        raw.setdefault("unlearner", {})["checkpoint"] = str(path)
+        raw["data"] = _named_section(data, "data", "dataset")
+    if model is not None:
+        raw["model"] = _named_section(model, "model", "arch")
+    if training is not None:
+        raw["training"] = _named_section(training, "training", "function")
+    if unlearner is not None:
+        raw["unlearner"] = _named_section(unlearner, "unlearner", "name")
+    for section, field, model_object in (("model", "checkpoint", original), ("unlearner", "checkpoint", unlearned)):
+        if model_object is not None:
+            key = f"{section}.{field}"
+            path = model_object if isinstance(model_object, (str, os.PathLike)) else _model_to_checkpoint(
+                model_object, store, key)
+            raw.setdefault(section, {})[field] = str(path)
 
     for key, value in (("forget", forget), ("reference", reference), ("gates", gates), ("report", report),
                        ("execution", execution)):
