@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import logit_confidence
 from auditor.context import AuditContext
-from auditor.models import init_model
+from auditor.models import arch_key, init_model
 from auditor.seeding import derive_seed
 from auditor.stats import (
     Comparison,
@@ -214,7 +214,7 @@ class Distinguishability(Attack):
 
     def _retrain(self, ctx: AuditContext, retain, i: int) -> torch.nn.Module:
         seed = derive_seed(ctx.seed, f"reference/{i}")   # the audit's references are the first retrains
-        spec = {"data": ctx.data.fingerprint, "indices": _digest(retain.indices), "arch": ctx.shadows.arch,
+        spec = {"data": ctx.data.fingerprint, "indices": _digest(retain.indices), "arch": arch_key(ctx.shadows.arch),
                 "input_shape": list(ctx.data.input_shape), "num_classes": ctx.data.num_classes,
                 "recipe": ctx.recipe.as_dict(), "seed": seed}
 

@@ -16,7 +16,7 @@ from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.lira import gaussian_fit
 from attacks.signals import logit_confidence
 from auditor.context import AuditContext
-from auditor.models import init_model
+from auditor.models import arch_key, init_model
 from auditor.rankstats import index_counts
 from auditor.inference import evidence_from_replicates
 from auditor.seeding import derive_seed
@@ -235,7 +235,7 @@ class Ulira(Attack):
         seed = derive_seed(ctx.seed, f"ulira/retrain/{k}")
         spec = {"role": "shadow-retrain", "data": ctx.data.fingerprint,
                 "indices": hashlib.sha256(sp.retain.tobytes()).hexdigest(),
-                "arch": store.arch, "input_shape": list(ctx.data.input_shape), "num_classes": ctx.data.num_classes,
+                "arch": arch_key(store.arch), "input_shape": list(ctx.data.input_shape), "num_classes": ctx.data.num_classes,
                 "recipe": ctx.recipe.as_dict(), "seed": seed}
         x, y = ctx.data.x[torch.as_tensor(sp.retain)], ctx.data.y[torch.as_tensor(sp.retain)]
 

@@ -102,6 +102,18 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
     return make
 
 
+def arch_key(arch: str) -> str:
+    """The architecture as model-cache keys name it: a built-in's name, or for a user's
+    ``package.module:factory`` the name plus the sha256 of the factory's source file, so that
+    editing the factory retrains instead of reusing models of the old architecture."""
+    if arch in ARCHITECTURES:
+        return arch
+    from auditor.dataset_plugin import source_digest
+
+    digest = source_digest(import_object(arch))
+    return f"{arch}@sha256:{digest}" if digest else arch
+
+
 def architecture_differences(model: nn.Module, factory: Callable[[], nn.Module], *, limit: int = 8) -> list[str]:
     """How ``model``'s state_dict differs from the declared architecture's (keys and shapes); empty if it matches."""
     want = factory().state_dict()

@@ -28,7 +28,7 @@ from auditor.config import AuditConfig, canonical_json
 from auditor.context import AuditContext, UnlearnInputs, take
 from auditor.environment import capture
 from auditor.errors import AuditFailedError
-from auditor.models import architecture_differences, file_digest, init_model, state_digest
+from auditor.models import arch_key, architecture_differences, file_digest, init_model, state_digest
 from auditor.outputs import Staging
 from auditor.preflight import Prepared, preflight
 from auditor.progress import Progress
@@ -91,7 +91,7 @@ class _Trainer:
 
     def _spec(self, indices: Any, seed: int) -> dict[str, Any]:
         data = self.prep.data
-        return {"data": data.fingerprint, "indices": _index_digest(indices), "arch": self.cfg.model.arch,
+        return {"data": data.fingerprint, "indices": _index_digest(indices), "arch": arch_key(self.cfg.model.arch),
                 "input_shape": list(data.input_shape), "num_classes": data.num_classes,
                 "recipe": self.recipe.as_dict(), "seed": seed}
 

@@ -24,6 +24,7 @@ from torch import nn
 from auditor.cache import ModelCache, cache_key
 from auditor.context import take
 from auditor.datasets import LoadedData
+from auditor.models import arch_key
 from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
@@ -141,7 +142,7 @@ class ShadowStore:
         seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
         specs = [{"role": "shadow", "data": self.data.fingerprint,
                   "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
-                  "arch": self.arch, "input_shape": list(self.data.input_shape),
+                  "arch": arch_key(self.arch), "input_shape": list(self.data.input_shape),
                   "num_classes": self.data.num_classes, "recipe": self.recipe.as_dict(), "seed": seeds[k]}
                  for k in range(count)]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]

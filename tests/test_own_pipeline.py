@@ -156,3 +156,14 @@ def test_the_api_runs_on_arrays(tmp_path):
                     report={"formats": ["json"]}, out=tmp_path / "arrays", sign=False)
     assert outcome.status in ("fail", "inconclusive")
     assert outcome.evidence["data"]["dataset"] == "npz" and outcome.evidence["data"]["counts"]["total"] == 400
+
+
+def test_a_users_architecture_is_keyed_by_its_source():
+    """Editing a model factory must retrain: the cache key carries the sha256 of its source file."""
+    import hashlib
+
+    from auditor.models import arch_key
+
+    assert arch_key("mlp") == "mlp"  # built-ins keep their keys
+    source = (REPO / "tests" / "plugins.py").read_bytes()
+    assert arch_key("tests.plugins:tiny_linear") == f"tests.plugins:tiny_linear@sha256:{hashlib.sha256(source).hexdigest()}"
