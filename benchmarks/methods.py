@@ -133,7 +133,7 @@ def main() -> None:
                         help="'config': the config's own forget request (e.g. examples/mnist1d.yaml's random 10 %%)")
     parser.add_argument("--config", type=Path, default=REPO / "examples" / "digits.yaml")
     parser.add_argument("--merge", action="store_true",
-                        help="Keep the rows already in the JSON beside --out for methods/settings not re-run.")
+                        help="Keep the rows already in the JSON beside --out for (method, setting, seed) not re-run.")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results.md")
     args = parser.parse_args()
     from unlearners import UNLEARNERS
@@ -155,9 +155,9 @@ def main() -> None:
                           f"exposure {row['lira_exposure_gap']:+.3f} probe {row['probe_gap']:+.2f} "
                           f"{row['unlearn_s']:.2f}s {row['verdict']} {row['claims']}", flush=True)
     if args.merge and args.out.with_suffix(".json").exists():
-        ran = {(r["method"], r["setting"]) for r in rows}
+        ran = {(r["method"], r["setting"], r["seed"]) for r in rows}
         old = json.loads(args.out.with_suffix(".json").read_text())
-        rows = [r for r in old if (r["method"], r["setting"]) not in ran] + rows
+        rows = [r for r in old if (r["method"], r["setting"], r["seed"]) not in ran] + rows
         methods = sorted({r["method"] for r in rows})
         args.settings = [s for s in [*SETTINGS, "config"] if any(r["setting"] == s for r in rows)]
     body = []
