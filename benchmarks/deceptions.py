@@ -38,7 +38,13 @@ def main() -> None:
     ap.add_argument("--cache", type=Path)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    random_kind = any(s.startswith("forget.kind=") and "class" not in s for s in a.sets) or "mnist1d" in a.config
+    import yaml
+
+    kind = ((yaml.safe_load(Path(a.config).read_text()) or {}).get("forget") or {}).get("kind", "class")
+    for s in a.sets:
+        if s.startswith("forget.kind="):
+            kind = s.split("=", 1)[1]
+    random_kind = kind != "class"
     rows, passed = [], False
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "UNLEARN_AUDIT_CACHE": str(a.cache or Path(tmp) / "cache")}
