@@ -264,17 +264,9 @@ class ModelConfig(Section):
 
 def _importable_callable(spec: str, *, what: str, hint: str) -> None:
     """Raise ``ValueError`` unless ``spec`` (``package.module:name``) imports to a callable."""
-    from auditor.registry import import_object
+    from auditor.registry import import_callable
 
-    try:
-        obj = import_object(spec)
-    except Exception as exc:  # a user's module can fail to import in any way
-        detail = (str(exc).splitlines() or [""])[0]
-        raise ValueError(f"cannot import {what} {spec!r}: {type(exc).__name__}: {detail}. Give "
-                         "'package.module:name' naming an importable module (on the Python path) and a function "
-                         "in it") from None
-    if not callable(obj):
-        raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not callable; name {hint}")
+    import_callable(spec, what=what, hint=hint)
 
 
 def _json_values(value: Any) -> None:
@@ -289,18 +281,8 @@ def _json_values(value: Any) -> None:
 
 def _importable_factory(spec: str) -> None:
     """Raise ``ValueError`` unless ``spec`` (``package.module:factory``) imports to a callable."""
-    from auditor.registry import import_object
-
-    try:
-        obj = import_object(spec)
-    except Exception as exc:  # a user's module can fail to import in any way
-        detail = (str(exc).splitlines() or [""])[0]
-        raise ValueError(f"cannot import architecture {spec!r}: {type(exc).__name__}: {detail}. Give "
-                         "'package.module:factory' naming an importable module and a function in it, or one of "
-                         "mlp, resnet18, small_cnn") from None
-    if not callable(obj):
-        raise ValueError(f"architecture {spec!r} is a {type(obj).__name__}, not a callable factory; name a "
-                         "function that returns a torch.nn.Module")
+    _importable_callable(spec, what="architecture", hint="a function that returns a torch.nn.Module (or use one of "
+                                                         "mlp, resnet18, small_cnn)")
 
 
 class TrainingConfig(Section):

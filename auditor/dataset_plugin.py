@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from auditor.errors import ConfigError, Problem
-from auditor.registry import import_object
+from auditor.registry import import_callable
 
 if TYPE_CHECKING:
     from auditor.config import DataConfig
@@ -126,12 +126,9 @@ def load_plugin(cfg: DataConfig) -> LoadedData:
 
     spec = cfg.dataset
     try:
-        fn = import_object(spec)
-    except (ImportError, ValueError) as exc:
-        raise _fail(f"cannot import the loader {spec!r} ({exc}); give 'package.module:function' for a module on "
-                    "the Python path, or a built-in dataset name") from None
-    if not callable(fn):
-        raise _fail(f"{spec!r} is a {type(fn).__name__}, not a function returning (x, y)")
+        fn = import_callable(spec, what="dataset loader", hint="a function returning (x, y)")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     options = dict(cfg.options or {})
     try:
         result = fn(**options)

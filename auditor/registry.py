@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from importlib import metadata
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from auditor.errors import PluginNotFoundError
 
@@ -34,6 +34,30 @@ def import_object(spec: str) -> object:
         if not hasattr(obj, part):
             raise ImportError(f"module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
+    return obj
+
+
+def import_callable(spec: str, *, what: str, hint: str) -> Any:
+    """The callable named by ``package.module:name``, for a user's plugin function.
+
+    Args:
+        spec: ``package.module:name``.
+        what: What it is, for messages ("training function", "dataset loader").
+        hint: What to name instead when it is not callable.
+
+    Raises:
+        ValueError: It cannot be imported (whatever the module raised) or is not callable; the
+            message says how to fix it.
+    """
+    try:
+        obj = import_object(spec)
+    except Exception as exc:  # a user's module can fail to import in any way
+        detail = (str(exc).splitlines() or [""])[0]
+        raise ValueError(f"cannot import {what} {spec!r}: {type(exc).__name__}: {detail}. Give "
+                         "'package.module:name' naming an importable module (on the Python path, or beside the "
+                         "config file) and a function in it") from None
+    if not callable(obj):
+        raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not callable; name {hint}")
     return obj
 
 

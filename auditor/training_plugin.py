@@ -50,16 +50,12 @@ def resolve(spec: str) -> Callable[..., Any]:
     Raises:
         TrainingFunctionError: It cannot be imported or is not callable.
     """
-    from auditor.registry import import_object
+    from auditor.registry import import_callable
 
     try:
-        obj = import_object(spec)
-    except (ImportError, ValueError) as exc:
-        raise TrainingFunctionError(f"training.function: cannot import {spec!r} ({exc}); give "
-                                    "'package.module:function' for a module on the Python path") from None
-    if not callable(obj):
-        raise TrainingFunctionError(f"training.function: {spec!r} is a {type(obj).__name__}, not a function")
-    return obj  # type: ignore[return-value]
+        return import_callable(spec, what="training function", hint="a function fit(model, x, y, *, seed, ...)")
+    except ValueError as exc:
+        raise TrainingFunctionError(f"training.function: {exc}") from None
 
 
 def source_digest(spec: str) -> str:
