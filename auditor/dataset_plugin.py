@@ -18,16 +18,13 @@ records the loader's name and the sha256 of its source file.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from auditor.errors import ConfigError, Problem
-from auditor.registry import import_callable
+from auditor.registry import import_callable, source_sha256
 
 if TYPE_CHECKING:
     from auditor.config import DataConfig
@@ -107,15 +104,6 @@ def validate(spec: str, x: Any, y: Any, test_mask: Any) -> tuple[np.ndarray, np.
     return x_arr, y_arr, mask
 
 
-def source_digest(fn: Any) -> str | None:
-    """sha256 of the file defining ``fn`` (None when it has none, e.g. a builtin)."""
-    try:
-        path = inspect.getsourcefile(inspect.unwrap(fn))
-    except TypeError:
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).is_file() else None
-
-
 def load_plugin(cfg: DataConfig) -> LoadedData:
     """Call the loader the config names, validate what it returns, and fingerprint it.
 
@@ -139,7 +127,7 @@ def load_plugin(cfg: DataConfig) -> LoadedData:
     if names is not None and len(names) != int(y_arr.max()) + 1:
         raise _fail(f"loader {spec!r}: class_names has {len(names)} names for labels 0..{int(y_arr.max())}")
     source = {"loader": spec, "options": repr(options)}
-    digest = source_digest(fn)
+    digest = source_sha256(fn)
     if digest:
         source["loader_sha256"] = digest
     try:

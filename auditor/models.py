@@ -6,6 +6,8 @@ Every architecture is a factory called with keyword arguments ``in_channels``, `
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -102,15 +104,16 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
     return make
 
 
+@functools.lru_cache(maxsize=64)
 def arch_key(arch: str) -> str:
     """The architecture as model-cache keys name it: a built-in's name, or for a user's
     ``package.module:factory`` the name plus the sha256 of the factory's source file, so that
     editing the factory retrains instead of reusing models of the old architecture."""
     if arch in ARCHITECTURES:
         return arch
-    from auditor.dataset_plugin import source_digest
+    from auditor.registry import source_sha256
 
-    digest = source_digest(import_object(arch))
+    digest = source_sha256(import_object(arch))
     return f"{arch}@sha256:{digest}" if digest else arch
 
 

@@ -61,6 +61,21 @@ def import_callable(spec: str, *, what: str, hint: str) -> Any:
     return obj
 
 
+def source_sha256(obj: Any) -> str | None:
+    """sha256 of the source file that defines ``obj`` (a user's function or class), or None when it
+    has none (a builtin, a notebook cell). Model-cache keys and the evidence carry it, so editing
+    the plugin retrains."""
+    import hashlib
+    import inspect
+    from pathlib import Path
+
+    try:
+        path = inspect.getsourcefile(inspect.unwrap(obj)) or inspect.getsourcefile(inspect.getmodule(obj))  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path and Path(path).is_file() else None
+
+
 def suggest(name: str, options: list[str]) -> str:
     """A ``did you mean`` phrase for a misspelt name, or an empty string."""
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)

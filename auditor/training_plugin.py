@@ -27,11 +27,8 @@ of its source file, and both enter the model cache's key, so editing the functio
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -60,15 +57,13 @@ def resolve(spec: str) -> Callable[..., Any]:
 
 def source_digest(spec: str) -> str:
     """sha256 of the source file that defines the function named by ``spec`` (the cache key covers it)."""
-    fn = resolve(spec)
-    try:
-        path = inspect.getsourcefile(inspect.unwrap(fn)) or inspect.getsourcefile(inspect.getmodule(fn))  # type: ignore[arg-type]
-    except TypeError:
-        path = None
-    if path is None or not Path(path).is_file():
+    from auditor.registry import source_sha256
+
+    digest = source_sha256(resolve(spec))
+    if digest is None:
         raise TrainingFunctionError(f"training.function: {spec!r} has no source file to digest; define it in a "
                                     "Python module (not a notebook cell or a C extension)")
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return digest
 
 
 def call(spec: str, kwargs: Mapping[str, Any], model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
