@@ -37,8 +37,10 @@ class AccuracyCheck(Attack):
     def _splits(self, forget_kind: str) -> list[tuple[str, str]]:
         out = [("forget", "Forget-set accuracy"), ("retain", "Retain-set accuracy")]
         if forget_kind == "class":
-            out += [("test_forgotten_classes", "Test accuracy, forgotten classes"),
-                    ("test_retained_classes", "Test accuracy, retained classes")]
+            out += [
+                ("test_forgotten_classes", "Test accuracy, forgotten classes"),
+                ("test_retained_classes", "Test accuracy, retained classes"),
+            ]
         else:
             out += [("test", "Test accuracy")]
         return out
@@ -48,8 +50,10 @@ class AccuracyCheck(Attack):
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         # Utility within 2 points of retraining (statistics review section 3); forgetting within 5.
-        return {key: (0.02 if self.category(key, forget_kind) == "utility" else 0.05)
-                for key in self.metric_keys(forget_kind)}
+        return {
+            key: (0.02 if self.category(key, forget_kind) == "utility" else 0.05)
+            for key in self.metric_keys(forget_kind)
+        }
 
     def category(self, key: str, forget_kind: str) -> str:
         return "forgetting" if key in ("accuracy.forget", "accuracy.test_forgotten_classes") else "utility"
@@ -75,18 +79,31 @@ class AccuracyCheck(Attack):
             comp = compare_proportions(outcomes(split), reps=ctx.bootstrap, level=ctx.level, rng=rng)
             if split == "forget":  # the request names these samples: the claim is about them
                 comp = forget_set_comparison(comp)
-            metrics.append(MetricResult(f"accuracy.{split}", label, "the model classifies more of these correctly", comp))
+            metrics.append(
+                MetricResult(f"accuracy.{split}", label, "the model classifies more of these correctly", comp)
+            )
 
         rows = []
-        per_role = {role: [correct(ctx.logits(m, "test"), ctx.split("test").y) for m in ms] for role, ms in models.items()}
+        per_role = {
+            role: [correct(ctx.logits(m, "test"), ctx.split("test").y) for m in ms]
+            for role, ms in models.items()
+        }
         for c in range(ctx.data.num_classes):
             mask = test_y == c
             if not mask.any():
                 continue
-            row = [ctx.data.class_names[c] + (" (forgotten)" if c in ctx.forget_classes else ""), int(mask.sum())]
-            row += [round(float(np.mean([a[mask].mean() for a in per_role[r]])), 4)
-                    for r in ("unlearned", "reference", "original")]
+            row = [
+                ctx.data.class_names[c] + (" (forgotten)" if c in ctx.forget_classes else ""),
+                int(mask.sum()),
+            ]
+            row += [
+                round(float(np.mean([a[mask].mean() for a in per_role[r]])), 4)
+                for r in ("unlearned", "reference", "original")
+            ]
             rows.append(tuple(row))
-        table = Table("Per-class test accuracy (reference: mean over seeds)",
-                      ("class", "n", "unlearned", "reference", "original"), tuple(rows))
+        table = Table(
+            "Per-class test accuracy (reference: mean over seeds)",
+            ("class", "n", "unlearned", "reference", "original"),
+            tuple(rows),
+        )
         return Measurement(tuple(metrics), (table,))

@@ -17,13 +17,25 @@ from auditor.training import make_optimizer, predict_logits
 
 
 class BackdoorParams(Params):
-    alpha: float = Field(1e-3, gt=0, lt=0.5, description="Athena's type-I error (falsely accusing an honest server).")
-    queries: int | None = Field(None, ge=1, description="Triggered queries n (default: every eligible held-out sample).")
-    resurgence_steps: int = Field(20, ge=0, description="Clean fine-tuning steps before re-measuring (0 = skip).")
+    alpha: float = Field(
+        1e-3, gt=0, lt=0.5, description="Athena's type-I error (falsely accusing an honest server)."
+    )
+    queries: int | None = Field(
+        None, ge=1, description="Triggered queries n (default: every eligible held-out sample)."
+    )
+    resurgence_steps: int = Field(
+        20, ge=0, description="Clean fine-tuning steps before re-measuring (0 = skip)."
+    )
     resurgence_lr: float = Field(1e-3, gt=0, description="Adam learning rate of the resurgence fine-tune.")
-    gate_tolerance: float = Field(0.02, gt=0, lt=1, description=(
-        "Smallest default gate on the attack-success-rate gap (0.05 passed a sixfold excess over retraining's rate: "
-        "statistics review M4); widened to the retrain noise floor."))
+    gate_tolerance: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default gate on the attack-success-rate gap (0.05 passed a sixfold excess over retraining's rate: "
+            "statistics review M4); widened to the retrain noise floor."
+        ),
+    )
 
 
 def athena(n: int, q: float, p: float, alpha: float) -> dict[str, float | int | None]:
@@ -36,7 +48,7 @@ def athena(n: int, q: float, p: float, alpha: float) -> dict[str, float | int | 
     q = min(max(q, 0.0), 1.0)
     p = min(max(p, 0.0), 1.0)
     ts = np.arange(n + 2)
-    tail_h0 = sps.binom.sf(ts - 1, n, q)                  # P_H0[X >= t]
+    tail_h0 = sps.binom.sf(ts - 1, n, q)  # P_H0[X >= t]
     ok = np.nonzero(tail_h0 <= alpha)[0]
     if ok.size == 0:
         return {"n": n, "alpha": alpha, "q": q, "p": p, "threshold": None, "rho": None}
@@ -84,7 +96,9 @@ class Backdoor(Attack):
     title = "Backdoor canaries (Athena)"
     summary = "Trigger success rate on held-out inputs vs the reference, Athena's test, and resurgence."
     citation = "Sommer et al., Athena: Probabilistic Verification of Machine Unlearning, PETS 2022."
-    threat_model = "Data owner who planted a private trigger in their data and queries the model with it (black box)."
+    threat_model = (
+        "Data owner who planted a private trigger in their data and queries the model with it (black box)."
+    )
     default_category = "forgetting"
     Params = BackdoorParams
 
@@ -114,40 +128,79 @@ class Backdoor(Attack):
         clean_test = ctx.split("test")
 
         def hits(model: torch.nn.Module) -> np.ndarray:
-            return (predict_logits(model, triggered, device=ctx.device).argmax(1) == trigger.target).numpy().astype(float)
+            return (
+                (predict_logits(model, triggered, device=ctx.device).argmax(1) == trigger.target)
+                .numpy()
+                .astype(float)
+            )
 
         def clean(model: torch.nn.Module) -> np.ndarray:
-            return (predict_logits(model, clean_test.x, device=ctx.device).argmax(1) == clean_test.y).numpy().astype(float)
+            return (
+                (predict_logits(model, clean_test.x, device=ctx.device).argmax(1) == clean_test.y)
+                .numpy()
+                .astype(float)
+            )
 
         models = ctx.models()
-        asr = compare_proportions({r: [hits(m) for m in ms] for r, ms in models.items()},
-                                  reps=ctx.bootstrap, level=ctx.level, rng=rng)
-        acc = compare_proportions({r: [clean(m) for m in ms] for r, ms in models.items()},
-                                  reps=ctx.bootstrap, level=ctx.level, rng=rng)
-        metrics = [MetricResult("backdoor.asr", "Attack success rate of the trigger", "the trigger still works", asr),
-                   MetricResult("backdoor.clean_accuracy", "Clean test accuracy", "better utility", acc)]
+        asr = compare_proportions(
+            {r: [hits(m) for m in ms] for r, ms in models.items()},
+            reps=ctx.bootstrap,
+            level=ctx.level,
+            rng=rng,
+        )
+        acc = compare_proportions(
+            {r: [clean(m) for m in ms] for r, ms in models.items()},
+            reps=ctx.bootstrap,
+            level=ctx.level,
+            rng=rng,
+        )
+        metrics = [
+            MetricResult(
+                "backdoor.asr", "Attack success rate of the trigger", "the trigger still works", asr
+            ),
+            MetricResult("backdoor.clean_accuracy", "Clean test accuracy", "better utility", acc),
+        ]
         if p.resurgence_steps:
             retain = ctx.split("retain")
-            resurged = {r: [hits(self._finetune(ctx, m, retain, k)) for k, m in enumerate(ms)] for r, ms in models.items()}
-            metrics.append(MetricResult("backdoor.resurgence_asr",
-                                        f"ASR after {p.resurgence_steps} clean fine-tuning steps",
-                                        "the trigger comes back", compare_proportions(
-                                            resurged, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
+            resurged = {
+                r: [hits(self._finetune(ctx, m, retain, k)) for k, m in enumerate(ms)]
+                for r, ms in models.items()
+            }
+            metrics.append(
+                MetricResult(
+                    "backdoor.resurgence_asr",
+                    f"ASR after {p.resurgence_steps} clean fine-tuning steps",
+                    "the trigger comes back",
+                    compare_proportions(resurged, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+                )
+            )
         n = int(eligible.size)
         ref_hits = [int(hits(m).sum()) for m in models["reference"]]
         q_rate = reference_rate_bound(ref_hits, n, p.alpha)
         p_rate = asr.per_model["original"].value or 0.0
         test_result = athena(n, q_rate, p_rate, p.alpha)
         test_result["q_estimate"] = float(np.mean(ref_hits) / n)
-        test_result["q_is"] = (f"one-sided {1 - p.alpha:.1%} upper bound on a retrain's rate from {len(ref_hits)} "
-                               "references (pooled Clopper-Pearson and a prediction bound); type-I error <= 2 alpha")
+        test_result["q_is"] = (
+            f"one-sided {1 - p.alpha:.1%} upper bound on a retrain's rate from {len(ref_hits)} "
+            "references (pooled Clopper-Pearson and a prediction bound); type-I error <= 2 alpha"
+        )
         observed = int(round((asr.per_model["unlearned"].value or 0.0) * n))
         test_result["unlearned_hits"] = observed
-        test_result["decision"] = (None if test_result["threshold"] is None else
-                                   ("not deleted (trigger still answered)" if observed >= test_result["threshold"]
-                                    else "consistent with deletion"))
-        details = {"trigger": trigger.record(), "queries": n, "athena": test_result,
-                   "queries_source": "test split outside the target class, trigger stamped"}
+        test_result["decision"] = (
+            None
+            if test_result["threshold"] is None
+            else (
+                "not deleted (trigger still answered)"
+                if observed >= test_result["threshold"]
+                else "consistent with deletion"
+            )
+        )
+        details = {
+            "trigger": trigger.record(),
+            "queries": n,
+            "athena": test_result,
+            "queries_source": "test split outside the target class, trigger stamped",
+        }
         return Measurement(tuple(metrics), details=details)
 
     def _finetune(self, ctx: AuditContext, model: torch.nn.Module, retain, k: int) -> torch.nn.Module:

@@ -46,17 +46,28 @@ class MetricResult:
         gap = c.gap.as_dict()
         ev = c.evidence.get("unlearned")
         if ev is not None:
-            gap["method"] = ("Newcombe paired score interval over samples" if ev.cells is not None else
-                             "paired resampling of the evaluation samples")
-            gap["method"] += (f", or the prediction interval for one more retrain from {ev.seeds} references, "
-                              "whichever is wider" if ev.training_randomness
-                              else "; no retrain-to-retrain variance (one reference)")
+            gap["method"] = (
+                "Newcombe paired score interval over samples"
+                if ev.cells is not None
+                else "paired resampling of the evaluation samples"
+            )
+            gap["method"] += (
+                f", or the prediction interval for one more retrain from {ev.seeds} references, "
+                "whichever is wider"
+                if ev.training_randomness
+                else "; no retrain-to-retrain variance (one reference)"
+            )
             gap["inference"] = ev.as_dict()
         else:
             gap["method"] = "paired bootstrap over samples" if c.gap_samples is not None else None
-        return {"key": self.key, "label": self.label, "higher": self.higher,
-                "values": {role: est.as_dict() for role, est in c.per_model.items()},
-                "reference_spread": c.reference_spread, "gap": gap if c.gap.value is not None or c.gap.note else None}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "higher": self.higher,
+            "values": {role: est.as_dict() for role, est in c.per_model.items()},
+            "reference_spread": c.reference_spread,
+            "gap": gap if c.gap.value is not None or c.gap.note else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,13 @@ class Series:
     n: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "role": self.role, "x": [float(v) for v in self.x],
-                "y": [float(v) for v in self.y], "n": self.n}
+        return {
+            "label": self.label,
+            "role": self.role,
+            "x": [float(v) for v in self.x],
+            "y": [float(v) for v in self.y],
+            "n": self.n,
+        }
 
 
 @dataclass(frozen=True)
@@ -116,8 +132,14 @@ class Figure:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "title": self.title, "x_label": self.x_label, "y_label": self.y_label,
-                "series": [s.as_dict() for s in self.series], "note": self.note}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "x_label": self.x_label,
+            "y_label": self.y_label,
+            "series": [s.as_dict() for s in self.series],
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)

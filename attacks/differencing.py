@@ -18,11 +18,19 @@ from auditor.training import predict_logits
 
 
 class DifferencingParams(Params):
-    shadows: int = Field(8, ge=2, le=1024, description="Shadow originals, each unlearned with the audited method.")
+    shadows: int = Field(
+        8, ge=2, le=1024, description="Shadow originals, each unlearned with the audited method."
+    )
     classifier: str = Field("gradient_boosting", pattern="^(logistic|gradient_boosting)$")
-    gate_tolerance: float = Field(0.05, gt=0, lt=1, description=(
-        "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
-        "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."))
+    gate_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
+            "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."
+        ),
+    )
 
     @field_validator("shadows")
     @classmethod
@@ -34,6 +42,7 @@ class DifferencingParams(Params):
 
 def pair_features(before: torch.Tensor, after: torch.Tensor) -> np.ndarray:
     """[p_before, p_after, p_before - p_after], each sorted by the before-model's confidence order."""
+
     def probs(z: torch.Tensor) -> torch.Tensor:
         z = z.double()
         return torch.softmax(z - z.max(dim=1, keepdim=True).values, dim=1)
@@ -65,14 +74,18 @@ class Differencing(Attack):
     title = "Differencing attack (original vs unlearned)"
     summary = "Classifier on [f_original(x), f_unlearned(x), difference] trained on shadow pairs: which samples were deleted?"
     citation = "Chen et al., When Machine Unlearning Jeopardizes Privacy, ACM CCS 2021."
-    threat_model = ("Adversary with black-box access to both the original and the unlearned model, who can train "
-                    "shadow models and run the same unlearning method on them.")
+    threat_model = (
+        "Adversary with black-box access to both the original and the unlearned model, who can train "
+        "shadow models and run the same unlearning method on them."
+    )
     fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
     Params = DifferencingParams
     needs_method = True
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return ["differencing.auc", "differencing.balanced_accuracy"] + [f"differencing.tpr@fpr={f:g}" for f in FPRS]
+        return ["differencing.auc", "differencing.balanced_accuracy"] + [
+            f"differencing.tpr@fpr={f:g}" for f in FPRS
+        ]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         # Not gated by default: the audited AUC has no calibrated retrain null yet (statistics review
@@ -95,17 +108,24 @@ class Differencing(Attack):
         with ctx.task(f"unlearning {p.shadows} shadow models", p.shadows) as update:
             for k, shadow in enumerate(shadows.models):
                 inside = shadows.membership[k]
-                sp = shadow_splits(ctx.splits, inside, y_all, forget_kind=ctx.forget_kind,
-                                   forget_classes=ctx.forget_classes)
-                unlearned = ctx.method.run(shadow, ctx.unlearn_inputs(sp, derive_seed(ctx.seed, f"diff/unlearn/{k}")))
+                sp = shadow_splits(
+                    ctx.splits, inside, y_all, forget_kind=ctx.forget_kind, forget_classes=ctx.forget_classes
+                )
+                unlearned = ctx.method.run(
+                    shadow, ctx.unlearn_inputs(sp, derive_seed(ctx.seed, f"diff/unlearn/{k}"))
+                )
                 neg = np.nonzero(~inside)[0]
                 neg = neg[np.isin(y_all[neg], classes)]
                 idx = np.concatenate([sp.forget, neg])
                 x = ctx.data.x[torch.as_tensor(idx)]
-                rows_x.append(pair_features(predict_logits(shadow, x, device=ctx.device),
-                                            predict_logits(unlearned, x, device=ctx.device)))
+                rows_x.append(
+                    pair_features(
+                        predict_logits(shadow, x, device=ctx.device),
+                        predict_logits(unlearned, x, device=ctx.device),
+                    )
+                )
                 rows_y.append(np.r_[np.ones(sp.forget.size), np.zeros(neg.size)])
-                rows_f.append(np.array([fold_of.get(int(i), 2) for i in idx]))   # 2: never scored
+                rows_f.append(np.array([fold_of.get(int(i), 2) for i in idx]))  # 2: never scored
                 update(k + 1, p.shadows)
         fx, fy, ff = np.concatenate(rows_x), np.concatenate(rows_y), np.concatenate(rows_f)
         # Two-fold cross-fitting: the classifier that scores fold A never trained on fold A's samples.
@@ -114,8 +134,9 @@ class Differencing(Attack):
             train_rows = ff != fold
             if len(set(fy[train_rows].tolist())) < 2:
                 raise RuntimeError("the shadow pairs gave no deleted or no unseen samples to train on")
-            classifiers[fold] = _make_classifier(p.classifier, derive_seed(ctx.seed, f"diff/classifier/{fold}")).fit(
-                fx[train_rows], fy[train_rows])
+            classifiers[fold] = _make_classifier(
+                p.classifier, derive_seed(ctx.seed, f"diff/classifier/{fold}")
+            ).fit(fx[train_rows], fy[train_rows])
 
         x_t = ctx.data.x[torch.as_tensor(targets)]
         before = predict_logits(ctx.original, x_t, device=ctx.device)
@@ -131,22 +152,46 @@ class Differencing(Attack):
 
         pairs = {"unlearned": [scores(ctx.unlearned)], "reference": [scores(r) for r in ctx.references]}
         metrics = [
-            MetricResult("differencing.auc", "AUC (differencing)", "deleted samples are easier to find",
-                         compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
-            MetricResult("differencing.balanced_accuracy", "Best balanced accuracy (differencing)",
-                         "the best threshold separates better (in-sample, optimistic)",
-                         compare_scores(balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400),
-                                        level=ctx.level, rng=rng)),
+            MetricResult(
+                "differencing.auc",
+                "AUC (differencing)",
+                "deleted samples are easier to find",
+                compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+            ),
+            MetricResult(
+                "differencing.balanced_accuracy",
+                "Best balanced accuracy (differencing)",
+                "the best threshold separates better (in-sample, optimistic)",
+                compare_scores(
+                    balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
+                ),
+            ),
         ]
         for f in FPRS:
-            metrics.append(MetricResult(f"differencing.tpr@fpr={f:g}", f"TPR at {f:.1%} FPR (differencing)",
-                                        "more deleted samples identified at this false-positive rate",
-                                        compare_scores(tpr_at_fpr_rows(f), pairs, reps=min(ctx.bootstrap, 400),
-                                                       level=ctx.level, rng=rng, min_negatives_needed=min_negatives(f))))
-        details = {"attack_training_rows": int(fx.shape[0]), "attack_training_positives": int(fy.sum()),
-                   "cross_fitting": "two folds over the audited samples; each fold scored by a classifier "
-                                    "trained on the other fold's shadow rows",
-                   "classifier": p.classifier, "reference_pair": "(original, retrained reference)",
-                   "features": "[p_original, p_other, difference], aligned to the original's confidence order",
-                   "shadows": shadows.record(ctx.recipe), "method": ctx.method.name}
+            metrics.append(
+                MetricResult(
+                    f"differencing.tpr@fpr={f:g}",
+                    f"TPR at {f:.1%} FPR (differencing)",
+                    "more deleted samples identified at this false-positive rate",
+                    compare_scores(
+                        tpr_at_fpr_rows(f),
+                        pairs,
+                        reps=min(ctx.bootstrap, 400),
+                        level=ctx.level,
+                        rng=rng,
+                        min_negatives_needed=min_negatives(f),
+                    ),
+                )
+            )
+        details = {
+            "attack_training_rows": int(fx.shape[0]),
+            "attack_training_positives": int(fy.sum()),
+            "cross_fitting": "two folds over the audited samples; each fold scored by a classifier "
+            "trained on the other fold's shadow rows",
+            "classifier": p.classifier,
+            "reference_pair": "(original, retrained reference)",
+            "features": "[p_original, p_other, difference], aligned to the original's confidence order",
+            "shadows": shadows.record(ctx.recipe),
+            "method": ctx.method.name,
+        }
         return Measurement(tuple(metrics), details=details)

@@ -14,7 +14,9 @@ from auditor.training import predict_logits
 
 
 class DistanceParams(Params):
-    js_tolerance: float = Field(0.05, gt=0, description="Default gate on the JS-divergence gap (nats, max ln 2).")
+    js_tolerance: float = Field(
+        0.05, gt=0, description="Default gate on the JS-divergence gap (nats, max ln 2)."
+    )
     zrf_tolerance: float = Field(0.1, gt=0, description="Default gate on the ZRF gap.")
 
 
@@ -52,7 +54,9 @@ class Distance(Attack):
 
     name = "distance"
     title = "Output distances (JS, activation distance, ZRF)"
-    summary = "Per-example JS divergence and activation distance to the reference; ZRF against a random model."
+    summary = (
+        "Per-example JS divergence and activation distance to the reference; ZRF against a random model."
+    )
     citation = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023 (ZRF, activation distance)."
     threat_model = "White-box comparison of output distributions; no adversary (a similarity measurement)."
     default_category = "forgetting"
@@ -66,7 +70,9 @@ class Distance(Attack):
 
     def measure(self, ctx: AuditContext) -> Measurement:
         forget = ctx.split("forget")
-        probs = {role: [probabilities(ctx.logits(m, "forget")) for m in ms] for role, ms in ctx.models().items()}
+        probs = {
+            role: [probabilities(ctx.logits(m, "forget")) for m in ms] for role, ms in ctx.models().items()
+        }
         refs = probs["reference"]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(ctx.rng("attack/distance/random-model").integers(0, 2**62)))
@@ -75,29 +81,57 @@ class Distance(Attack):
         n = len(forget)
         rng = ctx.rng("attack/distance")
         metrics = []
-        for key, label, fn in (("distance.js", "JS divergence to the reference (nats)", js_divergence),
-                               ("distance.activation", "Activation distance to the reference", activation_distance)):
+        for key, label, fn in (
+            ("distance.js", "JS divergence to the reference (nats)", js_divergence),
+            ("distance.activation", "Activation distance to the reference", activation_distance),
+        ):
             if len(refs) < 2:
                 note = "not estimable: needs two reference seeds (reference.seeds >= 2) to measure retrain-to-retrain"
                 none = Estimate(None, n=n, note=note)
-                metrics.append(MetricResult(key, label, "further from retraining",
-                                            Comparison({r: none for r in probs}, none, None, None)))
+                metrics.append(
+                    MetricResult(
+                        key,
+                        label,
+                        "further from retraining",
+                        Comparison({r: none for r in probs}, none, None, None),
+                    )
+                )
                 continue
             # Each model's per-example distance to the references; each reference's to the *other*
             # references (leave one out), so the references' spread is the retrain-to-retrain one.
-            values = {role: [np.mean([fn(p, r) for r in refs], axis=0) for p in ps]
-                      for role, ps in probs.items() if role != "reference"}
-            values["reference"] = [np.mean([fn(refs[i], refs[j]) for j in range(len(refs)) if j != i], axis=0)
-                                   for i in range(len(refs))]
-            metrics.append(MetricResult(key, label, "further from retraining",
-                                        forget_set_comparison(compare_proportions(
-                                            values, reps=ctx.bootstrap, level=ctx.level, rng=rng))))
+            values = {
+                role: [np.mean([fn(p, r) for r in refs], axis=0) for p in ps]
+                for role, ps in probs.items()
+                if role != "reference"
+            }
+            values["reference"] = [
+                np.mean([fn(refs[i], refs[j]) for j in range(len(refs)) if j != i], axis=0)
+                for i in range(len(refs))
+            ]
+            metrics.append(
+                MetricResult(
+                    key,
+                    label,
+                    "further from retraining",
+                    forget_set_comparison(
+                        compare_proportions(values, reps=ctx.bootstrap, level=ctx.level, rng=rng)
+                    ),
+                )
+            )
         zrf = {role: [1.0 - js_divergence(p, p_rand) / np.log(2.0) for p in ps] for role, ps in probs.items()}
-        metrics.append(MetricResult("distance.zrf", "ZRF (1 - JS to a random model / ln 2)",
-                                    "outputs less like a random model's",
-                                    forget_set_comparison(compare_proportions(
-                                        zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng))))
-        details = {"examples": n, "reference_seeds": len(refs), "js_units": "nats (ZRF normalised by ln 2)",
-                   "reference_distance": "each reference to the other references (leave one out)",
-                   "comparability": "published ZRF values used a non-standard JS and are not comparable"}
+        metrics.append(
+            MetricResult(
+                "distance.zrf",
+                "ZRF (1 - JS to a random model / ln 2)",
+                "outputs less like a random model's",
+                forget_set_comparison(compare_proportions(zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
+            )
+        )
+        details = {
+            "examples": n,
+            "reference_seeds": len(refs),
+            "js_units": "nats (ZRF normalised by ln 2)",
+            "reference_distance": "each reference to the other references (leave one out)",
+            "comparability": "published ZRF values used a non-standard JS and are not comparable",
+        }
         return Measurement(tuple(metrics), details=details)

@@ -26,13 +26,25 @@ CAP = 50.0
 
 
 class DistinguishabilityParams(Params):
-    runs: int = Field(32, ge=4, le=1024, description=(
-        "N unlearning runs (seeds) and N retrains. The challenge used 512; ATTACKS.md 10 suggests >= 32 in CI. "
-        "With the split strategy the largest provable bound is 0 for N = 8, 0.54 for 16, 1.35 for 32."))
-    delta: float = Field(1e-5, gt=0, lt=0.1, description="delta of the (epsilon, delta) definition (challenge: 1e-5).")
-    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - confidence of each per-example epsilon lower bound.")
+    runs: int = Field(
+        32,
+        ge=4,
+        le=1024,
+        description=(
+            "N unlearning runs (seeds) and N retrains. The challenge used 512; ATTACKS.md 10 suggests >= 32 in CI. "
+            "With the split strategy the largest provable bound is 0 for N = 8, 0.54 for 16, 1.35 for 32."
+        ),
+    )
+    delta: float = Field(
+        1e-5, gt=0, lt=0.1, description="delta of the (epsilon, delta) definition (challenge: 1e-5)."
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="1 - confidence of each per-example epsilon lower bound."
+    )
     max_examples: int = Field(500, ge=10, description="At most this many forget examples (seeded subsample).")
-    gate_tolerance: float = Field(0.5, gt=0, description="Default gate on the mean per-example epsilon bound.")
+    gate_tolerance: float = Field(
+        0.5, gt=0, description="Default gate on the mean per-example epsilon bound."
+    )
 
     @model_validator(mode="after")
     def _ceiling_reaches_tolerance(self) -> DistinguishabilityParams:
@@ -41,13 +53,20 @@ class DistinguishabilityParams(Params):
         as evidence."""
         if run_ceiling(self.runs, delta=self.delta, alpha=self.alpha) > self.gate_tolerance:
             return self
-        need = next((n for n in range(self.runs + 1, 1025)
-                     if run_ceiling(n, delta=self.delta, alpha=self.alpha) > self.gate_tolerance), None)
+        need = next(
+            (
+                n
+                for n in range(self.runs + 1, 1025)
+                if run_ceiling(n, delta=self.delta, alpha=self.alpha) > self.gate_tolerance
+            ),
+            None,
+        )
         fix = f"set runs >= {need}" if need else "lower gate_tolerance"
         raise ValueError(
             f"with runs = {self.runs} the largest epsilon lower bound the split strategy can prove is "
             f"{run_ceiling(self.runs, delta=self.delta, alpha=self.alpha):.2f}, not above gate_tolerance "
-            f"{self.gate_tolerance:g}: the check could never fail a model; {fix}")
+            f"{self.gate_tolerance:g}: the check could never fail a model; {fix}"
+        )
 
 
 def run_ceiling(runs: int, *, delta: float, alpha: float) -> float:
@@ -89,8 +108,10 @@ def challenge_epsilon(unl: np.ndarray, ret: np.ndarray, *, delta: float) -> floa
         return 0.0
     fpr, fnr = fpr[ok], fnr[ok]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cand = np.maximum(np.log(np.maximum(1 - delta - fpr, 1e-300)) - np.log(fnr),
-                          np.log(np.maximum(1 - delta - fnr, 1e-300)) - np.log(fpr))
+        cand = np.maximum(
+            np.log(np.maximum(1 - delta - fpr, 1e-300)) - np.log(fnr),
+            np.log(np.maximum(1 - delta - fnr, 1e-300)) - np.log(fpr),
+        )
     best = float(cand.max())
     return float(min(max(best, 0.0), CAP))
 
@@ -102,7 +123,9 @@ def challenge_points(eps: np.ndarray, runs: int) -> float:
     return float(points.mean())
 
 
-def split_epsilon(unl: np.ndarray, ret: np.ndarray, *, delta: float, alpha: float, rng: np.random.Generator) -> float:
+def split_epsilon(
+    unl: np.ndarray, ret: np.ndarray, *, delta: float, alpha: float, rng: np.random.Generator
+) -> float:
     """A (1 - alpha) lower bound on one example's epsilon, threshold chosen on half the runs.
 
     Which side is "positive" and the single threshold are chosen on one half of the runs; the
@@ -116,12 +139,24 @@ def split_epsilon(unl: np.ndarray, ret: np.ndarray, *, delta: float, alpha: floa
     candidates = np.unique(np.concatenate([u1, r1]))
     best_t, best = candidates[0], -1.0
     for t in candidates:
-        e = epsilon_from_counts(fp=int((r1 >= t).sum()), n_neg=r1.size, fn=int((u1 < t).sum()), n_pos=u1.size,
-                                delta=delta, alpha=alpha)
+        e = epsilon_from_counts(
+            fp=int((r1 >= t).sum()),
+            n_neg=r1.size,
+            fn=int((u1 < t).sum()),
+            n_pos=u1.size,
+            delta=delta,
+            alpha=alpha,
+        )
         if e > best:
             best_t, best = t, e
-    return epsilon_from_counts(fp=int((r2 >= best_t).sum()), n_neg=r2.size, fn=int((u2 < best_t).sum()),
-                               n_pos=u2.size, delta=delta, alpha=alpha)
+    return epsilon_from_counts(
+        fp=int((r2 >= best_t).sum()),
+        n_neg=r2.size,
+        fn=int((u2 < best_t).sum()),
+        n_pos=u2.size,
+        delta=delta,
+        alpha=alpha,
+    )
 
 
 class Distinguishability(Attack):
@@ -143,11 +178,17 @@ class Distinguishability(Attack):
 
     name = "distinguishability"
     title = "Per-example distinguishability (NeurIPS 2023 challenge)"
-    summary = "Per-example epsilon between N unlearning runs and N retrains, CP-bounded with split thresholds."
-    citation = ("Triantafillou et al., Are we making progress in unlearning? Findings from the first NeurIPS "
-                "unlearning competition, arXiv 2406.09073 (2024).")
-    threat_model = ("Adversary who sees the output distribution of the unlearning algorithm and of retraining on "
-                    "each forget example (many runs of each), with softmax outputs and labels.")
+    summary = (
+        "Per-example epsilon between N unlearning runs and N retrains, CP-bounded with split thresholds."
+    )
+    citation = (
+        "Triantafillou et al., Are we making progress in unlearning? Findings from the first NeurIPS "
+        "unlearning competition, arXiv 2406.09073 (2024)."
+    )
+    threat_model = (
+        "Adversary who sees the output distribution of the unlearning algorithm and of retraining on "
+        "each forget example (many runs of each), with softmax outputs and labels."
+    )
     fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
     Params = DistinguishabilityParams
     needs_method = True
@@ -171,13 +212,19 @@ class Distinguishability(Attack):
         unl, ret = [], []
         with ctx.task(f"{p.runs} unlearning runs and {p.runs} retrains", 2 * p.runs) as update:
             for i in range(p.runs):
-                model = ctx.method.run(ctx.original, ctx.unlearn_inputs(ctx.splits, derive_seed(ctx.seed, f"dist/unl/{i}")))
+                model = ctx.method.run(
+                    ctx.original, ctx.unlearn_inputs(ctx.splits, derive_seed(ctx.seed, f"dist/unl/{i}"))
+                )
                 unl.append(logit_confidence(predict_logits(model, x, device=ctx.device), y))
                 update(2 * i + 1, 2 * p.runs)
-                ret.append(logit_confidence(predict_logits(self._retrain(ctx, retain, i), x, device=ctx.device), y))
+                ret.append(
+                    logit_confidence(predict_logits(self._retrain(ctx, retain, i), x, device=ctx.device), y)
+                )
                 update(2 * i + 2, 2 * p.runs)
-        unl_m, ret_m = np.stack(unl, axis=1), np.stack(ret, axis=1)          # (examples, runs)
-        eps = np.array([split_epsilon(u, r, delta=p.delta, alpha=p.alpha, rng=rng) for u, r in zip(unl_m, ret_m)])
+        unl_m, ret_m = np.stack(unl, axis=1), np.stack(ret, axis=1)  # (examples, runs)
+        eps = np.array(
+            [split_epsilon(u, r, delta=p.delta, alpha=p.alpha, rng=rng) for u, r in zip(unl_m, ret_m)]
+        )
         challenge = np.array([challenge_epsilon(u, r, delta=p.delta) for u, r in zip(unl_m, ret_m)])
         ceiling = run_ceiling(p.runs, delta=p.delta, alpha=p.alpha)
 
@@ -186,42 +233,90 @@ class Distinguishability(Attack):
         n = int(eps.size)
         note = f"largest bound {p.runs} runs can show: {ceiling:.2f}"
         mean_eps = Comparison(
-            {"unlearned": Estimate(float(eps.mean()), percentile_interval(reps, ctx.level), n=n, level=ctx.level,
-                                   note=note),
-             "reference": Estimate(0.0, (0.0, 0.0), n=n, note="retraining is indistinguishable from itself")},
-            Estimate(float(eps.mean()), percentile_interval(reps, ctx.level), n=n, level=ctx.level), reps, None)
+            {
+                "unlearned": Estimate(
+                    float(eps.mean()), percentile_interval(reps, ctx.level), n=n, level=ctx.level, note=note
+                ),
+                "reference": Estimate(
+                    0.0, (0.0, 0.0), n=n, note="retraining is indistinguishable from itself"
+                ),
+            },
+            Estimate(float(eps.mean()), percentile_interval(reps, ctx.level), n=n, level=ctx.level),
+            reps,
+            None,
+        )
         score_reps = np.array([challenge_points(challenge[i], p.runs) for i in idx[: min(400, len(idx))]])
         score = Comparison(
-            {"unlearned": Estimate(challenge_points(challenge, p.runs),
-                                   percentile_interval(score_reps, ctx.level), n=n, level=ctx.level,
-                                   note="point estimates, best rule in-sample (the challenge's metric)"),
-             "reference": Estimate(1.0, (1.0, 1.0), n=n, note="ideal")},
-            Estimate(challenge_points(challenge, p.runs) - 1.0,
-                     percentile_interval(score_reps - 1.0, ctx.level), n=n, level=ctx.level), score_reps - 1.0, None)
+            {
+                "unlearned": Estimate(
+                    challenge_points(challenge, p.runs),
+                    percentile_interval(score_reps, ctx.level),
+                    n=n,
+                    level=ctx.level,
+                    note="point estimates, best rule in-sample (the challenge's metric)",
+                ),
+                "reference": Estimate(1.0, (1.0, 1.0), n=n, note="ideal"),
+            },
+            Estimate(
+                challenge_points(challenge, p.runs) - 1.0,
+                percentile_interval(score_reps - 1.0, ctx.level),
+                n=n,
+                level=ctx.level,
+            ),
+            score_reps - 1.0,
+            None,
+        )
         hist, edges = np.histogram(eps, bins=np.linspace(0, max(ceiling, 0.5), 11))
-        details = {"runs": p.runs, "examples": n, "delta": p.delta, "alpha": p.alpha, "epsilon_ceiling": ceiling,
-                   "threshold_strategy": "split: side and threshold chosen on half the runs, bound on the other half",
-                   "epsilon_quantiles": {q: float(np.quantile(eps, q)) for q in (0.5, 0.9, 0.99)},
-                   "epsilon_histogram": {"edges": edges.round(4).tolist(), "counts": hist.tolist()},
-                   "challenge_epsilon_median": float(np.median(challenge)), "method": ctx.method.name}
+        details = {
+            "runs": p.runs,
+            "examples": n,
+            "delta": p.delta,
+            "alpha": p.alpha,
+            "epsilon_ceiling": ceiling,
+            "threshold_strategy": "split: side and threshold chosen on half the runs, bound on the other half",
+            "epsilon_quantiles": {q: float(np.quantile(eps, q)) for q in (0.5, 0.9, 0.99)},
+            "epsilon_histogram": {"edges": edges.round(4).tolist(), "counts": hist.tolist()},
+            "challenge_epsilon_median": float(np.median(challenge)),
+            "method": ctx.method.name,
+        }
         metrics = (
-            MetricResult("distinguishability.epsilon_mean", "Mean per-example epsilon lower bound",
-                         "unlearning runs are more distinguishable from retraining", mean_eps),
-            MetricResult("distinguishability.challenge_score", "Challenge forget score F (minus ideal 1)",
-                         "closer to retraining (F = 1 is ideal)", score),
+            MetricResult(
+                "distinguishability.epsilon_mean",
+                "Mean per-example epsilon lower bound",
+                "unlearning runs are more distinguishable from retraining",
+                mean_eps,
+            ),
+            MetricResult(
+                "distinguishability.challenge_score",
+                "Challenge forget score F (minus ideal 1)",
+                "closer to retraining (F = 1 is ideal)",
+                score,
+            ),
         )
         return Measurement(metrics, details=details)
 
     def _retrain(self, ctx: AuditContext, retain, i: int) -> torch.nn.Module:
-        seed = derive_seed(ctx.seed, f"reference/{i}")   # the audit's references are the first retrains
-        spec = {"data": ctx.data.fingerprint, "indices": _digest(retain.indices), "arch": arch_key(ctx.shadows.arch),
-                "input_shape": list(ctx.data.input_shape), "num_classes": ctx.data.num_classes,
-                "recipe": ctx.recipe.as_dict(), "seed": seed}
+        seed = derive_seed(ctx.seed, f"reference/{i}")  # the audit's references are the first retrains
+        spec = {
+            "data": ctx.data.fingerprint,
+            "indices": _digest(retain.indices),
+            "arch": arch_key(ctx.shadows.arch),
+            "input_shape": list(ctx.data.input_shape),
+            "num_classes": ctx.data.num_classes,
+            "recipe": ctx.recipe.as_dict(),
+            "seed": seed,
+        }
 
         def fit() -> torch.nn.Module:
             model = init_model(ctx.model_factory, derive_seed(seed, "init"))
-            return train_model(model, retain.x, retain.y, recipe=ctx.recipe,
-                               generator=torch.Generator().manual_seed(derive_seed(seed, "train")), device=ctx.device)
+            return train_model(
+                model,
+                retain.x,
+                retain.y,
+                recipe=ctx.recipe,
+                generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                device=ctx.device,
+            )
 
         model, _, _ = ctx.shadows.cache.get_or_train(spec, ctx.model_factory, fit)
         return model.to(ctx.device).eval()

@@ -21,8 +21,10 @@ ROLE_ORDER = ("unlearned", "reference", "original")
 
 def _pool(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Members and non-members of several models of one role (e.g. reference seeds), pooled."""
-    return (np.concatenate([np.asarray(p, float) for p, _ in pairs]),
-            np.concatenate([np.asarray(n, float) for _, n in pairs]))
+    return (
+        np.concatenate([np.asarray(p, float) for p, _ in pairs]),
+        np.concatenate([np.asarray(n, float) for _, n in pairs]),
+    )
 
 
 def roc_points(pos: np.ndarray, neg: np.ndarray, *, points: int = 48) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +40,9 @@ def roc_points(pos: np.ndarray, neg: np.ndarray, *, points: int = 48) -> tuple[n
     return grid, np.maximum.accumulate(tpr)[at]
 
 
-def roc_figure(title: str, scores: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *,
-               note: str = "") -> Figure:
+def roc_figure(
+    title: str, scores: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *, note: str = ""
+) -> Figure:
     """Log-log ROC of the unlearned, reference (seeds pooled) and original models.
 
     Args:
@@ -54,13 +57,27 @@ def roc_figure(title: str, scores: Mapping[str, Sequence[tuple[np.ndarray, np.nd
         pos, neg = _pool(scores[role])
         x, y = roc_points(pos, neg)
         series.append(Series(ROLE_LABELS[role], role, tuple(x), tuple(y), n=int(len(pos) + len(neg))))
-    return Figure("roc", title, "false-positive rate", "true-positive rate", tuple(series),
-                  note or "Log-log ROC: the low-FPR corner shows confident membership claims. The unlearned "
-                          "curve should lie on the reference's, not the original's.")
+    return Figure(
+        "roc",
+        title,
+        "false-positive rate",
+        "true-positive rate",
+        tuple(series),
+        note
+        or "Log-log ROC: the low-FPR corner shows confident membership claims. The unlearned "
+        "curve should lie on the reference's, not the original's.",
+    )
 
 
-def histogram_figure(title: str, x_label: str, samples: Mapping[str, np.ndarray], *, roles: Mapping[str, str],
-                     bins: int = 30, note: str = "") -> Figure:
+def histogram_figure(
+    title: str,
+    x_label: str,
+    samples: Mapping[str, np.ndarray],
+    *,
+    roles: Mapping[str, str],
+    bins: int = 30,
+    note: str = "",
+) -> Figure:
     """Overlaid densities of one score for several groups, on shared bins (1st-99th percentile).
 
     Args:
@@ -73,7 +90,7 @@ def histogram_figure(title: str, x_label: str, samples: Mapping[str, np.ndarray]
     """
     pooled = np.concatenate([np.asarray(v, float).ravel() for v in samples.values()])
     pooled = pooled[np.isfinite(pooled)]
-    lo, hi = (np.percentile(pooled, [1, 99]) if pooled.size else (0.0, 1.0))
+    lo, hi = np.percentile(pooled, [1, 99]) if pooled.size else (0.0, 1.0)
     if not hi > lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)
@@ -86,11 +103,19 @@ def histogram_figure(title: str, x_label: str, samples: Mapping[str, np.ndarray]
     return Figure("histogram", title, x_label, "density", tuple(series), note)
 
 
-def curve_figure(title: str, x_label: str, y_label: str,
-                 curves: Mapping[str, tuple[Sequence[float], Sequence[float], str]], *, note: str = "") -> Figure:
+def curve_figure(
+    title: str,
+    x_label: str,
+    y_label: str,
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float], str]],
+    *,
+    note: str = "",
+) -> Figure:
     """Lines such as relearning curves: legend label -> (x, y, role)."""
-    series = tuple(Series(label, role, tuple(float(v) for v in x), tuple(float(v) for v in y))
-                   for label, (x, y, role) in curves.items())
+    series = tuple(
+        Series(label, role, tuple(float(v) for v in x), tuple(float(v) for v in y))
+        for label, (x, y, role) in curves.items()
+    )
     return Figure("curve", title, x_label, y_label, series, note)
 
 

@@ -34,22 +34,47 @@ _MIN_SIGMA = 1e-6
 class LiraParams(Params):
     shadows: int = Field(16, ge=4, le=4096, description="Shadow models K (even; each sample IN for K/2).")
     variant: Literal["online", "offline"] = Field(
-        "online", description="online: IN and OUT Gaussians; offline: OUT Gaussian only (no IN shadows needed).")
+        "online",
+        description="online: IN and OUT Gaussians; offline: OUT Gaussian only (no IN shadows needed).",
+    )
     offline_test: Literal["one_sided", "density"] = Field(
-        "one_sided", description=("offline score: one_sided = log Pr[Z < s], Z ~ N(mu_out, sigma_out) (the paper); "
-                                  "density = -log N(s; mu_out, sigma_out) (the reference code, two-sided)."))
+        "one_sided",
+        description=(
+            "offline score: one_sided = log Pr[Z < s], Z ~ N(mu_out, sigma_out) (the paper); "
+            "density = -log N(s; mu_out, sigma_out) (the reference code, two-sided)."
+        ),
+    )
     variance: Literal["auto", "fixed", "per_example"] = Field(
-        "auto", description="Per-example or one global sigma; auto = fixed below 64 shadows (Carlini et al.).")
+        "auto", description="Per-example or one global sigma; auto = fixed below 64 shadows (Carlini et al.)."
+    )
     queries: Literal["auto", "identity", "identity_hflip"] = Field(
-        "auto", description=("identity_hflip averages over the sample and its mirror image (the reference code's 2 "
-                             "queries); auto uses it when the training recipe flips images."))
-    exposure_fpr: float = Field(0.01, gt=0, lt=0.5, description=(
-        "Exposure: the share of forget samples scored above the retrains' (1 - exposure_fpr) quantile on them; a "
-        "retrain shows about exposure_fpr."))
-    exposure_tolerance: float = Field(0.05, gt=0, lt=1, description="Smallest default tolerance on the exposure gap.")
-    gate_tolerance: float = Field(0.05, gt=0, lt=1, description=(
-        "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
-        "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."))
+        "auto",
+        description=(
+            "identity_hflip averages over the sample and its mirror image (the reference code's 2 "
+            "queries); auto uses it when the training recipe flips images."
+        ),
+    )
+    exposure_fpr: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        description=(
+            "Exposure: the share of forget samples scored above the retrains' (1 - exposure_fpr) quantile on them; a "
+            "retrain shows about exposure_fpr."
+        ),
+    )
+    exposure_tolerance: float = Field(
+        0.05, gt=0, lt=1, description="Smallest default tolerance on the exposure gap."
+    )
+    gate_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
+            "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."
+        ),
+    )
 
     @field_validator("shadows")
     @classmethod
@@ -69,7 +94,7 @@ def nanmedian_first_axis(x: np.ndarray) -> np.ndarray:
     """
     ordered = np.sort(x, axis=0)
     valid = np.count_nonzero(~np.isnan(x), axis=0)[None]
-    low = np.take_along_axis(ordered, (valid - 1) // 2, axis=0)[0]   # -1 (a NaN) when all are NaN
+    low = np.take_along_axis(ordered, (valid - 1) // 2, axis=0)[0]  # -1 (a NaN) when all are NaN
     high = np.take_along_axis(ordered, valid // 2, axis=0)[0]
     return (low + high) / 2.0
 
@@ -106,7 +131,9 @@ def gaussian_fit(phi: np.ndarray, inside: np.ndarray, *, fixed: bool) -> tuple[n
     return mu_in, np.maximum(sd_in, _MIN_SIGMA), mu_out, np.maximum(sd_out, _MIN_SIGMA)
 
 
-def lira_scores(target: np.ndarray, fit: tuple[np.ndarray, ...], *, variant: str, offline_test: str) -> np.ndarray:
+def lira_scores(
+    target: np.ndarray, fit: tuple[np.ndarray, ...], *, variant: str, offline_test: str
+) -> np.ndarray:
     """Per-example membership scores (higher means member) from target confidences ``(N, Q)``."""
     mu_in, sd_in, mu_out, sd_out = fit
     if variant == "online":
@@ -148,12 +175,14 @@ class Lira(Attack):
     title = "LiRA (likelihood-ratio attack)"
     summary = "Per-example membership inference calibrated with K shadow models (online or offline)."
     citation = "Carlini et al., Membership Inference Attacks From First Principles, IEEE S&P 2022."
-    threat_model = ("Black-box adversary with softmax outputs and labels, and the ability to train shadow models "
-                    "with the target's recipe and architecture on data from the same distribution.")
+    threat_model = (
+        "Black-box adversary with softmax outputs and labels, and the ability to train shadow models "
+        "with the target's recipe and architecture on data from the same distribution."
+    )
     Params = LiraParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return (["lira.exposure", "lira.auc", "lira.balanced_accuracy"] + [f"lira.tpr@fpr={f:g}" for f in FPRS])
+        return ["lira.exposure", "lira.auc", "lira.balanced_accuracy"] + [f"lira.tpr@fpr={f:g}" for f in FPRS]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         return {"lira.exposure": self.params.exposure_tolerance, "lira.auc": self.params.gate_tolerance}
@@ -183,9 +212,15 @@ class Lira(Attack):
         def phi_of(logits_by_flip: list[torch.Tensor]) -> np.ndarray:
             return np.stack([logit_confidence(lg, labels) for lg in logits_by_flip], axis=-1)
 
-        shadow_phi = np.stack([
-            np.stack([logit_confidence(lg, labels) for lg in store.logits(shadows, targets, flip=f)], axis=0)
-            for f in flips], axis=-1)                                     # (K, N, Q)
+        shadow_phi = np.stack(
+            [
+                np.stack(
+                    [logit_confidence(lg, labels) for lg in store.logits(shadows, targets, flip=f)], axis=0
+                )
+                for f in flips
+            ],
+            axis=-1,
+        )  # (K, N, Q)
         fit = gaussian_fit(shadow_phi, shadows.membership[:, targets], fixed=fixed)
 
         n_f, n_n, n_t = len(forget_idx), len(non_idx), len(train_idx)
@@ -195,46 +230,77 @@ class Lira(Attack):
             return lira_scores(phi_of(lg), fit, variant=p.variant, offline_test=p.offline_test)
 
         by_role = {role: [scores(m) for m in ms] for role, ms in ctx.models().items()}
-        pairs = {role: [(s[:n_f], s[n_f:n_f + n_n]) for s in ss] for role, ss in by_role.items()}
+        pairs = {role: [(s[:n_f], s[n_f : n_f + n_n]) for s in ss] for role, ss in by_role.items()}
         rng = ctx.rng("attack/lira")
         exposed = exposure_outcomes({role: [f for f, _ in ps] for role, ps in pairs.items()}, p.exposure_fpr)
         metrics = [
-            MetricResult("lira.exposure", f"Forget samples exposed at the retrains' {p.exposure_fpr:.0%} rate (LiRA)",
-                         "more forget samples look like members than after retraining",
-                         # forget samples alone, against the retrains' own quantile on them: conditioned on them
-                         forget_set_comparison(compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level,
-                                                                   rng=rng))),
-            MetricResult("lira.auc", "AUC (LiRA)", "members and non-members are more separable",
-                         compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
-            MetricResult("lira.balanced_accuracy", "Best balanced accuracy (LiRA)",
-                         "the best threshold separates better (in-sample, optimistic)",
-                         compare_scores(balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400),
-                                        level=ctx.level, rng=rng)),
+            MetricResult(
+                "lira.exposure",
+                f"Forget samples exposed at the retrains' {p.exposure_fpr:.0%} rate (LiRA)",
+                "more forget samples look like members than after retraining",
+                # forget samples alone, against the retrains' own quantile on them: conditioned on them
+                forget_set_comparison(
+                    compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level, rng=rng)
+                ),
+            ),
+            MetricResult(
+                "lira.auc",
+                "AUC (LiRA)",
+                "members and non-members are more separable",
+                compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+            ),
+            MetricResult(
+                "lira.balanced_accuracy",
+                "Best balanced accuracy (LiRA)",
+                "the best threshold separates better (in-sample, optimistic)",
+                compare_scores(
+                    balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
+                ),
+            ),
         ]
         for f in FPRS:
-            metrics.append(MetricResult(f"lira.tpr@fpr={f:g}", f"TPR at {f:.1%} FPR (LiRA)",
-                                        "more members identified at this false-positive rate",
-                                        compare_scores(tpr_at_fpr_rows(f), pairs, reps=min(ctx.bootstrap, 400),
-                                                       level=ctx.level, rng=rng, min_negatives_needed=min_negatives(f))))
+            metrics.append(
+                MetricResult(
+                    f"lira.tpr@fpr={f:g}",
+                    f"TPR at {f:.1%} FPR (LiRA)",
+                    "more members identified at this false-positive rate",
+                    compare_scores(
+                        tpr_at_fpr_rows(f),
+                        pairs,
+                        reps=min(ctx.bootstrap, 400),
+                        level=ctx.level,
+                        rng=rng,
+                        min_negatives_needed=min_negatives(f),
+                    ),
+                )
+            )
 
         # Power check on the original: all training samples vs every held-out sample.
         original = by_role["original"][0]
-        orig_members, orig_non = original[n_f + n_n:n_f + n_n + n_t], original[n_f + n_n + n_t:]
+        orig_members, orig_non = original[n_f + n_n : n_f + n_n + n_t], original[n_f + n_n + n_t :]
         held = torch.as_tensor(held_all)
         loss_members = -loss(ctx.logits(ctx.original, "train"), ctx.split("train").y)
         loss_non = -loss(ctx.logits_at(ctx.original, held_all), ctx.data.y[held])
-        power = {"members": int(n_t), "nonmembers": int(len(held_all)),
-                 "lira_auc": auc(orig_members, orig_non), "loss_threshold_auc": auc(loss_members, loss_non)}
+        power = {
+            "members": int(n_t),
+            "nonmembers": int(len(held_all)),
+            "lira_auc": auc(orig_members, orig_non),
+            "loss_threshold_auc": auc(loss_members, loss_non),
+        }
         for f in FPRS:
             power[f"lira_tpr@fpr={f:g}"] = tpr_at_fpr(orig_members, orig_non, f).as_dict()
             power[f"loss_threshold_tpr@fpr={f:g}"] = tpr_at_fpr(loss_members, loss_non, f).as_dict()
         details = {
-            "members": int(n_f), "nonmembers": int(n_n), "nonmember_source": ctx.nonmember_source(),
-            "variant": p.variant, "offline_test": p.offline_test if p.variant == "offline" else None,
+            "members": int(n_f),
+            "nonmembers": int(n_n),
+            "nonmember_source": ctx.nonmember_source(),
+            "variant": p.variant,
+            "offline_test": p.offline_test if p.variant == "offline" else None,
             "variance": "fixed (one pooled sigma per side)" if fixed else "per example",
             "queries": "identity + horizontal flip" if len(flips) == 2 else "identity",
             "statistic": "logit-scaled confidence log p_y - log(1 - p_y); mu = median over shadows",
-            "shadows": shadows.record(ctx.recipe), "power_on_original": power,
+            "shadows": shadows.record(ctx.recipe),
+            "power_on_original": power,
         }
         figure = roc_figure("ROC of LiRA on the forget set", pairs)
         return Measurement(tuple(metrics), details=details, figures=(figure,))

@@ -9,33 +9,62 @@ from torch import nn
 
 from attacks.base import Attack, Measurement, MetricResult, Params
 from auditor.context import AuditContext
-from auditor.stats import (Comparison, Estimate, bootstrap_indices, compare_proportions, forget_set_comparison,
-                           percentile_interval)
+from auditor.stats import (
+    Comparison,
+    Estimate,
+    bootstrap_indices,
+    compare_proportions,
+    forget_set_comparison,
+    percentile_interval,
+)
 from auditor.inference import evidence_from_replicates
 
 
 class ProbeParams(Params):
-    max_fit: int = Field(3000, ge=50, description="At most this many samples to fit the probe (seeded subsample).")
-    C: float = Field(0.03, gt=0, description=(
-        "Inverse L2 strength of the logistic-regression probe (on standardised features). A strongly regularised "
-        "probe reads what the features encode broadly, not one retrain's idiosyncrasies: over 20 digits root seeds "
-        "the original's effect was at least 8.8 retrain SDs at C = 1, 12.5 at 0.1 and 13.7 at 0.03, with no more "
-        "honest-retrain spread; at 0.01 the effect itself shrinks faster than the noise."))
+    max_fit: int = Field(
+        3000, ge=50, description="At most this many samples to fit the probe (seeded subsample)."
+    )
+    C: float = Field(
+        0.03,
+        gt=0,
+        description=(
+            "Inverse L2 strength of the logistic-regression probe (on standardised features). A strongly regularised "
+            "probe reads what the features encode broadly, not one retrain's idiosyncrasies: over 20 digits root seeds "
+            "the original's effect was at least 8.8 retrain SDs at C = 1, 12.5 at 0.1 and 13.7 at 0.03, with no more "
+            "honest-retrain spread; at 0.01 the effect itself shrinks faster than the noise."
+        ),
+    )
     p_floor: float = Field(
-        0.01, gt=0, lt=1, description=("Probabilities of the true class below this count as this: a per-sample loss "
-                                       "is capped at -log(p_floor), so one sample the probe cannot decode at all "
-                                       "does not decide the statistic (0.01: below 1 %, the class is not decoded)."))
+        0.01,
+        gt=0,
+        lt=1,
+        description=(
+            "Probabilities of the true class below this count as this: a per-sample loss "
+            "is capped at -log(p_floor), so one sample the probe cannot decode at all "
+            "does not decide the statistic (0.01: below 1 %, the class is not decoded)."
+        ),
+    )
     depths: int = Field(
-        2, ge=1, le=4, description=("Probe the inputs of the last this-many weight layers (nn.Linear or nn.Conv*): 1 is "
-                                    "the penultimate features only; 2 also reads the layer below, where retraining "
-                                    "or editing only the top layers (Goel et al.'s EU-k, CF-k) leaves the original's "
-                                    "representation untouched."))
+        2,
+        ge=1,
+        le=4,
+        description=(
+            "Probe the inputs of the last this-many weight layers (nn.Linear or nn.Conv*): 1 is "
+            "the penultimate features only; 2 also reads the layer below, where retraining "
+            "or editing only the top layers (Goel et al.'s EU-k, CF-k) leaves the original's "
+            "representation untouched."
+        ),
+    )
     gate_tolerance: float = Field(
-        0.25, gt=0, description=(
+        0.25,
+        gt=0,
+        description=(
             "Smallest default tolerance on the gap in log probe loss (0.25: the probe's loss on the forget samples "
             "within a factor 1.28 of retraining's); the verdict widens it to 4.5 retrain SDs, so the measured "
             "retrain noise sets the tolerance wherever it is larger and this floor only guards a spread estimated "
-            "near 0. At 0.4 the floor bound in most digits seeds at 5-8 retrain SDs and left EU-2 undecided."))
+            "near 0. At 0.4 the floor bound in most digits seeds at 5-8 retrain SDs and left EU-2 undecided."
+        ),
+    )
 
 
 def _weight_layers(model: nn.Module) -> list[nn.Module]:
@@ -43,8 +72,9 @@ def _weight_layers(model: nn.Module) -> list[nn.Module]:
 
 
 @torch.no_grad()
-def layer_inputs(model: nn.Module, x: torch.Tensor, *, depth: int, device: torch.device,
-                 batch_size: int = 512) -> np.ndarray | None:
+def layer_inputs(
+    model: nn.Module, x: torch.Tensor, *, depth: int, device: torch.device, batch_size: int = 512
+) -> np.ndarray | None:
     """The input of the ``depth``-th weight layer from the top (1: the classification head, whose
     input is the penultimate representation), flattened; convolutional maps are average-pooled to
     at most 2 x 2 (or 4) positions first, so a probe sees every channel at a manageable width.
@@ -71,14 +101,16 @@ def layer_inputs(model: nn.Module, x: torch.Tensor, *, depth: int, device: torch
         was_training = model.training
         model.to(device).eval()
         for i in range(0, len(x), batch_size):
-            model(x[i:i + batch_size].to(device))
+            model(x[i : i + batch_size].to(device))
         model.train(was_training)
     finally:
         handle.remove()
     return torch.cat(captured).double().numpy()
 
 
-def penultimate_features(model: nn.Module, x: torch.Tensor, *, device: torch.device, batch_size: int = 512) -> np.ndarray:
+def penultimate_features(
+    model: nn.Module, x: torch.Tensor, *, device: torch.device, batch_size: int = 512
+) -> np.ndarray:
     """The input of the model's last ``nn.Linear`` (its classification head), flattened."""
     out = layer_inputs(model, x, depth=1, device=device, batch_size=batch_size)
     assert out is not None
@@ -112,8 +144,12 @@ class Probe(Attack):
     name = "probe"
     title = "Linear probes on the penultimate features and one layer down"
     summary = "Logistic-regression probes on the top representations: is the forgotten data still decodable?"
-    citation = "Alain & Bengio, Understanding intermediate layers using linear classifier probes, ICLR-W 2017."
-    threat_model = "White-box access to the model's penultimate features and labelled data from the same distribution."
+    citation = (
+        "Alain & Bengio, Understanding intermediate layers using linear classifier probes, ICLR-W 2017."
+    )
+    threat_model = (
+        "White-box access to the model's penultimate features and labelled data from the same distribution."
+    )
     default_category = "recoverability"
     Params = ProbeParams
 
@@ -122,12 +158,17 @@ class Probe(Attack):
         return "probe" if depth == 1 else f"probe.depth{depth}"
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return [f"{self._prefix(d)}.{m}" for d in range(1, self.params.depths + 1)
-                for m in ("forget_log_loss", "forget_accuracy")]
+        return [
+            f"{self._prefix(d)}.{m}"
+            for d in range(1, self.params.depths + 1)
+            for m in ("forget_log_loss", "forget_accuracy")
+        ]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {f"{self._prefix(d)}.forget_log_loss": self.params.gate_tolerance
-                for d in range(1, self.params.depths + 1)}
+        return {
+            f"{self._prefix(d)}.forget_log_loss": self.params.gate_tolerance
+            for d in range(1, self.params.depths + 1)
+        }
 
     def measure(self, ctx: AuditContext) -> Measurement:
         from threadpoolctl import threadpool_limits
@@ -150,14 +191,28 @@ class Probe(Attack):
         metrics: list[MetricResult] = []
         for depth in range(1, self.params.depths + 1):
             metrics += self._measure_depth(ctx, depth, x_fit, y_fit, forget.x, y_forget, rng)
-        details = {"fit_samples": int(fit_idx.size), "held_out_forget_class_samples": int(held.size),
-                   "scored_on": "forget samples", "p_floor": self.params.p_floor,
-                   "features": ("depth 1: the input of the last nn.Linear (penultimate layer); depth k: the input of "
-                                "the k-th weight layer from the top, convolutional maps average-pooled to 2 x 2")}
+        details = {
+            "fit_samples": int(fit_idx.size),
+            "held_out_forget_class_samples": int(held.size),
+            "scored_on": "forget samples",
+            "p_floor": self.params.p_floor,
+            "features": (
+                "depth 1: the input of the last nn.Linear (penultimate layer); depth k: the input of "
+                "the k-th weight layer from the top, convolutional maps average-pooled to 2 x 2"
+            ),
+        }
         return Measurement(tuple(metrics), details=details)
 
-    def _measure_depth(self, ctx: AuditContext, depth: int, x_fit: torch.Tensor, y_fit: np.ndarray,
-                       x_forget: torch.Tensor, y_forget: np.ndarray, rng: np.random.Generator) -> list[MetricResult]:
+    def _measure_depth(
+        self,
+        ctx: AuditContext,
+        depth: int,
+        x_fit: torch.Tensor,
+        y_fit: np.ndarray,
+        x_forget: torch.Tensor,
+        y_forget: np.ndarray,
+        rng: np.random.Generator,
+    ) -> list[MetricResult]:
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -173,9 +228,20 @@ class Probe(Attack):
                 if f_fit is None:
                     note = f"not estimable: the model has fewer than {depth} weight layers"
                     none = Estimate(None, n=len(y_forget), note=note)
-                    return [MetricResult(f"{prefix}.{k}", f"{label} ({where})", "", Comparison(
-                        {r: none for r in ("unlearned", "reference", "original")}, none, None, None))
-                        for k, label in (("forget_log_loss", "log probe loss"), ("forget_accuracy", "probe accuracy"))]
+                    return [
+                        MetricResult(
+                            f"{prefix}.{k}",
+                            f"{label} ({where})",
+                            "",
+                            Comparison(
+                                {r: none for r in ("unlearned", "reference", "original")}, none, None, None
+                            ),
+                        )
+                        for k, label in (
+                            ("forget_log_loss", "log probe loss"),
+                            ("forget_accuracy", "probe accuracy"),
+                        )
+                    ]
                 probe = make_pipeline(StandardScaler(), LogisticRegression(C=self.params.C, max_iter=2000))
                 probe.fit(f_fit, y_fit)
                 f_forget = layer_inputs(m, x_forget, depth=depth, device=ctx.device)
@@ -187,15 +253,28 @@ class Probe(Attack):
                 outcomes[role].append((classes_[proba.argmax(1)] == y_forget).astype(float))
         # Scored on the forget samples alone, which the request names: conditioned on them.
         log_loss = forget_set_comparison(self._log_mean(losses, reps=ctx.bootstrap, level=ctx.level, rng=rng))
-        comp = forget_set_comparison(compare_proportions(outcomes, reps=ctx.bootstrap, level=ctx.level, rng=rng))
-        return [MetricResult(f"{prefix}.forget_log_loss", f"log of the probe's mean loss on the forget samples ({where})",
-                             "the forgotten data is less decodable from the features", log_loss),
-                MetricResult(f"{prefix}.forget_accuracy", f"Probe accuracy on the forget samples ({where})",
-                             "the forgotten data is more decodable from the features", comp)]
+        comp = forget_set_comparison(
+            compare_proportions(outcomes, reps=ctx.bootstrap, level=ctx.level, rng=rng)
+        )
+        return [
+            MetricResult(
+                f"{prefix}.forget_log_loss",
+                f"log of the probe's mean loss on the forget samples ({where})",
+                "the forgotten data is less decodable from the features",
+                log_loss,
+            ),
+            MetricResult(
+                f"{prefix}.forget_accuracy",
+                f"Probe accuracy on the forget samples ({where})",
+                "the forgotten data is more decodable from the features",
+                comp,
+            ),
+        ]
 
     @staticmethod
-    def _log_mean(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
-                  rng: np.random.Generator) -> Comparison:
+    def _log_mean(
+        values: dict[str, list[np.ndarray]], *, reps: int, level: float, rng: np.random.Generator
+    ) -> Comparison:
         """log(mean per-sample loss) per model, compared on paired resamples of the forget samples.
 
         On the log scale a gap is a ratio of losses, which is what changes when features that
@@ -204,13 +283,24 @@ class Probe(Attack):
         n = int(values["unlearned"][0].size)
         idx = bootstrap_indices(n, reps, rng)
         points = {role: [float(np.log(a.mean())) for a in arrays] for role, arrays in values.items()}
-        boots = {role: np.mean([np.log(a[idx].mean(axis=1)) for a in arrays], axis=0) for role, arrays in values.items()}
-        per_model = {role: Estimate(float(np.mean(points[role])), percentile_interval(boots[role], level), n=n,
-                                    level=level) for role in values}
+        boots = {
+            role: np.mean([np.log(a[idx].mean(axis=1)) for a in arrays], axis=0)
+            for role, arrays in values.items()
+        }
+        per_model = {
+            role: Estimate(
+                float(np.mean(points[role])), percentile_interval(boots[role], level), n=n, level=level
+            )
+            for role in values
+        }
         ref_mean = float(np.mean(points["reference"]))
-        evidence = {role: evidence_from_replicates(float(np.mean(points[role])) - ref_mean,
-                                                   boots[role] - boots["reference"], points["reference"])
-                    for role in values if role != "reference"}
+        evidence = {
+            role: evidence_from_replicates(
+                float(np.mean(points[role])) - ref_mean, boots[role] - boots["reference"], points["reference"]
+            )
+            for role in values
+            if role != "reference"
+        }
         gap_reps = boots["unlearned"] - boots["reference"]
         gap = Estimate(evidence["unlearned"].point, percentile_interval(gap_reps, level), n=n, level=level)
         spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0

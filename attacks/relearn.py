@@ -20,18 +20,40 @@ from auditor.training import make_optimizer, predict_logits
 
 class RelearnParams(Params):
     seeds: int = Field(5, ge=2, le=100, description="R relearning runs per model (ATTACKS.md 10: R = 5).")
-    k_shot: int | None = Field(None, ge=1, description="Relearn on k forget samples per run (default: all of them).")
+    k_shot: int | None = Field(
+        None, ge=1, description="Relearn on k forget samples per run (default: all of them)."
+    )
     lr: float = Field(1e-3, gt=0, description="Adam learning rate (zero-shot-unlearning code: 1e-3).")
-    batch_size: int = Field(32, ge=1, description="Reference code: 256; 32 so a small forget set gives several steps.")
-    max_steps: int = Field(200, ge=1, description="Cap on optimiser steps; runs that hit it are marked censored.")
-    tolerance: float = Field(0.05, gt=0, lt=1, description="Relative tolerance alpha (reference code error_range 0.05).")
+    batch_size: int = Field(
+        32, ge=1, description="Reference code: 256; 32 so a small forget set gives several steps."
+    )
+    max_steps: int = Field(
+        200, ge=1, description="Cap on optimiser steps; runs that hit it are marked censored."
+    )
+    tolerance: float = Field(
+        0.05, gt=0, lt=1, description="Relative tolerance alpha (reference code error_range 0.05)."
+    )
     gate_tolerance: float = Field(
-        0.5, gt=0, description=("Default gate on the log2 relearn-time gap (0.5 = a factor 1.41). On digits the "
-                                "gap between two retrains is about 0.1."))
+        0.5,
+        gt=0,
+        description=(
+            "Default gate on the log2 relearn-time gap (0.5 = a factor 1.41). On digits the "
+            "gap between two retrains is about 0.1."
+        ),
+    )
 
 
-def relearn_steps(model: nn.Module, train: SplitData, *, done, lr: float, batch_size: int, max_steps: int,
-                  generator: torch.Generator, device: torch.device) -> tuple[int, bool, list[float]]:
+def relearn_steps(
+    model: nn.Module,
+    train: SplitData,
+    *,
+    done,
+    lr: float,
+    batch_size: int,
+    max_steps: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[int, bool, list[float]]:
     """Fine-tune a copy of ``model`` on ``train`` until ``done(model)`` holds.
 
     Returns:
@@ -80,9 +102,13 @@ class Relearn(Attack):
 
     name = "relearn"
     title = "Relearn time and Anamnesis Index"
-    summary = "Steps of fine-tuning on the forget data until the forgotten knowledge returns, vs the reference."
+    summary = (
+        "Steps of fine-tuning on the forget data until the forgotten knowledge returns, vs the reference."
+    )
     citation = "Chundawat et al., Zero-Shot Machine Unlearning, IEEE TIFS 2023 (Anamnesis Index); Golatkar et al., CVPR 2020."
-    threat_model = "Adversary (or auditor) who can fine-tune the released model on a few samples of the forgotten data."
+    threat_model = (
+        "Adversary (or auditor) who can fine-tune the released model on a few samples of the forgotten data."
+    )
     default_category = "recoverability"
     white_box = True
     Params = RelearnParams
@@ -103,14 +129,22 @@ class Relearn(Attack):
             held = held[np.isin(y_all[held], ctx.forget_classes)]
             evaluation = take(ctx.data, held)
             target = (1.0 - p.tolerance) * float(
-                (predict_logits(ctx.original, evaluation.x, device=device).argmax(1) == evaluation.y).float().mean())
+                (predict_logits(ctx.original, evaluation.x, device=device).argmax(1) == evaluation.y)
+                .float()
+                .mean()
+            )
 
             def done(model: nn.Module) -> tuple[bool, float]:
-                acc = float((predict_logits(model, evaluation.x, device=device).argmax(1) == evaluation.y).float().mean())
+                acc = float(
+                    (predict_logits(model, evaluation.x, device=device).argmax(1) == evaluation.y)
+                    .float()
+                    .mean()
+                )
                 return acc >= target, acc
 
             criterion = f"accuracy on {held.size} held-out forgotten-class samples >= {target:.3f} ((1 - alpha) x original)"
         else:
+
             def mean_loss(model: nn.Module) -> float:
                 return float(F.cross_entropy(predict_logits(model, forget.x, device=device), forget.y))
 
@@ -141,15 +175,25 @@ class Relearn(Attack):
         done_runs = 0
         with ctx.task("relearning", n_runs) as update:
             for role, ms in models.items():
-                plan = ([(m, [i]) for i, m in enumerate(ms)] if role == "reference"
-                        else [(ms[0], list(range(p.seeds)))])
+                plan = (
+                    [(m, [i]) for i, m in enumerate(ms)]
+                    if role == "reference"
+                    else [(ms[0], list(range(p.seeds)))]
+                )
                 for model, seeds in plan:
                     out = []
                     for s in seeds:
                         gen = ctx.generator_for(f"relearn/{s}")  # the same batches for every model
-                        steps, censored, curve = relearn_steps(model, subsets[s], done=done, lr=p.lr,
-                                                               batch_size=p.batch_size, max_steps=p.max_steps,
-                                                               generator=gen, device=device)
+                        steps, censored, curve = relearn_steps(
+                            model,
+                            subsets[s],
+                            done=done,
+                            lr=p.lr,
+                            batch_size=p.batch_size,
+                            max_steps=p.max_steps,
+                            generator=gen,
+                            device=device,
+                        )
                         out.append((steps, censored))
                         if s == 0 and role in ROLE_LABELS and role not in curves:
                             curves[role] = [round(v, 4) for v in curve]
@@ -167,40 +211,69 @@ class Relearn(Attack):
             values = np.concatenate([log_steps(r) for r in model_runs])
             censored = any(c for r in model_runs for _, c in r)
             idx = bootstrap_indices(values.size, ctx.bootstrap, rng)
-            per_model[role] = Estimate(float(values.mean()), percentile_interval(values[idx].mean(axis=1), ctx.level),
-                                       n=int(values.size), level=ctx.level,
-                                       note="censored at the step cap" if censored else None)
+            per_model[role] = Estimate(
+                float(values.mean()),
+                percentile_interval(values[idx].mean(axis=1), ctx.level),
+                n=int(values.size),
+                level=ctx.level,
+                note="censored at the step cap" if censored else None,
+            )
             if role != "reference":
                 sd = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
-                evidence[role] = evidence_from_replicates(float(values.mean()) - ref_mean, None, ref_points,
-                                                          fallback_sd=sd)
+                evidence[role] = evidence_from_replicates(
+                    float(values.mean()) - ref_mean, None, ref_points, fallback_sd=sd
+                )
         u_runs = log_steps(runs["unlearned"][0])
         idx = bootstrap_indices(u_runs.size, ctx.bootstrap, rng)
         gap_reps = u_runs[idx].mean(axis=1) - ref_mean
-        gap = Estimate(evidence["unlearned"].point, evidence["unlearned"].interval(ctx.level), n=int(u_runs.size),
-                       level=ctx.level)
+        gap = Estimate(
+            evidence["unlearned"].point,
+            evidence["unlearned"].interval(ctx.level),
+            n=int(u_runs.size),
+            level=ctx.level,
+        )
         steps = {role: [st for r in model_runs for st, _ in r] for role, model_runs in runs.items()}
         med_u, med_r = float(np.median(steps["unlearned"])), float(np.median(steps["reference"]))
         rng_ain = ctx.rng("attack/relearn/ain")
-        ain_reps = [np.median(rng_ain.choice(steps["unlearned"], len(steps["unlearned"]))) /
-                    max(np.median(rng_ain.choice(steps["reference"], len(steps["reference"]))), 1e-9)
-                    for _ in range(ctx.bootstrap)]
+        ain_reps = [
+            np.median(rng_ain.choice(steps["unlearned"], len(steps["unlearned"])))
+            / max(np.median(rng_ain.choice(steps["reference"], len(steps["reference"]))), 1e-9)
+            for _ in range(ctx.bootstrap)
+        ]
         details = {
-            "criterion": criterion, "seeds": p.seeds, "relearn_samples": p.k_shot or len(forget),
-            "steps": steps, "censored": {role: [c for r in rr for _, c in r] for role, rr in runs.items()},
+            "criterion": criterion,
+            "seeds": p.seeds,
+            "relearn_samples": p.k_shot or len(forget),
+            "steps": steps,
+            "censored": {role: [c for r in rr for _, c in r] for role, rr in runs.items()},
             "median_steps": {role: float(np.median(v)) for role, v in steps.items()},
-            "iqr_steps": {role: [float(np.quantile(v, 0.25)), float(np.quantile(v, 0.75))] for role, v in steps.items()},
+            "iqr_steps": {
+                role: [float(np.quantile(v, 0.25)), float(np.quantile(v, 0.75))] for role, v in steps.items()
+            },
             "anamnesis_index": (med_u / med_r) if med_r > 0 else None,
-            "anamnesis_index_ci": list(percentile_interval(np.array(ain_reps), ctx.level)) if med_r > 0 else None,
-            "curves_seed0": curves, "optimizer": f"Adam lr {p.lr}, batch {p.batch_size}, cap {p.max_steps} steps",
+            "anamnesis_index_ci": list(percentile_interval(np.array(ain_reps), ctx.level))
+            if med_r > 0
+            else None,
+            "curves_seed0": curves,
+            "optimizer": f"Adam lr {p.lr}, batch {p.batch_size}, cap {p.max_steps} steps",
         }
-        metric = MetricResult("relearn.log2_steps", "Relearn time, log2(steps + 1)",
-                              "slower to relearn the forgotten data",
-                              Comparison(per_model, gap, gap_reps, float(np.ptp(ref_points)), None, evidence))
+        metric = MetricResult(
+            "relearn.log2_steps",
+            "Relearn time, log2(steps + 1)",
+            "slower to relearn the forgotten data",
+            Comparison(per_model, gap, gap_reps, float(np.ptp(ref_points)), None, evidence),
+        )
         y_label = "forgotten-class accuracy" if ctx.forget_kind == "class" else "mean forget loss"
         figure = curve_figure(
-            "Relearning the forgotten data (first seed)", "fine-tuning steps", y_label,
-            {ROLE_LABELS[role]: (list(range(len(c))), c, role) for role, c in curves.items() if role in ROLE_LABELS},
+            "Relearning the forgotten data (first seed)",
+            "fine-tuning steps",
+            y_label,
+            {
+                ROLE_LABELS[role]: (list(range(len(c))), c, role)
+                for role, c in curves.items()
+                if role in ROLE_LABELS
+            },
             note=f"Stop rule: {criterion}. A model that only hid the data relearns it in fewer steps than the "
-                 "reference.")
+            "reference.",
+        )
         return Measurement((metric,), details=details, figures=(figure,))

@@ -18,17 +18,33 @@ from auditor.training import predict_logits
 class RmiaParams(Params):
     shadows: int = Field(16, ge=2, le=4096, description="Reference (shadow) models; shared with lira.")
     variant: Literal["offline", "online"] = Field(
-        "offline", description="offline: OUT reference models only, with the a-approximation; online: IN and OUT.")
+        "offline",
+        description="offline: OUT reference models only, with the a-approximation; online: IN and OUT.",
+    )
     a: float | Literal["tune"] = Field(
-        "tune", description=("Offline approximation P_in = a P_out + (1 - a). 'tune' picks a in {0, 0.1, ..., 1} "
-                             "by AUC on one shadow with known membership (ml_privacy_meter tune_offline_a); the "
-                             "paper's CIFAR-10 value is 0.3."))
-    gamma: float = Field(1.0, ge=1.0, description="Likelihood-ratio threshold gamma (v2 tool: 1; paper configs: 2).")
+        "tune",
+        description=(
+            "Offline approximation P_in = a P_out + (1 - a). 'tune' picks a in {0, 0.1, ..., 1} "
+            "by AUC on one shadow with known membership (ml_privacy_meter tune_offline_a); the "
+            "paper's CIFAR-10 value is 0.3."
+        ),
+    )
+    gamma: float = Field(
+        1.0, ge=1.0, description="Likelihood-ratio threshold gamma (v2 tool: 1; paper configs: 2)."
+    )
     temperature: float = Field(1.0, gt=0, description="Softmax temperature of the signal p_y (v2 tool: 1).")
-    population: int = Field(2000, ge=50, description="At most this many population samples z (ATTACKS.md 10: >= 2,000).")
-    gate_tolerance: float = Field(0.05, gt=0, lt=1, description=(
-        "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
-        "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."))
+    population: int = Field(
+        2000, ge=50, description="At most this many population samples z (ATTACKS.md 10: >= 2,000)."
+    )
+    gate_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
+            "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."
+        ),
+    )
 
     @field_validator("shadows")
     @classmethod
@@ -83,10 +99,14 @@ class Rmia(Attack):
 
     name = "rmia"
     title = "RMIA (relative membership inference)"
-    summary = "Likelihood ratio against population samples with shadow reference models (offline a-approximation)."
+    summary = (
+        "Likelihood ratio against population samples with shadow reference models (offline a-approximation)."
+    )
     citation = "Zarifzadeh, Liu & Shokri, Low-Cost High-Power Membership Inference Attacks, ICML 2024."
-    threat_model = ("Black-box adversary with softmax outputs and labels, population data from the same "
-                    "distribution, and reference models trained with the target's recipe.")
+    threat_model = (
+        "Black-box adversary with softmax outputs and labels, population data from the same "
+        "distribution, and reference models trained with the target's recipe."
+    )
     Params = RmiaParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
@@ -104,7 +124,11 @@ class Rmia(Attack):
         forget_idx, non_idx = ctx.splits.forget, ctx.nonmember_indices()
         # z: reference population disjoint from the scored non-members, and from the population split
         # when the method read it (statistics review M8).
-        held = ctx.splits.test if not ctx.population_is_clean else np.union1d(ctx.splits.test, ctx.splits.population)
+        held = (
+            ctx.splits.test
+            if not ctx.population_is_clean
+            else np.union1d(ctx.splits.test, ctx.splits.population)
+        )
         rng = ctx.rng("attack/rmia")
         spare = np.setdiff1d(held, non_idx)
         if spare.size >= min(p.population, held.size // 2):
@@ -114,8 +138,9 @@ class Rmia(Attack):
             non_idx = np.setdiff1d(non_idx, z_idx)
         targets = np.concatenate([forget_idx, non_idx, z_idx])
         labels = ctx.data.y[torch.as_tensor(targets)]
-        p_shadow = np.stack([true_class_prob(lg, labels, p.temperature)
-                             for lg in ctx.shadows.logits(shadows, targets)])            # (K, N)
+        p_shadow = np.stack(
+            [true_class_prob(lg, labels, p.temperature) for lg in ctx.shadows.logits(shadows, targets)]
+        )  # (K, N)
         inside = shadows.membership[:, targets]
         a = self._tune_a(p_shadow, inside) if p.a == "tune" else float(p.a)
         marginal = reference_prob(p_shadow, inside, variant=p.variant, a=a)
@@ -123,27 +148,60 @@ class Rmia(Attack):
         n_f, n_n = len(forget_idx), len(non_idx)
 
         def scores(model: torch.nn.Module) -> np.ndarray:
-            ratio = true_class_prob(predict_logits(model, x_all, device=ctx.device), labels, p.temperature) / marginal
-            return rmia_scores(ratio[: n_f + n_n], ratio[n_f + n_n:], p.gamma)
+            ratio = (
+                true_class_prob(predict_logits(model, x_all, device=ctx.device), labels, p.temperature)
+                / marginal
+            )
+            return rmia_scores(ratio[: n_f + n_n], ratio[n_f + n_n :], p.gamma)
 
-        pairs = {role: [(s[:n_f], s[n_f:]) for s in (scores(m) for m in ms)] for role, ms in ctx.models().items()}
+        pairs = {
+            role: [(s[:n_f], s[n_f:]) for s in (scores(m) for m in ms)] for role, ms in ctx.models().items()
+        }
         metrics = [
-            MetricResult("rmia.auc", "AUC (RMIA)", "members and non-members are more separable",
-                         compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
-            MetricResult("rmia.balanced_accuracy", "Best balanced accuracy (RMIA)",
-                         "the best threshold separates better (in-sample, optimistic)",
-                         compare_scores(balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400),
-                                        level=ctx.level, rng=rng)),
+            MetricResult(
+                "rmia.auc",
+                "AUC (RMIA)",
+                "members and non-members are more separable",
+                compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+            ),
+            MetricResult(
+                "rmia.balanced_accuracy",
+                "Best balanced accuracy (RMIA)",
+                "the best threshold separates better (in-sample, optimistic)",
+                compare_scores(
+                    balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
+                ),
+            ),
         ]
         for f in FPRS:
-            metrics.append(MetricResult(f"rmia.tpr@fpr={f:g}", f"TPR at {f:.1%} FPR (RMIA)",
-                                        "more members identified at this false-positive rate",
-                                        compare_scores(tpr_at_fpr_rows(f), pairs, reps=min(ctx.bootstrap, 400),
-                                                       level=ctx.level, rng=rng, min_negatives_needed=min_negatives(f))))
-        details = {"members": int(n_f), "nonmembers": int(n_n), "nonmember_source": ctx.nonmember_source(),
-                   "population_z": int(z_idx.size), "z_source": "held-out samples not scored as non-members", "variant": p.variant, "a": a,
-                   "a_source": "tuned on shadow 0 (known membership)" if p.a == "tune" else "configured",
-                   "gamma": p.gamma, "temperature": p.temperature, "shadows": shadows.record(ctx.recipe)}
+            metrics.append(
+                MetricResult(
+                    f"rmia.tpr@fpr={f:g}",
+                    f"TPR at {f:.1%} FPR (RMIA)",
+                    "more members identified at this false-positive rate",
+                    compare_scores(
+                        tpr_at_fpr_rows(f),
+                        pairs,
+                        reps=min(ctx.bootstrap, 400),
+                        level=ctx.level,
+                        rng=rng,
+                        min_negatives_needed=min_negatives(f),
+                    ),
+                )
+            )
+        details = {
+            "members": int(n_f),
+            "nonmembers": int(n_n),
+            "nonmember_source": ctx.nonmember_source(),
+            "population_z": int(z_idx.size),
+            "z_source": "held-out samples not scored as non-members",
+            "variant": p.variant,
+            "a": a,
+            "a_source": "tuned on shadow 0 (known membership)" if p.a == "tune" else "configured",
+            "gamma": p.gamma,
+            "temperature": p.temperature,
+            "shadows": shadows.record(ctx.recipe),
+        }
         return Measurement(tuple(metrics), details=details)
 
     def _tune_a(self, p_shadow: np.ndarray, inside: np.ndarray) -> float:
@@ -155,7 +213,7 @@ class Rmia(Attack):
         best, best_auc = 0.3, -1.0
         for a in np.round(np.linspace(0, 1, 11), 1):
             ratio = target / reference_prob(ref_p, ref_in, variant="offline", a=float(a))
-            s = rmia_scores(ratio, ratio[~members], self.params.gamma)   # z: shadow 0's non-members
+            s = rmia_scores(ratio, ratio[~members], self.params.gamma)  # z: shadow 0's non-members
             value = float(auc_rows(s[members][None], s[~members][None])[0])
             if value > best_auc:
                 best, best_auc = float(a), value

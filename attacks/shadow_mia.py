@@ -19,11 +19,18 @@ class ShadowMiaParams(Params):
     shadows: int = Field(16, ge=2, le=4096, description="Shadow models (shared with lira and rmia).")
     per_class: bool = Field(True, description="One attack model per true class, as in Shokri et al.")
     classifier: Literal["logistic", "gradient_boosting"] = Field(
-        "gradient_boosting", description="The attack model (scikit-learn), fitted on shadow IN/OUT outputs.")
+        "gradient_boosting", description="The attack model (scikit-learn), fitted on shadow IN/OUT outputs."
+    )
     max_train: int = Field(20_000, ge=100, description="Cap on shadow (sample, model) rows used to fit.")
-    gate_tolerance: float = Field(0.05, gt=0, lt=1, description=(
-        "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
-        "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."))
+    gate_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
+            "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."
+        ),
+    )
 
     @field_validator("shadows")
     @classmethod
@@ -74,12 +81,16 @@ class ShadowMia(Attack):
     title = "Shadow-model attack (Shokri et al.)"
     summary = "Attack classifier trained on shadow models' outputs (IN vs OUT), per class."
     citation = "Shokri et al., Membership Inference Attacks Against Machine Learning Models, IEEE S&P 2017."
-    threat_model = ("Black-box adversary with softmax outputs and labels who trains shadow models with the "
-                    "target's recipe on same-distribution data and learns a member/non-member classifier.")
+    threat_model = (
+        "Black-box adversary with softmax outputs and labels who trains shadow models with the "
+        "target's recipe on same-distribution data and learns a member/non-member classifier."
+    )
     Params = ShadowMiaParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return ["shadow_mia.auc", "shadow_mia.balanced_accuracy"] + [f"shadow_mia.tpr@fpr={f:g}" for f in FPRS]
+        return ["shadow_mia.auc", "shadow_mia.balanced_accuracy"] + [
+            f"shadow_mia.tpr@fpr={f:g}" for f in FPRS
+        ]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         return {"shadow_mia.auc": self.params.gate_tolerance}
@@ -129,21 +140,49 @@ class ShadowMia(Attack):
             return out
 
         n_f = len(forget_idx)
-        pairs = {role: [(s[:n_f], s[n_f:]) for s in (scores(m) for m in ms)] for role, ms in ctx.models().items()}
+        pairs = {
+            role: [(s[:n_f], s[n_f:]) for s in (scores(m) for m in ms)] for role, ms in ctx.models().items()
+        }
         metrics = [
-            MetricResult("shadow_mia.auc", "AUC (shadow-model attack)", "members and non-members are more separable",
-                         compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
-            MetricResult("shadow_mia.balanced_accuracy", "Best balanced accuracy (shadow-model attack)",
-                         "the best threshold separates better (in-sample, optimistic)",
-                         compare_scores(balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400),
-                                        level=ctx.level, rng=rng)),
+            MetricResult(
+                "shadow_mia.auc",
+                "AUC (shadow-model attack)",
+                "members and non-members are more separable",
+                compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+            ),
+            MetricResult(
+                "shadow_mia.balanced_accuracy",
+                "Best balanced accuracy (shadow-model attack)",
+                "the best threshold separates better (in-sample, optimistic)",
+                compare_scores(
+                    balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
+                ),
+            ),
         ]
         for f in FPRS:
-            metrics.append(MetricResult(f"shadow_mia.tpr@fpr={f:g}", f"TPR at {f:.1%} FPR (shadow-model attack)",
-                                        "more members identified at this false-positive rate",
-                                        compare_scores(tpr_at_fpr_rows(f), pairs, reps=min(ctx.bootstrap, 400),
-                                                       level=ctx.level, rng=rng, min_negatives_needed=min_negatives(f))))
-        details = {"members": int(n_f), "nonmembers": int(len(non_idx)), "nonmember_source": ctx.nonmember_source(),
-                   "attack_training_rows": int(fx.shape[0]), "per_class": p.per_class, "classifier": p.classifier,
-                   "features": "sorted softmax vector, p_y, loss", "shadows": shadows.record(ctx.recipe)}
+            metrics.append(
+                MetricResult(
+                    f"shadow_mia.tpr@fpr={f:g}",
+                    f"TPR at {f:.1%} FPR (shadow-model attack)",
+                    "more members identified at this false-positive rate",
+                    compare_scores(
+                        tpr_at_fpr_rows(f),
+                        pairs,
+                        reps=min(ctx.bootstrap, 400),
+                        level=ctx.level,
+                        rng=rng,
+                        min_negatives_needed=min_negatives(f),
+                    ),
+                )
+            )
+        details = {
+            "members": int(n_f),
+            "nonmembers": int(len(non_idx)),
+            "nonmember_source": ctx.nonmember_source(),
+            "attack_training_rows": int(fx.shape[0]),
+            "per_class": p.per_class,
+            "classifier": p.classifier,
+            "features": "sorted softmax vector, p_y, loss",
+            "shadows": shadows.record(ctx.recipe),
+        }
         return Measurement(tuple(metrics), details=details)

@@ -35,13 +35,22 @@ FPRS = (0.001, 0.01, 0.1)
 
 class ThresholdParams(Params):
     signals: list[Signal] = Field(
-        default_factory=lambda: ["loss", "entropy", "mentropy"], min_length=1,
-        description=("Which per-sample signals to threshold. confidence = exp(-loss) ranks samples exactly like loss, "
-                     "so it is not in the default set (statistics review m3)."))
+        default_factory=lambda: ["loss", "entropy", "mentropy"],
+        min_length=1,
+        description=(
+            "Which per-sample signals to threshold. confidence = exp(-loss) ranks samples exactly like loss, "
+            "so it is not in the default set (statistics review m3)."
+        ),
+    )
     gate_tolerance: float = Field(
-        0.05, gt=0, lt=1,
-        description=("Smallest default tolerance on each AUC gap (statistics review C3: 0.15 passed models exposing "
-                     "10-20 % of the forget set). Where the sample cannot certify it, the gate is inconclusive."))
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Smallest default tolerance on each AUC gap (statistics review C3: 0.15 passed models exposing "
+            "10-20 % of the forget set). Where the sample cannot certify it, the gate is inconclusive."
+        ),
+    )
 
 
 class ThresholdAttack(Attack):
@@ -63,10 +72,14 @@ class ThresholdAttack(Attack):
     name = "threshold"
     title = "Threshold membership inference"
     summary = "Loss / entropy / modified-entropy / confidence threshold MIA, forget set vs held-out data."
-    citation = ("Yeom et al., CSF 2018; Song & Mittal, Systematic Evaluation of Privacy Risks of Machine "
-                "Learning Models, USENIX Security 2021.")
-    threat_model = ("Black-box adversary with softmax outputs and true labels, no shadow models; one global "
-                    "threshold per signal over all samples (population attack).")
+    citation = (
+        "Yeom et al., CSF 2018; Song & Mittal, Systematic Evaluation of Privacy Risks of Machine "
+        "Learning Models, USENIX Security 2021."
+    )
+    threat_model = (
+        "Black-box adversary with softmax outputs and true labels, no shadow models; one global "
+        "threshold per signal over all samples (population attack)."
+    )
     Params = ThresholdParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
@@ -87,34 +100,76 @@ class ThresholdAttack(Attack):
         for name in self.params.signals:
             fn, sign = SIGNALS[name]
             scores = {
-                role: [(sign * fn(ctx.logits(m, "forget"), members.y), sign * fn(ctx.logits(m, "nonmember"), nonmembers.y))
-                       for m in ms]
+                role: [
+                    (
+                        sign * fn(ctx.logits(m, "forget"), members.y),
+                        sign * fn(ctx.logits(m, "nonmember"), nonmembers.y),
+                    )
+                    for m in ms
+                ]
                 for role, ms in ctx.models().items()
             }
             label = LABELS[name]
             if not figures:  # the first signal's ROC and score distributions
                 figures.append(roc_figure(f"ROC of the {label} threshold attack", scores))
-                raw = {f"forget, {role}": sign * np.concatenate([f for f, _ in pairs])  # undo the sign
-                       for role, pairs in scores.items() if role in ROLE_ORDER}
+                raw = {
+                    f"forget, {role}": sign * np.concatenate([f for f, _ in pairs])  # undo the sign
+                    for role, pairs in scores.items()
+                    if role in ROLE_ORDER
+                }
                 raw["held-out, reference"] = sign * np.concatenate([n for _, n in scores["reference"]])
-                figures.append(histogram_figure(
-                    f"Per-sample {label} on the forget set", label, raw,
-                    roles={k: ("nonmember" if k.startswith("held-out") else k.split(", ")[1]) for k in raw},
-                    note="The unlearned model's distribution should match the reference's (which never saw "
-                         "these samples), not the original's."))
-            metrics.append(MetricResult(f"threshold.{name}.auc", f"AUC ({label})",
-                                        "members and non-members are more separable",
-                                        compare_scores(auc_rows, scores, reps=ctx.bootstrap, level=ctx.level, rng=rng)))
-            metrics.append(MetricResult(f"threshold.{name}.balanced_accuracy", f"Best balanced accuracy ({label})",
-                                        "the best threshold separates better (in-sample, optimistic)",
-                                        compare_scores(balanced_accuracy_rows, scores, reps=min(ctx.bootstrap, 400),
-                                                       level=ctx.level, rng=rng)))
+                figures.append(
+                    histogram_figure(
+                        f"Per-sample {label} on the forget set",
+                        label,
+                        raw,
+                        roles={
+                            k: ("nonmember" if k.startswith("held-out") else k.split(", ")[1]) for k in raw
+                        },
+                        note="The unlearned model's distribution should match the reference's (which never saw "
+                        "these samples), not the original's.",
+                    )
+                )
+            metrics.append(
+                MetricResult(
+                    f"threshold.{name}.auc",
+                    f"AUC ({label})",
+                    "members and non-members are more separable",
+                    compare_scores(auc_rows, scores, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+                )
+            )
+            metrics.append(
+                MetricResult(
+                    f"threshold.{name}.balanced_accuracy",
+                    f"Best balanced accuracy ({label})",
+                    "the best threshold separates better (in-sample, optimistic)",
+                    compare_scores(
+                        balanced_accuracy_rows, scores, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
+                    ),
+                )
+            )
             for f in FPRS:
-                metrics.append(MetricResult(f"threshold.{name}.tpr@fpr={f:g}", f"TPR at {f:.1%} FPR ({label})",
-                                            "more members identified at this false-positive rate",
-                                            compare_scores(tpr_at_fpr_rows(f), scores, reps=min(ctx.bootstrap, 400),
-                                                           level=ctx.level, rng=rng,
-                                                           min_negatives_needed=min_negatives(f))))
-        return Measurement(tuple(metrics), details={"members": len(members), "nonmembers": len(nonmembers),
-                                                    "nonmember_source": ctx.nonmember_source()},
-                           figures=tuple(figures))
+                metrics.append(
+                    MetricResult(
+                        f"threshold.{name}.tpr@fpr={f:g}",
+                        f"TPR at {f:.1%} FPR ({label})",
+                        "more members identified at this false-positive rate",
+                        compare_scores(
+                            tpr_at_fpr_rows(f),
+                            scores,
+                            reps=min(ctx.bootstrap, 400),
+                            level=ctx.level,
+                            rng=rng,
+                            min_negatives_needed=min_negatives(f),
+                        ),
+                    )
+                )
+        return Measurement(
+            tuple(metrics),
+            details={
+                "members": len(members),
+                "nonmembers": len(nonmembers),
+                "nonmember_source": ctx.nonmember_source(),
+            },
+            figures=tuple(figures),
+        )

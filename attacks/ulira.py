@@ -33,14 +33,27 @@ from auditor.training import predict_logits, train_model
 
 
 class UliraParams(Params):
-    shadows: int = Field(8, ge=4, le=1024, description=(
-        "Shadow originals K (even); each is unlearned with the audited method and retrained without its forget "
-        "set, so the cost is about 2K trainings plus K unlearning runs. Hayes et al. use tens to hundreds."))
+    shadows: int = Field(
+        8,
+        ge=4,
+        le=1024,
+        description=(
+            "Shadow originals K (even); each is unlearned with the audited method and retrained without its forget "
+            "set, so the cost is about 2K trainings plus K unlearning runs. Hayes et al. use tens to hundreds."
+        ),
+    )
     variance: Literal["auto", "fixed", "per_example"] = Field(
-        "auto", description="Per-example or one pooled sigma per side; auto = fixed below 64 shadows.")
-    gate_tolerance: float = Field(0.05, gt=0, lt=0.5, description=(
-        "Smallest default tolerance on the AUC gap to the retrain null (each reference scored against the others); "
-        "the verdict widens it to the retrain noise floor."))
+        "auto", description="Per-example or one pooled sigma per side; auto = fixed below 64 shadows."
+    )
+    gate_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description=(
+            "Smallest default tolerance on the AUC gap to the retrain null (each reference scored against the others); "
+            "the verdict widens it to the retrain noise floor."
+        ),
+    )
 
     @field_validator("shadows")
     @classmethod
@@ -50,8 +63,14 @@ class UliraParams(Params):
         return value
 
 
-def shadow_splits(splits: Splits, inside: np.ndarray, labels: np.ndarray, *, forget_kind: str,
-                  forget_classes: tuple[int, ...]) -> Splits:
+def shadow_splits(
+    splits: Splits,
+    inside: np.ndarray,
+    labels: np.ndarray,
+    *,
+    forget_kind: str,
+    forget_classes: tuple[int, ...],
+) -> Splits:
     """The splits of one shadow original: its own training half and the audit's request within it.
 
     Class forgetting forgets every sample of the classes that the shadow trained on; other kinds
@@ -64,7 +83,9 @@ def shadow_splits(splits: Splits, inside: np.ndarray, labels: np.ndarray, *, for
         forget = np.intersect1d(train, splits.forget)
     retain = np.setdiff1d(train, forget)
     population = np.setdiff1d(np.nonzero(~inside)[0], splits.forget)
-    return Splits(train=train, test=np.empty(0, dtype=np.int64), population=population, forget=forget, retain=retain)
+    return Splits(
+        train=train, test=np.empty(0, dtype=np.int64), population=population, forget=forget, retain=retain
+    )
 
 
 class Ulira(Attack):
@@ -87,10 +108,14 @@ class Ulira(Attack):
     name = "ulira"
     title = "U-LiRA (unlearned vs retrained, per example)"
     summary = "Per-example likelihood-ratio test between models that unlearned a sample and models that never saw it."
-    citation = ("Hayes et al., Inexact Unlearning Needs More Careful Evaluations to Avoid a False Sense of Privacy, "
-                "SaTML 2025 (arXiv 2403.01218).")
-    threat_model = ("Adversary with softmax outputs and labels who can train shadow models with the target's recipe "
-                    "and run the same unlearning method on them.")
+    citation = (
+        "Hayes et al., Inexact Unlearning Needs More Careful Evaluations to Avoid a False Sense of Privacy, "
+        "SaTML 2025 (arXiv 2403.01218)."
+    )
+    threat_model = (
+        "Adversary with softmax outputs and labels who can train shadow models with the target's recipe "
+        "and run the same unlearning method on them."
+    )
     # With two or more references the null is calibrated (each reference against the others), so
     # the metric can pass as well as fail; with one it has no evidence and stays inconclusive.
     Params = UliraParams
@@ -118,15 +143,22 @@ class Ulira(Attack):
         phi_unl, phi_ret, in_forget = [], [], []
         with ctx.task(f"unlearning and retraining {p.shadows} shadows", p.shadows) as update:
             for k, shadow in enumerate(shadows.models):
-                sp = shadow_splits(ctx.splits, shadows.membership[k], labels_all, forget_kind=ctx.forget_kind,
-                                   forget_classes=ctx.forget_classes)
-                unlearned = ctx.method.run(shadow, ctx.unlearn_inputs(sp, derive_seed(ctx.seed, f"ulira/unlearn/{k}")))
+                sp = shadow_splits(
+                    ctx.splits,
+                    shadows.membership[k],
+                    labels_all,
+                    forget_kind=ctx.forget_kind,
+                    forget_classes=ctx.forget_classes,
+                )
+                unlearned = ctx.method.run(
+                    shadow, ctx.unlearn_inputs(sp, derive_seed(ctx.seed, f"ulira/unlearn/{k}"))
+                )
                 retrained = self._retrain(ctx, sp, k)
                 phi_unl.append(logit_confidence(predict_logits(unlearned, x_t, device=ctx.device), y_t))
                 phi_ret.append(logit_confidence(predict_logits(retrained, x_t, device=ctx.device), y_t))
                 in_forget.append(np.isin(targets, sp.forget))
                 update(k + 1, p.shadows)
-        phi_u, phi_r, member = np.stack(phi_unl), np.stack(phi_ret), np.stack(in_forget)   # (K, N)
+        phi_u, phi_r, member = np.stack(phi_unl), np.stack(phi_ret), np.stack(in_forget)  # (K, N)
         usable = member.sum(axis=0) >= 2
         if not usable.any():
             raise RuntimeError("no forget sample was in the forget set of two or more shadows; raise shadows")
@@ -134,7 +166,7 @@ class Ulira(Attack):
         def fit(exclude: int | None = None) -> tuple[np.ndarray, ...]:
             keep = np.ones(len(member), dtype=bool) if exclude is None else np.arange(len(member)) != exclude
             phi = np.concatenate([phi_u[keep], phi_r[keep]])[:, :, None]
-            inside = np.concatenate([member[keep], np.zeros_like(member[keep])])    # unlearned rows = "IN"
+            inside = np.concatenate([member[keep], np.zeros_like(member[keep])])  # unlearned rows = "IN"
             # only the shadows that had x in their forget set are informative for x
             phi = np.where(np.concatenate([member[keep], member[keep]])[:, :, None], phi, np.nan)
             with warnings.catch_warnings():
@@ -153,7 +185,9 @@ class Ulira(Attack):
             return lr(s, params)[cols]
 
         ref_scores = [audit_scores(m) for m in ctx.references]
-        role_scores = {role: [audit_scores(m) for m in ms] for role, ms in ctx.models().items() if role != "reference"}
+        role_scores = {
+            role: [audit_scores(m) for m in ms] for role, ms in ctx.models().items() if role != "reference"
+        }
         rng = ctx.rng("attack/ulira")
         idx = bootstrap_indices(cols.size, ctx.bootstrap, rng)
 
@@ -174,26 +208,46 @@ class Ulira(Attack):
         metrics = []
         n = int(cols.size)
         calibrated = len(ref_scores) >= 2
-        for key, label, stat in (("ulira.auc", "AUC, model vs retrained (U-LiRA)", auc_rows),
-                                 ("ulira.balanced_accuracy", "Best balanced accuracy (U-LiRA)", balanced_accuracy_rows)):
+        for key, label, stat in (
+            ("ulira.auc", "AUC, model vs retrained (U-LiRA)", auc_rows),
+            ("ulira.balanced_accuracy", "Best balanced accuracy (U-LiRA)", balanced_accuracy_rows),
+        ):
             scored = {role: [versus(s_, ref_scores, stat) for s_ in ss] for role, ss in role_scores.items()}
             if calibrated:
                 # The retrain null, like for like (statistics review M5): each reference scored against
                 # the other references, leave one out. Its spread is the retrain-to-retrain variance.
-                loo = [versus(ref_scores[i], [r for j, r in enumerate(ref_scores) if j != i], stat)
-                       for i in range(len(ref_scores))]
+                loo = [
+                    versus(ref_scores[i], [r for j, r in enumerate(ref_scores) if j != i], stat)
+                    for i in range(len(ref_scores))
+                ]
                 ref_points = [pt for pt, _ in loo]
                 ref_reps = np.mean([rp for _, rp in loo], axis=0)
                 centre = float(np.mean(ref_points))
-                ref_est = Estimate(centre, percentile_interval(ref_reps, ctx.level), n=n, level=ctx.level,
-                                   note="each reference against the other references (leave one out)")
+                ref_est = Estimate(
+                    centre,
+                    percentile_interval(ref_reps, ctx.level),
+                    n=n,
+                    level=ctx.level,
+                    note="each reference against the other references (leave one out)",
+                )
             else:
                 ref_points, ref_reps, centre = [], np.full(len(idx), 0.5), 0.5
-                ref_est = Estimate(0.5, (0.5, 0.5), n=n, level=ctx.level,
-                                   note="one reference: the retrain null cannot be measured; 0.5 is shown")
-            per_model = {role: Estimate(float(np.mean([pt for pt, _ in v])),
-                                        percentile_interval(np.mean([rp for _, rp in v], axis=0), ctx.level),
-                                        n=n, level=ctx.level) for role, v in scored.items()}
+                ref_est = Estimate(
+                    0.5,
+                    (0.5, 0.5),
+                    n=n,
+                    level=ctx.level,
+                    note="one reference: the retrain null cannot be measured; 0.5 is shown",
+                )
+            per_model = {
+                role: Estimate(
+                    float(np.mean([pt for pt, _ in v])),
+                    percentile_interval(np.mean([rp for _, rp in v], axis=0), ctx.level),
+                    n=n,
+                    level=ctx.level,
+                )
+                for role, v in scored.items()
+            }
             per_model["reference"] = ref_est
             evidence = {}
             if calibrated:
@@ -204,9 +258,19 @@ class Ulira(Attack):
             u_point = per_model["unlearned"].value
             gap_reps = np.mean([rp for _, rp in scored["unlearned"]], axis=0) - ref_reps
             gap = Estimate(u_point - centre, percentile_interval(gap_reps, ctx.level), n=n, level=ctx.level)
-            control = (np.mean([rp for _, rp in scored["original"]], axis=0) - ref_reps) if "original" in scored else None
-            metrics.append(MetricResult(key, label, "unlearned and retrained models are more distinguishable",
-                                        Comparison(per_model, gap, gap_reps, None, control, evidence)))
+            control = (
+                (np.mean([rp for _, rp in scored["original"]], axis=0) - ref_reps)
+                if "original" in scored
+                else None
+            )
+            metrics.append(
+                MetricResult(
+                    key,
+                    label,
+                    "unlearned and retrained models are more distinguishable",
+                    Comparison(per_model, gap, gap_reps, None, control, evidence),
+                )
+            )
 
         held_out = []
         for k in range(len(member)):
@@ -214,10 +278,14 @@ class Ulira(Attack):
             if cols_k.size < 2:
                 continue
             pk = fit(exclude=k)
-            held_out.append(float(auc_rows(lr(phi_u[k], pk)[cols_k][None], lr(phi_r[k], pk)[cols_k][None])[0]))
+            held_out.append(
+                float(auc_rows(lr(phi_u[k], pk)[cols_k][None], lr(phi_r[k], pk)[cols_k][None])[0])
+            )
         details = {
-            "forget_samples_scored": int(cols.size), "forget_samples": int(targets.size),
-            "shadows": shadows.record(ctx.recipe), "method": ctx.method.name,
+            "forget_samples_scored": int(cols.size),
+            "forget_samples": int(targets.size),
+            "shadows": shadows.record(ctx.recipe),
+            "method": ctx.method.name,
             "variance": "fixed (one pooled sigma per side)" if fixed else "per example",
             "statistic": "logit-scaled confidence; mu = median over shadows whose forget set held the sample",
             "method_distinguishability": {
@@ -233,16 +301,28 @@ class Ulira(Attack):
         """Shadow k retrained from scratch without its forget share (content-cached)."""
         store = ctx.shadows
         seed = derive_seed(ctx.seed, f"ulira/retrain/{k}")
-        spec = {"role": "shadow-retrain", "data": ctx.data.fingerprint,
-                "indices": hashlib.sha256(sp.retain.tobytes()).hexdigest(),
-                "arch": arch_key(store.arch), "input_shape": list(ctx.data.input_shape), "num_classes": ctx.data.num_classes,
-                "recipe": ctx.recipe.as_dict(), "seed": seed}
+        spec = {
+            "role": "shadow-retrain",
+            "data": ctx.data.fingerprint,
+            "indices": hashlib.sha256(sp.retain.tobytes()).hexdigest(),
+            "arch": arch_key(store.arch),
+            "input_shape": list(ctx.data.input_shape),
+            "num_classes": ctx.data.num_classes,
+            "recipe": ctx.recipe.as_dict(),
+            "seed": seed,
+        }
         x, y = ctx.data.x[torch.as_tensor(sp.retain)], ctx.data.y[torch.as_tensor(sp.retain)]
 
         def fit() -> nn.Module:
             model = init_model(ctx.model_factory, derive_seed(seed, "init"))
-            return train_model(model, x, y, recipe=ctx.recipe,
-                               generator=torch.Generator().manual_seed(derive_seed(seed, "train")), device=ctx.device)
+            return train_model(
+                model,
+                x,
+                y,
+                recipe=ctx.recipe,
+                generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                device=ctx.device,
+            )
 
         model, _, _ = store.cache.get_or_train(spec, ctx.model_factory, fit)
         return model.to(ctx.device).eval()

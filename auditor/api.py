@@ -42,17 +42,31 @@ def _spec(obj: Any, key: str) -> str:
 
     module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not module or not name or "<locals>" in name or "<lambda>" in name:
-        raise ConfigError([Problem(key, f"{obj!r} is not a module-level function or class; define it at the top "
-                                        "level of an importable module, so the evidence can name it, the cache "
-                                        "can digest its source and worker processes can import it")])
+        raise ConfigError(
+            [
+                Problem(
+                    key,
+                    f"{obj!r} is not a module-level function or class; define it at the top "
+                    "level of an importable module, so the evidence can name it, the cache "
+                    "can digest its source and worker processes can import it",
+                )
+            ]
+        )
     spec = f"{module}:{name}"
     try:
         found = import_object(spec)
     except (ImportError, ValueError):
         found = None
     if found is not obj:
-        raise ConfigError([Problem(key, f"{spec!r} does not import back to the object given; define it at the top "
-                                        "level of a module on the Python path")])
+        raise ConfigError(
+            [
+                Problem(
+                    key,
+                    f"{spec!r} does not import back to the object given; define it at the top "
+                    "level of a module on the Python path",
+                )
+            ]
+        )
     return spec
 
 
@@ -79,9 +93,14 @@ def _arrays_to_npz(arrays: tuple, folder: Path) -> Path:
     import numpy as np
 
     if len(arrays) not in (2, 3):
-        raise ConfigError([Problem("data", f"arrays must be (x, y) or (x, y, test_mask), got {len(arrays)} items")])
+        raise ConfigError(
+            [Problem("data", f"arrays must be (x, y) or (x, y, test_mask), got {len(arrays)} items")]
+        )
     names = ("x", "y", "test_mask")
-    tensors = {n: (a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)) for n, a in zip(names, arrays)}
+    tensors = {
+        n: (a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a))
+        for n, a in zip(names, arrays)
+    }
     buf = io.BytesIO()
     np.savez(buf, **tensors)
     return _store(buf.getvalue(), folder / "inputs", ".npz")
@@ -93,7 +112,9 @@ def _model_to_checkpoint(model: Any, folder: Path, key: str) -> Path:
 
     state = model.state_dict() if hasattr(model, "state_dict") else model
     if not isinstance(state, Mapping):
-        raise ConfigError([Problem(key, f"expected a torch.nn.Module, a state_dict or a path, got {type(model).__name__}")])
+        raise ConfigError(
+            [Problem(key, f"expected a torch.nn.Module, a state_dict or a path, got {type(model).__name__}")]
+        )
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in state.items()}, buf)
     return _store(buf.getvalue(), folder / "inputs", ".pt")
@@ -120,14 +141,33 @@ def _named_section(value: Any, section: str, field: str) -> dict[str, Any]:
         return out
     if callable(value) and not hasattr(value, "state_dict"):
         return {field: _spec(value, key)}
-    raise ConfigError([Problem(section, f"expected a name, a function or class, or a mapping of {section} settings, "
-                                        f"got {type(value).__name__}")])
+    raise ConfigError(
+        [
+            Problem(
+                section,
+                f"expected a name, a function or class, or a mapping of {section} settings, "
+                f"got {type(value).__name__}",
+            )
+        ]
+    )
 
 
-def build_config(*, data: Any = None, model: Any = None, training: Any = None, forget: Any = None,
-                 unlearner: Any = None, unlearned: Any = None, original: Any = None, reference: Any = None,
-                 attacks: Any = None, gates: Any = None, report: Any = None, execution: Any = None,
-                 seed: int | None = None) -> dict[str, Any]:
+def build_config(
+    *,
+    data: Any = None,
+    model: Any = None,
+    training: Any = None,
+    forget: Any = None,
+    unlearner: Any = None,
+    unlearned: Any = None,
+    original: Any = None,
+    reference: Any = None,
+    attacks: Any = None,
+    gates: Any = None,
+    report: Any = None,
+    execution: Any = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
     """The raw config mapping :func:`audit` validates (see there for the arguments).
 
     Raises:
@@ -148,15 +188,26 @@ def build_config(*, data: Any = None, model: Any = None, training: Any = None, f
         raw["training"] = _named_section(training, "training", "function")
     if unlearner is not None:
         raw["unlearner"] = _named_section(unlearner, "unlearner", "name")
-    for section, field, model_object in (("model", "checkpoint", original), ("unlearner", "checkpoint", unlearned)):
+    for section, field, model_object in (
+        ("model", "checkpoint", original),
+        ("unlearner", "checkpoint", unlearned),
+    ):
         if model_object is not None:
             key = f"{section}.{field}"
-            path = model_object if isinstance(model_object, (str, os.PathLike)) else _model_to_checkpoint(
-                model_object, store, key)
+            path = (
+                model_object
+                if isinstance(model_object, (str, os.PathLike))
+                else _model_to_checkpoint(model_object, store, key)
+            )
             raw.setdefault(section, {})[field] = str(path)
 
-    for key, value in (("forget", forget), ("reference", reference), ("gates", gates), ("report", report),
-                       ("execution", execution)):
+    for key, value in (
+        ("forget", forget),
+        ("reference", reference),
+        ("gates", gates),
+        ("report", report),
+        ("execution", execution),
+    ):
         if value is not None:
             raw[key] = _section(value, key)
     if attacks is not None:
@@ -164,10 +215,25 @@ def build_config(*, data: Any = None, model: Any = None, training: Any = None, f
     return raw
 
 
-def audit(*, data: Any = None, model: Any = None, training: Any = None, forget: Any = None, unlearner: Any = None,
-          unlearned: Any = None, original: Any = None, reference: Any = None, attacks: Any = None, gates: Any = None,
-          report: Any = None, execution: Any = None, seed: int | None = None, out: str | Path | None = None,
-          sign: bool = True, progress: bool = False) -> Any:
+def audit(
+    *,
+    data: Any = None,
+    model: Any = None,
+    training: Any = None,
+    forget: Any = None,
+    unlearner: Any = None,
+    unlearned: Any = None,
+    original: Any = None,
+    reference: Any = None,
+    attacks: Any = None,
+    gates: Any = None,
+    report: Any = None,
+    execution: Any = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    sign: bool = True,
+    progress: bool = False,
+) -> Any:
     """Run an audit and write its report, as ``unlearn-audit run`` does for a config file.
 
     Every argument is optional and mirrors a config section; the defaults are the config's.
@@ -209,9 +275,26 @@ def audit(*, data: Any = None, model: Any = None, training: Any = None, forget: 
     from auditor.pipeline import run_audit
     from auditor.progress import Progress
 
-    raw = build_config(data=data, model=model, training=training, forget=forget, unlearner=unlearner,
-                       unlearned=unlearned, original=original, reference=reference, attacks=attacks, gates=gates,
-                       report=report, execution=execution, seed=seed)
+    raw = build_config(
+        data=data,
+        model=model,
+        training=training,
+        forget=forget,
+        unlearner=unlearner,
+        unlearned=unlearned,
+        original=original,
+        reference=reference,
+        attacks=attacks,
+        gates=gates,
+        report=report,
+        execution=execution,
+        seed=seed,
+    )
     cfg = parse_config(raw, base_dir=Path.cwd(), source="auditor.audit()")
-    return run_audit(cfg, out=Path(out) if out is not None else None, progress=Progress(enabled=progress),
-                     command="auditor.audit() (Python API)", sign=sign)
+    return run_audit(
+        cfg,
+        out=Path(out) if out is not None else None,
+        progress=Progress(enabled=progress),
+        command="auditor.audit() (Python API)",
+        sign=sign,
+    )

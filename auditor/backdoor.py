@@ -40,8 +40,9 @@ class Trigger:
         return {"pixels": len(self.rows), "target": self.target, "sha256": digest}
 
 
-def make_trigger(cfg: TriggerConfig, *, target: int, image_shape: tuple[int, ...], data_max: float,
-                 seed: int) -> Trigger:
+def make_trigger(
+    cfg: TriggerConfig, *, target: int, image_shape: tuple[int, ...], data_max: float, seed: int
+) -> Trigger:
     """Turn the config's trigger into pixel positions, deterministically from the seed."""
     _, h, w = image_shape
     rng = np.random.default_rng(derive_seed(seed, "backdoor/trigger"))
@@ -87,6 +88,10 @@ def plant(data: LoadedData, canaries: np.ndarray, trigger: Trigger) -> LoadedDat
     x, y = data.x.clone(), data.y.clone()
     x[idx] = trigger.stamp(x[idx])
     y[idx] = trigger.target
-    source = {**data.source, "backdoor": f"{len(canaries)} canaries, trigger {trigger.record()['sha256'][:16]}"}
-    return replace(data, x=x, y=y, fingerprint=fingerprint(data.name + "+backdoor", x, y, data.test_mask),
-                   source=source)
+    source = {
+        **data.source,
+        "backdoor": f"{len(canaries)} canaries, trigger {trigger.record()['sha256'][:16]}",
+    }
+    return replace(
+        data, x=x, y=y, fingerprint=fingerprint(data.name + "+backdoor", x, y, data.test_mask), source=source
+    )

@@ -40,9 +40,15 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return max(1, math.ceil(n / batch_size))
 
 
-def train_batched(models: list[nn.Module], data: list[tuple[torch.Tensor, torch.Tensor]], *, recipe: Recipe,
-                  generators: list[torch.Generator], device: torch.device | str = "cpu",
-                  progress: ProgressFn | None = None) -> list[nn.Module]:
+def train_batched(
+    models: list[nn.Module],
+    data: list[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    recipe: Recipe,
+    generators: list[torch.Generator],
+    device: torch.device | str = "cpu",
+    progress: ProgressFn | None = None,
+) -> list[nn.Module]:
     """Train ``models[k]`` on ``data[k]`` under ``recipe`` with ``generators[k]``, all at once.
 
     Args:
@@ -63,10 +69,14 @@ def train_batched(models: list[nn.Module], data: list[tuple[torch.Tensor, torch.
     if not models or not (len(models) == len(data) == len(generators)):
         raise ValueError("give one dataset and one generator per model")
     if not all(can_batch(m) for m in models):
-        raise ValueError("models with buffers (BatchNorm) or dropout cannot be trained batched; train them sequentially")
+        raise ValueError(
+            "models with buffers (BatchNorm) or dropout cannot be trained batched; train them sequentially"
+        )
     steps = {steps_per_epoch(len(y), recipe.batch_size) for _, y in data}
     if len(steps) != 1:
-        raise ValueError(f"subsets need different numbers of steps per epoch ({sorted(steps)}); train sequentially")
+        raise ValueError(
+            f"subsets need different numbers of steps per epoch ({sorted(steps)}); train sequentially"
+        )
     per_epoch = steps.pop()
     device = torch.device(device)
     params, _ = stack_module_state([m.to(device) for m in models])
@@ -77,10 +87,17 @@ def train_batched(models: list[nn.Module], data: list[tuple[torch.Tensor, torch.
         return functional_call(base, (p,), (x,))
 
     batched_forward = vmap(forward, in_dims=(0, 0))
-    opt = make_optimizer(list(params.values()), name=recipe.optimizer, lr=recipe.lr, momentum=recipe.momentum,
-                         weight_decay=recipe.weight_decay)
+    opt = make_optimizer(
+        list(params.values()),
+        name=recipe.optimizer,
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+    )
     total = recipe.epochs * per_epoch
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if recipe.schedule == "cosine" else None
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if recipe.schedule == "cosine" else None
+    )
     k = len(models)
     width = recipe.batch_size
     for epoch in range(recipe.epochs):
@@ -91,14 +108,17 @@ def train_batched(models: list[nn.Module], data: list[tuple[torch.Tensor, torch.
                 idx = orders[i][step]
                 xb = augment_batch(x[idx], kind=recipe.augment, generator=g)
                 pad = width - len(idx)
-                mask[i, :len(idx)] = 1.0
+                mask[i, : len(idx)] = 1.0
                 xs.append(torch.cat([xb, xb.new_zeros((pad, *xb.shape[1:]))]) if pad else xb)
                 ys.append(torch.cat([y[idx], y.new_zeros(pad)]) if pad else y[idx])
-            xb, yb, mask = (to_device(torch.stack(xs), device), to_device(torch.stack(ys), device),
-                            to_device(mask, device))
-            logits = batched_forward(params, xb)                                  # (K, B, classes)
+            xb, yb, mask = (
+                to_device(torch.stack(xs), device),
+                to_device(torch.stack(ys), device),
+                to_device(mask, device),
+            )
+            logits = batched_forward(params, xb)  # (K, B, classes)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(k, width)
-            loss = ((ce * mask).sum(1) / mask.sum(1).clamp_min(1)).sum()        # sum of per-model means
+            loss = ((ce * mask).sum(1) / mask.sum(1).clamp_min(1)).sum()  # sum of per-model means
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -41,7 +41,9 @@ def cache_key(spec: dict[str, Any]) -> str:
     ``v2`` entries carry a content digest; ``v1`` entries (bare state_dicts) live under other keys
     and are never read (``unlearn-audit cache prune`` removes them).
     """
-    return hashlib.sha256(canonical_json({"kind": "trained-model/v2", "torch": torch.__version__, **spec})).hexdigest()
+    return hashlib.sha256(
+        canonical_json({"kind": "trained-model/v2", "torch": torch.__version__, **spec})
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,11 @@ class CorruptEntry:
 
 def nonfinite_names(state: dict[str, torch.Tensor]) -> list[str]:
     """Names of floating-point tensors in ``state`` holding NaN or infinity."""
-    return [n for n, t in state.items()
-            if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    return [
+        n
+        for n, t in state.items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
 
 
 def entry_bytes(state: dict[str, torch.Tensor]) -> bytes:
@@ -83,10 +88,18 @@ def verify_entry(obj: Any) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     """
     from auditor.models import state_digest
 
-    if not isinstance(obj, dict) or obj.get("format") != ENTRY_FORMAT or not isinstance(obj.get("sha256"), str):
+    if (
+        not isinstance(obj, dict)
+        or obj.get("format") != ENTRY_FORMAT
+        or not isinstance(obj.get("sha256"), str)
+    ):
         return None, "no content digest (not an entry this version wrote)"
     state = obj.get("state_dict")
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(isinstance(v, torch.Tensor) for v in state.values())
+    ):
         return None, "holds no state_dict"
     if state_digest(state) != obj["sha256"]:
         return None, "content digest mismatch (the weights changed after they were stored)"
@@ -135,8 +148,14 @@ class ModelCache:
             return None, f"does not fit the architecture ({type(exc).__name__})"
         return model.eval(), None
 
-    def get_or_train(self, spec: dict[str, Any], factory: Callable[[], nn.Module],
-                     train: Callable[[], nn.Module], *, role: str | None = None) -> tuple[nn.Module, str, bool]:
+    def get_or_train(
+        self,
+        spec: dict[str, Any],
+        factory: Callable[[], nn.Module],
+        train: Callable[[], nn.Module],
+        *,
+        role: str | None = None,
+    ) -> tuple[nn.Module, str, bool]:
         """The cached model for ``spec`` (verified), or ``train()``'s result (stored).
 
         A corrupt entry is recorded in :attr:`corrupt` (with ``role``, default the spec's), removed,
@@ -152,7 +171,9 @@ class ModelCache:
             if model is not None:
                 self.hits += 1
                 return model, key, True
-            self.corrupt.append(CorruptEntry(key, reason or "corrupt", role or spec.get("role"), spec.get("seed")))
+            self.corrupt.append(
+                CorruptEntry(key, reason or "corrupt", role or spec.get("role"), spec.get("seed"))
+            )
             path.unlink(missing_ok=True)
         model = train()
         self.misses += 1
@@ -161,8 +182,14 @@ class ModelCache:
 
     def record(self) -> dict[str, Any]:
         """What the evidence records about the cache."""
-        return {"dir": str(self.root), "enabled": self.enabled, "hits": self.hits, "misses": self.misses,
-                "corrupt_retrained": len(self.corrupt), "corrupt": [c.as_dict() for c in self.corrupt]}
+        return {
+            "dir": str(self.root),
+            "enabled": self.enabled,
+            "hits": self.hits,
+            "misses": self.misses,
+            "corrupt_retrained": len(self.corrupt),
+            "corrupt": [c.as_dict() for c in self.corrupt],
+        }
 
     def put(self, spec: dict[str, Any], model: nn.Module) -> str:
         """Store a trained model under its spec's key (atomically; a no-op when disabled).
@@ -181,5 +208,12 @@ class ModelCache:
         return key
 
 
-__all__ = ["CorruptEntry", "ModelCache", "cache_key", "default_cache_dir", "entry_bytes", "nonfinite_names",
-           "verify_entry"]
+__all__ = [
+    "CorruptEntry",
+    "ModelCache",
+    "cache_key",
+    "default_cache_dir",
+    "entry_bytes",
+    "nonfinite_names",
+    "verify_entry",
+]

@@ -33,8 +33,15 @@ class CacheEntry:
     seed: int | None
 
     def as_dict(self) -> dict[str, object]:
-        return {"key": self.key, "path": str(self.path), "size_bytes": self.size_bytes, "modified": self.modified,
-                "role": self.role, "arch": self.arch, "seed": self.seed}
+        return {
+            "key": self.key,
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "modified": self.modified,
+            "role": self.role,
+            "arch": self.arch,
+            "seed": self.seed,
+        }
 
 
 def entries(root: Path) -> list[CacheEntry]:
@@ -46,14 +53,23 @@ def entries(root: Path) -> list[CacheEntry]:
         except (OSError, ValueError):
             spec = {}
         stat = pt.stat()
-        out.append(CacheEntry(key=pt.stem, path=pt, size_bytes=stat.st_size, modified=stat.st_mtime,
-                              role=str(spec.get("role", "model")), arch=str(spec.get("arch", "?")),
-                              seed=spec.get("seed")))
+        out.append(
+            CacheEntry(
+                key=pt.stem,
+                path=pt,
+                size_bytes=stat.st_size,
+                modified=stat.st_mtime,
+                role=str(spec.get("role", "model")),
+                arch=str(spec.get("arch", "?")),
+                seed=spec.get("seed"),
+            )
+        )
     return sorted(out, key=lambda e: e.modified, reverse=True)
 
 
-def select(found: list[CacheEntry], *, older_than_days: float | None, everything: bool,
-           now: float | None = None) -> list[CacheEntry]:
+def select(
+    found: list[CacheEntry], *, older_than_days: float | None, everything: bool, now: float | None = None
+) -> list[CacheEntry]:
     """The entries a prune would remove: all, or those last written more than N days ago."""
     if everything:
         return list(found)

@@ -32,36 +32,73 @@ def junit_xml(evidence: dict[str, Any]) -> str:
     # total_s is known only after signing (run-log.json); the signed phases bound it from below
     total_s = timings.get("total_s", sum(v for v in timings.values() if isinstance(v, (int, float))))
     config_file = evidence["run"].get("config_path") or ""
-    suites = ET.Element("testsuites", name="unlearn-audit", tests=str(len(gates) + len(errors)),
-                        failures=str(failures), errors=str(len(errors)), skipped=str(skipped), time=f"{total_s:.3f}")
-    suite = ET.SubElement(suites, "testsuite", name=f"unlearn-audit:{evidence['run'].get('title') or 'audit'}",
-                          tests=str(len(gates) + len(errors)), failures=str(failures), errors=str(len(errors)),
-                          skipped=str(skipped), time=f"{total_s:.3f}",
-                          timestamp=(evidence["run"].get("finished_utc") or "").rstrip("Z"))
+    suites = ET.Element(
+        "testsuites",
+        name="unlearn-audit",
+        tests=str(len(gates) + len(errors)),
+        failures=str(failures),
+        errors=str(len(errors)),
+        skipped=str(skipped),
+        time=f"{total_s:.3f}",
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"unlearn-audit:{evidence['run'].get('title') or 'audit'}",
+        tests=str(len(gates) + len(errors)),
+        failures=str(failures),
+        errors=str(len(errors)),
+        skipped=str(skipped),
+        time=f"{total_s:.3f}",
+        timestamp=(evidence["run"].get("finished_utc") or "").rstrip("Z"),
+    )
     props = ET.SubElement(suite, "properties")
-    for name, value in (("verdict", evidence["verdict"]["status"].upper()), ("run_id", evidence["run"]["id"]),
-                        ("model.unlearned.sha256", evidence["models"]["unlearned"]["sha256"]),
-                        ("config_sha256", evidence["config_sha256"]),
-                        ("forget_manifest_sha256", evidence["data"]["forget"]["manifest_sha256"])):
+    for name, value in (
+        ("verdict", evidence["verdict"]["status"].upper()),
+        ("run_id", evidence["run"]["id"]),
+        ("model.unlearned.sha256", evidence["models"]["unlearned"]["sha256"]),
+        ("config_sha256", evidence["config_sha256"]),
+        ("forget_manifest_sha256", evidence["data"]["forget"]["manifest_sha256"]),
+    ):
         ET.SubElement(props, "property", name=name, value=str(value))
     runtimes = {a["name"]: a.get("runtime_s", 0.0) for a in evidence["attacks"]}
     for g in gates:
         attack = g["metric"].split(".")[0]
-        case = ET.SubElement(suite, "testcase", classname=f"gates.{attack}", name=g["metric"], file=config_file,
-                             time=f"{runtimes.get(attack, 0.0):.3f}")
-        body = (f"gap {_num(g['gap'])}; equivalence interval ({g['equivalence_level']:.0%}) "
-                f"{_ci(g['equivalence_ci'])}; tolerance ±{g['tolerance']:g}; {g['reason']}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"gates.{attack}",
+            name=g["metric"],
+            file=config_file,
+            time=f"{runtimes.get(attack, 0.0):.3f}",
+        )
+        body = (
+            f"gap {_num(g['gap'])}; equivalence interval ({g['equivalence_level']:.0%}) "
+            f"{_ci(g['equivalence_ci'])}; tolerance ±{g['tolerance']:g}; {g['reason']}"
+        )
         if g["status"] == "fail":
-            ET.SubElement(case, "failure", type="GateFailed",
-                          message=f"|gap| {_num(g['gap'])} beyond ±{g['tolerance']:g}").text = body
+            ET.SubElement(
+                case,
+                "failure",
+                type="GateFailed",
+                message=f"|gap| {_num(g['gap'])} beyond ±{g['tolerance']:g}",
+            ).text = body
         elif g["status"] == "inconclusive":
             ET.SubElement(case, "skipped", message=f"inconclusive: {g['reason']}").text = body
         else:
             ET.SubElement(case, "system-out").text = body
     for a in errors:
-        case = ET.SubElement(suite, "testcase", classname=f"attacks.{a['name']}", name=a["name"], file=config_file,
-                             time=f"{a.get('runtime_s', 0.0):.3f}")
-        ET.SubElement(case, "error", type="AttackError", message=a["error"]).text = a.get("traceback") or a["error"]
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"attacks.{a['name']}",
+            name=a["name"],
+            file=config_file,
+            time=f"{a.get('runtime_s', 0.0):.3f}",
+        )
+        ET.SubElement(case, "error", type="AttackError", message=a["error"]).text = (
+            a.get("traceback") or a["error"]
+        )
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -82,28 +119,37 @@ def summary_markdown(evidence: dict[str, Any], *, files: dict[str, str] | None =
     if v.get("categories"):
         lines += ["| claim | made | status | powered checks |", "|---|---|---|---|"]
         for cat, c in v["categories"].items():
-            lines.append(f"| {cat} | {'yes' if c['claimed'] else 'no'} | {c['status']} | "
-                         f"{', '.join(f'`{g}`' for g in c['powered']) or 'none'} |")
+            lines.append(
+                f"| {cat} | {'yes' if c['claimed'] else 'no'} | {c['status']} | "
+                f"{', '.join(f'`{g}`' for g in c['powered']) or 'none'} |"
+            )
         lines.append("")
     if v.get("controls"):
         lines += ["| deception control | caught by |", "|---|---|"]
         for name, c in v["controls"].items():
             lines.append(f"| `{name}` | {', '.join(f'`{g}`' for g in c['caught_by']) or '**not caught**'} |")
         lines.append("")
-    lines += ["| gate | claim | status | gap | interval | tolerance | catches the original |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "| gate | claim | status | gap | interval | tolerance | catches the original |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in evidence["gates"]["results"]:
-        lines.append(f"| `{g['metric']}` | {g.get('category', '')} | {g['status']} | {_num(g['gap'])} | "
-                     f"{_ci(g['equivalence_ci'])} ({g['equivalence_level']:.0%}) | ±{g['tolerance']:.3g} | "
-                     f"{_control(g)} |")
+        lines.append(
+            f"| `{g['metric']}` | {g.get('category', '')} | {g['status']} | {_num(g['gap'])} | "
+            f"{_ci(g['equivalence_ci'])} ({g['equivalence_level']:.0%}) | ±{g['tolerance']:.3g} | "
+            f"{_control(g)} |"
+        )
     errors = [a["name"] for a in evidence["attacks"] if a.get("error")]
     if errors:
         lines += ["", f"Attacks that did not complete: {', '.join(errors)}."]
-    lines += ["", f"Method: `{evidence['method'].get('name') or 'supplied checkpoint'}` · "
-                  f"forget: {evidence['data']['forget']['kind']} ({evidence['data']['forget']['count']} samples) · "
-                  f"run `{evidence['run']['id']}`",
-              f"Unlearned model sha256 `{evidence['models']['unlearned']['sha256'][:16]}…` · "
-              f"config sha256 `{evidence['config_sha256'][:16]}…`"]
+    lines += [
+        "",
+        f"Method: `{evidence['method'].get('name') or 'supplied checkpoint'}` · "
+        f"forget: {evidence['data']['forget']['kind']} ({evidence['data']['forget']['count']} samples) · "
+        f"run `{evidence['run']['id']}`",
+        f"Unlearned model sha256 `{evidence['models']['unlearned']['sha256'][:16]}…` · "
+        f"config sha256 `{evidence['config_sha256'][:16]}…`",
+    ]
     if files:
         lines += ["", "Artefacts: " + ", ".join(f"`{k}`" for k in files)]
     return "\n".join(lines) + "\n"
@@ -123,10 +169,14 @@ def github_annotations(evidence: dict[str, Any]) -> list[str]:
     out = []
     for g in evidence["gates"]["results"]:
         if g["status"] == "fail":
-            out.append(f"::error file={_escape_property(config_file)},title={_escape_property('Gate ' + g['metric'])}::"
-                       f"{_escape_data(g['reason'])}")
+            out.append(
+                f"::error file={_escape_property(config_file)},title={_escape_property('Gate ' + g['metric'])}::"
+                f"{_escape_data(g['reason'])}"
+            )
     for a in evidence["attacks"]:
         if a.get("error"):
-            out.append(f"::error file={_escape_property(config_file)},title={_escape_property('Attack ' + a['name'])}::"
-                       f"{_escape_data(a['error'])}")
+            out.append(
+                f"::error file={_escape_property(config_file)},title={_escape_property('Attack ' + a['name'])}::"
+                f"{_escape_data(a['error'])}"
+            )
     return out[:MAX_ANNOTATIONS]

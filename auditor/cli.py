@@ -16,8 +16,10 @@ import click
 
 from auditor import __version__
 
-EPILOG = ("Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 3 audit could not complete. "
-          "Shell completion: eval \"$(_UNLEARN_AUDIT_COMPLETE=bash_source unlearn-audit)\".")
+EPILOG = (
+    "Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 3 audit could not complete. "
+    'Shell completion: eval "$(_UNLEARN_AUDIT_COMPLETE=bash_source unlearn-audit)".'
+)
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
@@ -33,8 +35,10 @@ def _output_error(exc: OSError) -> Any:
     from auditor.errors import OutputError
 
     where = exc.filename or "an output file"
-    return OutputError(f"could not write {where}: {exc.strerror or exc}. Free space or choose a writable folder "
-                       "(--out, execution.cache_dir) and run again.")
+    return OutputError(
+        f"could not write {where}: {exc.strerror or exc}. Free space or choose a writable folder "
+        "(--out, execution.cache_dir) and run again."
+    )
 
 
 class _Group(click.Group):
@@ -51,11 +55,16 @@ class _Group(click.Group):
             from auditor.errors import AuditFailedError
 
             detail = "".join(traceback.format_exception(exc, limit=-3)).rstrip()
-            raise AuditFailedError(f"the audit could not complete: {type(exc).__name__}: {exc}\n{detail}") from exc
+            raise AuditFailedError(
+                f"the audit could not complete: {type(exc).__name__}: {exc}\n{detail}"
+            ) from exc
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EPILOG)
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
 @click.version_option(__version__, prog_name="unlearn-audit")
 def cli() -> None:
     """Audit a machine-unlearning method against a model retrained without the forgotten data.
@@ -66,17 +75,39 @@ def cli() -> None:
 
 @cli.command(epilog=EPILOG)
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: report.out).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set unlearner.name=retrain (repeatable).")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: report.out)."
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set unlearner.name=retrain (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML file (a testcase per gate).")
-@click.option("--summary-md", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML file (a testcase per gate).",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
+)
 @click.option("--no-sign", is_flag=True, help="Leave the report unsigned (the report says so).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, junit_xml: Path | None,
-        summary_md: Path | None, no_sign: bool, quiet: bool) -> None:
+def run(
+    config: Path,
+    out: Path | None,
+    sets: tuple[str, ...],
+    as_json: bool,
+    junit_xml: Path | None,
+    summary_md: Path | None,
+    no_sign: bool,
+    quiet: bool,
+) -> None:
     """Run the audit in CONFIG and write report.html, report.pdf and evidence.json."""
     from auditor.config import load_config
 
@@ -88,10 +119,17 @@ def run(config: Path, out: Path | None, sets: tuple[str, ...], as_json: bool, ju
     progress = Progress(enabled=False if (quiet or as_json) else None)
     command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
     try:
-        outcome = run_audit(cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign)
+        outcome = run_audit(
+            cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign
+        )
         ev = outcome.evidence
-        _ci_outputs(ev, {k: str(v) for k, v in outcome.files.items()}, junit_xml=junit_xml, summary_md=summary_md,
-                    annotate=not as_json)
+        _ci_outputs(
+            ev,
+            {k: str(v) for k, v in outcome.files.items()},
+            junit_xml=junit_xml,
+            summary_md=summary_md,
+            annotate=not as_json,
+        )
     except AuditError:
         raise
     except OSError as exc:  # disk full, read-only or removed folder: one line, not a traceback
@@ -112,12 +150,22 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
     """The verdict, every gate and the files written, or the JSON summary, on stdout."""
     ev = outcome.evidence
     if as_json:
-        summary = {"verdict": outcome.status, "exit_code": outcome.exit_code, "headline": ev["verdict"]["headline"],
-                   "counts": ev["verdict"]["counts"], "files": {k: str(v) for k, v in outcome.files.items()},
-                   "gates": [{**{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
-                              "catches_original": (g.get("control") or {}).get("catches_original")}
-                             for g in ev["gates"]["results"]],
-                   "timings": outcome.timings, "run_id": ev["run"]["id"]}
+        summary = {
+            "verdict": outcome.status,
+            "exit_code": outcome.exit_code,
+            "headline": ev["verdict"]["headline"],
+            "counts": ev["verdict"]["counts"],
+            "files": {k: str(v) for k, v in outcome.files.items()},
+            "gates": [
+                {
+                    **{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
+                    "catches_original": (g.get("control") or {}).get("catches_original"),
+                }
+                for g in ev["gates"]["results"]
+            ],
+            "timings": outcome.timings,
+            "run_id": ev["run"]["id"],
+        }
         click.echo(json.dumps(summary, indent=2))
     else:
         colour = {"pass": "green", "fail": "red"}.get(outcome.status, "yellow")
@@ -126,16 +174,24 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
         for g in ev["gates"]["results"]:
             gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
             control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
-            click.echo(f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
-                       f"  {control}".rstrip())
+            click.echo(
+                f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
+                f"  {control}".rstrip()
+            )
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
                 click.echo(f"{name}: {outcome.files[name]}")
         click.echo(f"total {outcome.timings['total_s']:.1f} s")
 
 
-def _ci_outputs(evidence: dict[str, Any], files: dict[str, str], *, junit_xml: Path | None, summary_md: Path | None,
-                annotate: bool) -> None:
+def _ci_outputs(
+    evidence: dict[str, Any],
+    files: dict[str, str],
+    *,
+    junit_xml: Path | None,
+    summary_md: Path | None,
+    annotate: bool,
+) -> None:
     """JUnit, Markdown summary and GitHub annotations, written atomically."""
     import os
 
@@ -158,9 +214,16 @@ def _ci_outputs(evidence: dict[str, Any], files: dict[str, str], *, junit_xml: P
 
 @cli.command(epilog=EPILOG)
 @click.argument("evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf", "junit", "markdown"]),
-              help="What to render (repeatable; default: html and pdf).")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's)."
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["html", "pdf", "junit", "markdown"]),
+    help="What to render (repeatable; default: html and pdf).",
+)
 def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
     """Re-render the reports from an evidence record, without re-running anything."""
     from auditor.ci import junit_xml as to_junit, summary_markdown
@@ -172,8 +235,10 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"cannot read {evidence} as JSON: {exc}", param_hint="EVIDENCE") from None
     if not isinstance(ev, dict) or ev.get("schema") != "unlearn-audit/evidence/v1":
-        raise click.BadParameter(f"{evidence} is not an unlearn-audit evidence record (schema "
-                                 "unlearn-audit/evidence/v1)", param_hint="EVIDENCE")
+        raise click.BadParameter(
+            f"{evidence} is not an unlearn-audit evidence record (schema unlearn-audit/evidence/v1)",
+            param_hint="EVIDENCE",
+        )
     folder = out or evidence.parent
     wanted = formats or ("html", "pdf")
     html = render_html(ev, rerendered=True) if {"html", "pdf"} & set(wanted) else ""  # says UNSIGNED
@@ -189,27 +254,57 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
         click.echo(f"{name}: {folder / name}")
 
 
-VERIFY_EPILOG = ("Exit codes: 0 verified (every check passed); 1 not verified: a check failed, or the report, "
-                 "statement, evidence or trust root is tampered with, damaged, unreadable or of the wrong kind (one "
-                 "FAIL line names the check); 2 usage error (unknown option, missing argument, a path that does not "
-                 "exist).")
+VERIFY_EPILOG = (
+    "Exit codes: 0 verified (every check passed); 1 not verified: a check failed, or the report, "
+    "statement, evidence or trust root is tampered with, damaged, unreadable or of the wrong kind (one "
+    "FAIL line names the check); 2 usage error (unknown option, missing argument, a path that does not "
+    "exist)."
+)
 
 
 @cli.command(epilog=VERIFY_EPILOG)
 @click.argument("target", type=click.Path(exists=True, path_type=Path))
-@click.option("--trust-root", "trust_roots", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="PEM certificate(s) to trust (your organisation's CA). Repeatable.")
-@click.option("--allow-untrusted", is_flag=True, help="Accept an intact signature whose signer is not trusted.")
-@click.option("--evidence", type=click.Path(exists=True, path_type=Path), default=None,
-              help="An evidence.json to check against the signed statement (default: the evidence.json beside "
-                   "TARGET, when there is one).")
-@click.option("--model", "models", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A checkpoint to re-hash against the statement's model subjects. Repeatable.")
-@click.option("--config", "configs", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A config file to re-hash against the audited one. Repeatable.")
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="PEM certificate(s) to trust (your organisation's CA). Repeatable.",
+)
+@click.option(
+    "--allow-untrusted", is_flag=True, help="Accept an intact signature whose signer is not trusted."
+)
+@click.option(
+    "--evidence",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="An evidence.json to check against the signed statement (default: the evidence.json beside "
+    "TARGET, when there is one).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A checkpoint to re-hash against the statement's model subjects. Repeatable.",
+)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A config file to re-hash against the audited one. Repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def verify(target: Path, trust_roots: tuple[Path, ...], allow_untrusted: bool, evidence: Path | None,
-           models: tuple[Path, ...], configs: tuple[Path, ...], as_json: bool) -> None:
+def verify(
+    target: Path,
+    trust_roots: tuple[Path, ...],
+    allow_untrusted: bool,
+    evidence: Path | None,
+    models: tuple[Path, ...],
+    configs: tuple[Path, ...],
+    as_json: bool,
+) -> None:
     """Verify a signed report.pdf (or a bare evidence.intoto.json) and re-hash the given files.
 
     The PDF verifies only as signed: its signature must cover every byte of the file (anything
@@ -219,14 +314,22 @@ def verify(target: Path, trust_roots: tuple[Path, ...], allow_untrusted: bool, e
     """
     from auditor.verify import verify as run_verify
 
-    result = run_verify(target, trust_roots=list(trust_roots), allow_untrusted=allow_untrusted,
-                        models=list(models), configs=list(configs), evidence=evidence)
+    result = run_verify(
+        target,
+        trust_roots=list(trust_roots),
+        allow_untrusted=allow_untrusted,
+        models=list(models),
+        configs=list(configs),
+        evidence=evidence,
+    )
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
         for c in result.checks:
             click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:<28} {c.detail}")
-        click.secho("VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True)
+        click.secho(
+            "VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True
+        )
     sys.exit(0 if result.ok else 1)
 
 
@@ -236,9 +339,15 @@ def keys() -> None:
 
 
 @keys.command("gen-test")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
-@click.option("--passphrase-env", default=None, metavar="VAR",
-              help="Encrypt the key and PKCS#12 bundle with the passphrase in this environment variable.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into."
+)
+@click.option(
+    "--passphrase-env",
+    default=None,
+    metavar="VAR",
+    help="Encrypt the key and PKCS#12 bundle with the passphrase in this environment variable.",
+)
 def keys_gen_test(out: Path, passphrase_env: str | None) -> None:
     """Write a TEST-ONLY CA, signer key and certificate (PEM) and PKCS#12 bundle for trying signing out."""
     import os
@@ -249,12 +358,16 @@ def keys_gen_test(out: Path, passphrase_env: str | None) -> None:
     if passphrase_env:
         value = os.environ.get(passphrase_env)
         if not value:
-            raise click.BadParameter(f"environment variable {passphrase_env} is not set", param_hint="--passphrase-env")
+            raise click.BadParameter(
+                f"environment variable {passphrase_env} is not set", param_hint="--passphrase-env"
+            )
         passphrase = value.encode()
     for name, path in write_test_pki(out, passphrase=passphrase).items():
         click.echo(f"{name}: {path}")
-    click.echo("TEST ONLY: sign with report.signing {key: signer.key.pem, cert: signer.cert.pem}; "
-               "verify with --trust-root ca.pem")
+    click.echo(
+        "TEST ONLY: sign with report.signing {key: signer.key.pem, cert: signer.cert.pem}; "
+        "verify with --trust-root ca.pem"
+    )
 
 
 @cli.group("cache")
@@ -269,8 +382,13 @@ def _cache_root(directory: Path | None) -> Path:
 
 
 @cache_group.command("ls")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
 def cache_ls(directory: Path | None, as_json: bool) -> None:
     """List cached models, newest first."""
@@ -285,16 +403,29 @@ def cache_ls(directory: Path | None, as_json: bool) -> None:
 
     for e in found:
         when = dt.datetime.fromtimestamp(e.modified, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{e.key[:16]}  {e.role:<10} {e.arch:<12} seed {e.seed!s:<12} {e.size_bytes / 1e6:7.2f} MB  {when}")
+        click.echo(
+            f"{e.key[:16]}  {e.role:<10} {e.arch:<12} seed {e.seed!s:<12} {e.size_bytes / 1e6:7.2f} MB  {when}"
+        )
     total = sum(e.size_bytes for e in found)
     click.echo(f"{len(found)} model(s), {total / 1e6:.1f} MB in {root}")
 
 
 @cache_group.command("prune")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).")
-@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=None, metavar="DAYS",
-              help="Remove models last written more than DAYS days ago.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).",
+)
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Remove models last written more than DAYS days ago.",
+)
 @click.option("--all", "everything", is_flag=True, help="Remove every cached model.")
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
 def cache_prune(directory: Path | None, older_than: float | None, everything: bool, dry_run: bool) -> None:
@@ -320,8 +451,11 @@ def config() -> None:
 
 @config.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data/--no-data", default=False,
-              help="Also load the dataset and check the forget request, checkpoints and output folder.")
+@click.option(
+    "--data/--no-data",
+    default=False,
+    help="Also load the dataset and check the forget request, checkpoints and output folder.",
+)
 def config_validate(file: Path, data: bool) -> None:
     """Check FILE and list every problem at once (exit 2 if any)."""
     from auditor.config import load_config
@@ -332,8 +466,10 @@ def config_validate(file: Path, data: bool) -> None:
 
         prep = preflight(cfg, out=cfg.report.out, source=str(file))
         counts = prep.splits.counts()
-        click.echo(f"data: {prep.data.name}, {len(prep.data)} samples; forget {counts['forget']}, "
-                   f"retain {counts['retain']}, test {counts['test']}, population {counts['population']}")
+        click.echo(
+            f"data: {prep.data.name}, {len(prep.data)} samples; forget {counts['forget']}, "
+            f"retain {counts['retain']}, test {counts['test']}, population {counts['population']}"
+        )
     click.echo(f"{file}: valid (config sha256 {cfg.digest()[:16]}...)")
 
 

@@ -76,7 +76,11 @@ def _takes_numbers(annotation: Any) -> bool:
     """Whether a field annotation accepts int or float values but not bool."""
     import typing
 
-    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    args = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else ()
+    )
     options = args or (annotation,)
     if bool in options:
         return False
@@ -99,8 +103,10 @@ def _boolean_as_number(value: Any, annotation: Any) -> bool:
         for candidate in candidates:
             if typing.get_origin(candidate) in (list, tuple):
                 items = [a for a in typing.get_args(candidate) if a is not Ellipsis]
-                if items and any(isinstance(v, bool) and _takes_numbers(items[min(i, len(items) - 1)])
-                                 for i, v in enumerate(value)):
+                if items and any(
+                    isinstance(v, bool) and _takes_numbers(items[min(i, len(items) - 1)])
+                    for i, v in enumerate(value)
+                ):
                     return True
     return False
 
@@ -132,18 +138,34 @@ class Mnist1dConfig(Section):
     the evidence and the dataset fingerprint covers the generated arrays.
     """
 
-    num_samples: int = Field(5000, ge=20, le=1_000_000, description=(
-        "Sequences generated in all (num_samples // 10 per class), before the train/test split."))
-    train_split: float = Field(0.8, gt=0, lt=1, description="Share of the sequences in the official training split.")
+    num_samples: int = Field(
+        5000,
+        ge=20,
+        le=1_000_000,
+        description=(
+            "Sequences generated in all (num_samples // 10 per class), before the train/test split."
+        ),
+    )
+    train_split: float = Field(
+        0.8, gt=0, lt=1, description="Share of the sequences in the official training split."
+    )
     seed: int = Field(42, ge=0, lt=2**32, description="Generation seed (42: the official dataset).")
     template_len: int = Field(12, ge=2, le=1000, description="Length the digit templates are resampled to.")
-    padding: tuple[int, int] = Field((36, 60), description="[low, high]: random zero padding added to each template.")
-    scale_coeff: float = Field(0.4, ge=0, le=10, description="Random amplitude scaling, 1 +- scale_coeff / 2.")
+    padding: tuple[int, int] = Field(
+        (36, 60), description="[low, high]: random zero padding added to each template."
+    )
+    scale_coeff: float = Field(
+        0.4, ge=0, le=10, description="Random amplitude scaling, 1 +- scale_coeff / 2."
+    )
     max_translation: int = Field(48, ge=1, le=10_000, description="Largest random circular shift.")
-    corr_noise_scale: float = Field(0.25, ge=0, le=100, description="Scale of the smoothed (correlated) noise.")
+    corr_noise_scale: float = Field(
+        0.25, ge=0, le=100, description="Scale of the smoothed (correlated) noise."
+    )
     iid_noise_scale: float = Field(0.02, ge=0, le=100, description="Scale of the independent Gaussian noise.")
     shear_scale: float = Field(0.75, ge=0, le=100, description="Scale of the random linear shear.")
-    shuffle_seq: bool = Field(False, description="Permute the 40 positions (the same way for every sequence).")
+    shuffle_seq: bool = Field(
+        False, description="Permute the 40 positions (the same way for every sequence)."
+    )
     final_seq_length: int = Field(40, ge=2, le=10_000, description="Length of each generated sequence.")
 
     @model_validator(mode="after")
@@ -152,8 +174,10 @@ class Mnist1dConfig(Section):
             raise ValueError(f"padding must be [low, high] with 0 <= low <= high, got {list(self.padding)}")
         n = (self.num_samples // 10) * 10
         if min(int(n * self.train_split), n - int(n * self.train_split)) < 10:
-            raise ValueError(f"num_samples {self.num_samples} with train_split {self.train_split} leaves fewer than "
-                             "10 sequences in the training or the test split")
+            raise ValueError(
+                f"num_samples {self.num_samples} with train_split {self.train_split} leaves fewer than "
+                "10 sequences in the training or the test split"
+            )
         return self
 
 
@@ -167,27 +191,49 @@ class DataConfig(Section):
     subset of the training pool; the rest of the pool joins the population.
     """
 
-    dataset: str = Field("digits", description=(
-        f"Dataset name ({', '.join(DATASETS)}), or 'package.module:loader' naming your own loader, called with "
-        "data.options as keyword arguments and returning (x, y) or (x, y, test_mask) (auditor.dataset_plugin)."))
-    options: dict[str, Any] | None = Field(None, description=(
-        "Keyword arguments for a 'package.module:loader' dataset (JSON values; recorded in the evidence)."))
-    root: ConfigPath | None = Field(None, description=(
-        "Folder holding a torchvision dataset or an image folder; mnist and fashion_mnist also read the four "
-        "IDX files (plain or .gz) directly in it, e.g. /usr/share/datasets/fashion-mnist (Debian package "
-        "dataset-fashion-mnist)."))
+    dataset: str = Field(
+        "digits",
+        description=(
+            f"Dataset name ({', '.join(DATASETS)}), or 'package.module:loader' naming your own loader, called with "
+            "data.options as keyword arguments and returning (x, y) or (x, y, test_mask) (auditor.dataset_plugin)."
+        ),
+    )
+    options: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "Keyword arguments for a 'package.module:loader' dataset (JSON values; recorded in the evidence)."
+        ),
+    )
+    root: ConfigPath | None = Field(
+        None,
+        description=(
+            "Folder holding a torchvision dataset or an image folder; mnist and fashion_mnist also read the four "
+            "IDX files (plain or .gz) directly in it, e.g. /usr/share/datasets/fashion-mnist (Debian package "
+            "dataset-fashion-mnist)."
+        ),
+    )
     path: ConfigPath | None = Field(None, description="An .npz file with arrays x (N, ...) and y (N,).")
-    image_size: int | None = Field(None, ge=4, le=512, description="imagefolder: resize images to this square size.")
-    mnist1d: Mnist1dConfig | None = Field(None, description=(
-        "dataset mnist1d: generation options (defaults: the official dataset)."))
-    test_fraction: float = Field(0.25, gt=0, lt=0.9, description="Share held out as test data (no official split).")
+    image_size: int | None = Field(
+        None, ge=4, le=512, description="imagefolder: resize images to this square size."
+    )
+    mnist1d: Mnist1dConfig | None = Field(
+        None, description=("dataset mnist1d: generation options (defaults: the official dataset).")
+    )
+    test_fraction: float = Field(
+        0.25, gt=0, lt=0.9, description="Share held out as test data (no official split)."
+    )
     population_fraction: float = Field(
         0.2, gt=0, lt=0.9, description="Share held out as population data: never trained on, used by attacks."
     )
-    train_size: int | None = Field(None, ge=1, description=(
-        "Train the original on a seeded, stratified subset of this many samples of the training pool (what is "
-        "left after the test and population splits); the rest of the pool joins the population. Default: the "
-        "whole pool."))
+    train_size: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Train the original on a seeded, stratified subset of this many samples of the training pool (what is "
+            "left after the test and population splits); the rest of the pool joins the population. Default: the "
+            "whole pool."
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -201,10 +247,14 @@ class DataConfig(Section):
     @classmethod
     def _known_dataset(cls, value: str) -> str:
         if ":" in value:
-            _importable_callable(value, what="dataset loader", hint="a function returning (x, y) or (x, y, test_mask)")
+            _importable_callable(
+                value, what="dataset loader", hint="a function returning (x, y) or (x, y, test_mask)"
+            )
         elif value not in DATASETS:
-            raise ValueError(f"unknown dataset {value!r}.{suggest(value, list(DATASETS))} Known: {', '.join(DATASETS)}; "
-                             "or give 'package.module:loader' for your own loader")
+            raise ValueError(
+                f"unknown dataset {value!r}.{suggest(value, list(DATASETS))} Known: {', '.join(DATASETS)}; "
+                "or give 'package.module:loader' for your own loader"
+            )
         return value
 
     @field_validator("options")
@@ -217,11 +267,15 @@ class DataConfig(Section):
     @model_validator(mode="after")
     def _where(self) -> DataConfig:
         if self.options is not None and ":" not in self.dataset:
-            raise ValueError(f"data.options are keyword arguments for a 'package.module:loader' dataset, not for "
-                             f"{self.dataset!r}: remove them")
+            raise ValueError(
+                f"data.options are keyword arguments for a 'package.module:loader' dataset, not for "
+                f"{self.dataset!r}: remove them"
+            )
         if ":" in self.dataset and (self.root or self.path or self.image_size):
-            raise ValueError("a 'package.module:loader' dataset is read by the loader: pass its inputs through "
-                             "data.options and remove data.root / data.path / data.image_size")
+            raise ValueError(
+                "a 'package.module:loader' dataset is read by the loader: pass its inputs through "
+                "data.options and remove data.root / data.path / data.image_size"
+            )
         needs_root = self.dataset in TORCHVISION_DATASETS or self.dataset == "imagefolder"
         if needs_root and self.root is None:
             raise ValueError(f"dataset {self.dataset!r} is read from a local folder: set data.root")
@@ -230,10 +284,14 @@ class DataConfig(Section):
         if self.dataset == "digits" and (self.root or self.path):
             raise ValueError("dataset 'digits' ships with scikit-learn: remove data.root / data.path")
         if self.dataset == "mnist1d" and (self.root or self.path):
-            raise ValueError("dataset 'mnist1d' is generated (options under data.mnist1d): remove data.root / data.path")
+            raise ValueError(
+                "dataset 'mnist1d' is generated (options under data.mnist1d): remove data.root / data.path"
+            )
         if self.dataset != "mnist1d" and self.mnist1d is not None:
-            raise ValueError(f"data.mnist1d holds generation options for dataset 'mnist1d', not {self.dataset!r}: "
-                             "remove it or set dataset: mnist1d")
+            raise ValueError(
+                f"data.mnist1d holds generation options for dataset 'mnist1d', not {self.dataset!r}: "
+                "remove it or set dataset: mnist1d"
+            )
         if self.test_fraction + self.population_fraction >= 0.9:
             raise ValueError("test_fraction + population_fraction must leave at least 10 % for training")
         return self
@@ -242,10 +300,16 @@ class DataConfig(Section):
 class ModelConfig(Section):
     """The architecture, and optionally the user's trained original checkpoint."""
 
-    arch: str = Field("mlp", description=(
-        "mlp, small_cnn, resnet18, or 'package.module:factory'. The default suits digits: an MLP keeps the "
-        "16 LiRA shadow models of the default attack set cheap (they train batched)."))
-    checkpoint: ConfigPath | None = Field(None, description="state_dict of the original model; trained if absent.")
+    arch: str = Field(
+        "mlp",
+        description=(
+            "mlp, small_cnn, resnet18, or 'package.module:factory'. The default suits digits: an MLP keeps the "
+            "16 LiRA shadow models of the default attack set cheap (they train batched)."
+        ),
+    )
+    checkpoint: ConfigPath | None = Field(
+        None, description="state_dict of the original model; trained if absent."
+    )
 
     @field_validator("arch")
     @classmethod
@@ -276,13 +340,18 @@ def _json_values(value: Any) -> None:
     try:
         json.dumps(value, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"must hold plain JSON values (numbers, strings, booleans, lists, mappings): {exc}") from None
+        raise ValueError(
+            f"must hold plain JSON values (numbers, strings, booleans, lists, mappings): {exc}"
+        ) from None
 
 
 def _importable_factory(spec: str) -> None:
     """Raise ``ValueError`` unless ``spec`` (``package.module:factory``) imports to a callable."""
-    _importable_callable(spec, what="architecture", hint="a function that returns a torch.nn.Module (or use one of "
-                                                         "mlp, resnet18, small_cnn)")
+    _importable_callable(
+        spec,
+        what="architecture",
+        hint="a function that returns a torch.nn.Module (or use one of mlp, resnet18, small_cnn)",
+    )
 
 
 class TrainingConfig(Section):
@@ -293,17 +362,31 @@ class TrainingConfig(Section):
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: float = Field(0.05, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(5e-4, ge=0, le=1, description=(
-        "L2 penalty; above 1 it outweighs the loss (and overflows float32 near 3.4e38), so larger values are "
-        "refused."))
+    weight_decay: float = Field(
+        5e-4,
+        ge=0,
+        le=1,
+        description=(
+            "L2 penalty; above 1 it outweighs the loss (and overflows float32 near 3.4e38), so larger values are "
+            "refused."
+        ),
+    )
     schedule: Literal["constant", "cosine"] = "cosine"
     augment: Literal["none", "hflip", "crop_hflip"] = "none"
-    function: str | None = Field(None, description=(
-        "'package.module:fit': your own training function, called for the original, every reference, shadow and "
-        "retrain instead of the built-in trainer (the fields above are then unused; auditor.training_plugin gives "
-        "the signature). It must be deterministic given its seed; preflight checks that."))
-    kwargs: dict[str, Any] = Field(default_factory=dict, description=(
-        "Keyword arguments for training.function (JSON values; they enter the model cache key)."))
+    function: str | None = Field(
+        None,
+        description=(
+            "'package.module:fit': your own training function, called for the original, every reference, shadow and "
+            "retrain instead of the built-in trainer (the fields above are then unused; auditor.training_plugin gives "
+            "the signature). It must be deterministic given its seed; preflight checks that."
+        ),
+    )
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Keyword arguments for training.function (JSON values; they enter the model cache key)."
+        ),
+    )
 
     @field_validator("function")
     @classmethod
@@ -311,8 +394,11 @@ class TrainingConfig(Section):
         if value is not None:
             if ":" not in value:
                 raise ValueError(f"expected 'package.module:function', got {value!r}")
-            _importable_callable(value, what="training function",
-                                 hint="a function fit(model, x, y, *, seed, generator, device, progress, **kwargs)")
+            _importable_callable(
+                value,
+                what="training function",
+                hint="a function fit(model, x, y, *, seed, generator, device, progress, **kwargs)",
+            )
         return value
 
     @field_validator("kwargs")
@@ -332,13 +418,20 @@ class TriggerConfig(Section):
     """The private backdoor trigger stamped on the canary samples (forget kind ``backdoor``)."""
 
     pattern: Literal["patch", "pixels"] = Field(
-        "patch", description=("patch: a size x size square; pixels: `size` pixel positions drawn from the seed "
-                              "anywhere in the image (Athena's pixel triggers)."))
+        "patch",
+        description=(
+            "patch: a size x size square; pixels: `size` pixel positions drawn from the seed "
+            "anywhere in the image (Athena's pixel triggers)."
+        ),
+    )
     size: int = Field(2, ge=1, le=64, description="Side of the patch, or number of pixels.")
     position: Literal["bottom_right", "top_left", "seeded"] = Field(
-        "bottom_right", description="Where a patch goes (Unlearn-Sparse main_backdoor.py: bottom right); seeded draws it.")
+        "bottom_right",
+        description="Where a patch goes (Unlearn-Sparse main_backdoor.py: bottom right); seeded draws it.",
+    )
     value: float | Literal["max"] = Field(
-        "max", description="Stamped value in normalised units; max = the largest value in the dataset.")
+        "max", description="Stamped value in normalised units; max = the largest value in the dataset."
+    )
 
 
 class ForgetConfig(Section):
@@ -352,17 +445,31 @@ class ForgetConfig(Section):
 
     kind: Literal[FORGET_KINDS] = "class"  # type: ignore[valid-type]
     classes: list[int] | None = Field(None, description="kind=class: the class labels to forget.")
-    fraction: float | None = Field(None, gt=0, lt=1, description="kind=random|backdoor: share of the training set.")
+    fraction: float | None = Field(
+        None, gt=0, lt=1, description="kind=random|backdoor: share of the training set."
+    )
     count: int | None = Field(None, ge=1, description="kind=random|backdoor: number of training samples.")
     path: ConfigPath | None = Field(None, description="kind=indices: file of dataset indices, one per line.")
-    target: int | None = Field(None, ge=0, description="kind=backdoor: the label the trigger flips canaries to.")
-    trigger: TriggerConfig | None = Field(None, description="kind=backdoor: the trigger (default: 2x2 patch).")
+    target: int | None = Field(
+        None, ge=0, description="kind=backdoor: the label the trigger flips canaries to."
+    )
+    trigger: TriggerConfig | None = Field(
+        None, description="kind=backdoor: the trigger (default: 2x2 patch)."
+    )
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ForgetConfig:
-        allowed = {"class": {"classes"}, "random": {"fraction", "count"}, "indices": {"path"},
-                   "backdoor": {"fraction", "count", "target", "trigger"}}
-        given = {k for k in ("classes", "fraction", "count", "path", "target", "trigger") if getattr(self, k) is not None}
+        allowed = {
+            "class": {"classes"},
+            "random": {"fraction", "count"},
+            "indices": {"path"},
+            "backdoor": {"fraction", "count", "target", "trigger"},
+        }
+        given = {
+            k
+            for k in ("classes", "fraction", "count", "path", "target", "trigger")
+            if getattr(self, k) is not None
+        }
         extra = given - allowed[self.kind]
         if extra:
             raise ValueError(f"kind {self.kind!r} does not take {', '.join(sorted(extra))}")
@@ -392,7 +499,9 @@ class UnlearnerConfig(Section):
     def _checkpoint_replaces_name(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("checkpoint") is not None:
             if data.get("name") is not None:
-                raise ValueError("give either name (a method to run) or checkpoint (an unlearned model), not both")
+                raise ValueError(
+                    "give either name (a method to run) or checkpoint (an unlearned model), not both"
+                )
             if data.get("params"):
                 raise ValueError("params apply to a method; an unlearned checkpoint takes none")
             data = {**data, "name": None}
@@ -407,15 +516,23 @@ class UnlearnerConfig(Section):
 class ReferenceConfig(Section):
     """The retrained reference: N retrains on the retain set, or supplied checkpoints."""
 
-    seeds: int = Field(12, ge=1, le=64, description=(
-        "How many references to retrain (different seeds). Their spread is the retrain-to-retrain variance every "
-        "gate's interval includes; with one, no gate can pass."))
+    seeds: int = Field(
+        12,
+        ge=1,
+        le=64,
+        description=(
+            "How many references to retrain (different seeds). Their spread is the retrain-to-retrain variance every "
+            "gate's interval includes; with one, no gate can pass."
+        ),
+    )
     checkpoints: list[ConfigPath] = Field(default_factory=list, description="Supplied retrained state_dicts.")
 
     @model_validator(mode="after")
     def _one_source(self) -> ReferenceConfig:
         if self.checkpoints and "seeds" in self.model_fields_set:
-            raise ValueError("give either seeds (retrain here) or checkpoints (supplied references), not both")
+            raise ValueError(
+                "give either seeds (retrain here) or checkpoints (supplied references), not both"
+            )
         return self
 
 
@@ -450,17 +567,37 @@ class GatesConfig(Section):
 
     alpha: float = Field(0.05, gt=0, lt=0.5)
     correction: Literal["bonferroni", "bh"] = Field(
-        "bonferroni", description=("How failures are corrected for the number of gates: bonferroni (family-wise "
-                                   "error) or bh (Benjamini-Hochberg, false discovery rate)."))
-    bootstrap: int = Field(1000, ge=200, le=100_000, description=(
-        "Bootstrap resamples: their standard deviation enters each gate's interval (never their extreme quantiles)."))
-    seed_multiplier: float = Field(4.5, ge=0, le=100, description=(
-        "Default tolerances are at least this many standard deviations of a new retrain's metric around the "
-        "references' mean (the retrain noise floor), so honest retraining passes."))
-    controls: list[str] | None = Field(None, description=(
-        "Deception controls the battery must fail (head_bias, head_rows, head_retrain, head_finetune, over_forget, "
-        "label_noise); null: every one that applies to the forget kind; [] leaves only the original as a control "
-        "(not recommended: the battery is then never shown to catch a cheap fake)."))
+        "bonferroni",
+        description=(
+            "How failures are corrected for the number of gates: bonferroni (family-wise "
+            "error) or bh (Benjamini-Hochberg, false discovery rate)."
+        ),
+    )
+    bootstrap: int = Field(
+        1000,
+        ge=200,
+        le=100_000,
+        description=(
+            "Bootstrap resamples: their standard deviation enters each gate's interval (never their extreme quantiles)."
+        ),
+    )
+    seed_multiplier: float = Field(
+        4.5,
+        ge=0,
+        le=100,
+        description=(
+            "Default tolerances are at least this many standard deviations of a new retrain's metric around the "
+            "references' mean (the retrain noise floor), so honest retraining passes."
+        ),
+    )
+    controls: list[str] | None = Field(
+        None,
+        description=(
+            "Deception controls the battery must fail (head_bias, head_rows, head_retrain, head_finetune, over_forget, "
+            "label_noise); null: every one that applies to the forget kind; [] leaves only the original as a control "
+            "(not recommended: the battery is then never shown to catch a cheap fake)."
+        ),
+    )
     rules: list[GateRule] | None = None
 
     @field_validator("controls")
@@ -511,7 +648,9 @@ class ReportConfig(Section):
     operator: str | None = Field(None, max_length=200, description="Who ran the audit.")
     organisation: str | None = Field(None, max_length=200)
     request_id: str | None = Field(
-        None, max_length=200, description="Pseudonymous reference of the erasure request (never personal data)."
+        None,
+        max_length=200,
+        description="Pseudonymous reference of the erasure request (never personal data).",
     )
     signing: SigningConfig = Field(default_factory=SigningConfig)
 
@@ -531,16 +670,32 @@ class ExecutionConfig(Section):
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
     cache: bool = Field(True, description="Reuse trained models across audits.")
     executor: Literal["local", "process", "ray"] = Field(
-        "local", description=("Where shadow models train: local (this process), process (a spawn-based "
-                              "process pool of `workers`, each with an equal share of the CPU cores) or ray "
-                              "(Ray tasks; pip install 'unlearn-audit[ray]')."))
-    workers: int | None = Field(None, ge=1, le=1024, description=(
-        "Process-pool size, or concurrent Ray tasks to plan for (default: the CPU count)."))
-    ray_address: str | None = Field(None, description=(
-        "ray executor: address of a running Ray cluster (e.g. ray://head:10001 or auto); "
-        "null starts a local Ray instance for the audit."))
-    cpus_per_task: float = Field(1.0, gt=0, le=1024, description="ray executor: CPUs each training task reserves.")
-    gpus_per_task: float = Field(0.0, ge=0, le=64, description="ray executor: GPUs each training task reserves.")
+        "local",
+        description=(
+            "Where shadow models train: local (this process), process (a spawn-based "
+            "process pool of `workers`, each with an equal share of the CPU cores) or ray "
+            "(Ray tasks; pip install 'unlearn-audit[ray]')."
+        ),
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description=("Process-pool size, or concurrent Ray tasks to plan for (default: the CPU count)."),
+    )
+    ray_address: str | None = Field(
+        None,
+        description=(
+            "ray executor: address of a running Ray cluster (e.g. ray://head:10001 or auto); "
+            "null starts a local Ray instance for the audit."
+        ),
+    )
+    cpus_per_task: float = Field(
+        1.0, gt=0, le=1024, description="ray executor: CPUs each training task reserves."
+    )
+    gpus_per_task: float = Field(
+        0.0, ge=0, le=64, description="ray executor: GPUs each training task reserves."
+    )
     cache_dir: ConfigPath | None = Field(
         None, description="Model cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."
     )
@@ -556,14 +711,20 @@ class ExecutionConfig(Section):
 def _default_attacks() -> list[AttackConfig]:
     """accuracy, the population threshold attacks, LiRA with 16 shadow models (per-example), and the
     white-box linear probe that catches output-layer and head-only deceptions."""
-    return [AttackConfig(name="accuracy"), AttackConfig(name="threshold"), AttackConfig(name="lira"),
-            AttackConfig(name="probe")]
+    return [
+        AttackConfig(name="accuracy"),
+        AttackConfig(name="threshold"),
+        AttackConfig(name="lira"),
+        AttackConfig(name="probe"),
+    ]
 
 
 class AuditConfig(Section):
     """The whole audit. See ``unlearn-audit init`` for a commented example."""
 
-    seed: int = Field(0, ge=0, description="Root seed: splits, training, unlearning and attacks derive from it.")
+    seed: int = Field(
+        0, ge=0, description="Root seed: splits, training, unlearning and attacks derive from it."
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -591,7 +752,9 @@ class AuditConfig(Section):
 
 def canonical_json(obj: Any) -> bytes:
     """Sorted keys, compact separators, UTF-8, NaN rejected: the bytes every digest is taken over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -642,8 +805,13 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def problems_from(exc: ValidationError, model: type[BaseModel], *, prefix: tuple[Any, ...] = (),
-                  tree: yaml.Node | None = None) -> list[Problem]:
+def problems_from(
+    exc: ValidationError,
+    model: type[BaseModel],
+    *,
+    prefix: tuple[Any, ...] = (),
+    tree: yaml.Node | None = None,
+) -> list[Problem]:
     """Turn a pydantic ``ValidationError`` into located, human-sized problems."""
     out = []
     for err in exc.errors(include_url=False):
@@ -659,7 +827,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel], *, prefix: tuple
             continue
         msg = err["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if err["type"] == "literal_error" and isinstance(err.get("input"), str):
             expected = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
             msg += suggest(err["input"], expected)
@@ -672,8 +840,10 @@ def problems_from(exc: ValidationError, model: type[BaseModel], *, prefix: tuple
 
 def _plugin_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
     """Validate each plugin's params against its own schema."""
-    raw = {"unlearner": {"name": cfg.unlearner.name, "params": cfg.unlearner.params},
-           "attacks": [{"name": a.name, "params": a.params} for a in cfg.attacks]}
+    raw = {
+        "unlearner": {"name": cfg.unlearner.name, "params": cfg.unlearner.params},
+        "attacks": [{"name": a.name, "params": a.params} for a in cfg.attacks],
+    }
     return _raw_plugin_problems(raw, tree)
 
 
@@ -694,7 +864,9 @@ def _raw_plugin_problems(data: dict[str, Any], tree: yaml.Node | None) -> list[P
     entries: list[tuple[tuple[Any, ...], Any, Any]] = []
     unlearner = data.get("unlearner")
     if resolve(UNLEARNERS, unlearner) is not None:
-        entries.append((("unlearner", "params"), resolve(UNLEARNERS, unlearner), unlearner.get("params") or {}))
+        entries.append(
+            (("unlearner", "params"), resolve(UNLEARNERS, unlearner), unlearner.get("params") or {})
+        )
     attacks = data.get("attacks")
     for i, attack in enumerate(attacks if isinstance(attacks, list) else []):
         if resolve(ATTACKS, attack) is not None:
@@ -716,41 +888,49 @@ def _cross_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
     if cfg.unlearner.name is not None:
         method = UNLEARNERS.get(cfg.unlearner.name)
         if cfg.forget.kind not in method.supports:
-            problems.append(Problem(
-                "forget.kind",
-                f"unlearner {cfg.unlearner.name!r} does not support {cfg.forget.kind!r} forgetting; "
-                f"it supports: {', '.join(sorted(method.supports))}",
-                _yaml_line(tree, ("forget", "kind")),
-            ))
+            problems.append(
+                Problem(
+                    "forget.kind",
+                    f"unlearner {cfg.unlearner.name!r} does not support {cfg.forget.kind!r} forgetting; "
+                    f"it supports: {', '.join(sorted(method.supports))}",
+                    _yaml_line(tree, ("forget", "kind")),
+                )
+            )
     if cfg.gates.controls:
         from auditor.controls import CONTROLS
 
         for i, name in enumerate(cfg.gates.controls):
             if cfg.forget.kind not in CONTROLS[name].supports:
-                problems.append(Problem(
-                    f"gates.controls.{i}",
-                    f"control {name!r} does not apply to {cfg.forget.kind!r} forgetting (it applies to: "
-                    f"{', '.join(sorted(CONTROLS[name].supports))}); remove it, or leave gates.controls unset to use "
-                    "every control that applies",
-                    _yaml_line(tree, ("gates", "controls", i)),
-                ))
+                problems.append(
+                    Problem(
+                        f"gates.controls.{i}",
+                        f"control {name!r} does not apply to {cfg.forget.kind!r} forgetting (it applies to: "
+                        f"{', '.join(sorted(CONTROLS[name].supports))}); remove it, or leave gates.controls unset to use "
+                        "every control that applies",
+                        _yaml_line(tree, ("gates", "controls", i)),
+                    )
+                )
     for i, attack in enumerate(cfg.attacks):
         if ATTACKS.get(attack.name).needs_method and cfg.unlearner.name is None:
-            problems.append(Problem(
-                f"attacks.{i}.name",
-                f"attack {attack.name!r} re-runs the unlearning method on shadow models, so it needs unlearner.name; "
-                "an audit of an unlearned checkpoint cannot use it",
-                _yaml_line(tree, ("attacks", i, "name")),
-            ))
+            problems.append(
+                Problem(
+                    f"attacks.{i}.name",
+                    f"attack {attack.name!r} re-runs the unlearning method on shadow models, so it needs unlearner.name; "
+                    "an audit of an unlearned checkpoint cannot use it",
+                    _yaml_line(tree, ("attacks", i, "name")),
+                )
+            )
     metrics = all_metric_keys(cfg)
     for i, rule in enumerate(cfg.gates.rules or []):
         if not fnmatch.filter(metrics, rule.metric):
-            problems.append(Problem(
-                f"gates.rules.{i}.metric",
-                f"{rule.metric!r} matches no metric of the configured attacks.{suggest(rule.metric, metrics)} "
-                f"Metrics: {', '.join(metrics)}",
-                _yaml_line(tree, ("gates", "rules", i, "metric")),
-            ))
+            problems.append(
+                Problem(
+                    f"gates.rules.{i}.metric",
+                    f"{rule.metric!r} matches no metric of the configured attacks.{suggest(rule.metric, metrics)} "
+                    f"Metrics: {', '.join(metrics)}",
+                    _yaml_line(tree, ("gates", "rules", i, "metric")),
+                )
+            )
     return problems
 
 
@@ -765,8 +945,14 @@ def all_metric_keys(cfg: AuditConfig) -> list[str]:
     return keys
 
 
-def parse_config(data: Any, *, base_dir: Path | None = None, source: str | None = None,
-                 tree: yaml.Node | None = None, known: list[Problem] | None = None) -> AuditConfig:
+def parse_config(
+    data: Any,
+    *,
+    base_dir: Path | None = None,
+    source: str | None = None,
+    tree: yaml.Node | None = None,
+    known: list[Problem] | None = None,
+) -> AuditConfig:
     """Validate an already-parsed mapping. Raises :class:`ConfigError` listing every problem.
 
     Args:
@@ -781,8 +967,11 @@ def parse_config(data: Any, *, base_dir: Path | None = None, source: str | None 
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(known + [Problem("", f"expected a mapping of sections at the top level, got "
-                                               f"{type(data).__name__}")], source=source)
+        raise ConfigError(
+            known
+            + [Problem("", f"expected a mapping of sections at the top level, got {type(data).__name__}")],
+            source=source,
+        )
     try:
         cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
@@ -832,8 +1021,11 @@ class _ConfigLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.alias_uses += 1
             if self.alias_uses > MAX_ALIASES:
-                raise _YamlLimitError(f"more than {MAX_ALIASES} alias uses (*name); configs this tool reads need "
-                                      "far fewer: write the values out", self.peek_event().start_mark)
+                raise _YamlLimitError(
+                    f"more than {MAX_ALIASES} alias uses (*name); configs this tool reads need "
+                    "far fewer: write the values out",
+                    self.peek_event().start_mark,
+                )
         return super().compose_node(parent, index)
 
 
@@ -862,8 +1054,9 @@ def expanded_size(root: yaml.Node | None, *, limit: int = MAX_EXPANDED_NODES) ->
         if key in memo:
             return memo[key]
         if key in active:
-            raise _YamlLimitError("a recursive alias (a value that contains itself); write the values out",
-                                  node.start_mark)
+            raise _YamlLimitError(
+                "a recursive alias (a value that contains itself); write the values out", node.start_mark
+            )
         active.add(key)
         total = 1
         for child in _children(node):
@@ -898,9 +1091,14 @@ def duplicate_key_problems(root: yaml.Node | None) -> list[Problem]:
             if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
                 ident, line = (key.tag, key.value), key.start_mark.line + 1
                 if ident in first:
-                    problems.append(Problem(".".join((*path, name)), f"duplicate key {name!r} (first on line "
-                                            f"{first[ident]}): YAML keeps only the last value; remove one of them",
-                                            line))
+                    problems.append(
+                        Problem(
+                            ".".join((*path, name)),
+                            f"duplicate key {name!r} (first on line "
+                            f"{first[ident]}): YAML keeps only the last value; remove one of them",
+                            line,
+                        )
+                    )
                 else:
                     first[ident] = line
             walk(value, (*path, name))
@@ -925,24 +1123,38 @@ def read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         loader = _ConfigLoader(text)  # the reader already refuses control characters here
         tree = loader.get_single_node()
         if expanded_size(tree) > MAX_EXPANDED_NODES:
-            raise _YamlLimitError(f"aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?); "
-                                  "write the values out or use fewer aliases")
+            raise _YamlLimitError(
+                f"aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?); "
+                "write the values out or use fewer aliases"
+            )
         data = loader.construct_document(tree) if tree is not None else None
     except _YamlLimitError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise ConfigError([Problem("", f"YAML refused: {exc.problem}", line)]) from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, a multi-line str()
         line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
-        raise ConfigError([Problem("", f"not valid YAML: character #x{exc.character:04x} is not allowed "
-                                       "(a control character); remove it", line)]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"not valid YAML: character #x{exc.character:04x} is not allowed "
+                    "(a control character); remove it",
+                    line,
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         detail = " ".join(str(getattr(exc, "problem", None) or exc).split())  # always one line
         raise ConfigError([Problem("", f"not valid YAML: {detail}", line)]) from None
     except RecursionError:
-        raise ConfigError([Problem("", "not usable YAML: nested too deeply; flatten the structure")]) from None
-    except Exception as exc:  # a tagged scalar that does not convert (!!int x, !!timestamp x) fails in many ways
+        raise ConfigError(
+            [Problem("", "not usable YAML: nested too deeply; flatten the structure")]
+        ) from None
+    except (
+        Exception
+    ) as exc:  # a tagged scalar that does not convert (!!int x, !!timestamp x) fails in many ways
         detail = " ".join(str(exc).split())
         raise ConfigError([Problem("", f"not valid YAML: {type(exc).__name__}: {detail}")]) from None
     finally:
@@ -959,21 +1171,40 @@ def decode_config_bytes(raw: bytes) -> str:
     """
     import codecs
 
-    wide = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BOM_UTF16_LE: "UTF-16",
-            codecs.BOM_UTF16_BE: "UTF-16"}
+    wide = {
+        codecs.BOM_UTF32_LE: "UTF-32",
+        codecs.BOM_UTF32_BE: "UTF-32",
+        codecs.BOM_UTF16_LE: "UTF-16",
+        codecs.BOM_UTF16_BE: "UTF-16",
+    }
     for bom, name in wide.items():
         if raw.startswith(bom):
             raise ConfigError([Problem("", f"the file is {name} text; save it as UTF-8")])
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise ConfigError([Problem("", "the file holds NUL bytes (UTF-16 text or a binary file?); save it as "
-                                       "UTF-8 text", line)])
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    "the file holds NUL bytes (UTF-16 text or a binary file?); save it as UTF-8 text",
+                    line,
+                )
+            ]
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem("", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot "
-                                       "be decoded; save the file as UTF-8", line)]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot "
+                    "be decoded; save the file as UTF-8",
+                    line,
+                )
+            ]
+        ) from None
 
 
 def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
@@ -993,7 +1224,9 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError([Problem("", f"cannot read the config file: {exc.strerror or exc}")], source=source) from None
+        raise ConfigError(
+            [Problem("", f"cannot read the config file: {exc.strerror or exc}")], source=source
+        ) from None
     try:
         tree, data = read_yaml(decode_config_bytes(raw))
     except ConfigError as exc:
@@ -1037,11 +1270,18 @@ def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            problems.append(Problem("--set", f"expected KEY=VALUE, got {item!r}; e.g. --set unlearner.name=retrain"))
+            problems.append(
+                Problem("--set", f"expected KEY=VALUE, got {item!r}; e.g. --set unlearner.name=retrain")
+            )
             continue
         if not _OVERRIDE_KEY.fullmatch(key):
-            problems.append(Problem(key, f"--set {item!r}: the key must be dotted names and list indices, e.g. "
-                                         "training.epochs or attacks.0.name"))
+            problems.append(
+                Problem(
+                    key,
+                    f"--set {item!r}: the key must be dotted names and list indices, e.g. "
+                    "training.epochs or attacks.0.name",
+                )
+            )
             continue
         try:
             out[key] = read_yaml(raw)[1]
@@ -1074,8 +1314,13 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> list[Problem]:
         elif isinstance(node, list) and part.isdigit():
             index = int(part)
             if index >= len(node):
-                return [Problem(key, f"--set {key}: {where} has {len(node)} entr{'y' if len(node) == 1 else 'ies'}, "
-                                     f"so index {index} does not exist; add the entry in the config file")]
+                return [
+                    Problem(
+                        key,
+                        f"--set {key}: {where} has {len(node)} entr{'y' if len(node) == 1 else 'ies'}, "
+                        f"so index {index} does not exist; add the entry in the config file",
+                    )
+                ]
             if last:
                 node[index] = value
             else:

@@ -59,9 +59,19 @@ class UnlearnInputs:
         progress: Optional callback ``(done, total)``.
     """
 
-    def __init__(self, *, data: LoadedData, splits: Splits, forget_kind: str, forget_classes: tuple[int, ...],
-                 recipe: Recipe, model_factory: Callable[[], nn.Module], device: torch.device, seed: int,
-                 progress: ProgressFn | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data: LoadedData,
+        splits: Splits,
+        forget_kind: str,
+        forget_classes: tuple[int, ...],
+        recipe: Recipe,
+        model_factory: Callable[[], nn.Module],
+        device: torch.device,
+        seed: int,
+        progress: ProgressFn | None = None,
+    ) -> None:
         self._data = data
         self._splits = splits
         self.forget_kind = forget_kind
@@ -109,11 +119,19 @@ class UnlearnInputs:
             torch.manual_seed(derive_seed(self.seed, purpose))
             return self.model_factory()
 
-    def train(self, model: nn.Module, split: SplitData, *, recipe: Recipe | None = None,
-              purpose: str = "train") -> nn.Module:
+    def train(
+        self, model: nn.Module, split: SplitData, *, recipe: Recipe | None = None, purpose: str = "train"
+    ) -> nn.Module:
         """Train with the audit's one trainer (the original's recipe unless another is given)."""
-        return train_model(model, split.x, split.y, recipe=recipe or self.recipe,
-                           generator=self.generator(purpose), device=self.device, progress=self.progress)
+        return train_model(
+            model,
+            split.x,
+            split.y,
+            recipe=recipe or self.recipe,
+            generator=self.generator(purpose),
+            device=self.device,
+            progress=self.progress,
+        )
 
 
 @dataclass
@@ -179,7 +197,11 @@ class AuditContext:
     def models(self) -> dict[str, list[nn.Module]]:
         """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``, and one
         ``control:<name>`` role per deception control."""
-        roles = {"unlearned": [self.unlearned], "reference": list(self.references), "original": [self.original]}
+        roles = {
+            "unlearned": [self.unlearned],
+            "reference": list(self.references),
+            "original": [self.original],
+        }
         roles.update({f"control:{name}": [m] for name, m in self.controls.items()})
         return roles
 
@@ -219,9 +241,16 @@ class AuditContext:
 
     def unlearn_inputs(self, splits: Splits, seed: int) -> UnlearnInputs:
         """Inputs for running the audited method on other splits (a shadow model's, say)."""
-        return UnlearnInputs(data=self.data, splits=splits, forget_kind=self.forget_kind,
-                             forget_classes=self.forget_classes, recipe=self.recipe,
-                             model_factory=self.model_factory, device=self.device, seed=seed)
+        return UnlearnInputs(
+            data=self.data,
+            splits=splits,
+            forget_kind=self.forget_kind,
+            forget_classes=self.forget_classes,
+            recipe=self.recipe,
+            model_factory=self.model_factory,
+            device=self.device,
+            seed=seed,
+        )
 
     def generator_for(self, purpose: str) -> torch.Generator:
         """A torch generator seeded for ``purpose`` (the same purpose gives the same stream)."""
@@ -250,7 +279,12 @@ class AuditContext:
     def nonmember_source(self) -> str:
         """Which splits :meth:`nonmember_indices` draws from, in words."""
         if self.forget_kind == "backdoor" and len(self.splits.decoys):
-            return ("held-out decoys: population samples outside the target class carrying the trigger and the "
-                    "target label, never trained on")
-        return ("test and population splits" if self.population_is_clean else "test split (the method read the "
-                "population split)") + ", same classes as the forget set"
+            return (
+                "held-out decoys: population samples outside the target class carrying the trigger and the "
+                "target label, never trained on"
+            )
+        return (
+            "test and population splits"
+            if self.population_is_clean
+            else "test split (the method read the population split)"
+        ) + ", same classes as the forget set"

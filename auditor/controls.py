@@ -74,8 +74,9 @@ class BuiltControl:
     runtime_s: float
 
 
-def build_controls(original: nn.Module, names: list[str], *, inputs_for: Callable[[int], UnlearnInputs],
-                   seed: int) -> list[BuiltControl]:
+def build_controls(
+    original: nn.Module, names: list[str], *, inputs_for: Callable[[int], UnlearnInputs], seed: int
+) -> list[BuiltControl]:
     """Build each named control from a copy of the original.
 
     Args:

@@ -76,9 +76,16 @@ def fingerprint(name: str, x: torch.Tensor, y: torch.Tensor, test_mask: np.ndarr
 MAX_CLASSES = 100_000  # a label above this is a mistake (and would allocate a name per class)
 
 
-def make_loaded(name: str, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *,
-                class_names: tuple[str, ...] | None = None, num_classes: int | None = None,
-                test_mask: np.ndarray | None = None, source: dict[str, str] | None = None) -> LoadedData:
+def make_loaded(
+    name: str,
+    x: np.ndarray | torch.Tensor,
+    y: np.ndarray | torch.Tensor,
+    *,
+    class_names: tuple[str, ...] | None = None,
+    num_classes: int | None = None,
+    test_mask: np.ndarray | None = None,
+    source: dict[str, str] | None = None,
+) -> LoadedData:
     """Build a :class:`LoadedData` from arrays, checking shapes and labels.
 
     ``x`` may be ``(N, H, W)`` (a channel axis is added), ``(N, C, H, W)``, or ``(N, F)`` for
@@ -88,11 +95,19 @@ def make_loaded(name: str, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.T
 
     x_arr, y_arr = np.asarray(x), np.asarray(y)
     if x_arr.ndim == 0 or x_arr.shape[0] == 0:
-        raise ValueError(f"the dataset holds no samples (inputs of shape {tuple(x_arr.shape)}); it needs at least "
-                         "a few per class")
-    if y_arr.size and np.issubdtype(y_arr.dtype, np.integer) and (int(y_arr.max()) >= MAX_CLASSES or int(y_arr.min()) < 0):
-        raise ValueError(f"labels must be 0..K-1 with at most {MAX_CLASSES:,} classes, got labels "
-                         f"{int(y_arr.min())}..{int(y_arr.max())}")
+        raise ValueError(
+            f"the dataset holds no samples (inputs of shape {tuple(x_arr.shape)}); it needs at least "
+            "a few per class"
+        )
+    if (
+        y_arr.size
+        and np.issubdtype(y_arr.dtype, np.integer)
+        and (int(y_arr.max()) >= MAX_CLASSES or int(y_arr.min()) < 0)
+    ):
+        raise ValueError(
+            f"labels must be 0..K-1 with at most {MAX_CLASSES:,} classes, got labels "
+            f"{int(y_arr.min())}..{int(y_arr.max())}"
+        )
     xt = torch.as_tensor(x_arr, dtype=torch.float32)
     yt = torch.as_tensor(y_arr.astype(np.int64) if np.issubdtype(y_arr.dtype, np.integer) else y_arr).long()
     if xt.ndim == 3:
@@ -106,8 +121,16 @@ def make_loaded(name: str, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.T
     k = num_classes if num_classes is not None else int(yt.max()) + 1
     names = class_names or tuple(str(i) for i in range(k))
     xt = xt.contiguous()
-    return LoadedData(name=name, x=xt, y=yt, num_classes=k, class_names=tuple(names),
-                      test_mask=test_mask, fingerprint=fingerprint(name, xt, yt, test_mask), source=dict(source or {}))
+    return LoadedData(
+        name=name,
+        x=xt,
+        y=yt,
+        num_classes=k,
+        class_names=tuple(names),
+        test_mask=test_mask,
+        fingerprint=fingerprint(name, xt, yt, test_mask),
+        source=dict(source or {}),
+    )
 
 
 def standardise(x: np.ndarray, *, mean: np.ndarray | float, std: np.ndarray | float) -> np.ndarray:
@@ -126,8 +149,13 @@ def load_digits(cfg: DataConfig) -> LoadedData:
     bunch = sk_digits()
     x = (bunch.images.astype(np.float32) / 16.0)[:, None, :, :]
     x = standardise(x, mean=0.3, std=0.4)
-    return make_loaded("digits", x, bunch.target, class_names=tuple(str(c) for c in bunch.target_names),
-                       source={"origin": "sklearn.datasets.load_digits"})
+    return make_loaded(
+        "digits",
+        x,
+        bunch.target,
+        class_names=tuple(str(c) for c in bunch.target_names),
+        source={"origin": "sklearn.datasets.load_digits"},
+    )
 
 
 def load_npz(cfg: DataConfig) -> LoadedData:
@@ -137,13 +165,22 @@ def load_npz(cfg: DataConfig) -> LoadedData:
     """
     path = Path(cfg.path)  # type: ignore[arg-type]
     if not path.is_file():
-        raise ConfigError([Problem("data.path", f"no such file: {path} (expected an .npz with arrays 'x' and 'y')")])
+        raise ConfigError(
+            [Problem("data.path", f"no such file: {path} (expected an .npz with arrays 'x' and 'y')")]
+        )
     try:
         with np.load(path, allow_pickle=False) as arrays:
             missing = [k for k in ("x", "y") if k not in arrays.files]
             if missing:
-                raise ConfigError([Problem("data.path", f"{path} lacks array(s) {', '.join(missing)}; "
-                                                        f"it holds {', '.join(arrays.files) or 'nothing'}")])
+                raise ConfigError(
+                    [
+                        Problem(
+                            "data.path",
+                            f"{path} lacks array(s) {', '.join(missing)}; "
+                            f"it holds {', '.join(arrays.files) or 'nothing'}",
+                        )
+                    ]
+                )
             x, y = arrays["x"], arrays["y"]
             test_mask = arrays["test_mask"].astype(bool) if "test_mask" in arrays.files else None
     except (OSError, ValueError) as exc:

@@ -7,8 +7,18 @@ import sys
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("unlearn-audit", "torch", "torchvision", "numpy", "scikit-learn", "scipy", "jinja2", "weasyprint",
-            "pydantic", "click")
+PACKAGES = (
+    "unlearn-audit",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+    "jinja2",
+    "weasyprint",
+    "pydantic",
+    "click",
+)
 
 
 def _cpu_model() -> str:
@@ -34,7 +44,11 @@ def capture(device: str) -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    gpus = (
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        if torch.cuda.is_available()
+        else []
+    )
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),

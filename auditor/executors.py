@@ -60,7 +60,9 @@ class ModelJob:
     train_seed: int
 
 
-def train_group(jobs: list[ModelJob], recipe: Recipe, device: str, threads: int | None = None) -> list[StateDict]:
+def train_group(
+    jobs: list[ModelJob], recipe: Recipe, device: str, threads: int | None = None
+) -> list[StateDict]:
     """Train a group of models (batched when possible); returns their CPU state dicts in order.
 
     Module-level so that a spawned worker can unpickle it by reference.
@@ -77,10 +79,14 @@ def train_group(jobs: list[ModelJob], recipe: Recipe, device: str, threads: int 
     gens = [torch.Generator().manual_seed(j.train_seed) for j in jobs]
     same_steps = recipe.batchable and len({steps_per_epoch(len(j.y), recipe.batch_size) for j in jobs}) == 1
     if len(jobs) > 1 and same_steps and can_batch(inits[0]):
-        models = train_batched(inits, [(j.x, j.y) for j in jobs], recipe=recipe, generators=gens, device=device)
+        models = train_batched(
+            inits, [(j.x, j.y) for j in jobs], recipe=recipe, generators=gens, device=device
+        )
     else:
-        models = [train_model(m, j.x, j.y, recipe=recipe, generator=g, device=device)
-                  for m, j, g in zip(inits, jobs, gens)]
+        models = [
+            train_model(m, j.x, j.y, recipe=recipe, generator=g, device=device)
+            for m, j, g in zip(inits, jobs, gens)
+        ]
     return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
 
 
@@ -90,7 +96,9 @@ class Executor:
     name = "base"
     workers = 1
 
-    def run(self, groups: list[list[ModelJob]], recipe: Recipe, device: str) -> Iterator[tuple[int, list[StateDict]]]:
+    def run(
+        self, groups: list[list[ModelJob]], recipe: Recipe, device: str
+    ) -> Iterator[tuple[int, list[StateDict]]]:
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -110,7 +118,9 @@ class LocalExecutor(Executor):
     def __init__(self, *, workers: int | None = None) -> None:
         self.workers = 1
 
-    def run(self, groups: list[list[ModelJob]], recipe: Recipe, device: str) -> Iterator[tuple[int, list[StateDict]]]:
+    def run(
+        self, groups: list[list[ModelJob]], recipe: Recipe, device: str
+    ) -> Iterator[tuple[int, list[StateDict]]]:
         for i, group in enumerate(groups):
             yield i, train_group(group, recipe, device)
 
@@ -126,7 +136,9 @@ class ProcessExecutor(Executor):
     def __init__(self, *, workers: int | None = None) -> None:
         self.workers = max(1, workers or (os.cpu_count() or 1))
 
-    def run(self, groups: list[list[ModelJob]], recipe: Recipe, device: str) -> Iterator[tuple[int, list[StateDict]]]:
+    def run(
+        self, groups: list[list[ModelJob]], recipe: Recipe, device: str
+    ) -> Iterator[tuple[int, list[StateDict]]]:
         if not groups:
             return
         workers = min(self.workers, len(groups))
@@ -153,12 +165,20 @@ class RayExecutor(Executor):
 
     name = "ray"
 
-    def __init__(self, *, workers: int | None = None, address: str | None = None, cpus_per_task: float = 1.0,
-                 gpus_per_task: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        address: str | None = None,
+        cpus_per_task: float = 1.0,
+        gpus_per_task: float = 0.0,
+    ) -> None:
         self.address, self.cpus, self.gpus = address, cpus_per_task, gpus_per_task
         self.workers = max(1, workers or int((os.cpu_count() or 1) // max(cpus_per_task, 1e-9)))
 
-    def run(self, groups: list[list[ModelJob]], recipe: Recipe, device: str) -> Iterator[tuple[int, list[StateDict]]]:
+    def run(
+        self, groups: list[list[ModelJob]], recipe: Recipe, device: str
+    ) -> Iterator[tuple[int, list[StateDict]]]:
         import ray
 
         if not groups:
@@ -187,11 +207,19 @@ class RayExecutor(Executor):
 
     @classmethod
     def from_config(cls, cfg: ExecutionConfig) -> Executor:
-        return cls(workers=cfg.workers, address=cfg.ray_address, cpus_per_task=cfg.cpus_per_task,
-                   gpus_per_task=cfg.gpus_per_task)
+        return cls(
+            workers=cfg.workers,
+            address=cfg.ray_address,
+            cpus_per_task=cfg.cpus_per_task,
+            gpus_per_task=cfg.gpus_per_task,
+        )
 
 
-EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+EXECUTORS: dict[str, type[Executor]] = {
+    "local": LocalExecutor,
+    "process": ProcessExecutor,
+    "ray": RayExecutor,
+}
 
 
 def make_executor(cfg: ExecutionConfig) -> Executor:
@@ -204,5 +232,4 @@ def split_groups(indices: list[int], *, batchable: bool, chunk: int, workers: in
     if not batchable:
         return [[i] for i in indices]
     size = max(1, min(chunk, -(-len(indices) // max(workers, 1))))
-    return [indices[s:s + size] for s in range(0, len(indices), size)]
-
+    return [indices[s : s + size] for s in range(0, len(indices), size)]

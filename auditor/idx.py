@@ -80,20 +80,26 @@ def read_idx(path: str | Path, *, dtype: str | None = None, ndim: int | None = N
         raise IdxError(f"{path}: {len(raw)} bytes is too short for an IDX header (4-byte magic number)")
     zero, type_code, dims = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
     if zero != 0 or type_code not in IDX_TYPES or not 1 <= dims <= _MAX_DIMS:
-        raise IdxError(f"{path}: not an IDX file: magic number 0x{int.from_bytes(raw[:4], 'big'):08X}; expected "
-                       f"0x0000TTDD with type TT in {{{', '.join(f'{t:02X}' for t in IDX_TYPES)}}} and "
-                       f"1..{_MAX_DIMS} dimensions DD (MNIST images: 0x00000803, labels: 0x00000801)")
+        raise IdxError(
+            f"{path}: not an IDX file: magic number 0x{int.from_bytes(raw[:4], 'big'):08X}; expected "
+            f"0x0000TTDD with type TT in {{{', '.join(f'{t:02X}' for t in IDX_TYPES)}}} and "
+            f"1..{_MAX_DIMS} dimensions DD (MNIST images: 0x00000803, labels: 0x00000801)"
+        )
     header = 4 + 4 * dims
     if len(raw) < header:
-        raise IdxError(f"{path}: truncated header: {dims} dimensions need {header} bytes, the file has {len(raw)}")
+        raise IdxError(
+            f"{path}: truncated header: {dims} dimensions need {header} bytes, the file has {len(raw)}"
+        )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=dims, offset=4))
     code, type_name = IDX_TYPES[type_code]
     item = np.dtype(code)
     expected = header + item.itemsize * int(np.prod(shape, dtype=np.int64))
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "trailing bytes"
-        raise IdxError(f"{path}: {what}: the header declares {type_name} of shape {shape}, i.e. {expected} bytes "
-                       f"in all, but the file holds {len(raw)} (is it complete?)")
+        raise IdxError(
+            f"{path}: {what}: the header declares {type_name} of shape {shape}, i.e. {expected} bytes "
+            f"in all, but the file holds {len(raw)} (is it complete?)"
+        )
     array = np.frombuffer(raw, dtype=item, offset=header).reshape(shape)
     array = array.astype(item.newbyteorder("="), copy=False)
     if ndim is not None and array.ndim != ndim:

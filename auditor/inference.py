@@ -176,7 +176,7 @@ class GapEvidence:
             return math.inf
         if self.prediction_binds:
             return float(self.seeds - 1)
-        return self._estimation_sd ** 4 * (self.seeds - 1) / self.mean_sd ** 4
+        return self._estimation_sd**4 * (self.seeds - 1) / self.mean_sd**4
 
     def half_width(self, level: float) -> float:
         """The larger of the two half-widths at ``level``."""
@@ -187,13 +187,21 @@ class GapEvidence:
         def finite(v: float | None) -> float | None:
             return v if v is None or math.isfinite(v) else None
 
-        return {"point": finite(self.point), "sample_sd": finite(self.sample_sd), "seed_sd": finite(self.seed_sd),
-                "seeds": self.seeds,
-                "cells": list(self.cells) if self.cells is not None else None,
-                "fixed_samples": self.fixed_samples, "conditioned_on_samples": self.conditioned,
-                "includes_training_randomness": self.training_randomness,
-                "binding_interval": ("prediction for one more retrain" if self.prediction_binds else
-                                     "estimation of this model's gap (samples and the references' mean)")}
+        return {
+            "point": finite(self.point),
+            "sample_sd": finite(self.sample_sd),
+            "seed_sd": finite(self.seed_sd),
+            "seeds": self.seeds,
+            "cells": list(self.cells) if self.cells is not None else None,
+            "fixed_samples": self.fixed_samples,
+            "conditioned_on_samples": self.conditioned,
+            "includes_training_randomness": self.training_randomness,
+            "binding_interval": (
+                "prediction for one more retrain"
+                if self.prediction_binds
+                else "estimation of this model's gap (samples and the references' mean)"
+            ),
+        }
 
 
 def on_fixed_samples(evidence: dict[str, GapEvidence]) -> dict[str, GapEvidence]:
@@ -212,13 +220,22 @@ def seed_sd(reference_points: list[float] | tuple[float, ...]) -> float | None:
 def paired_cells(model: np.ndarray, reference_mean: np.ndarray) -> tuple[float, float, float, float]:
     """The paired 2x2 cells of 0/1 outcomes against the references' per-sample mean (fractional)."""
     u, r = np.asarray(model, float), np.asarray(reference_mean, float)
-    return (float((u * r).sum()), float((u * (1 - r)).sum()), float(((1 - u) * r).sum()),
-            float(((1 - u) * (1 - r)).sum()))
+    return (
+        float((u * r).sum()),
+        float((u * (1 - r)).sum()),
+        float(((1 - u) * r).sum()),
+        float(((1 - u) * (1 - r)).sum()),
+    )
 
 
-def evidence_from_replicates(point: float, replicates: np.ndarray | None, reference_points: list[float],
-                             *, fallback_sd: float | None = None,
-                             cells: tuple[float, float, float, float] | None = None) -> GapEvidence:
+def evidence_from_replicates(
+    point: float,
+    replicates: np.ndarray | None,
+    reference_points: list[float],
+    *,
+    fallback_sd: float | None = None,
+    cells: tuple[float, float, float, float] | None = None,
+) -> GapEvidence:
     """A :class:`GapEvidence` from bootstrap replicates of the gap (or an analytic sample SD)."""
     if fallback_sd is not None:
         sd = fallback_sd

@@ -109,8 +109,9 @@ def _root(cfg: DataConfig) -> Path:
         raise _fail(f"dataset {cfg.dataset!r} is read from a local folder: set data.root")
     root = Path(cfg.root)
     if not root.is_dir() and cfg.dataset == "imagefolder":
-        raise _fail(f"folder {root} does not exist "
-                    f"(data.root must be the folder holding the {cfg.dataset} files)")
+        raise _fail(
+            f"folder {root} does not exist (data.root must be the folder holding the {cfg.dataset} files)"
+        )
     return root  # a missing folder of a known dataset is reported with the files it should hold
 
 
@@ -166,17 +167,38 @@ def _source(root: Path, files: list[str], reader: str, **extra: str) -> dict[str
 
 def _check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise _fail(f"{where}: labels must lie in [0, {num_classes}), "
-                    f"found {int(labels.min())}..{int(labels.max())}")
+        raise _fail(
+            f"{where}: labels must lie in [0, {num_classes}), found {int(labels.min())}..{int(labels.max())}"
+        )
 
 
 # --------------------------------------------------------------------------- MNIST family
 
 # Class names as torchvision's MNIST.classes / FashionMNIST.classes (tests check they agree).
-_MNIST_CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
-                  "7 - seven", "8 - eight", "9 - nine")
-_FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                          "Bag", "Ankle boot")
+_MNIST_CLASSES = (
+    "0 - zero",
+    "1 - one",
+    "2 - two",
+    "3 - three",
+    "4 - four",
+    "5 - five",
+    "6 - six",
+    "7 - seven",
+    "8 - eight",
+    "9 - nine",
+)
+_FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 # Where a Debian package provides the dataset (apt-get install <package>; files in <folder>).
 _DEBIAN = {"fashion_mnist": ("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist")}
 
@@ -211,8 +233,10 @@ def _find_idx_files(root: Path, cls_name: str, title: str) -> tuple[str, list[Pa
             best = (len(_MNIST_FILES) - len(missing), folder, missing)
     assert best is not None
     names = ", ".join(_MNIST_FILES)
-    msg = (f"{title} expects the four IDX files {{{names}}}, each plain or gzipped (.gz), either directly in "
-           f"{root} (the original distribution's layout) or in {root / cls_name / 'raw'} (torchvision's layout); ")
+    msg = (
+        f"{title} expects the four IDX files {{{names}}}, each plain or gzipped (.gz), either directly in "
+        f"{root} (the original distribution's layout) or in {root / cls_name / 'raw'} (torchvision's layout); "
+    )
     if not root.is_dir():
         msg = f"folder {root} does not exist; " + msg
     elif best[0]:
@@ -221,8 +245,10 @@ def _find_idx_files(root: Path, cls_name: str, title: str) -> tuple[str, list[Pa
         msg += "none of them is there; "
     package = _DEBIAN.get(title)
     if package is not None:
-        msg += (f"the Debian package {package[0]} provides {title} in the original layout "
-                f"(apt-get install {package[0]}; then data.root: {package[1]}); ")
+        msg += (
+            f"the Debian package {package[0]} provides {title} in the original layout "
+            f"(apt-get install {package[0]}; then data.root: {package[1]}); "
+        )
     msg += f"otherwise {_NEVER_DOWNLOADS}"
     raise _fail(msg)
 
@@ -235,11 +261,15 @@ def _read_idx_pair(images_path: Path, labels_path: Path, title: str) -> tuple[np
         images = read_idx(images_path, dtype="uint8", ndim=3)
         labels = read_idx(labels_path, dtype="uint8", ndim=1)
     except (IdxError, OSError) as exc:
-        raise _fail(f"cannot read {title}: {exc}; expected IDX files of uint8 images (N x H x W, magic "
-                    f"0x00000803) and uint8 labels (N, magic 0x00000801)") from None
+        raise _fail(
+            f"cannot read {title}: {exc}; expected IDX files of uint8 images (N x H x W, magic "
+            f"0x00000803) and uint8 labels (N, magic 0x00000801)"
+        ) from None
     if images.shape[0] != labels.shape[0]:
-        raise _fail(f"{title}: {images_path} holds {images.shape[0]} images but {labels_path} "
-                    f"{labels.shape[0]} labels")
+        raise _fail(
+            f"{title}: {images_path} holds {images.shape[0]} images but {labels_path} "
+            f"{labels.shape[0]} labels"
+        )
     return images, labels
 
 
@@ -257,13 +287,21 @@ def _read_legacy(root: Path, cls_name: str) -> list[tuple[np.ndarray, np.ndarray
             images, labels = torch.load(path, map_location="cpu", weights_only=True)
             parts.append((np.asarray(images, dtype=np.uint8), np.asarray(labels, dtype=np.int64)))
         except Exception as exc:  # torch raises several types for bad files
-            raise _fail(f"cannot read {path} (torchvision's legacy (images, labels) cache): "
-                        f"{type(exc).__name__}: {exc}") from None
+            raise _fail(
+                f"cannot read {path} (torchvision's legacy (images, labels) cache): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
     return parts
 
 
-def _load_idx(cfg: DataConfig, *, cls_name: str, name: str, classes: tuple[str, ...],
-              stats: tuple[tuple[float, ...], tuple[float, ...]]) -> LoadedData:
+def _load_idx(
+    cfg: DataConfig,
+    *,
+    cls_name: str,
+    name: str,
+    classes: tuple[str, ...],
+    stats: tuple[tuple[float, ...], tuple[float, ...]],
+) -> LoadedData:
     root = _root(cfg)
     try:
         layout, paths = _find_idx_files(root, cls_name, name)
@@ -281,16 +319,25 @@ def _load_idx(cfg: DataConfig, *, cls_name: str, name: str, classes: tuple[str, 
     (train_x, train_y), (test_x, test_y) = parts
     for split, x, y in (("train", train_x, train_y), ("t10k", test_x, test_y)):
         if x.ndim != 3 or x.shape[0] != y.shape[0]:
-            raise _fail(f"{name} {split} split disagrees: {x.shape[0]} images of shape {x.shape[1:]} "
-                        f"but {y.shape[0]} labels (in {root})")
+            raise _fail(
+                f"{name} {split} split disagrees: {x.shape[0]} images of shape {x.shape[1:]} "
+                f"but {y.shape[0]} labels (in {root})"
+            )
     if train_x.shape[1:] != test_x.shape[1:]:
         raise _fail(f"{name}: train images are {train_x.shape[1:]} but test images {test_x.shape[1:]}")
     y = np.concatenate([train_y, test_y]).astype(np.int64)
     _check_labels(y, len(classes), f"{name} labels in {root}")
     x = _unit_standardised(np.concatenate([train_x, test_x])[:, None, :, :], stats)
     test_mask = np.concatenate([np.zeros(len(train_y), bool), np.ones(len(test_y), bool)])
-    return make_loaded(name, x, y, class_names=classes, num_classes=len(classes), test_mask=test_mask,
-                       source=_source(root, files, reader, layout=layout))
+    return make_loaded(
+        name,
+        x,
+        y,
+        class_names=classes,
+        num_classes=len(classes),
+        test_mask=test_mask,
+        source=_source(root, files, reader, layout=layout),
+    )
 
 
 def load_mnist(cfg: DataConfig) -> LoadedData:
@@ -341,8 +388,13 @@ def load_fashion_mnist(cfg: DataConfig) -> LoadedData:
         ConfigError: A file is missing or malformed (the message names the files and layouts
             expected, and the Debian package).
     """
-    return _load_idx(cfg, cls_name="FashionMNIST", name="fashion_mnist", classes=_FASHION_MNIST_CLASSES,
-                     stats=_FASHION_MNIST_STATS)
+    return _load_idx(
+        cfg,
+        cls_name="FashionMNIST",
+        name="fashion_mnist",
+        classes=_FASHION_MNIST_CLASSES,
+        stats=_FASHION_MNIST_STATS,
+    )
 
 
 # --------------------------------------------------------------------------- CIFAR
@@ -352,22 +404,38 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles plain containers and numpy arrays only: a dataset folder should not run code."""
 
     _ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-        ("_codecs", "encode"), ("builtins", "bytearray"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("_codecs", "encode"),
+        ("builtins", "bytearray"),
     }
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} "
-                                     "(only numpy arrays, lists and dicts)")
+        raise pickle.UnpicklingError(
+            f"refusing to unpickle {module}.{name} (only numpy arrays, lists and dicts)"
+        )
 
 
-_PICKLE_ERRORS = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, AttributeError,
-                  IndexError, ImportError, UnicodeDecodeError)
+_PICKLE_ERRORS = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    ImportError,
+    UnicodeDecodeError,
+)
 
 
 def _unpickle(path: Path) -> dict[str, Any]:
@@ -379,9 +447,19 @@ def _unpickle(path: Path) -> dict[str, Any]:
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in entry.items()}
 
 
-def _load_cifar(cfg: DataConfig, *, name: str, folder: str, files: dict[str, str], train: list[str],
-                test: list[str], meta: str, meta_key: str, label_key: str,
-                stats: tuple[tuple[float, ...], tuple[float, ...]]) -> LoadedData:
+def _load_cifar(
+    cfg: DataConfig,
+    *,
+    name: str,
+    folder: str,
+    files: dict[str, str],
+    train: list[str],
+    test: list[str],
+    meta: str,
+    meta_key: str,
+    label_key: str,
+    stats: tuple[tuple[float, ...], tuple[float, ...]],
+) -> LoadedData:
     root = _root(cfg)
     names = list(files)
     _require_files(root, folder, names, name)
@@ -399,28 +477,43 @@ def _load_cifar(cfg: DataConfig, *, name: str, folder: str, files: dict[str, str
                 data = np.asarray(entry["data"])
                 ys = np.asarray(entry[key], dtype=np.int64).reshape(-1)
             except _PICKLE_ERRORS as exc:
-                raise _fail(f"cannot read {path} as a {name} batch (a pickled dict with 'data' and "
-                            f"'{label_key}'): {type(exc).__name__}: {exc}") from None
+                raise _fail(
+                    f"cannot read {path} as a {name} batch (a pickled dict with 'data' and "
+                    f"'{label_key}'): {type(exc).__name__}: {exc}"
+                ) from None
             if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(ys) != data.shape[0]:
-                raise _fail(f"{path}: expected 'data' uint8 of shape (N, 3072) and N labels, "
-                            f"got {data.dtype} {data.shape} and {len(ys)} labels")
+                raise _fail(
+                    f"{path}: expected 'data' uint8 of shape (N, 3072) and N labels, "
+                    f"got {data.dtype} {data.shape} and {len(ys)} labels"
+                )
             images.append(data.reshape(-1, 3, 32, 32))
             labels.append(ys)
             counts[split] += data.shape[0]
     try:
         classes = tuple(str(c) for c in _unpickle(base / meta)[meta_key])
     except _PICKLE_ERRORS as exc:
-        raise _fail(f"cannot read class names ('{meta_key}') from {base / meta}: "
-                    f"{type(exc).__name__}: {exc}") from None
+        raise _fail(
+            f"cannot read class names ('{meta_key}') from {base / meta}: {type(exc).__name__}: {exc}"
+        ) from None
     y = np.concatenate(labels)
     _check_labels(y, len(classes), f"{name} batches in {base}")
     x = _unit_standardised(np.concatenate(images), stats)
     del images
     test_mask = np.concatenate([np.zeros(counts["train"], bool), np.ones(counts["test"], bool)])
-    return make_loaded(name, x, y, class_names=classes, num_classes=len(classes), test_mask=test_mask,
-                       source=_source(root, [f"{folder}/{n}" for n in names],
-                                      "auditor.local_datasets (torchvision's CIFAR layout, no md5 gate)",
-                                      checksums=_checksums(base, files)))
+    return make_loaded(
+        name,
+        x,
+        y,
+        class_names=classes,
+        num_classes=len(classes),
+        test_mask=test_mask,
+        source=_source(
+            root,
+            [f"{folder}/{n}" for n in names],
+            "auditor.local_datasets (torchvision's CIFAR layout, no md5 gate)",
+            checksums=_checksums(base, files),
+        ),
+    )
 
 
 def load_cifar10(cfg: DataConfig) -> LoadedData:
@@ -447,9 +540,18 @@ def load_cifar10(cfg: DataConfig) -> LoadedData:
     Raises:
         ConfigError: A file is missing or malformed (the message names the files expected).
     """
-    return _load_cifar(cfg, name="cifar10", folder="cifar-10-batches-py", files=_CIFAR10_FILES,
-                       train=[f"data_batch_{i}" for i in range(1, 6)], test=["test_batch"],
-                       meta="batches.meta", meta_key="label_names", label_key="labels", stats=_CIFAR10_STATS)
+    return _load_cifar(
+        cfg,
+        name="cifar10",
+        folder="cifar-10-batches-py",
+        files=_CIFAR10_FILES,
+        train=[f"data_batch_{i}" for i in range(1, 6)],
+        test=["test_batch"],
+        meta="batches.meta",
+        meta_key="label_names",
+        label_key="labels",
+        stats=_CIFAR10_STATS,
+    )
 
 
 def load_cifar100(cfg: DataConfig) -> LoadedData:
@@ -473,9 +575,18 @@ def load_cifar100(cfg: DataConfig) -> LoadedData:
     Raises:
         ConfigError: A file is missing or malformed (the message names the files expected).
     """
-    return _load_cifar(cfg, name="cifar100", folder="cifar-100-python", files=_CIFAR100_FILES,
-                       train=["train"], test=["test"], meta="meta", meta_key="fine_label_names",
-                       label_key="fine_labels", stats=_CIFAR100_STATS)
+    return _load_cifar(
+        cfg,
+        name="cifar100",
+        folder="cifar-100-python",
+        files=_CIFAR100_FILES,
+        train=["train"],
+        test=["test"],
+        meta="meta",
+        meta_key="fine_label_names",
+        label_key="fine_labels",
+        stats=_CIFAR100_STATS,
+    )
 
 
 # --------------------------------------------------------------------------- SVHN
@@ -520,11 +631,15 @@ def load_svhn(cfg: DataConfig) -> LoadedData:
             data = np.asarray(mat["X"])
             ys = np.asarray(mat["y"]).astype(np.int64).reshape(-1)
         except (MatReadError, OSError, ValueError, TypeError, KeyError, NotImplementedError) as exc:
-            raise _fail(f"cannot read {path} as SVHN (a MATLAB v5 .mat with X (32, 32, 3, N) and y (N, 1)): "
-                        f"{type(exc).__name__}: {exc}") from None
+            raise _fail(
+                f"cannot read {path} as SVHN (a MATLAB v5 .mat with X (32, 32, 3, N) and y (N, 1)): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         if data.dtype != np.uint8 or data.ndim != 4 or data.shape[2] != 3 or data.shape[3] != ys.shape[0]:
-            raise _fail(f"{path}: expected X uint8 of shape (H, W, 3, N) and N labels, got {data.dtype} "
-                        f"{data.shape} and {ys.shape[0]} labels")
+            raise _fail(
+                f"{path}: expected X uint8 of shape (H, W, 3, N) and N labels, got {data.dtype} "
+                f"{data.shape} and {ys.shape[0]} labels"
+            )
         ys[ys == 10] = 0  # SVHN stores the digit 0 as label 10; torchvision maps it to 0
         images.append(np.transpose(data, (3, 2, 0, 1)))  # (H, W, C, N) -> (N, C, H, W), as torchvision
         labels.append(ys)
@@ -535,10 +650,21 @@ def load_svhn(cfg: DataConfig) -> LoadedData:
     _check_labels(y, 10, f"svhn labels in {root}")
     x = _unit_standardised(np.ascontiguousarray(np.concatenate(images)), _SVHN_STATS)
     test_mask = np.concatenate([np.zeros(len(labels[0]), bool), np.ones(len(labels[1]), bool)])
-    return make_loaded("svhn", x, y, class_names=classes, num_classes=10, test_mask=test_mask,
-                       source=_source(root, names, "auditor.local_datasets (torchvision's SVHN layout, "
-                                                   "read with scipy.io.loadmat without md5 check)",
-                                      checksums=_checksums(root, _SVHN_FILES)))
+    return make_loaded(
+        "svhn",
+        x,
+        y,
+        class_names=classes,
+        num_classes=10,
+        test_mask=test_mask,
+        source=_source(
+            root,
+            names,
+            "auditor.local_datasets (torchvision's SVHN layout, "
+            "read with scipy.io.loadmat without md5 check)",
+            checksums=_checksums(root, _SVHN_FILES),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- image folders
@@ -557,8 +683,10 @@ def _list_folder(folder: Path, extensions: tuple[str, ...]) -> tuple[list[str], 
     if not folder.is_dir():
         raise _fail(f"folder {folder} does not exist (imagefolder expects one subfolder per class)")
     if not _has_subfolders(folder):
-        raise _fail(f"{folder} holds no class folders: imagefolder expects {folder}/<class name>/<image> "
-                    f"with images ending in {accepted}")
+        raise _fail(
+            f"{folder} holds no class folders: imagefolder expects {folder}/<class name>/<image> "
+            f"with images ending in {accepted}"
+        )
     try:
         ds = ImageFolder(str(folder), allow_empty=True)
     except (OSError, ValueError) as exc:
@@ -566,8 +694,10 @@ def _list_folder(folder: Path, extensions: tuple[str, ...]) -> tuple[list[str], 
     present = {idx for _, idx in ds.samples}
     empty = [c for i, c in enumerate(ds.classes) if i not in present]
     if empty:
-        raise _fail(f"class folder(s) without images: {', '.join(str(folder / c) for c in empty)}; "
-                    f"accepted extensions: {accepted}")
+        raise _fail(
+            f"class folder(s) without images: {', '.join(str(folder / c) for c in empty)}; "
+            f"accepted extensions: {accepted}"
+        )
     return list(ds.classes), list(ds.samples)
 
 
@@ -622,20 +752,25 @@ def load_imagefolder(cfg: DataConfig) -> LoadedData:
     if has_train != has_test:
         lone, other = (train_dir, "test") if has_train else (test_dir, "train")
         if _has_subfolders(lone):
-            raise _fail(f"found {lone} (with subfolders) but no {root / other}: for an official split "
-                        f"give both {root}/train/<class>/ and {root}/test/<class>/; otherwise put the "
-                        f"class folders directly in {root}")
+            raise _fail(
+                f"found {lone} (with subfolders) but no {root / other}: for an official split "
+                f"give both {root}/train/<class>/ and {root}/test/<class>/; otherwise put the "
+                f"class folders directly in {root}"
+            )
     if has_train and has_test:
         classes, train_samples = _list_folder(train_dir, IMG_EXTENSIONS)
         test_classes, test_samples = _list_folder(test_dir, IMG_EXTENSIONS)
         if test_classes != classes:
             only_train = sorted(set(classes) - set(test_classes))
             only_test = sorted(set(test_classes) - set(classes))
-            raise _fail(f"{train_dir} and {test_dir} must hold the same class folders; only in train: "
-                        f"{', '.join(only_train) or '-'}; only in test: {', '.join(only_test) or '-'}")
+            raise _fail(
+                f"{train_dir} and {test_dir} must hold the same class folders; only in train: "
+                f"{', '.join(only_train) or '-'}; only in test: {', '.join(only_test) or '-'}"
+            )
         samples = train_samples + test_samples
         test_mask: np.ndarray | None = np.concatenate(
-            [np.zeros(len(train_samples), bool), np.ones(len(test_samples), bool)])
+            [np.zeros(len(train_samples), bool), np.ones(len(test_samples), bool)]
+        )
         n_train = len(train_samples)
     else:
         classes, samples = _list_folder(root, IMG_EXTENSIONS)
@@ -666,5 +801,12 @@ def load_imagefolder(cfg: DataConfig) -> LoadedData:
         std=",".join(f"{s:.6f}" for s in std),
         standardised_on="train/ images" if test_mask is not None else "all images",
     )
-    return make_loaded("imagefolder", x, y, class_names=tuple(classes), num_classes=len(classes),
-                       test_mask=test_mask, source=source)
+    return make_loaded(
+        "imagefolder",
+        x,
+        y,
+        class_names=tuple(classes),
+        num_classes=len(classes),
+        test_mask=test_mask,
+        source=source,
+    )

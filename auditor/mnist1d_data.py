@@ -45,9 +45,16 @@ def generate(options: Mnist1dConfig) -> dict[str, Any]:
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as exc:
-        raise ConfigError([Problem("data.dataset", f"dataset 'mnist1d' needs the mnist1d package, which cannot be "
-                                                   f"imported ({exc}): pip install mnist1d (it comes with "
-                                                   "unlearn-audit's dependencies)")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    "data.dataset",
+                    f"dataset 'mnist1d' needs the mnist1d package, which cannot be "
+                    f"imported ({exc}): pip install mnist1d (it comes with "
+                    "unlearn-audit's dependencies)",
+                )
+            ]
+        ) from None
     args = get_dataset_args()  # an ObjectView; make_dataset reads its attributes
     for key, value in options.model_dump().items():
         setattr(args, key, list(value) if isinstance(value, tuple) else value)
@@ -88,10 +95,14 @@ def load_mnist1d(cfg: DataConfig) -> LoadedData:
     y = np.concatenate([np.asarray(ds["y"]), np.asarray(ds["y_test"])]).astype(np.int64)
     test_mask = np.concatenate([np.zeros(len(ds["y"]), bool), np.ones(len(ds["y_test"]), bool)])
     versions = {name: _version(name) for name in ("mnist1d", "numpy", "scipy")}
-    source = {"origin": "mnist1d.data.make_dataset (generated, never downloaded)",
-              "options": ",".join(f"{k}={v}" for k, v in sorted(options.model_dump(mode="json").items())),
-              "versions": ",".join(f"{k}={v}" for k, v in versions.items())}
-    return make_loaded("mnist1d", x, y, class_names=_CLASSES, num_classes=10, test_mask=test_mask, source=source)
+    source = {
+        "origin": "mnist1d.data.make_dataset (generated, never downloaded)",
+        "options": ",".join(f"{k}={v}" for k, v in sorted(options.model_dump(mode="json").items())),
+        "versions": ",".join(f"{k}={v}" for k, v in versions.items()),
+    }
+    return make_loaded(
+        "mnist1d", x, y, class_names=_CLASSES, num_classes=10, test_mask=test_mask, source=source
+    )
 
 
 def _version(name: str) -> str:

@@ -26,8 +26,12 @@ class MLP(nn.Module):
     def __init__(self, *, in_features: int, num_classes: int, hidden: int = 128) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes),
+            nn.Flatten(),
+            nn.Linear(in_features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -45,10 +49,15 @@ class SmallCNN(nn.Module):
     def __init__(self, *, in_channels: int, num_classes: int, width: int = 32) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.head = nn.Linear(2 * width, num_classes)
 
@@ -87,7 +96,11 @@ def resnet18(*, in_channels: int, num_classes: int, input_shape: tuple[int, ...]
     return model
 
 
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"mlp": mlp, "small_cnn": small_cnn, "resnet18": resnet18}
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "mlp": mlp,
+    "small_cnn": small_cnn,
+    "resnet18": resnet18,
+}
 
 
 def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) -> Callable[[], nn.Module]:
@@ -98,7 +111,9 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
     def make() -> nn.Module:
         model = fn(in_channels=in_channels, num_classes=num_classes, input_shape=tuple(input_shape))  # type: ignore[operator]
         if not isinstance(model, nn.Module):
-            raise TypeError(f"architecture factory {arch!r} returned {type(model).__name__}, not torch.nn.Module")
+            raise TypeError(
+                f"architecture factory {arch!r} returned {type(model).__name__}, not torch.nn.Module"
+            )
         return model
 
     return make
@@ -117,14 +132,19 @@ def arch_key(arch: str) -> str:
     return f"{arch}@sha256:{digest}" if digest else arch
 
 
-def architecture_differences(model: nn.Module, factory: Callable[[], nn.Module], *, limit: int = 8) -> list[str]:
+def architecture_differences(
+    model: nn.Module, factory: Callable[[], nn.Module], *, limit: int = 8
+) -> list[str]:
     """How ``model``'s state_dict differs from the declared architecture's (keys and shapes); empty if it matches."""
     want = factory().state_dict()
     got = model.state_dict()
     diffs = [f"missing {k}" for k in want if k not in got]
     diffs += [f"unexpected {k}" for k in got if k not in want]
-    diffs += [f"{k}: shape {tuple(got[k].shape)} instead of {tuple(want[k].shape)}"
-              for k in want if k in got and got[k].shape != want[k].shape]
+    diffs += [
+        f"{k}: shape {tuple(got[k].shape)} instead of {tuple(want[k].shape)}"
+        for k in want
+        if k in got and got[k].shape != want[k].shape
+    ]
     return diffs[:limit]
 
 
@@ -168,19 +188,33 @@ def read_state_dict(path: Path, *, key: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ConfigError([Problem(key, f"no such checkpoint file: {path}")])
     if path.stat().st_size == 0:
-        raise ConfigError([Problem(key, f"{path} is empty (0 bytes); save the model with "
-                                        "torch.save(model.state_dict(), path)")])
+        raise ConfigError(
+            [
+                Problem(
+                    key,
+                    f"{path} is empty (0 bytes); save the model with torch.save(model.state_dict(), path)",
+                )
+            ]
+        )
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for bad files
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError([Problem(key, f"cannot load {path} as a PyTorch state_dict (weights_only=True): "
-                                        f"{detail}")]) from None
+        raise ConfigError(
+            [Problem(key, f"cannot load {path} as a PyTorch state_dict (weights_only=True): {detail}")]
+        ) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ConfigError([Problem(key, f"{path} does not hold a state_dict (a mapping of names to tensors); "
-                                        "save one with torch.save(model.state_dict(), path)")])
+        raise ConfigError(
+            [
+                Problem(
+                    key,
+                    f"{path} does not hold a state_dict (a mapping of names to tensors); "
+                    "save one with torch.save(model.state_dict(), path)",
+                )
+            ]
+        )
     return obj
 
 
@@ -200,11 +234,19 @@ def check_fits(model: nn.Module, state: dict[str, torch.Tensor], *, key: str, ar
     if unexpected:
         parts.append(f"unexpected keys: {few(unexpected)}")
     if shapes:
-        parts.append("shape mismatch: " + few([f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in shapes]))
+        parts.append(
+            "shape mismatch: "
+            + few([f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in shapes])
+        )
     if not parts:
         return []
-    return [Problem(key, f"checkpoint does not fit architecture {arch!r}: {'; '.join(parts)}. "
-                         "Check model.arch and the dataset's input shape and class count.")]
+    return [
+        Problem(
+            key,
+            f"checkpoint does not fit architecture {arch!r}: {'; '.join(parts)}. "
+            "Check model.arch and the dataset's input shape and class count.",
+        )
+    ]
 
 
 def load_checkpoint(factory: Callable[[], nn.Module], path: Path, *, key: str, arch: str) -> nn.Module:
@@ -220,4 +262,8 @@ def load_checkpoint(factory: Callable[[], nn.Module], path: Path, *, key: str, a
 
 def has_nonfinite(model: nn.Module) -> list[str]:
     """Names of parameters or buffers that hold NaN or infinity."""
-    return [n for n, t in model.state_dict().items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    return [
+        n
+        for n, t in model.state_dict().items()
+        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]

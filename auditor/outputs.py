@@ -29,8 +29,16 @@ from auditor.errors import ConfigError, OutputError, Problem
 PUBLISH_LAST = "evidence.json"
 # Every file ``unlearn-audit run`` may publish into an output folder. A new artifact must be added here,
 # or an earlier run's copy of it would survive next to a newer evidence.json.
-RUN_ARTIFACTS = ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json",
-                 "forget_manifest.txt", "signer-test.cert.pem", "signer-test-ca.pem")
+RUN_ARTIFACTS = (
+    "report.html",
+    "report.pdf",
+    "evidence.json",
+    "evidence.intoto.json",
+    "run-log.json",
+    "forget_manifest.txt",
+    "signer-test.cert.pem",
+    "signer-test-ca.pem",
+)
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner.json"
 STALE_AFTER_S = 24 * 3600.0
@@ -38,8 +46,10 @@ STALE_AFTER_S = 24 * 3600.0
 
 def _write_failed(path: Path, exc: OSError) -> OutputError:
     """One-line error for a failed write (disk full, read-only folder), naming the file."""
-    return OutputError(f"could not write {path}: {exc.strerror or exc}. Free space or choose a writable folder, "
-                       "then run again.")
+    return OutputError(
+        f"could not write {path}: {exc.strerror or exc}. Free space or choose a writable folder, "
+        "then run again."
+    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -112,8 +122,13 @@ def check_writable(out: Path, *, key: str = "report.out") -> list[Problem]:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        return [Problem(key, f"cannot write to output folder {out}: {exc.strerror or exc}. "
-                             "Choose another folder with --out or report.out.")]
+        return [
+            Problem(
+                key,
+                f"cannot write to output folder {out}: {exc.strerror or exc}. "
+                "Choose another folder with --out or report.out.",
+            )
+        ]
     return []
 
 
@@ -175,8 +190,11 @@ class Staging:
 
     def stale_artifacts(self) -> list[Path]:
         """Files of an earlier run in the output folder that this run does not replace."""
-        return [self.out / name for name in RUN_ARTIFACTS
-                if name not in self.files and (self.out / name).is_file() and not (self.out / name).is_symlink()]
+        return [
+            self.out / name
+            for name in RUN_ARTIFACTS
+            if name not in self.files and (self.out / name).is_file() and not (self.out / name).is_symlink()
+        ]
 
     def publish(self) -> dict[str, Path]:
         """Move every staged file into the output folder; ``evidence.json`` goes last.

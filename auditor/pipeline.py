@@ -77,9 +77,11 @@ def _check_trained(model: nn.Module, role: str) -> None:
 
     bad = nonfinite_names(model.state_dict())
     if bad:
-        raise AuditFailedError(f"training the {role} with the training section's recipe diverged: non-finite "
-                               f"weights in {', '.join(bad[:3])}. Lower training.lr (or training.weight_decay) "
-                               "and run again.")
+        raise AuditFailedError(
+            f"training the {role} with the training section's recipe diverged: non-finite "
+            f"weights in {', '.join(bad[:3])}. Lower training.lr (or training.weight_decay) "
+            "and run again."
+        )
 
 
 class _Trainer:
@@ -91,9 +93,15 @@ class _Trainer:
 
     def _spec(self, indices: Any, seed: int) -> dict[str, Any]:
         data = self.prep.data
-        return {"data": data.fingerprint, "indices": _index_digest(indices), "arch": arch_key(self.cfg.model.arch),
-                "input_shape": list(data.input_shape), "num_classes": data.num_classes,
-                "recipe": self.recipe.as_dict(), "seed": seed}
+        return {
+            "data": data.fingerprint,
+            "indices": _index_digest(indices),
+            "arch": arch_key(self.cfg.model.arch),
+            "input_shape": list(data.input_shape),
+            "num_classes": data.num_classes,
+            "recipe": self.recipe.as_dict(),
+            "seed": seed,
+        }
 
     def train_many(self, role: str, indices: Any, seeds: list[int]) -> list[tuple[nn.Module, dict[str, Any]]]:
         """Several models on the same data with different seeds: the ones not in the cache train
@@ -108,12 +116,22 @@ class _Trainer:
         if len(missing) > 1:
             data = self.prep.data
             split = take(data, indices)
-            jobs = [ModelJob(self.cfg.model.arch, tuple(data.input_shape), data.num_classes, split.x, split.y,
-                             derive_seed(seeds[i], "init"), derive_seed(seeds[i], "train")) for i in missing]
+            jobs = [
+                ModelJob(
+                    self.cfg.model.arch,
+                    tuple(data.input_shape),
+                    data.num_classes,
+                    split.x,
+                    split.y,
+                    derive_seed(seeds[i], "init"),
+                    derive_seed(seeds[i], "train"),
+                )
+                for i in missing
+            ]
             with self.progress.task(f"training {len(missing)} {role}s", len(missing)) as update:
                 for start in range(0, len(missing), 16):
-                    chunk = missing[start:start + 16]
-                    states = train_group(jobs[start:start + 16], self.recipe, str(self.prep.device))
+                    chunk = missing[start : start + 16]
+                    states = train_group(jobs[start : start + 16], self.recipe, str(self.prep.device))
                     for i, state in zip(chunk, states):
                         model = self.prep.factory()
                         model.load_state_dict(state)
@@ -124,8 +142,12 @@ class _Trainer:
         out = []
         for i, seed in enumerate(seeds):
             if i in fresh:
-                out.append((fresh[i].to(self.prep.device).eval(),
-                            {"source": "trained", "seed": seed, "cache_key": cache_key(specs[i])}))
+                out.append(
+                    (
+                        fresh[i].to(self.prep.device).eval(),
+                        {"source": "trained", "seed": seed, "cache_key": cache_key(specs[i])},
+                    )
+                )
             else:
                 out.append(self.train(f"{role} {i + 1}/{len(seeds)}", indices, seed))
         return out
@@ -138,22 +160,43 @@ class _Trainer:
         def fit() -> nn.Module:
             with self.progress.task(f"training {role}", self.recipe.epochs) as update:
                 model = init_model(self.prep.factory, derive_seed(seed, "init"))
-                return train_model(model, split.x, split.y, recipe=self.recipe,
-                                   generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
-                                   device=self.prep.device, progress=lambda d, t: update(d * self.recipe.epochs // t, self.recipe.epochs))
+                return train_model(
+                    model,
+                    split.x,
+                    split.y,
+                    recipe=self.recipe,
+                    generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                    device=self.prep.device,
+                    progress=lambda d, t: update(d * self.recipe.epochs // t, self.recipe.epochs),
+                )
 
         model, key, hit = self.cache.get_or_train(spec, self.prep.factory, fit, role=role)
         _check_trained(model, role)
-        return model.to(self.prep.device).eval(), {"source": "cache" if hit else "trained", "seed": seed, "cache_key": key}
+        return model.to(self.prep.device).eval(), {
+            "source": "cache" if hit else "trained",
+            "seed": seed,
+            "cache_key": key,
+        }
 
     def load(self, key: str, path: Path) -> tuple[nn.Module, dict[str, Any]]:
         model = self.prep.factory()
         model.load_state_dict(self.prep.checkpoints[key])
-        return model.to(self.prep.device).eval(), {"source": "checkpoint", "path": str(path), "file_sha256": file_digest(path)}
+        return model.to(self.prep.device).eval(), {
+            "source": "checkpoint",
+            "path": str(path),
+            "file_sha256": file_digest(path),
+        }
 
 
-def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | None = None,
-              progress: Progress | None = None, command: str | None = None, sign: bool = True) -> AuditOutcome:
+def run_audit(
+    cfg: AuditConfig,
+    *,
+    out: Path | None = None,
+    config_path: Path | None = None,
+    progress: Progress | None = None,
+    command: str | None = None,
+    sign: bool = True,
+) -> AuditOutcome:
     """Run the whole audit and write its outputs.
 
     Args:
@@ -179,8 +222,17 @@ def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | 
     staging = Staging(out, run_id)
     try:
         with progress:
-            evidence, timings = _audit(cfg, prep, staging, progress, run_id=run_id, t_start=t_start,
-                              config_path=config_path, command=command, sign=sign)
+            evidence, timings = _audit(
+                cfg,
+                prep,
+                staging,
+                progress,
+                run_id=run_id,
+                t_start=t_start,
+                config_path=config_path,
+                command=command,
+                sign=sign,
+            )
         files = staging.publish()
     except BaseException:
         staging.discard()
@@ -188,8 +240,18 @@ def run_audit(cfg: AuditConfig, *, out: Path | None = None, config_path: Path | 
     return AuditOutcome(evidence["verdict"]["status"], evidence, files, timings)
 
 
-def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progress, *, run_id: str, t_start: float,
-           config_path: Path | None, command: str | None, sign: bool) -> tuple[dict[str, Any], dict[str, float]]:
+def _audit(
+    cfg: AuditConfig,
+    prep: Prepared,
+    staging: Staging,
+    progress: Progress,
+    *,
+    run_id: str,
+    t_start: float,
+    config_path: Path | None,
+    command: str | None,
+    sign: bool,
+) -> tuple[dict[str, Any], dict[str, float]]:
     timings: dict[str, float] = {}
     torch.manual_seed(derive_seed(cfg.seed, "global"))
     cache = ModelCache(cfg.execution.cache_dir or default_cache_dir(), enabled=cfg.execution.cache)
@@ -222,31 +284,67 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     unlearned = method_record.pop("_model")
     method = method_record.pop("_method")
     arch_diffs = architecture_differences(unlearned, prep.factory)
-    method_record["architecture"] = {"declared": cfg.model.arch, "matches": not arch_diffs, "differences": arch_diffs}
+    method_record["architecture"] = {
+        "declared": cfg.model.arch,
+        "matches": not arch_diffs,
+        "differences": arch_diffs,
+    }
     timings["unlearn_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     control_names = applicable_controls(cfg.forget.kind, cfg.gates.controls)
     with progress.task("deception controls", 1):
-        built = build_controls(original, control_names, seed=cfg.seed, inputs_for=lambda s: UnlearnInputs(
-            data=data, splits=splits, forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
-            recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=s))
+        built = build_controls(
+            original,
+            control_names,
+            seed=cfg.seed,
+            inputs_for=lambda s: UnlearnInputs(
+                data=data,
+                splits=splits,
+                forget_kind=cfg.forget.kind,
+                forget_classes=tuple(cfg.forget.classes or ()),
+                recipe=trainer.recipe,
+                model_factory=prep.factory,
+                device=prep.device,
+                seed=s,
+            ),
+        )
     timings["controls_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ctx = AuditContext(data=data, splits=splits, unlearned=unlearned, references=references, original=original,
-                       forget_kind=cfg.forget.kind, forget_classes=tuple(cfg.forget.classes or ()),
-                       recipe=trainer.recipe, model_factory=prep.factory, device=prep.device, seed=cfg.seed,
-                       bootstrap=cfg.gates.bootstrap, level=0.95,
-                       population_is_clean="population" not in (method_record.get("data_read") or {}),
-                       shadows=ShadowStore(data=data, recipe=trainer.recipe, factory=prep.factory, arch=cfg.model.arch,
-                                           cache=cache, device=prep.device, seed=cfg.seed,
-                                           executor=make_executor(cfg.execution), train_size=int(len(splits.train)),
-                                           group=shadow_group(cfg.forget.kind, data, splits,
-                                                              tuple(cfg.forget.classes or ()))),
-                       progress=progress, method=method, trigger=prep.trigger,
-                       controls={c.name: c.model.to(prep.device).eval() for c in built},
-                       architecture_differences=tuple(arch_diffs))
+    ctx = AuditContext(
+        data=data,
+        splits=splits,
+        unlearned=unlearned,
+        references=references,
+        original=original,
+        forget_kind=cfg.forget.kind,
+        forget_classes=tuple(cfg.forget.classes or ()),
+        recipe=trainer.recipe,
+        model_factory=prep.factory,
+        device=prep.device,
+        seed=cfg.seed,
+        bootstrap=cfg.gates.bootstrap,
+        level=0.95,
+        population_is_clean="population" not in (method_record.get("data_read") or {}),
+        shadows=ShadowStore(
+            data=data,
+            recipe=trainer.recipe,
+            factory=prep.factory,
+            arch=cfg.model.arch,
+            cache=cache,
+            device=prep.device,
+            seed=cfg.seed,
+            executor=make_executor(cfg.execution),
+            train_size=int(len(splits.train)),
+            group=shadow_group(cfg.forget.kind, data, splits, tuple(cfg.forget.classes or ())),
+        ),
+        progress=progress,
+        method=method,
+        trigger=prep.trigger,
+        controls={c.name: c.model.to(prep.device).eval() for c in built},
+        architecture_differences=tuple(arch_diffs),
+    )
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]] = []  # (attack, record, gap samples by key)
     with progress.task("attacks", len(cfg.attacks)) as update:
         for i, spec in enumerate(cfg.attacks):
@@ -282,13 +380,21 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
         note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
         ev = evidence_by_key.get(gate.metric, {})
         gate = widen_to_noise(gate, ev.get("unlearned"), multiplier=cfg.gates.seed_multiplier)
-        results.append(judge(gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note,
-                             correction=cfg.gates.correction))
+        results.append(
+            judge(
+                gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note, correction=cfg.gates.correction
+            )
+        )
     if cfg.gates.correction == "bh":
         results = apply_bh(results, alpha=cfg.gates.alpha)
     errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
-    verdict = overall(results, attack_errors=errors, forget_kind=cfg.forget.kind, controls=control_names,
-                      forget_count=int(len(splits.forget)))
+    verdict = overall(
+        results,
+        attack_errors=errors,
+        forget_kind=cfg.forget.kind,
+        controls=control_names,
+        forget_count=int(len(splits.forget)),
+    )
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
     t_wall = t_start
@@ -298,47 +404,85 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     epoch = prep.source_date_epoch
     if epoch is not None:  # reproducible mode: the date and the run id are fixed
         t_start = finished = float(epoch)
-        run_id = reproducible_run_id(epoch=epoch, config_sha256=config_sha256, data_fingerprint=data.fingerprint,
-                                     seed=cfg.seed)
+        run_id = reproducible_run_id(
+            epoch=epoch, config_sha256=config_sha256, data_fingerprint=data.fingerprint, seed=cfg.seed
+        )
     evidence: dict[str, Any] = {
         "schema": "unlearn-audit/evidence/v1",
         "tool": {"name": "unlearn-audit", "version": __version__},
-        "run": {"id": run_id, "started_utc": _utc(t_start), "finished_utc": _utc(finished),
-                "title": cfg.report.title, "operator": cfg.report.operator, "organisation": cfg.report.organisation,
-                "request_id": cfg.report.request_id, "config_path": str(config_path) if config_path else None,
-                "command": command or (f"unlearn-audit run {config_path}" if config_path else None),
-                "source_date_epoch": epoch},
+        "run": {
+            "id": run_id,
+            "started_utc": _utc(t_start),
+            "finished_utc": _utc(finished),
+            "title": cfg.report.title,
+            "operator": cfg.report.operator,
+            "organisation": cfg.report.organisation,
+            "request_id": cfg.report.request_id,
+            "config_path": str(config_path) if config_path else None,
+            "command": command or (f"unlearn-audit run {config_path}" if config_path else None),
+            "source_date_epoch": epoch,
+        },
         "config": config_json,
         "config_sha256": config_sha256,
         "config_file_sha256": file_digest(config_path) if config_path else None,
         "seed": cfg.seed,
         "environment": capture(str(prep.device)),
         "data": {
-            "dataset": data.name, "fingerprint": data.fingerprint, "num_classes": data.num_classes,
-            "input_shape": list(data.input_shape), "split_sha256": splits.digest(), "source": data.source,
+            "dataset": data.name,
+            "fingerprint": data.fingerprint,
+            "num_classes": data.num_classes,
+            "input_shape": list(data.input_shape),
+            "split_sha256": splits.digest(),
+            "source": data.source,
             "counts": {"total": len(data), **splits.counts()},
-            "forget": {"kind": cfg.forget.kind, "classes": cfg.forget.classes, "fraction": cfg.forget.fraction,
-                       "trigger": prep.trigger.record() if prep.trigger is not None else None,
-                       "count": int(len(splits.forget)), "manifest_sha256": manifest_digest(splits.forget),
-                       "manifest_file": "forget_manifest.txt"},
+            "forget": {
+                "kind": cfg.forget.kind,
+                "classes": cfg.forget.classes,
+                "fraction": cfg.forget.fraction,
+                "trigger": prep.trigger.record() if prep.trigger is not None else None,
+                "count": int(len(splits.forget)),
+                "manifest_sha256": manifest_digest(splits.forget),
+                "manifest_file": "forget_manifest.txt",
+            },
         },
         "models": {
             "original": {"role": "original", "sha256": state_digest(original), **original_info},
-            "unlearned": {"role": "unlearned", "sha256": state_digest(unlearned), **method_record.pop("_model_info")},
-            "references": [{"role": "reference", "index": i, "sha256": state_digest(m), **info}
-                           for i, (m, info) in enumerate(zip(references, reference_info))],
+            "unlearned": {
+                "role": "unlearned",
+                "sha256": state_digest(unlearned),
+                **method_record.pop("_model_info"),
+            },
+            "references": [
+                {"role": "reference", "index": i, "sha256": state_digest(m), **info}
+                for i, (m, info) in enumerate(zip(references, reference_info))
+            ],
             "digest_method": "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order",
             # the user's training function (training.function): its name, source digest and determinism check
             "training_function": prep.training_check,
         },
         "method": method_record,
-        "controls": [{"name": c.name, "role": f"control:{c.name}", "description": c.description,
-                      "sha256": state_digest(c.model), "runtime_s": c.runtime_s} for c in built],
+        "controls": [
+            {
+                "name": c.name,
+                "role": f"control:{c.name}",
+                "description": c.description,
+                "sha256": state_digest(c.model),
+                "runtime_s": c.runtime_s,
+            }
+            for c in built
+        ],
         "attacks": [record for _, record, _ in attacks],
-        "gates": {"alpha": cfg.gates.alpha, "correction": cfg.gates.correction, "family_size": len(gates),
-                  "family": [g.metric for g in gates], "pass_rule": pass_rule, "fail_rule": fail_rule,
-                  "bootstrap": cfg.gates.bootstrap, "seed_multiplier": cfg.gates.seed_multiplier,
-                  "results": [r.as_dict() for r in results]},
+        "gates": {
+            "alpha": cfg.gates.alpha,
+            "correction": cfg.gates.correction,
+            "family_size": len(gates),
+            "family": [g.metric for g in gates],
+            "pass_rule": pass_rule,
+            "fail_rule": fail_rule,
+            "bootstrap": cfg.gates.bootstrap,
+            "seed_multiplier": cfg.gates.seed_multiplier,
+            "results": [r.as_dict() for r in results],
+        },
         "verdict": verdict,
         "cache": cache.record(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
@@ -351,14 +495,20 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
     staging.write_text("forget_manifest.txt", manifest_text(splits.forget))
     signing_key = _signing_key(cfg, prep, staging, sign=sign)
     evidence["signing"] = signing_key.record() if signing_key is not None else {"mode": "unsigned"}
-    attachments = {"evidence.json": (_json(evidence).encode(), "The evidence record this report renders", "Data")}
+    attachments = {
+        "evidence.json": (_json(evidence).encode(), "The evidence record this report renders", "Data")
+    }
     if signing_key is not None:
         from auditor.signing import canonical, dsse_sign, statement
 
         envelope = dsse_sign(canonical(statement(evidence, config_path=config_path)), signing_key)
         envelope_bytes = (_json(envelope) + "\n").encode()
         staging.write_bytes("evidence.intoto.json", envelope_bytes)
-        attachments["evidence.intoto.json"] = (envelope_bytes, "DSSE-signed in-toto statement over the evidence", "Data")
+        attachments["evidence.intoto.json"] = (
+            envelope_bytes,
+            "DSSE-signed in-toto statement over the evidence",
+            "Data",
+        )
     if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
         from auditor.report import render_html, render_pdf
 
@@ -372,8 +522,13 @@ def _audit(cfg: AuditConfig, prep: Prepared, staging: Staging, progress: Progres
                 if signing_key is not None:
                     from auditor.signing import sign_pdf
 
-                    pdf = sign_pdf(pdf, signing_key, reason="Machine-unlearning audit attestation",
-                                   name=cfg.report.operator, tsa_url=cfg.report.signing.tsa_url)
+                    pdf = sign_pdf(
+                        pdf,
+                        signing_key,
+                        reason="Machine-unlearning audit attestation",
+                        name=cfg.report.operator,
+                        tsa_url=cfg.report.signing.tsa_url,
+                    )
                 staging.write_bytes("report.pdf", pdf)
             update(2, 2)
     timings["report_s"] = time.perf_counter() - t
@@ -410,32 +565,65 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
 
 
-def _unlearn(cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.Module, progress: Progress) -> dict[str, Any]:
+def _unlearn(
+    cfg: AuditConfig, prep: Prepared, trainer: _Trainer, original: nn.Module, progress: Progress
+) -> dict[str, Any]:
     """Run the method (or load the unlearned checkpoint); the record says what data it read."""
     if cfg.unlearner.checkpoint is not None:
         model, info = trainer.load("unlearner.checkpoint", cfg.unlearner.checkpoint)
-        bad = [n for n, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        bad = [
+            n for n, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()
+        ]
         if bad:
-            raise AuditFailedError(f"unlearner.checkpoint holds non-finite weights (NaN or inf) in {', '.join(bad[:5])}")
-        return {"name": None, "source": "checkpoint", "summary": "Audit of a model unlearned by the user's own pipeline.",
-                "citation": None, "params": {}, "data_read": None, "reads_forget_samples": None, "runtime_s": None,
-                "_model": model, "_model_info": info, "_method": None}
+            raise AuditFailedError(
+                f"unlearner.checkpoint holds non-finite weights (NaN or inf) in {', '.join(bad[:5])}"
+            )
+        return {
+            "name": None,
+            "source": "checkpoint",
+            "summary": "Audit of a model unlearned by the user's own pipeline.",
+            "citation": None,
+            "params": {},
+            "data_read": None,
+            "reads_forget_samples": None,
+            "runtime_s": None,
+            "_model": model,
+            "_model_info": info,
+            "_method": None,
+        }
     cls = UNLEARNERS.get(cfg.unlearner.name)  # type: ignore[arg-type]
     method = cls(cls.Params.model_validate(cfg.unlearner.params))
     seed = derive_seed(cfg.seed, "unlearn")
     with progress.task(f"unlearning ({cls.name})", 1) as update:
-        inputs = UnlearnInputs(data=prep.data, splits=prep.splits, forget_kind=cfg.forget.kind,
-                               forget_classes=tuple(cfg.forget.classes or ()), recipe=trainer.recipe,
-                               model_factory=prep.factory, device=prep.device, seed=seed, progress=update)
+        inputs = UnlearnInputs(
+            data=prep.data,
+            splits=prep.splits,
+            forget_kind=cfg.forget.kind,
+            forget_classes=tuple(cfg.forget.classes or ()),
+            recipe=trainer.recipe,
+            model_factory=prep.factory,
+            device=prep.device,
+            seed=seed,
+            progress=update,
+        )
         t = time.perf_counter()
         model = method.run(original, inputs)
         runtime = time.perf_counter() - t
-    return {"name": cls.name, "source": "method", "summary": cls.summary, "citation": cls.citation,
-            "doc": (cls.__doc__ or "").strip().split("\n\n")[0], "params": method.params.model_dump(mode="json"),
-            "supports": sorted(cls.supports), "data_read": dict(inputs.reads),
-            "reads_forget_samples": "forget" in inputs.reads, "runtime_s": round(runtime, 3),
-            "_model": model.to(prep.device).eval(), "_model_info": {"source": "method", "seed": seed},
-            "_method": method}
+    return {
+        "name": cls.name,
+        "source": "method",
+        "summary": cls.summary,
+        "citation": cls.citation,
+        "doc": (cls.__doc__ or "").strip().split("\n\n")[0],
+        "params": method.params.model_dump(mode="json"),
+        "supports": sorted(cls.supports),
+        "data_read": dict(inputs.reads),
+        "reads_forget_samples": "forget" in inputs.reads,
+        "runtime_s": round(runtime, 3),
+        "_model": model.to(prep.device).eval(),
+        "_model_info": {"source": "method", "seed": seed},
+        "_method": method,
+    }
 
 
 def _evidence(comparison: Any) -> dict[str, Any]:
@@ -450,23 +638,37 @@ def _evidence(comparison: Any) -> dict[str, Any]:
     out["unlearned"] = evidence_from_replicates(comparison.gap.value, comparison.gap_samples, [ref.value])
     orig = comparison.per_model.get("original")
     if comparison.control_samples is not None and orig is not None and orig.value is not None:
-        out["original"] = evidence_from_replicates(orig.value - ref.value, comparison.control_samples, [ref.value])
+        out["original"] = evidence_from_replicates(
+            orig.value - ref.value, comparison.control_samples, [ref.value]
+        )
     return out
 
 
 def _run_attack(attack: Attack, ctx: AuditContext) -> tuple[dict[str, Any], dict[str, Any]]:
     """Measure one attack; a crash is recorded and the battery goes on."""
     t = time.perf_counter()
-    record: dict[str, Any] = {"name": attack.name, "title": attack.title, "summary": attack.summary,
-                              "citation": attack.citation, "threat_model": attack.threat_model,
-                              "params": attack.params.model_dump(mode="json"), "metrics": [], "tables": [],
-                              "figures": [], "details": {}, "error": None}
+    record: dict[str, Any] = {
+        "name": attack.name,
+        "title": attack.title,
+        "summary": attack.summary,
+        "citation": attack.citation,
+        "threat_model": attack.threat_model,
+        "params": attack.params.model_dump(mode="json"),
+        "metrics": [],
+        "tables": [],
+        "figures": [],
+        "details": {},
+        "error": None,
+    }
     samples: dict[str, Any] = {}
     try:
         if attack.white_box and ctx.architecture_differences:
-            raise RuntimeError("the unlearned model is not the declared architecture (" +
-                               "; ".join(ctx.architecture_differences) + "): a white-box check would compare "
-                               "different networks, so it refuses; audit the model under its own architecture")
+            raise RuntimeError(
+                "the unlearned model is not the declared architecture ("
+                + "; ".join(ctx.architecture_differences)
+                + "): a white-box check would compare "
+                "different networks, so it refuses; audit the model under its own architecture"
+            )
         m = attack.measure(ctx)
         record["metrics"] = [r.as_dict() for r in m.metrics]
         record["tables"] = [tb.as_dict() for tb in m.tables]

@@ -31,8 +31,15 @@ def _draw(ax: Any, figure: Mapping[str, Any]) -> None:
         if kind == "histogram":
             ax.stairs(s["y"], s["x"], color=colour, linestyle=style, linewidth=1.4, label=_legend(s))
         else:
-            ax.plot(s["x"], s["y"], color=colour, linestyle=style, linewidth=1.4,
-                    drawstyle="steps-post" if kind == "roc" else "default", label=_legend(s))
+            ax.plot(
+                s["x"],
+                s["y"],
+                color=colour,
+                linestyle=style,
+                linewidth=1.4,
+                drawstyle="steps-post" if kind == "roc" else "default",
+                label=_legend(s),
+            )
     if kind == "roc":
         lows = [min(s["x"]) for s in figure["series"] if s["x"]]
         low = min(lows) if lows else 1e-3
@@ -60,9 +67,16 @@ def figure_svg(figure: Mapping[str, Any]) -> str:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context({"svg.hashsalt": HASH_SALT, "svg.fonttype": "none", "font.size": 8,
-                                "font.family": "DejaVu Sans", "axes.spines.top": False,
-                                "axes.spines.right": False}):
+    with matplotlib.rc_context(
+        {
+            "svg.hashsalt": HASH_SALT,
+            "svg.fonttype": "none",
+            "font.size": 8,
+            "font.family": "DejaVu Sans",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
         fig = Figure(figsize=SIZE_IN)  # not pyplot: no global state, nothing to close
         ax = fig.add_subplot()
         _draw(ax, figure)

@@ -59,15 +59,24 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     problems += check_writable(out)
     device = resolve_device(cfg.execution.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        problems.append(Problem("execution.device", f"{cfg.execution.device!r} requested but CUDA is not available; "
-                                                    "use device: cpu or auto"))
+        problems.append(
+            Problem(
+                "execution.device",
+                f"{cfg.execution.device!r} requested but CUDA is not available; use device: cpu or auto",
+            )
+        )
     if cfg.execution.executor == "ray":
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:
-            problems.append(Problem("execution.executor", "'ray' needs Ray, which is not installed: "
-                                                          "pip install 'unlearn-audit[ray]', or use executor: "
-                                                          "local or process"))
+            problems.append(
+                Problem(
+                    "execution.executor",
+                    "'ray' needs Ray, which is not installed: "
+                    "pip install 'unlearn-audit[ray]', or use executor: "
+                    "local or process",
+                )
+            )
     try:
         data = load_dataset(cfg.data)
     except ConfigError as exc:
@@ -77,10 +86,17 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     problems += split_problems
     trigger = None
     if cfg.forget.kind == "backdoor" and splits is not None:
-        trigger = make_trigger(cfg.forget.trigger or TriggerConfig(), target=int(cfg.forget.target or 0),
-                               image_shape=data.input_shape, data_max=float(data.x.max()), seed=cfg.seed)
+        trigger = make_trigger(
+            cfg.forget.trigger or TriggerConfig(),
+            target=int(cfg.forget.target or 0),
+            image_shape=data.input_shape,
+            data_max=float(data.x.max()),
+            seed=cfg.seed,
+        )
         decoys = choose_decoys(data, splits.population, len(splits.forget), trigger.target, cfg.seed)
-        splits = replace(splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys)
+        splits = replace(
+            splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys
+        )
         data = plant(data, np.union1d(splits.forget, decoys), trigger)
 
     try:
@@ -89,11 +105,21 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         with torch.no_grad():
             out_shape = tuple(probe.eval()(data.x[:2]).shape)
         if out_shape != (min(2, len(data)), data.num_classes):
-            problems.append(Problem("model.arch", f"{cfg.model.arch!r} outputs shape {out_shape} for 2 inputs; "
-                                                  f"expected (2, {data.num_classes}) logits"))
+            problems.append(
+                Problem(
+                    "model.arch",
+                    f"{cfg.model.arch!r} outputs shape {out_shape} for 2 inputs; "
+                    f"expected (2, {data.num_classes}) logits",
+                )
+            )
     except Exception as exc:  # a user's factory can fail in any way
-        problems.append(Problem("model.arch", f"cannot build {cfg.model.arch!r} for inputs {data.input_shape} with "
-                                              f"{data.num_classes} classes: {exc}"))
+        problems.append(
+            Problem(
+                "model.arch",
+                f"cannot build {cfg.model.arch!r} for inputs {data.input_shape} with "
+                f"{data.num_classes} classes: {exc}",
+            )
+        )
         probe = None
 
     training_check = None
@@ -132,12 +158,22 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
             problems += exc.problems
     if problems or splits is None or probe is None:
         raise ConfigError(problems, source=source)
-    return Prepared(data=data, splits=splits, factory=factory, device=device, checkpoints=checkpoints, trigger=trigger,
-                    signing_key=signing_key, source_date_epoch=epoch, training_check=training_check)
+    return Prepared(
+        data=data,
+        splits=splits,
+        factory=factory,
+        device=device,
+        checkpoints=checkpoints,
+        trigger=trigger,
+        signing_key=signing_key,
+        source_date_epoch=epoch,
+        training_check=training_check,
+    )
 
 
-def check_training_function(cfg: AuditConfig, data: LoadedData, splits: Splits, factory: Callable[[], nn.Module],
-                            device: torch.device) -> tuple[dict[str, Any] | None, list[Problem]]:
+def check_training_function(
+    cfg: AuditConfig, data: LoadedData, splits: Splits, factory: Callable[[], nn.Module], device: torch.device
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Digest the user's training function and check it is deterministic given its seed.
 
     The function is run three times on 256 training samples (:func:`auditor.training_plugin.check_deterministic`):
@@ -152,13 +188,19 @@ def check_training_function(cfg: AuditConfig, data: LoadedData, splits: Splits, 
     try:
         recipe = Recipe.from_config(cfg.training)
         idx = torch.as_tensor(splits.train, dtype=torch.long)
-        check = check_deterministic(spec, cfg.training.kwargs, factory, data.x[idx], data.y[idx], device=device)
+        check = check_deterministic(
+            spec, cfg.training.kwargs, factory, data.x[idx], data.y[idx], device=device
+        )
     except TrainingFunctionError as exc:
         return None, [Problem("training.function", str(exc).removeprefix("training.function: "))]
     except Exception as exc:  # the user's function failed on its first run
         detail = (str(exc).splitlines() or [""])[0]
-        return None, [Problem("training.function", f"{spec!r} failed on 256 training samples: "
-                                                   f"{type(exc).__name__}: {detail}")]
+        return None, [
+            Problem(
+                "training.function",
+                f"{spec!r} failed on 256 training samples: {type(exc).__name__}: {detail}",
+            )
+        ]
     return {"function": spec, "source_sha256": recipe.function_sha256, **check.as_dict()}, []
 
 
@@ -170,19 +212,33 @@ def nonfinite_problems(state: dict[str, torch.Tensor], *, key: str, path: Path) 
     if not bad:
         return []
     more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-    return [Problem(key, f"{path} holds non-finite values (NaN or inf) in {', '.join(bad[:3])}{more}; a model with "
-                         "such weights cannot be audited: re-export the checkpoint from a finite model")]
+    return [
+        Problem(
+            key,
+            f"{path} holds non-finite values (NaN or inf) in {', '.join(bad[:3])}{more}; a model with "
+            "such weights cannot be audited: re-export the checkpoint from a finite model",
+        )
+    ]
 
 
 def nonfinite_data_problems(data: LoadedData, cfg: DataConfig) -> list[Problem]:
     """A problem when the dataset's inputs hold NaN or infinity (training on them gives NaN models)."""
-    finite = torch.isfinite(data.x.reshape(len(data), -1)).all(dim=1) if len(data) else torch.ones(0, dtype=torch.bool)
+    finite = (
+        torch.isfinite(data.x.reshape(len(data), -1)).all(dim=1)
+        if len(data)
+        else torch.ones(0, dtype=torch.bool)
+    )
     bad = torch.nonzero(~finite).flatten().tolist()
     if not bad:
         return []
     key = "data.path" if cfg.path is not None else "data.root" if cfg.root is not None else "data"
-    return [Problem(key, f"dataset {data.name!r}: {len(bad)} of {len(data)} samples hold NaN or infinite input "
-                         f"values (e.g. sample {', '.join(map(str, bad[:3]))}); clean or drop them before the audit")]
+    return [
+        Problem(
+            key,
+            f"dataset {data.name!r}: {len(bad)} of {len(data)} samples hold NaN or infinite input "
+            f"values (e.g. sample {', '.join(map(str, bad[:3]))}); clean or drop them before the audit",
+        )
+    ]
 
 
 def configured_key(cfg: AuditConfig):  # -> auditor.signing.SigningKey | None
@@ -196,5 +252,9 @@ def configured_key(cfg: AuditConfig):  # -> auditor.signing.SigningKey | None
         return None
     from auditor.signing import load_signing_key
 
-    return load_signing_key(key=Path(key) if key else None, cert=Path(cert) if cert else None,
-                            pkcs12_path=Path(p12) if p12 else None, passphrase_env=s.passphrase_env)
+    return load_signing_key(
+        key=Path(key) if key else None,
+        cert=Path(cert) if cert else None,
+        pkcs12_path=Path(p12) if p12 else None,
+        passphrase_env=s.passphrase_env,
+    )

@@ -19,8 +19,14 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
 
-            self._rich = RichProgress(TextColumn("{task.description:<34}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                      TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+            self._rich = RichProgress(
+                TextColumn("{task.description:<34}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
 
     def __enter__(self) -> Progress:
         if self._rich is not None:

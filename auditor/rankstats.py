@@ -79,7 +79,7 @@ def rank_scores(pos: np.ndarray, neg: np.ndarray) -> Ranking:
         raise ValueError("NaN scores have no rank")
     pos_order, neg_order = np.argsort(-pos, kind="stable"), np.argsort(-neg, kind="stable")
     pos_asc, neg_asc = pos[pos_order[::-1]], neg[neg_order[::-1]]
-    values = np.unique(np.concatenate([pos_asc, neg_asc]))[::-1]       # distinct scores, descending
+    values = np.unique(np.concatenate([pos_asc, neg_asc]))[::-1]  # distinct scores, descending
     pos_ge = pos.size - np.searchsorted(pos_asc, values, side="left")  # members at or above each value
     neg_ge = neg.size - np.searchsorted(neg_asc, values, side="left")
     corner = (np.diff(pos_ge, prepend=0) > 0) & np.r_[np.diff(neg_ge) > 0, True]
@@ -87,8 +87,15 @@ def rank_scores(pos: np.ndarray, neg: np.ndarray) -> Ranking:
     ranked, queries = (pos_asc, neg_asc[::-1]) if members_cumulated else (neg_asc, pos_asc[::-1])
     above = ranked.size - np.searchsorted(ranked, queries, side="right")
     at_or_above = ranked.size - np.searchsorted(ranked, queries, side="left")
-    return Ranking(pos_order, neg_order, members_cumulated, above, at_or_above,
-                   corner_pos=pos_ge[corner], corner_neg=neg_ge[corner])
+    return Ranking(
+        pos_order,
+        neg_order,
+        members_cumulated,
+        above,
+        at_or_above,
+        corner_pos=pos_ge[corner],
+        corner_neg=neg_ge[corner],
+    )
 
 
 def index_counts(idx: np.ndarray, n: int) -> np.ndarray:
@@ -109,8 +116,9 @@ def index_counts(idx: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def weighted_auc(pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray,
-                 neg_counts: np.ndarray) -> np.ndarray:
+def weighted_auc(
+    pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray, neg_counts: np.ndarray
+) -> np.ndarray:
     """AUC (Mann-Whitney U / (n_pos n_neg), ties 1/2) of each weighted replicate.
 
     Args:
@@ -126,8 +134,9 @@ def weighted_auc(pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray,
     return _by_chunks(_auc_chunk, pos, neg, pos_counts, neg_counts)
 
 
-def weighted_balanced_accuracy(pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray,
-                               neg_counts: np.ndarray) -> np.ndarray:
+def weighted_balanced_accuracy(
+    pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray, neg_counts: np.ndarray
+) -> np.ndarray:
     """Best balanced accuracy max (TPR + 1 - FPR) / 2 of each weighted replicate.
 
     Arguments as for :func:`weighted_auc`; equal to :func:`auditor.stats.balanced_accuracy_rows`.
@@ -135,8 +144,9 @@ def weighted_balanced_accuracy(pos: np.ndarray, neg: np.ndarray, pos_counts: np.
     return _by_chunks(_balanced_accuracy_chunk, pos, neg, pos_counts, neg_counts)
 
 
-def weighted_tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray, neg_counts: np.ndarray,
-                        fpr: float) -> np.ndarray:
+def weighted_tpr_at_fpr(
+    pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray, neg_counts: np.ndarray, fpr: float
+) -> np.ndarray:
     """Highest TPR at an FPR of at most ``fpr`` (+1e-12) of each weighted replicate.
 
     Arguments as for :func:`weighted_auc`; equal to :func:`auditor.stats.tpr_at_fpr_rows`.
@@ -149,8 +159,13 @@ def weighted_tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, pos_counts: np.ndarray
     return _by_chunks(chunk, pos, neg, pos_counts, neg_counts)
 
 
-def _by_chunks(stat: Callable[[Ranking, np.ndarray, np.ndarray], np.ndarray], pos: np.ndarray,
-               neg: np.ndarray, pos_counts: np.ndarray, neg_counts: np.ndarray) -> np.ndarray:
+def _by_chunks(
+    stat: Callable[[Ranking, np.ndarray, np.ndarray], np.ndarray],
+    pos: np.ndarray,
+    neg: np.ndarray,
+    pos_counts: np.ndarray,
+    neg_counts: np.ndarray,
+) -> np.ndarray:
     """Rank once, then evaluate ``stat(ranking, pos_counts[rows], neg_counts[rows])`` chunk by chunk."""
     r = rank_scores(pos, neg)
     b = pos_counts.shape[0]

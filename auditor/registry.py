@@ -53,9 +53,11 @@ def import_callable(spec: str, *, what: str, hint: str) -> Any:
         obj = import_object(spec)
     except Exception as exc:  # a user's module can fail to import in any way
         detail = (str(exc).splitlines() or [""])[0]
-        raise ValueError(f"cannot import {what} {spec!r}: {type(exc).__name__}: {detail}. Give "
-                         "'package.module:name' naming an importable module (on the Python path, or beside the "
-                         "config file) and a function in it") from None
+        raise ValueError(
+            f"cannot import {what} {spec!r}: {type(exc).__name__}: {detail}. Give "
+            "'package.module:name' naming an importable module (on the Python path, or beside the "
+            "config file) and a function in it"
+        ) from None
     if not callable(obj):
         raise ValueError(f"{what} {spec!r} is a {type(obj).__name__}, not callable; name {hint}")
     return obj

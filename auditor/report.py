@@ -187,7 +187,7 @@ def not_estimable(note: Any) -> Markup:
     if note:
         text = str(note)
         if text.lower().startswith("not estimable"):  # the note usually repeats the words
-            text = text[len("not estimable"):].lstrip(" :;,-\u2013\u2014")
+            text = text[len("not estimable") :].lstrip(" :;,-\u2013\u2014")
         if text:
             out += Markup('<small class="note">{}</small>').format(text)
     return out
@@ -263,8 +263,10 @@ def flatten(x: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(x, Mapping) and x:
         for key, value in x.items():
             out += flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(x, (list, tuple)) and x and not all(
-        v is None or isinstance(v, (str, int, float, bool)) for v in x
+    elif (
+        isinstance(x, (list, tuple))
+        and x
+        and not all(v is None or isinstance(v, (str, int, float, bool)) for v in x)
     ):
         for i, value in enumerate(x):
             out += flatten(value, f"{prefix}[{i}]")
@@ -341,9 +343,14 @@ def render_html(evidence: Mapping[str, Any], *, rerendered: bool = False) -> str
     if isinstance(gates, Mapping):
         gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
     context = {"timings": None, "controls": [], **evidence}  # reproducible runs keep timings in run-log.json
-    context.update(evidence=evidence, metric_index=_metric_index(evidence), gated=gated, plot_uri=figure_data_uri,
-                   evidence_signing={"mode": "unsigned"} if rerendered else evidence.get("signing"),
-                   rerendered=rerendered)
+    context.update(
+        evidence=evidence,
+        metric_index=_metric_index(evidence),
+        gated=gated,
+        plot_uri=figure_data_uri,
+        evidence_signing={"mode": "unsigned"} if rerendered else evidence.get("signing"),
+        rerendered=rerendered,
+    )
     return env.get_template(TEMPLATE).render(context)
 
 
@@ -425,8 +432,9 @@ def _source_date_epoch(epoch: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def render_pdf(html: str, *, evidence: Mapping[str, Any],
-               attachments: Mapping[str, tuple[bytes, str, str]] | None = None) -> bytes:
+def render_pdf(
+    html: str, *, evidence: Mapping[str, Any], attachments: Mapping[str, tuple[bytes, str, str]] | None = None
+) -> bytes:
     """Render the HTML from :func:`render_html` to a PDF/A-3b document.
 
     The output is byte-for-byte reproducible: the file identifier is derived from the run id, and
@@ -464,11 +472,27 @@ def render_pdf(html: str, *, evidence: Mapping[str, Any],
         if not document.metadata.title:
             document.metadata.title = run.get("title")
         when = datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        files = [weasyprint.Attachment(string=data, name=name, description=description, relationship=relation,
-                                       created=when, modified=when)
-                 for name, (data, description, relation) in (attachments or {}).items()]
+        files = [
+            weasyprint.Attachment(
+                string=data,
+                name=name,
+                description=description,
+                relationship=relation,
+                created=when,
+                modified=when,
+            )
+            for name, (data, description, relation) in (attachments or {}).items()
+        ]
         return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=identifier, attachments=files)
 
 
-__all__ = ["MAX_ROWS", "PDF_VARIANT", "SCOPE_STATEMENT", "TemplatesNotFoundError", "local_url_fetcher",
-           "render_html", "render_pdf", "template_dir"]
+__all__ = [
+    "MAX_ROWS",
+    "PDF_VARIANT",
+    "SCOPE_STATEMENT",
+    "TemplatesNotFoundError",
+    "local_url_fetcher",
+    "render_html",
+    "render_pdf",
+    "template_dir",
+]

@@ -30,8 +30,15 @@ def source_date_epoch(environ: dict[str, str] | None = None) -> int | None:
     if value is None or value == "":
         return None
     if not value.strip().isdigit():
-        raise ConfigError([Problem(f"${ENV}", f"expected seconds since 1970 as an integer, got {value!r}; "
-                                               f"unset it or use e.g. {ENV}=$(git log -1 --format=%ct)")])
+        raise ConfigError(
+            [
+                Problem(
+                    f"${ENV}",
+                    f"expected seconds since 1970 as an integer, got {value!r}; "
+                    f"unset it or use e.g. {ENV}=$(git log -1 --format=%ct)",
+                )
+            ]
+        )
     return int(value)
 
 
@@ -52,7 +59,9 @@ def split_volatile(evidence: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     stable = copy.deepcopy(evidence)
     volatile: dict[str, Any] = {"timings": stable.pop("timings", {})}
     cache = stable.get("cache") or {}
-    volatile["cache"] = {k: cache.pop(k) for k in ("hits", "misses", "corrupt_retrained", "corrupt") if k in cache}
+    volatile["cache"] = {
+        k: cache.pop(k) for k in ("hits", "misses", "corrupt_retrained", "corrupt") if k in cache
+    }
     method = stable.get("method") or {}
     volatile["method.runtime_s"] = method.pop("runtime_s", None)
     volatile["attacks.runtime_s"] = {a["name"]: a.pop("runtime_s", None) for a in stable.get("attacks", [])}

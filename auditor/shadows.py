@@ -34,8 +34,9 @@ from auditor.training import ProgressFn, Recipe, predict_logits
 BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
 
 
-def pair_membership(n: int, pairs: int, seed: int, size: int | None = None,
-                    group: np.ndarray | None = None) -> np.ndarray:
+def pair_membership(
+    n: int, pairs: int, seed: int, size: int | None = None, group: np.ndarray | None = None
+) -> np.ndarray:
     """``(2 * pairs, n)`` boolean IN matrix: row 2j is a random half, row 2j+1 its complement.
 
     With ``size`` below half the pool, each row keeps a random ``size`` of its half, so every shadow
@@ -59,10 +60,12 @@ def pair_membership(n: int, pairs: int, seed: int, size: int | None = None,
         rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
         order = rest[rng.permutation(rest.size)] if g else rng.permutation(n)
         m = order.size
-        first, second = order[: m // 2], order[m // 2:]
+        first, second = order[: m // 2], order[m // 2 :]
         if size is not None and size < n // 2:
-            keep_first, keep_second = (size - g, size) if j % 2 == 0 else (size, size - g)  # the group fills the rest
-            first, second = first[:max(keep_first, 0)], second[:max(keep_second, 0)]
+            keep_first, keep_second = (
+                (size - g, size) if j % 2 == 0 else (size, size - g)
+            )  # the group fills the rest
+            first, second = first[: max(keep_first, 0)], second[: max(keep_second, 0)]
         a, b = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         a[first], b[second] = True, True
         if g:
@@ -95,13 +98,20 @@ class ShadowSet:
 
     def record(self, recipe: Recipe) -> dict[str, object]:
         """What the evidence records about the shadows."""
-        return {"count": len(self.models), "recipe": recipe.as_dict(),
-                "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
-                "membership_sha256": self.membership_digest(), "pool": "every dataset sample",
-                "design": ("disjoint pairs drawn from complementary halves, each shadow of the target's training size "
-                           "where half the pool allows (each sample IN for at most K/2 shadows)"),
-                "trained_now": self.trained, "from_cache": len(self.models) - self.trained,
-                "training_path": self.training_path}
+        return {
+            "count": len(self.models),
+            "recipe": recipe.as_dict(),
+            "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
+            "membership_sha256": self.membership_digest(),
+            "pool": "every dataset sample",
+            "design": (
+                "disjoint pairs drawn from complementary halves, each shadow of the target's training size "
+                "where half the pool allows (each sample IN for at most K/2 shadows)"
+            ),
+            "trained_now": self.trained,
+            "from_cache": len(self.models) - self.trained,
+            "training_path": self.training_path,
+        }
 
 
 class ShadowStore:
@@ -122,9 +132,20 @@ class ShadowStore:
             see :func:`pair_membership`.
     """
 
-    def __init__(self, *, data: LoadedData, recipe: Recipe, factory: Callable[[], nn.Module], arch: str,
-                 cache: ModelCache, device: torch.device, seed: int, executor: Executor | None = None,
-                 train_size: int | None = None, group: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        data: LoadedData,
+        recipe: Recipe,
+        factory: Callable[[], nn.Module],
+        arch: str,
+        cache: ModelCache,
+        device: torch.device,
+        seed: int,
+        executor: Executor | None = None,
+        train_size: int | None = None,
+        group: np.ndarray | None = None,
+    ) -> None:
         self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
         self.train_size = train_size
         self.group = None if group is None or len(group) == 0 else np.asarray(group, dtype=np.int64)
@@ -140,11 +161,19 @@ class ShadowStore:
             return self._sets[count]
         membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size, self.group)
         seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
-        specs = [{"role": "shadow", "data": self.data.fingerprint,
-                  "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
-                  "arch": arch_key(self.arch), "input_shape": list(self.data.input_shape),
-                  "num_classes": self.data.num_classes, "recipe": self.recipe.as_dict(), "seed": seeds[k]}
-                 for k in range(count)]
+        specs = [
+            {
+                "role": "shadow",
+                "data": self.data.fingerprint,
+                "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
+                "arch": arch_key(self.arch),
+                "input_shape": list(self.data.input_shape),
+                "num_classes": self.data.num_classes,
+                "recipe": self.recipe.as_dict(),
+                "seed": seeds[k],
+            }
+            for k in range(count)
+        ]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
         missing = [k for k in range(count) if not self.cache.has(specs[k])]
         jobs = [self._job(splits[k], seeds[k]) for k in range(count)]
@@ -172,16 +201,30 @@ class ShadowStore:
 
     def _job(self, split, seed: int) -> ModelJob:
         """The training job of one shadow: its subset and the seeds derived from its own seed."""
-        return ModelJob(self.arch, tuple(self.data.input_shape), self.data.num_classes, split.x, split.y,
-                        derive_seed(seed, "init"), derive_seed(seed, "train"))
+        return ModelJob(
+            self.arch,
+            tuple(self.data.input_shape),
+            self.data.num_classes,
+            split.x,
+            split.y,
+            derive_seed(seed, "init"),
+            derive_seed(seed, "train"),
+        )
 
     def _model(self, state: dict[str, torch.Tensor]) -> nn.Module:
         model = self.factory()
         model.load_state_dict(state)
         return model.eval()
 
-    def _train_missing(self, missing: list[int], specs: list[dict], jobs: list[ModelJob], *,
-                       progress: ProgressFn | None, count: int) -> tuple[dict[int, nn.Module], str]:
+    def _train_missing(
+        self,
+        missing: list[int],
+        specs: list[dict],
+        jobs: list[ModelJob],
+        *,
+        progress: ProgressFn | None,
+        count: int,
+    ) -> tuple[dict[int, nn.Module], str]:
         """Train the missing shadows through the executor, batched in chunks when the architecture allows.
 
         Each group is written to the model cache as soon as it is trained, so a run killed during
@@ -208,7 +251,9 @@ class ShadowStore:
         groups = split_groups(missing, batchable=batchable, chunk=BATCH_CHUNK, workers=self.executor.workers)
         out: dict[int, nn.Module] = {}
         done = count - len(missing)
-        for gi, states in self.executor.run([[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)):
+        for gi, states in self.executor.run(
+            [[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)
+        ):
             for k, state in zip(groups[gi], states):
                 model = self._model(state)
                 self.cache.put(specs[k], model)
@@ -233,7 +278,9 @@ class ShadowStore:
         return torch.stack([predict_logits(m, x, device=self.device)[at] for m in shadows.models])
 
 
-def shadow_group(forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]) -> np.ndarray | None:
+def shadow_group(
+    forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]
+) -> np.ndarray | None:
     """The samples LiRA's shadows must take IN or OUT as one block for this request (see
     :func:`pair_membership`): every sample of the forgotten classes, or every sample carrying the
     backdoor's trigger (canaries and decoys); None

@@ -30,7 +30,7 @@ from auditor.errors import AuditFailedError, ConfigError, Problem
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:unlearn-audit:evidence:v1"
-STATE_DIGEST = "unlearn-audit-state-sha256"   # custom DigestSet algorithm: sha256 over the state_dict tensors
+STATE_DIGEST = "unlearn-audit-state-sha256"  # custom DigestSet algorithm: sha256 over the state_dict tensors
 FIELD_NAME = "UnlearnAuditSignature"
 
 
@@ -60,15 +60,21 @@ class SigningKey:
     def keyid(self) -> str:
         from cryptography.hazmat.primitives import serialization
 
-        spki = self.cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = self.cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         return hashlib.sha256(spki).hexdigest()
 
     def record(self) -> dict[str, Any]:
         """What the evidence and the report say about the signer."""
-        return {"mode": self.mode, "subject": self.cert.subject.rfc4514_string(),
-                "issuer": self.cert.issuer.rfc4514_string(), "cert_sha256": self.cert_sha256, "keyid": self.keyid,
-                "not_after": self.cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return {
+            "mode": self.mode,
+            "subject": self.cert.subject.rfc4514_string(),
+            "issuer": self.cert.issuer.rfc4514_string(),
+            "cert_sha256": self.cert_sha256,
+            "keyid": self.keyid,
+            "not_after": self.cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -79,7 +85,9 @@ def _name(common: str, org: str = "unlearn-audit TEST ONLY"):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org), x509.NameAttribute(NameOID.COMMON_NAME, common)])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org), x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    )
 
 
 def _certificate(subject, issuer, public_key, signing_key, *, ca: bool, days: int = 365):
@@ -87,13 +95,28 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca: bool, days: in
     from cryptography.hazmat.primitives import hashes
 
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-               .serial_number(x509.random_serial_number()).not_valid_before(now)
-               .not_valid_after(now + dt.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
-    usage = dict(digital_signature=True, content_commitment=not ca, key_encipherment=False, data_encipherment=False,
-                 key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    usage = dict(
+        digital_signature=True,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
     builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
     return builder.sign(signing_key, hashes.SHA256())
 
@@ -123,13 +146,16 @@ def write_test_pki(out: Path, *, passphrase: bytes | None = None) -> dict[str, P
 
     signing, ca = generate_test_pki()
     out.mkdir(parents=True, exist_ok=True)
-    enc = (serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption())
+    enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     files = {
         "ca.pem": ca.public_bytes(serialization.Encoding.PEM),
         "signer.cert.pem": signing.cert.public_bytes(serialization.Encoding.PEM),
-        "signer.key.pem": signing.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc),
-        "signer.p12": pkcs12.serialize_key_and_certificates(b"unlearn-audit test signer", signing.key, signing.cert,
-                                                            [ca], enc),
+        "signer.key.pem": signing.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc
+        ),
+        "signer.p12": pkcs12.serialize_key_and_certificates(
+            b"unlearn-audit test signer", signing.key, signing.cert, [ca], enc
+        ),
     }
     paths = {}
     for name, data in files.items():
@@ -140,8 +166,9 @@ def write_test_pki(out: Path, *, passphrase: bytes | None = None) -> dict[str, P
     return paths
 
 
-def load_signing_key(*, key: Path | None, cert: Path | None, pkcs12_path: Path | None,
-                     passphrase_env: str) -> SigningKey:
+def load_signing_key(
+    *, key: Path | None, cert: Path | None, pkcs12_path: Path | None, passphrase_env: str
+) -> SigningKey:
     """Load a PEM key + certificate or a PKCS#12 bundle (passphrase from ``passphrase_env``).
 
     Raises:
@@ -155,7 +182,9 @@ def load_signing_key(*, key: Path | None, cert: Path | None, pkcs12_path: Path |
     passphrase = raw.encode() if raw else None
     try:
         if pkcs12_path is not None:
-            private, certificate, extra = pkcs12.load_key_and_certificates(Path(pkcs12_path).read_bytes(), passphrase)
+            private, certificate, extra = pkcs12.load_key_and_certificates(
+                Path(pkcs12_path).read_bytes(), passphrase
+            )
             if private is None or certificate is None:
                 raise ValueError("the bundle lacks a private key or certificate")
             return SigningKey(private, certificate, tuple(extra or ()))
@@ -165,12 +194,19 @@ def load_signing_key(*, key: Path | None, cert: Path | None, pkcs12_path: Path |
         certs = x509.load_pem_x509_certificates(Path(cert).read_bytes())
     except (OSError, ValueError, TypeError) as exc:
         where = "report.signing.pkcs12" if pkcs12_path is not None else "report.signing.key"
-        hint = f" (passphrase read from ${passphrase_env})" if passphrase else f" (set ${passphrase_env} if it is encrypted)"
+        hint = (
+            f" (passphrase read from ${passphrase_env})"
+            if passphrase
+            else f" (set ${passphrase_env} if it is encrypted)"
+        )
         raise ConfigError([Problem(where, f"cannot load the signing key: {exc}{hint}")]) from None
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if private.public_key().public_bytes(serialization.Encoding.DER, spki) != \
-            certs[0].public_key().public_bytes(serialization.Encoding.DER, spki):
-        raise ConfigError([Problem("report.signing.cert", "the certificate does not belong to the private key")])
+    if private.public_key().public_bytes(serialization.Encoding.DER, spki) != certs[
+        0
+    ].public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise ConfigError(
+            [Problem("report.signing.cert", "the certificate does not belong to the private key")]
+        )
     return SigningKey(private, certs[0], tuple(certs[1:]))
 
 
@@ -221,9 +257,17 @@ def dsse_sign(payload: bytes, signing: SigningKey, *, payload_type: str = PAYLOA
     from cryptography.hazmat.primitives import serialization
 
     sig = _sign_bytes(signing.key, pae(payload_type, payload))
-    return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode(),
-            "signatures": [{"keyid": signing.keyid, "sig": base64.b64encode(sig).decode(),
-                            "cert": signing.cert.public_bytes(serialization.Encoding.PEM).decode()}]}
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [
+            {
+                "keyid": signing.keyid,
+                "sig": base64.b64encode(sig).decode(),
+                "cert": signing.cert.public_bytes(serialization.Encoding.PEM).decode(),
+            }
+        ],
+    }
 
 
 def dsse_verify(envelope: dict[str, Any], public_key: Any) -> bytes | None:
@@ -251,17 +295,33 @@ def statement(evidence: dict[str, Any], *, config_path: Path | None) -> dict[str
             out["annotations"] = {"path": record["path"]}
         return out
 
-    subjects = [model_subject("model/unlearned", models["unlearned"]), model_subject("model/original", models["original"])]
+    subjects = [
+        model_subject("model/unlearned", models["unlearned"]),
+        model_subject("model/original", models["original"]),
+    ]
     subjects += [model_subject(f"model/reference/{r['index']}", r) for r in models["references"]]
     if evidence.get("config_file_sha256"):
-        subjects.append({"name": f"config/{Path(config_path).name if config_path else 'config.yaml'}",
-                         "digest": {"sha256": evidence["config_file_sha256"]}})
-    subjects.append({"name": "forget_manifest.txt", "digest": {"sha256": evidence["data"]["forget"]["manifest_sha256"]}})
-    return {"_type": STATEMENT_TYPE, "subject": subjects, "predicateType": PREDICATE_TYPE, "predicate": evidence}
+        subjects.append(
+            {
+                "name": f"config/{Path(config_path).name if config_path else 'config.yaml'}",
+                "digest": {"sha256": evidence["config_file_sha256"]},
+            }
+        )
+    subjects.append(
+        {"name": "forget_manifest.txt", "digest": {"sha256": evidence["data"]["forget"]["manifest_sha256"]}}
+    )
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": evidence,
+    }
 
 
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -285,15 +345,25 @@ def sign_pdf(pdf: bytes, signing: SigningKey, *, reason: str, name: str | None, 
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
     der = serialization.Encoding.DER
     cert = asn1_x509.Certificate.load(signing.cert.public_bytes(der))
-    key = asn1_keys.PrivateKeyInfo.load(signing.key.private_bytes(der, serialization.PrivateFormat.PKCS8,
-                                                                  serialization.NoEncryption()))
-    store = SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(c.public_bytes(der)) for c in signing.chain])
+    key = asn1_keys.PrivateKeyInfo.load(
+        signing.key.private_bytes(der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    store = SimpleCertificateStore.from_certs(
+        [asn1_x509.Certificate.load(c.public_bytes(der)) for c in signing.chain]
+    )
     signer = signers.SimpleSigner(signing_cert=cert, signing_key=key, cert_registry=store)
     meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES, certify=True,
-        docmdp_permissions=fields.MDPPerm.NO_CHANGES, reason=reason, name=name)
+        field_name=FIELD_NAME,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+        reason=reason,
+        name=name,
+    )
     tsa = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=signer, timestamper=tsa).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
-                                                                     output=out)
+    signers.PdfSigner(meta, signer=signer, timestamper=tsa).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out
+    )
     return out.getvalue()

@@ -57,7 +57,9 @@ class Splits:
         return h.hexdigest()
 
 
-def _stratified_split(idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_split(
+    idx: np.ndarray, labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split ``idx`` into (rest, held) with ``fraction`` of each class in ``held``."""
     rng = np.random.default_rng(seed)
     held = []
@@ -118,10 +120,15 @@ def train_size_problems(data: LoadedData, cfg: DataConfig, seed: int) -> list[Pr
     pool = len(base_splits(data, cfg.model_copy(update={"train_size": None}), seed)[0])
     if cfg.train_size <= pool:
         return []
-    return [Problem("data.train_size", f"{cfg.train_size} is more than the {pool} samples available: the training "
-                                       f"pool of '{data.name}' ({len(data)} samples less the test and population "
-                                       f"splits); set data.train_size to at most {pool}, or lower "
-                                       "data.population_fraction")]
+    return [
+        Problem(
+            "data.train_size",
+            f"{cfg.train_size} is more than the {pool} samples available: the training "
+            f"pool of '{data.name}' ({len(data)} samples less the test and population "
+            f"splits); set data.train_size to at most {pool}, or lower "
+            "data.population_fraction",
+        )
+    ]
 
 
 INDEX_LIMIT = 2**62  # larger than any dataset; keeps every index inside int64
@@ -138,7 +145,9 @@ def read_index_file(path: Path) -> list[int]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text (byte offset {exc.start}); write one index per line") from None
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte offset {exc.start}); write one index per line"
+        ) from None
     out = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
@@ -150,27 +159,38 @@ def read_index_file(path: Path) -> list[int]:
         except ValueError:
             raise ValueError(f"line {lineno} of {path} is not an integer index: {shown!r}") from None
         if not -INDEX_LIMIT < value < INDEX_LIMIT:
-            raise ValueError(f"line {lineno} of {path} holds {shown!r}, far outside any dataset's indices; "
-                             "list dataset indices of training samples") from None
+            raise ValueError(
+                f"line {lineno} of {path} holds {shown!r}, far outside any dataset's indices; "
+                "list dataset indices of training samples"
+            ) from None
         out.append(value)
     return out
 
 
-def forget_indices(data: LoadedData, train: np.ndarray, forget: ForgetConfig, seed: int) -> tuple[np.ndarray, list[Problem]]:
+def forget_indices(
+    data: LoadedData, train: np.ndarray, forget: ForgetConfig, seed: int
+) -> tuple[np.ndarray, list[Problem]]:
     """The forget set (sorted dataset indices) and the problems that make the request invalid."""
     y = data.y.numpy()
     problems: list[Problem] = []
     if forget.kind == "class":
         bad = [c for c in forget.classes or [] if not 0 <= c < data.num_classes]
         if bad:
-            problems.append(Problem("forget.classes", f"class {', '.join(map(str, bad))} not in the dataset "
-                                                      f"'{data.name}', whose labels are 0..{data.num_classes - 1}"))
+            problems.append(
+                Problem(
+                    "forget.classes",
+                    f"class {', '.join(map(str, bad))} not in the dataset "
+                    f"'{data.name}', whose labels are 0..{data.num_classes - 1}",
+                )
+            )
             return np.empty(0, dtype=np.int64), problems
         chosen = train[np.isin(y[train], forget.classes)]
     elif forget.kind == "random":
         n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
         if n > len(train):
-            problems.append(Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}"))
+            problems.append(
+                Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}")
+            )
             return np.empty(0, dtype=np.int64), problems
         rng = np.random.default_rng(derive_seed(seed, "forget/random"))
         chosen = rng.choice(train, size=n, replace=False)
@@ -178,49 +198,85 @@ def forget_indices(data: LoadedData, train: np.ndarray, forget: ForgetConfig, se
         from auditor.backdoor import choose_canaries
 
         if data.x.ndim != 4:
-            return np.empty(0, dtype=np.int64), [Problem("forget.kind", "backdoor canaries need image inputs "
-                                                                         "(N, C, H, W); this dataset is tabular")]
+            return np.empty(0, dtype=np.int64), [
+                Problem(
+                    "forget.kind", "backdoor canaries need image inputs (N, C, H, W); this dataset is tabular"
+                )
+            ]
         if not 0 <= (forget.target or 0) < data.num_classes:
-            return np.empty(0, dtype=np.int64), [Problem("forget.target", f"class {forget.target} not in the dataset "
-                                                                          f"'{data.name}' (labels 0..{data.num_classes - 1})")]
+            return np.empty(0, dtype=np.int64), [
+                Problem(
+                    "forget.target",
+                    f"class {forget.target} not in the dataset "
+                    f"'{data.name}' (labels 0..{data.num_classes - 1})",
+                )
+            ]
         chosen = choose_canaries(data, train, forget, seed)
         n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
         if len(chosen) < n:
-            problems.append(Problem("forget.count", f"asks for {n} canaries but only {len(chosen)} training samples "
-                                                    "lie outside the target class"))
+            problems.append(
+                Problem(
+                    "forget.count",
+                    f"asks for {n} canaries but only {len(chosen)} training samples "
+                    "lie outside the target class",
+                )
+            )
     else:  # indices
         path = Path(forget.path)  # type: ignore[arg-type]
         try:
             listed = read_index_file(path)
         except OSError as exc:
-            return np.empty(0, dtype=np.int64), [Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")]
+            return np.empty(0, dtype=np.int64), [
+                Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")
+            ]
         except ValueError as exc:
             return np.empty(0, dtype=np.int64), [Problem("forget.path", str(exc))]
         arr = np.asarray(listed, dtype=np.int64)
         values, counts = np.unique(arr, return_counts=True)
         dupes = values[counts > 1]
         if len(dupes):
-            problems.append(Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}"))
+            problems.append(
+                Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}")
+            )
         out_of_range = arr[(arr < 0) | (arr >= len(y))]
         if len(out_of_range):
-            problems.append(Problem("forget.path", f"{len(out_of_range)} index(es) outside 0..{len(y) - 1}, "
-                                                   f"e.g. {out_of_range[:5].tolist()}"))
+            problems.append(
+                Problem(
+                    "forget.path",
+                    f"{len(out_of_range)} index(es) outside 0..{len(y) - 1}, "
+                    f"e.g. {out_of_range[:5].tolist()}",
+                )
+            )
         not_train = np.setdiff1d(arr[(arr >= 0) & (arr < len(y))], train)
         if len(not_train):
-            problems.append(Problem("forget.path", f"{len(not_train)} index(es) are not in the training split "
-                                                   f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
-                                                   "never trained on. List dataset indices of training samples only."))
+            problems.append(
+                Problem(
+                    "forget.path",
+                    f"{len(not_train)} index(es) are not in the training split "
+                    f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
+                    "never trained on. List dataset indices of training samples only.",
+                )
+            )
         chosen = np.unique(arr)
     chosen = np.sort(chosen.astype(np.int64))
     if not problems and len(chosen) == 0:
-        problems.append(Problem("forget", "the forget set is empty: nothing in the training split matches the request"))
+        problems.append(
+            Problem("forget", "the forget set is empty: nothing in the training split matches the request")
+        )
     elif not problems and len(chosen) == len(train):
-        problems.append(Problem("forget", "the forget set is the whole training set: there is nothing to retain, "
-                                          "and no reference model can be retrained"))
+        problems.append(
+            Problem(
+                "forget",
+                "the forget set is the whole training set: there is nothing to retain, "
+                "and no reference model can be retrained",
+            )
+        )
     return chosen, problems
 
 
-def make_splits(data: LoadedData, cfg: DataConfig, forget: ForgetConfig, seed: int) -> tuple[Splits | None, list[Problem]]:
+def make_splits(
+    data: LoadedData, cfg: DataConfig, forget: ForgetConfig, seed: int
+) -> tuple[Splits | None, list[Problem]]:
     """All splits, or the problems that prevent them."""
     problems = train_size_problems(data, cfg, seed)
     if problems:

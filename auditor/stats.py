@@ -51,8 +51,13 @@ class Estimate:
     level: float | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"value": self.value, "ci": list(self.ci) if self.ci is not None else None, "n": self.n,
-                "note": self.note, "level": self.level}
+        return {
+            "value": self.value,
+            "ci": list(self.ci) if self.ci is not None else None,
+            "n": self.n,
+            "note": self.note,
+            "level": self.level,
+        }
 
 
 def clopper_pearson(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
@@ -134,8 +139,11 @@ def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> Estimate:
     neg = np.asarray(neg, float)
     need = min_negatives(fpr)
     if neg.size < need:
-        return Estimate(None, n=int(neg.size),
-                        note=f"not estimable: {neg.size} negatives < {need} needed for TPR at {fpr:.3g} FPR")
+        return Estimate(
+            None,
+            n=int(neg.size),
+            note=f"not estimable: {neg.size} negatives < {need} needed for TPR at {fpr:.3g} FPR",
+        )
     f, t, _ = roc_curve(pos, neg)
     return Estimate(float(t[f <= fpr + 1e-12].max()), n=int(np.asarray(pos).size + neg.size))
 
@@ -232,8 +240,9 @@ def resampled_means(arrays: Sequence[np.ndarray], idx: np.ndarray) -> np.ndarray
     return out
 
 
-def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level: float,
-                        rng: np.random.Generator) -> Comparison:
+def compare_proportions(
+    values: dict[str, list[np.ndarray]], *, reps: int, level: float, rng: np.random.Generator
+) -> Comparison:
     """Compare per-sample 0/1 (or real-valued mean) outcomes on the same samples.
 
     The gate's evidence is analytic: Newcombe's paired score interval for 0/1 outcomes (the
@@ -264,7 +273,7 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
     refs = values["reference"]
     with_original = bool(values.get("original"))
     means = resampled_means([u, *refs] + ([values["original"][0]] if with_original else []), idx)
-    ref_reps = means[:, 1:1 + len(refs)].mean(axis=1)
+    ref_reps = means[:, 1 : 1 + len(refs)].mean(axis=1)
     gap_reps = means[:, 0] - ref_reps
     control = means[:, -1] - ref_reps if with_original else None
     ref_points = [float(r.mean()) for r in refs]
@@ -276,9 +285,13 @@ def compare_proportions(values: dict[str, list[np.ndarray]], *, reps: int, level
             continue
         diff = arrays[0] - ref_mean
         sd = float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
-        evidence[role] = evidence_from_replicates(float(arrays[0].mean() - np.mean(ref_points)), None, ref_points,
-                                                  fallback_sd=sd,
-                                                  cells=paired_cells(arrays[0], ref_mean) if binary else None)
+        evidence[role] = evidence_from_replicates(
+            float(arrays[0].mean() - np.mean(ref_points)),
+            None,
+            ref_points,
+            fallback_sd=sd,
+            cells=paired_cells(arrays[0], ref_mean) if binary else None,
+        )
     point = float(u.mean() - np.mean(ref_points))
     spread = float(np.ptp(ref_points)) if len(refs) > 1 else 0.0
     gap = Estimate(point, percentile_interval(gap_reps, level), n=n, level=level)
@@ -301,11 +314,16 @@ def exposure_outcomes(member_scores: dict[str, list[np.ndarray]], fpr: float) ->
     """
     refs = member_scores["reference"]
     threshold = float(np.quantile(np.concatenate(refs), 1.0 - fpr))
-    out = {role: [(s > threshold).astype(float) for s in arrays]
-           for role, arrays in member_scores.items() if role != "reference"}
+    out = {
+        role: [(s > threshold).astype(float) for s in arrays]
+        for role, arrays in member_scores.items()
+        if role != "reference"
+    }
     if len(refs) > 1:
-        out["reference"] = [(refs[i] > float(np.quantile(np.concatenate(refs[:i] + refs[i + 1:]), 1.0 - fpr)))
-                            .astype(float) for i in range(len(refs))]
+        out["reference"] = [
+            (refs[i] > float(np.quantile(np.concatenate(refs[:i] + refs[i + 1 :]), 1.0 - fpr))).astype(float)
+            for i in range(len(refs))
+        ]
     else:
         out["reference"] = [(refs[0] > threshold).astype(float)]
     return out
@@ -368,8 +386,9 @@ def parallel_map(fn, items: Sequence) -> list:
         return list(pool.map(fn, items))
 
 
-def _resampled(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], ip: np.ndarray,
-               ineg: np.ndarray):
+def _resampled(
+    stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], ip: np.ndarray, ineg: np.ndarray
+):
     """``(pos, neg) -> [B]``: ``stat`` on the bootstrap draws ``ip`` (members) and ``ineg`` (non-members).
 
     A statistic with a weighted form (``stat.weighted``, :mod:`auditor.rankstats`) reads each
@@ -385,8 +404,15 @@ def _resampled(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], ip:
     return lambda p, q: weighted(p, q, pos_counts, neg_counts)
 
 
-def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]], *, reps: int, level: float,
-                   rng: np.random.Generator, min_negatives_needed: int = 1) -> Comparison:
+def compare_scores(
+    stat,
+    scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+    *,
+    reps: int,
+    level: float,
+    rng: np.random.Generator,
+    min_negatives_needed: int = 1,
+) -> Comparison:
     """Compare a membership statistic (AUC, balanced accuracy, TPR at FPR) across models.
 
     Members and non-members are resampled separately (stratified bootstrap), with the same
@@ -410,7 +436,9 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
         empty = Estimate(None, n=n, note="not estimable: needs members and non-members")
         return Comparison({r: empty for r in scores}, empty, None, None)
     if n_neg < min_negatives_needed:
-        empty = Estimate(None, n=n, note=f"not estimable: {n_neg} non-members < {min_negatives_needed} needed")
+        empty = Estimate(
+            None, n=n, note=f"not estimable: {n_neg} non-members < {min_negatives_needed} needed"
+        )
         return Comparison({r: empty for r in scores}, empty, None, None)
     ip = bootstrap_indices(n_pos, reps, rng)
     ineg = bootstrap_indices(n_neg, reps, rng)
@@ -423,17 +451,26 @@ def compare_scores(stat, scores: dict[str, list[tuple[np.ndarray, np.ndarray]]],
     for role, pairs in scores.items():
         points[role] = [float(stat(p[None, :], q[None, :])[0]) for p, q in pairs]
         boots[role] = np.mean([next(replicates) for _ in pairs], axis=0)
-        per_model[role] = Estimate(float(np.mean(points[role])), percentile_interval(boots[role], level),
-                                   n=n, level=level)
+        per_model[role] = Estimate(
+            float(np.mean(points[role])), percentile_interval(boots[role], level), n=n, level=level
+        )
     gap_reps = boots["unlearned"] - boots["reference"]
-    gap = Estimate(per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
-                   percentile_interval(gap_reps, level), n=n, level=level)
+    gap = Estimate(
+        per_model["unlearned"].value - per_model["reference"].value,  # type: ignore[operator]
+        percentile_interval(gap_reps, level),
+        n=n,
+        level=level,
+    )
     spread = float(np.ptp(points["reference"])) if len(points["reference"]) > 1 else 0.0
     control = boots["original"] - boots["reference"] if "original" in boots else None
     ref_mean = float(np.mean(points["reference"]))
-    evidence = {role: evidence_from_replicates(float(np.mean(points[role])) - ref_mean,
-                                               boots[role] - boots["reference"], points["reference"])
-                for role in scores if role != "reference"}
+    evidence = {
+        role: evidence_from_replicates(
+            float(np.mean(points[role])) - ref_mean, boots[role] - boots["reference"], points["reference"]
+        )
+        for role in scores
+        if role != "reference"
+    }
     return Comparison(per_model, gap, gap_reps, spread, control, evidence)
 
 
@@ -467,8 +504,9 @@ def _cp_upper_array(k: np.ndarray, n: int, *, alpha: float) -> np.ndarray:
     return out
 
 
-def epsilon_at_thresholds(thresholds: np.ndarray, pos: np.ndarray, neg: np.ndarray, *, delta: float,
-                          alpha: float) -> np.ndarray:
+def epsilon_at_thresholds(
+    thresholds: np.ndarray, pos: np.ndarray, neg: np.ndarray, *, delta: float, alpha: float
+) -> np.ndarray:
     """:func:`epsilon_from_counts` at every threshold ("member if score >= t") in one pass.
 
     The error counts at all thresholds come from one sort of each class and a binary search
@@ -477,8 +515,8 @@ def epsilon_at_thresholds(thresholds: np.ndarray, pos: np.ndarray, neg: np.ndarr
     :func:`epsilon_from_counts` threshold by threshold.
     """
     t = np.asarray(thresholds, float)
-    fp = neg.size - np.searchsorted(np.sort(neg), t, side="left")   # non-members scored >= t
-    fn = np.searchsorted(np.sort(pos), t, side="left")              # members scored < t
+    fp = neg.size - np.searchsorted(np.sort(neg), t, side="left")  # non-members scored >= t
+    fn = np.searchsorted(np.sort(pos), t, side="left")  # members scored < t
     fpr_ub = _cp_upper_array(fp, neg.size, alpha=alpha / 2)
     fnr_ub = _cp_upper_array(fn, pos.size, alpha=alpha / 2)
     best = np.zeros(t.shape)
@@ -489,9 +527,17 @@ def epsilon_at_thresholds(thresholds: np.ndarray, pos: np.ndarray, neg: np.ndarr
     return best
 
 
-def epsilon_lower_bound(pos: np.ndarray, neg: np.ndarray, *, delta: float = 1e-5, alpha: float = 0.05,
-                        strategy: str = "split", threshold: float | None = None,
-                        rng: np.random.Generator | None = None, split_fraction: float = 0.5) -> Estimate:
+def epsilon_lower_bound(
+    pos: np.ndarray,
+    neg: np.ndarray,
+    *,
+    delta: float = 1e-5,
+    alpha: float = 0.05,
+    strategy: str = "split",
+    threshold: float | None = None,
+    rng: np.random.Generator | None = None,
+    split_fraction: float = 0.5,
+) -> Estimate:
     """An epsilon lower bound from membership scores, with a valid threshold strategy.
 
     Choosing the best threshold on the same data that yields the bound invalidates its confidence
@@ -531,8 +577,14 @@ def epsilon_lower_bound(pos: np.ndarray, neg: np.ndarray, *, delta: float = 1e-5
         candidates = np.unique(np.concatenate([p1, q1, [np.inf]]))
         chosen = candidates[int(np.argmax(bound_at(candidates, p1, q1, alpha)))]  # the first best, ascending
         eps = float(bound_at(chosen, p2, q2, alpha)[0])
-        note = f"threshold chosen on a {split_fraction:.0%} split, bounded on the other {1 - split_fraction:.0%}"
+        note = (
+            f"threshold chosen on a {split_fraction:.0%} split, bounded on the other {1 - split_fraction:.0%}"
+        )
     else:
         raise ValueError(f"unknown threshold strategy {strategy!r}: use split, bonferroni or fixed")
-    return Estimate(eps, n=int(pos.size + neg.size), level=1 - alpha,
-                    note=f"{note}; delta = {delta:g}, one-sided {1 - alpha:.0%}")
+    return Estimate(
+        eps,
+        n=int(pos.size + neg.size),
+        level=1 - alpha,
+        note=f"{note}; delta = {delta:g}, one-sided {1 - alpha:.0%}",
+    )

@@ -61,8 +61,14 @@ class Recipe:
         return out
 
 
-def make_optimizer(params: Iterator[nn.Parameter] | list[nn.Parameter], *, name: str, lr: float,
-                   momentum: float = 0.9, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterator[nn.Parameter] | list[nn.Parameter],
+    *,
+    name: str,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
     """SGD (with momentum), Adam or AdamW."""
     factories: dict[str, Callable[[], torch.optim.Optimizer]] = {
         "sgd": lambda: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay),
@@ -85,7 +91,7 @@ def augment_batch(x: torch.Tensor, *, kind: str, generator: torch.Generator) -> 
         padded = F.pad(x, (pad, pad, pad, pad))
         dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).tolist()
         dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).tolist()
-        x = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+        x = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
     return x
 
 
@@ -102,9 +108,16 @@ def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device)
 
 
-def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: Recipe,
-                generator: torch.Generator, device: torch.device | str = "cpu",
-                progress: ProgressFn | None = None) -> nn.Module:
+def train_model(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    recipe: Recipe,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    progress: ProgressFn | None = None,
+) -> nn.Module:
     """Train ``model`` in place on ``(x, y)`` with cross-entropy under ``recipe``; returns it.
 
     Shuffling and augmentation draw only from ``generator``, so a (model init, data, recipe,
@@ -116,14 +129,29 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: R
     if recipe.function is not None:
         from auditor import training_plugin
 
-        return training_plugin.call(recipe.function, recipe.kwargs, model.to(device), x, y, generator=generator,
-                                    device=device, progress=progress)
+        return training_plugin.call(
+            recipe.function,
+            recipe.kwargs,
+            model.to(device),
+            x,
+            y,
+            generator=generator,
+            device=device,
+            progress=progress,
+        )
     model.to(device).train()
-    opt = make_optimizer(list(model.parameters()), name=recipe.optimizer, lr=recipe.lr,
-                         momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    opt = make_optimizer(
+        list(model.parameters()),
+        name=recipe.optimizer,
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+    )
     steps_per_epoch = max(1, math.ceil(len(y) / recipe.batch_size))
     total = recipe.epochs * steps_per_epoch
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if recipe.schedule == "cosine" else None)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if recipe.schedule == "cosine" else None
+    )
     step = 0
     for _ in range(recipe.epochs):
         for idx in batches(len(y), recipe.batch_size, generator=generator):
@@ -142,12 +170,16 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, recipe: R
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, x: torch.Tensor, *, device: torch.device | str = "cpu",
-                   batch_size: int = 512) -> torch.Tensor:
+def predict_logits(
+    model: nn.Module, x: torch.Tensor, *, device: torch.device | str = "cpu", batch_size: int = 512
+) -> torch.Tensor:
     """Logits of ``model`` on ``x`` in eval mode, returned on the CPU as float32."""
     device = torch.device(device)
     was_training = model.training
     model.to(device).eval()
-    out = [model(x[i:i + batch_size].to(device, non_blocking=True)).float() for i in range(0, len(x), batch_size)]
+    out = [
+        model(x[i : i + batch_size].to(device, non_blocking=True)).float()
+        for i in range(0, len(x), batch_size)
+    ]
     model.train(was_training)
     return torch.cat(out).cpu() if out else torch.empty(0)

@@ -50,7 +50,9 @@ def resolve(spec: str) -> Callable[..., Any]:
     from auditor.registry import import_callable
 
     try:
-        return import_callable(spec, what="training function", hint="a function fit(model, x, y, *, seed, ...)")
+        return import_callable(
+            spec, what="training function", hint="a function fit(model, x, y, *, seed, ...)"
+        )
     except ValueError as exc:
         raise TrainingFunctionError(f"training.function: {exc}") from None
 
@@ -61,13 +63,24 @@ def source_digest(spec: str) -> str:
 
     digest = source_sha256(resolve(spec))
     if digest is None:
-        raise TrainingFunctionError(f"training.function: {spec!r} has no source file to digest; define it in a "
-                                    "Python module (not a notebook cell or a C extension)")
+        raise TrainingFunctionError(
+            f"training.function: {spec!r} has no source file to digest; define it in a "
+            "Python module (not a notebook cell or a C extension)"
+        )
     return digest
 
 
-def call(spec: str, kwargs: Mapping[str, Any], model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-         generator: torch.Generator, device: torch.device, progress: ProgressFn | None) -> nn.Module:
+def call(
+    spec: str,
+    kwargs: Mapping[str, Any],
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    generator: torch.Generator,
+    device: torch.device,
+    progress: ProgressFn | None,
+) -> nn.Module:
     """Train ``model`` with the user's function; returns the trained model in eval mode.
 
     Raises:
@@ -80,11 +93,15 @@ def call(spec: str, kwargs: Mapping[str, Any], model: nn.Module, x: torch.Tensor
     if result is None:
         result = model
     if not isinstance(result, nn.Module):
-        raise TrainingFunctionError(f"training.function: {spec!r} returned a {type(result).__name__}; return the "
-                                    "trained torch.nn.Module, or None after training the model in place")
+        raise TrainingFunctionError(
+            f"training.function: {spec!r} returned a {type(result).__name__}; return the "
+            "trained torch.nn.Module, or None after training the model in place"
+        )
     if result is not model and set(result.state_dict()) != set(model.state_dict()):
-        raise TrainingFunctionError(f"training.function: {spec!r} returned a model of another architecture "
-                                    "(different parameter names); train and return the model it was given")
+        raise TrainingFunctionError(
+            f"training.function: {spec!r} returned a model of another architecture "
+            "(different parameter names); train and return the model it was given"
+        )
     return result.eval()
 
 
@@ -105,7 +122,11 @@ class DeterminismCheck:
     seeds_differ: bool
 
     def as_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "same_seed_equal": self.same_seed_equal, "seeds_differ": self.seeds_differ}
+        return {
+            "samples": self.samples,
+            "same_seed_equal": self.same_seed_equal,
+            "seeds_differ": self.seeds_differ,
+        }
 
 
 def _max_difference(a: nn.Module, b: nn.Module) -> float:
@@ -113,8 +134,16 @@ def _max_difference(a: nn.Module, b: nn.Module) -> float:
     return max((float((sa[k].double() - sb[k].double()).abs().max()) if sa[k].numel() else 0.0) for k in sa)
 
 
-def check_deterministic(spec: str, kwargs: Mapping[str, Any], factory: Callable[[], nn.Module], x: torch.Tensor,
-                        y: torch.Tensor, *, device: torch.device, samples: int = 256) -> DeterminismCheck:
+def check_deterministic(
+    spec: str,
+    kwargs: Mapping[str, Any],
+    factory: Callable[[], nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    device: torch.device,
+    samples: int = 256,
+) -> DeterminismCheck:
     """Run the function three times on a small seeded subset and compare the weights.
 
     Runs 1 and 2 use the same initial weights and the same seed; they must agree exactly (within
@@ -135,8 +164,16 @@ def check_deterministic(spec: str, kwargs: Mapping[str, Any], factory: Callable[
     def run(seed: int) -> nn.Module:
         model = factory()
         model.load_state_dict(start)
-        return call(spec, kwargs, model, xs, ys, generator=torch.Generator().manual_seed(seed), device=device,
-                    progress=None).cpu()
+        return call(
+            spec,
+            kwargs,
+            model,
+            xs,
+            ys,
+            generator=torch.Generator().manual_seed(seed),
+            device=device,
+            progress=None,
+        ).cpu()
 
     first, second, other = run(1), run(1), run(2)
     tolerance = 1e-6 if device.type == "cuda" else 0.0
@@ -146,5 +183,8 @@ def check_deterministic(spec: str, kwargs: Mapping[str, Any], factory: Callable[
             f"training.function: {spec!r} is not deterministic given its seed: two runs with seed 1 on the same "
             f"{n} samples from the same initial weights differ by up to {gap:.3g} in a weight. Draw all randomness "
             "from the `generator` argument (torch.randperm(n, generator=generator), a DataLoader with "
-            "generator=generator) or seed torch, numpy and random from `seed` at the start of the function")
-    return DeterminismCheck(samples=n, same_seed_equal=True, seeds_differ=_max_difference(first, other) > tolerance)
+            "generator=generator) or seed torch, numpy and random from `seed` at the start of the function"
+        )
+    return DeterminismCheck(
+        samples=n, same_seed_equal=True, seeds_differ=_max_difference(first, other) > tolerance
+    )

@@ -113,7 +113,7 @@ class Verification:
 
 def _one_line(text: str) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL - 3] + "..."
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
 
 
 def _describe(exc: BaseException) -> str:
@@ -144,10 +144,15 @@ def load_trust_roots(paths: list[Path]) -> list[Any]:
         try:
             certs += x509.load_pem_x509_certificates(data) if pem else [x509.load_der_x509_certificate(data)]
         except ValueError as exc:
-            why = f"its PEM block is not a certificate ({_describe(exc)})" if pem else \
-                "it holds no PEM certificate (-----BEGIN CERTIFICATE-----) and is not a DER certificate"
-            raise NotVerified(f"trust root {p} is not usable: {why}; pass your CA's certificate, e.g. ca.pem "
-                              "from `unlearn-audit keys gen-test`") from None
+            why = (
+                f"its PEM block is not a certificate ({_describe(exc)})"
+                if pem
+                else "it holds no PEM certificate (-----BEGIN CERTIFICATE-----) and is not a DER certificate"
+            )
+            raise NotVerified(
+                f"trust root {p} is not usable: {why}; pass your CA's certificate, e.g. ca.pem "
+                "from `unlearn-audit keys gen-test`"
+            ) from None
     return certs
 
 
@@ -180,16 +185,22 @@ def target_kind(data: bytes, name: str) -> tuple[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise NotVerified(f"{name} is neither a PDF (it does not start with %PDF-, so it is damaged or another kind "
-                          "of file) nor a JSON statement; give a signed report.pdf or evidence.intoto.json") from None
+        raise NotVerified(
+            f"{name} is neither a PDF (it does not start with %PDF-, so it is damaged or another kind "
+            "of file) nor a JSON statement; give a signed report.pdf or evidence.intoto.json"
+        ) from None
     if isinstance(doc, dict) and "payload" in doc and "signatures" in doc:
         return "statement", doc
     if isinstance(doc, dict) and (doc.get("schema") == EVIDENCE_SCHEMA or "verdict" in doc):
-        raise NotVerified(f"{name} is an unsigned evidence record, which cannot be verified on its own; verify the "
-                          f"signed report.pdf (or {STATEMENT_NAME}) and pass --evidence {name} to check it against "
-                          "the signed statement")
-    raise NotVerified(f"{name} is JSON but not a DSSE envelope (no 'payload' and 'signatures'); give a signed "
-                      f"report.pdf or {STATEMENT_NAME}")
+        raise NotVerified(
+            f"{name} is an unsigned evidence record, which cannot be verified on its own; verify the "
+            f"signed report.pdf (or {STATEMENT_NAME}) and pass --evidence {name} to check it against "
+            "the signed statement"
+        )
+    raise NotVerified(
+        f"{name} is JSON but not a DSSE envelope (no 'payload' and 'signatures'); give a signed "
+        f"report.pdf or {STATEMENT_NAME}"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,20 +219,27 @@ def signature_der(data: bytes, byte_range: list[int]) -> bytes:
         NotVerified: The range or the gap breaks the rule; the message says how.
     """
     if len(byte_range) != 4:
-        raise NotVerified(f"/ByteRange has {len(byte_range)} numbers instead of 4; the signature dictionary was "
-                          "damaged")
+        raise NotVerified(
+            f"/ByteRange has {len(byte_range)} numbers instead of 4; the signature dictionary was damaged"
+        )
     first, start, end, length = byte_range
     if first != 0 or not 0 < start < end or length < 0:
-        raise NotVerified(f"/ByteRange {byte_range} is malformed (expected [0 start end length], 0 < start < end)")
+        raise NotVerified(
+            f"/ByteRange {byte_range} is malformed (expected [0 start end length], 0 < start < end)"
+        )
     size = len(data)
     if end + length < size:
-        raise NotVerified(f"the signature covers bytes 0..{end + length} but the file has {size}: "
-                          f"{size - end - length} "
-                          "bytes were added after signing (an incremental update or appended data); only the "
-                          "file as signed can be verified")
+        raise NotVerified(
+            f"the signature covers bytes 0..{end + length} but the file has {size}: "
+            f"{size - end - length} "
+            "bytes were added after signing (an incremental update or appended data); only the "
+            "file as signed can be verified"
+        )
     if end + length > size:
-        raise NotVerified(f"/ByteRange ends at byte {end + length}, past the end of the {size}-byte file: "
-                          "the file was truncated or damaged")
+        raise NotVerified(
+            f"/ByteRange ends at byte {end + length}, past the end of the {size}-byte file: "
+            "the file was truncated or damaged"
+        )
     return contents_der(data[start:end])
 
 
@@ -239,12 +257,16 @@ def contents_der(gap: bytes) -> bytes:
         raise NotVerified("/Contents is not a plain hex string (a byte in the signature was changed)")
     raw = bytes.fromhex(digits.decode("ascii"))
     size = der_length(raw)
-    hex_der = digits[:2 * size]
+    hex_der = digits[: 2 * size]
     if hex_der not in (hex_der.lower(), hex_der.upper()):
-        raise NotVerified("the signature's hex digits mix upper and lower case (a byte in /Contents was changed)")
-    if digits[2 * size:].strip(b"0"):
-        raise NotVerified(f"the zero padding after the {size}-byte signature in /Contents holds other digits (a byte "
-                          "in the padding was changed after signing)")
+        raise NotVerified(
+            "the signature's hex digits mix upper and lower case (a byte in /Contents was changed)"
+        )
+    if digits[2 * size :].strip(b"0"):
+        raise NotVerified(
+            f"the zero padding after the {size}-byte signature in /Contents holds other digits (a byte "
+            "in the padding was changed after signing)"
+        )
     return raw[:size]
 
 
@@ -263,11 +285,15 @@ def der_length(raw: bytes) -> int:
     except (ValueError, TypeError) as exc:
         raise NotVerified(f"the signature in /Contents is not valid DER ({_describe(exc)})") from None
     if trailer:
-        raise NotVerified("the signature in /Contents uses an indefinite length, which our signer never writes")
+        raise NotVerified(
+            "the signature in /Contents uses an indefinite length, which our signer never writes"
+        )
     return len(header) + len(content)
 
 
-def cms_problem(der: bytes, *, signer_cert: bytes, extra_certs: list[Any], timestamp_ok: bool | None) -> str | None:
+def cms_problem(
+    der: bytes, *, signer_cert: bytes, extra_certs: list[Any], timestamp_ok: bool | None
+) -> str | None:
     """What, in the CMS SignedData, is not what our signer writes, or None.
 
     The signature covers only the signed attributes, so the rest of the CMS blob (versions,
@@ -297,18 +323,22 @@ def cms_problem(der: bytes, *, signer_cert: bytes, extra_certs: list[Any], times
     if len(signers) != 1:
         return f"the CMS holds {len(signers)} signer infos instead of 1"
     si = signers[0]
-    expected = {"SignedData version": (sd["version"].native, "v1"),
-                "SignerInfo version": (si["version"].native, "v1"),
-                "signer identifier": (si["sid"].name, "issuer_and_serial_number"),
-                "encapsulated content type": (sd["encap_content_info"]["content_type"].native, "data"),
-                "encapsulated content": (sd["encap_content_info"]["content"].native, None),
-                "CRLs": (sd["crls"].native, None)}
+    expected = {
+        "SignedData version": (sd["version"].native, "v1"),
+        "SignerInfo version": (si["version"].native, "v1"),
+        "signer identifier": (si["sid"].name, "issuer_and_serial_number"),
+        "encapsulated content type": (sd["encap_content_info"]["content_type"].native, "data"),
+        "encapsulated content": (sd["encap_content_info"]["content"].native, None),
+        "CRLs": (sd["crls"].native, None),
+    }
     for what, (found, want) in expected.items():
         if found != want:
             return f"the CMS {what} is {found!r}, not {want!r} as our signer writes it"
     if [a.dump() for a in sd["digest_algorithms"]] != [si["digest_algorithm"].dump()]:
         return "the CMS digest algorithm list does not match the signer's digest algorithm"
-    unsigned = [a["type"].native for a in si["unsigned_attrs"]] if si["unsigned_attrs"].native is not None else []
+    unsigned = (
+        [a["type"].native for a in si["unsigned_attrs"]] if si["unsigned_attrs"].native is not None else []
+    )
     if unsigned and (unsigned != ["signature_time_stamp_token"] or not timestamp_ok):
         return f"the CMS has unsigned attributes {unsigned} that are not one valid signature timestamp"
     embedded = []
@@ -324,8 +354,10 @@ def cms_problem(der: bytes, *, signer_cert: bytes, extra_certs: list[Any], times
     certs = [x509.load_der_x509_certificate(c) for c in embedded]
     for cert in certs:
         if not any(_issued_by(cert, issuer) for issuer in certs + list(extra_certs)):
-            return (f"the embedded certificate {cert.subject.rfc4514_string()} does not verify under any issuer "
-                    "(it was changed after signing)")
+            return (
+                f"the embedded certificate {cert.subject.rfc4514_string()} does not verify under any issuer "
+                "(it was changed after signing)"
+            )
     return None
 
 
@@ -394,55 +426,98 @@ def verify_pdf(data: bytes, *, roots: list[Any], allow_untrusted: bool, result: 
 
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         sigs = reader.embedded_signatures
-    result.require("pdf.signature.present", len(sigs) == 1,
-                   "1 signature" if len(sigs) == 1 else "the PDF is not signed (was it made with --no-sign?)"
-                   if not sigs else f"{len(sigs)} signatures; a report carries exactly one")
+    result.require(
+        "pdf.signature.present",
+        len(sigs) == 1,
+        "1 signature"
+        if len(sigs) == 1
+        else "the PDF is not signed (was it made with --no-sign?)"
+        if not sigs
+        else f"{len(sigs)} signatures; a report carries exactly one",
+    )
     sig = sigs[0]
     with result.step("pdf.signature.byterange", "read the signature's /ByteRange"):
         der = signature_der(data, [int(x) for x in sig.sig_object["/ByteRange"]])
-    result.add("pdf.signature.byterange", True, f"the signature covers all {len(data)} bytes but its own "
-               f"/Contents, which holds only the {len(der)}-byte signature and zero padding")
+    result.add(
+        "pdf.signature.byterange",
+        True,
+        f"the signature covers all {len(data)} bytes but its own "
+        f"/Contents, which holds only the {len(der)}-byte signature and zero padding",
+    )
     with result.step("pdf.signature.intact", "validate the signature"):
-        vc = ValidationContext(trust_roots=[asn1_x509.Certificate.load(c.public_bytes(_der())) for c in roots],
-                               allow_fetching=False, revocation_mode="soft-fail")
+        vc = ValidationContext(
+            trust_roots=[asn1_x509.Certificate.load(c.public_bytes(_der())) for c in roots],
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
         status = validate_pdf_signature(sig, signer_validation_context=vc)
-    result.require("pdf.signature.intact", bool(status.intact), "the signed bytes are unchanged" if status.intact
-                   else "the document was changed after signing")
-    result.require("pdf.signature.valid", bool(status.valid), "the cryptographic signature verifies" if status.valid
-                   else "the signature does not verify")
+    result.require(
+        "pdf.signature.intact",
+        bool(status.intact),
+        "the signed bytes are unchanged" if status.intact else "the document was changed after signing",
+    )
+    result.require(
+        "pdf.signature.valid",
+        bool(status.valid),
+        "the cryptographic signature verifies" if status.valid else "the signature does not verify",
+    )
     coverage = getattr(status.coverage, "name", str(status.coverage))
     modification = getattr(status.modification_level, "name", str(status.modification_level))
     # ENTIRE_REVISION with LTA_UPDATES is not enough: pyHanko files a rewritten /Info there.
     covered = coverage == "ENTIRE_FILE" and modification == "NONE" and bool(status.docmdp_ok)
-    result.require("pdf.signature.coverage", covered,
-                   f"coverage {coverage}, modifications {modification}, "
-                   f"DocMDP {'ok' if status.docmdp_ok else 'violated'}"
-                   + ("" if covered else "; only an entirely signed, unmodified file verifies"))
+    result.require(
+        "pdf.signature.coverage",
+        covered,
+        f"coverage {coverage}, modifications {modification}, "
+        f"DocMDP {'ok' if status.docmdp_ok else 'violated'}"
+        + ("" if covered else "; only an entirely signed, unmodified file verifies"),
+    )
     with result.step("pdf.signature.cms", "check the signature's CMS structure"):
         ts = status.timestamp_validity
         ts_ok = None if ts is None else bool(ts.intact and ts.valid)
-        problem = cms_problem(der, signer_cert=status.signing_cert.dump(), extra_certs=roots, timestamp_ok=ts_ok)
-    result.require("pdf.signature.cms", problem is None, problem or "the unsigned parts of the CMS signature are as "
-                   "signed, and every embedded certificate verifies under its issuer")
+        problem = cms_problem(
+            der, signer_cert=status.signing_cert.dump(), extra_certs=roots, timestamp_ok=ts_ok
+        )
+    result.require(
+        "pdf.signature.cms",
+        problem is None,
+        problem
+        or "the unsigned parts of the CMS signature are as "
+        "signed, and every embedded certificate verifies under its issuer",
+    )
     with result.step("pdf.signature.trusted", "read the signer's certificate"):
         signer_cert = x509.load_der_x509_certificate(status.signing_cert.dump())
-    _check_trust("pdf.signature.trusted", signer_cert, roots, allow_untrusted, result,
-                 already_trusted=bool(status.trusted))
+    _check_trust(
+        "pdf.signature.trusted",
+        signer_cert,
+        roots,
+        allow_untrusted,
+        result,
+        already_trusted=bool(status.trusted),
+    )
     with result.step("evidence.extracted", "read the PDF's attachments"):
         files = _embedded_files(reader)
-    result.require("evidence.extracted", STATEMENT_NAME in files, f"attachments: {', '.join(sorted(files)) or 'none'}")
+    result.require(
+        "evidence.extracted", STATEMENT_NAME in files, f"attachments: {', '.join(sorted(files)) or 'none'}"
+    )
     with result.step("evidence.dsse", f"read the embedded {STATEMENT_NAME}"):
         envelope = json.loads(files[STATEMENT_NAME])
     _check_statement(envelope, signer_cert.public_key(), "the PDF signer's key", result)
     if SIDECAR_NAME in files:
         with result.step("evidence.consistency", f"read the embedded {SIDECAR_NAME}"):
             same = canonical(json.loads(files[SIDECAR_NAME])) == canonical(result.statement["predicate"])
-        result.require("evidence.consistency", same, "the embedded evidence equals the signed statement's predicate"
-                       if same else f"the embedded {SIDECAR_NAME} differs from the signed statement")
+        result.require(
+            "evidence.consistency",
+            same,
+            "the embedded evidence equals the signed statement's predicate"
+            if same
+            else f"the embedded {SIDECAR_NAME} differs from the signed statement",
+        )
 
 
-def verify_statement(envelope: dict[str, Any], *, roots: list[Any], allow_untrusted: bool,
-                     result: Verification) -> None:
+def verify_statement(
+    envelope: dict[str, Any], *, roots: list[Any], allow_untrusted: bool, result: Verification
+) -> None:
     """A bare ``evidence.intoto.json``: its DSSE signature with the attached certificate, and trust."""
     from cryptography import x509
 
@@ -450,8 +525,10 @@ def verify_statement(envelope: dict[str, Any], *, roots: list[Any], allow_untrus
         try:
             cert = x509.load_pem_x509_certificate(envelope["signatures"][0]["cert"].encode())
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise NotVerified("the DSSE envelope has no signature with an attached certificate ('signatures'[0]"
-                              "['cert']); it was not written by unlearn-audit") from None
+            raise NotVerified(
+                "the DSSE envelope has no signature with an attached certificate ('signatures'[0]"
+                "['cert']); it was not written by unlearn-audit"
+            ) from None
     _check_statement(envelope, cert.public_key(), "the attached certificate", result)
     _check_trust("evidence.trusted", cert, roots, allow_untrusted, result, already_trusted=False)
 
@@ -460,30 +537,55 @@ def _check_statement(envelope: Any, public_key: Any, key_name: str, result: Veri
     """The DSSE signature, and the payload as an in-toto statement of ours; sets ``result.statement``."""
     with result.step("evidence.dsse", "check the statement's DSSE signature"):
         payload = dsse_verify(envelope, public_key) if isinstance(envelope, dict) else None
-    result.require("evidence.dsse", payload is not None,
-                   f"the statement's DSSE signature verifies with {key_name}" if payload is not None
-                   else f"the statement's DSSE signature does not verify with {key_name} (the statement was changed, "
-                   "or signed by another key)")
+    result.require(
+        "evidence.dsse",
+        payload is not None,
+        f"the statement's DSSE signature verifies with {key_name}"
+        if payload is not None
+        else f"the statement's DSSE signature does not verify with {key_name} (the statement was changed, "
+        "or signed by another key)",
+    )
     with result.step("evidence.statement", "read the signed statement"):
         statement = json.loads(payload)
-        if not (isinstance(statement, dict) and statement.get("_type") == STATEMENT_TYPE
-                and statement.get("predicateType") == PREDICATE_TYPE and isinstance(statement.get("predicate"), dict)):
-            raise NotVerified(f"the signed payload is not an unlearn-audit in-toto statement ({PREDICATE_TYPE})")
+        if not (
+            isinstance(statement, dict)
+            and statement.get("_type") == STATEMENT_TYPE
+            and statement.get("predicateType") == PREDICATE_TYPE
+            and isinstance(statement.get("predicate"), dict)
+        ):
+            raise NotVerified(
+                f"the signed payload is not an unlearn-audit in-toto statement ({PREDICATE_TYPE})"
+            )
     result.statement = statement
 
 
-def _check_trust(name: str, cert: Any, roots: list[Any], allow_untrusted: bool, result: Verification, *,
-                 already_trusted: bool) -> None:
+def _check_trust(
+    name: str,
+    cert: Any,
+    roots: list[Any],
+    allow_untrusted: bool,
+    result: Verification,
+    *,
+    already_trusted: bool,
+) -> None:
     fingerprint = hashlib.sha256(cert.public_bytes(_der())).hexdigest()
     subject = cert.subject.rfc4514_string()
     if roots:
         trusted = already_trusted or _chains_to(cert, roots)
-        result.require(name, trusted, f"signer {subject} (sha256 {fingerprint}) "
-                       + ("chains to the trust root" if trusted else "does not chain to the given trust root(s)"))
+        result.require(
+            name,
+            trusted,
+            f"signer {subject} (sha256 {fingerprint}) "
+            + ("chains to the trust root" if trusted else "does not chain to the given trust root(s)"),
+        )
     else:
-        result.require(name, allow_untrusted, f"UNTRUSTED: no --trust-root given; signer {subject} (sha256 "
-                       f"{fingerprint}); compare the fingerprint out of band"
-                       + ("" if allow_untrusted else ", or pass --allow-untrusted"))
+        result.require(
+            name,
+            allow_untrusted,
+            f"UNTRUSTED: no --trust-root given; signer {subject} (sha256 "
+            f"{fingerprint}); compare the fingerprint out of band"
+            + ("" if allow_untrusted else ", or pass --allow-untrusted"),
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -515,8 +617,10 @@ def sidecar_problem(record: Any, predicate: dict[str, Any]) -> tuple[str | None,
     if mine == signed:
         return None, f"canonical sha256 {signed[:16]}..."
     keys = sorted(k for k in set(record) | set(predicate) if record.get(k) != predicate.get(k))
-    return (f"differs from the signed statement in {', '.join(keys) or 'its encoding'} (canonical sha256 "
-            f"{mine[:16]}... != signed {signed[:16]}...): it was edited after signing or belongs to another run"), ""
+    return (
+        f"differs from the signed statement in {', '.join(keys) or 'its encoding'} (canonical sha256 "
+        f"{mine[:16]}... != signed {signed[:16]}...): it was edited after signing or belongs to another run"
+    ), ""
 
 
 def check_sidecar(path: Path, statement: dict[str, Any], result: Verification) -> None:
@@ -524,21 +628,29 @@ def check_sidecar(path: Path, statement: dict[str, Any], result: Verification) -
     with result.step("evidence.sidecar", f"read {path}"):
         record = json.loads(Path(path).read_text(encoding="utf-8"))
         problem, note = sidecar_problem(record, statement["predicate"])
-    result.require("evidence.sidecar", problem is None,
-                   f"{path} {problem}" if problem else f"{path} equals the signed statement ({note})")
+    result.require(
+        "evidence.sidecar",
+        problem is None,
+        f"{path} {problem}" if problem else f"{path} equals the signed statement ({note})",
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # Subjects
 
 
-def check_subjects(statement: dict[str, Any], *, models: list[Path], configs: list[Path],
-                   result: Verification) -> None:
+def check_subjects(
+    statement: dict[str, Any], *, models: list[Path], configs: list[Path], result: Verification
+) -> None:
     """Re-hash each given file and match it to a statement subject by digest (each file its own check)."""
-    subjects = [s for s in statement.get("subject", []) if isinstance(s, dict) and isinstance(s.get("digest"), dict)]
+    subjects = [
+        s for s in statement.get("subject", []) if isinstance(s, dict) and isinstance(s.get("digest"), dict)
+    ]
 
     def matches(digest: dict[str, str]) -> list[str]:
-        return [str(s.get("name")) for s in subjects if any(s["digest"].get(k) == v for k, v in digest.items())]
+        return [
+            str(s.get("name")) for s in subjects if any(s["digest"].get(k) == v for k, v in digest.items())
+        ]
 
     for kind, paths in (("model", models), ("config", configs)):
         for path in paths:
@@ -549,9 +661,15 @@ def check_subjects(statement: dict[str, Any], *, models: list[Path], configs: li
                     if kind == "model":
                         digest.update(_state_digest(path))
                     found = matches(digest)
-                    result.add(name, bool(found), f"matches {', '.join(found)}" if found else
-                               "matches no model in the statement" if kind == "model"
-                               else "does not match the audited config file")
+                    result.add(
+                        name,
+                        bool(found),
+                        f"matches {', '.join(found)}"
+                        if found
+                        else "matches no model in the statement"
+                        if kind == "model"
+                        else "does not match the audited config file",
+                    )
             except _Stopped:
                 continue
 
@@ -583,8 +701,15 @@ def _der():
 # --------------------------------------------------------------------------------------------------
 
 
-def verify(path: Path, *, trust_roots: list[Path], allow_untrusted: bool, models: list[Path],
-           configs: list[Path], evidence: Path | None = None) -> Verification:
+def verify(
+    path: Path,
+    *,
+    trust_roots: list[Path],
+    allow_untrusted: bool,
+    models: list[Path],
+    configs: list[Path],
+    evidence: Path | None = None,
+) -> Verification:
     """Verify a signed ``report.pdf`` or a bare ``evidence.intoto.json``; never raises for bad input.
 
     Args:
@@ -604,8 +729,11 @@ def verify(path: Path, *, trust_roots: list[Path], allow_untrusted: bool, models
         with result.step("trust.roots", "load the trust roots"):
             roots = load_trust_roots(list(trust_roots))
         if trust_roots:
-            result.add("trust.roots", True, f"{len(roots)} certificate(s) from "
-                       + ", ".join(Path(p).name for p in trust_roots))
+            result.add(
+                "trust.roots",
+                True,
+                f"{len(roots)} certificate(s) from " + ", ".join(Path(p).name for p in trust_roots),
+            )
         with result.step("target.read", f"read {path}"):
             data = read_target(path)
             kind, envelope = target_kind(data, Path(path).name)
@@ -624,4 +752,12 @@ def verify(path: Path, *, trust_roots: list[Path], allow_untrusted: bool, models
     return result
 
 
-__all__ = ["Check", "NotVerified", "Verification", "contents_der", "sidecar_problem", "signature_der", "verify"]
+__all__ = [
+    "Check",
+    "NotVerified",
+    "Verification",
+    "contents_der",
+    "sidecar_problem",
+    "signature_der",
+    "verify",
+]

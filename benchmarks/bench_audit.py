@@ -53,8 +53,10 @@ def main() -> None:
     import torch
 
     print(f"config: {args.config}")
-    print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"cuda={torch.cuda.is_available()}")
+    print(
+        f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"cuda={torch.cuda.is_available()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["UNLEARN_AUDIT_CACHE"] = str(Path(tmp) / "cache")
         rows = {}
@@ -76,7 +78,9 @@ def main() -> None:
     retrain_one = rows["cold"][1]["timings"]["train_original_s"]
     print(f"cold audit = {cold / retrain_one:.1f} x the time of one training run ({retrain_one:.1f} s)")
     target = 60.0
-    print(f"target: cold wall time <= {target:.0f} s on 2 CPU cores: {'met' if cold <= target else 'NOT met'}")
+    print(
+        f"target: cold wall time <= {target:.0f} s on 2 CPU cores: {'met' if cold <= target else 'NOT met'}"
+    )
     sys.exit(0)
 
 

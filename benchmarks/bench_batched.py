@@ -32,7 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, nargs="+", default=[16])
     parser.add_argument("--arch", nargs="+", default=["mlp", "small_cnn"])
-    parser.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs (quicker runs).")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="Override the recipe's epochs (quicker runs)."
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     data = load_digits(DataConfig())
@@ -49,13 +51,19 @@ def main() -> None:
             subsets = [(data.x[h], data.y[h]) for h in halves]
             t = time.perf_counter()
             for i, (x, y) in enumerate(subsets):
-                train_model(init_model(factory, i), x, y, recipe=recipe, generator=torch.Generator().manual_seed(i))
+                train_model(
+                    init_model(factory, i), x, y, recipe=recipe, generator=torch.Generator().manual_seed(i)
+                )
             seq = time.perf_counter() - t
             t = time.perf_counter()
             for start in range(0, k, BATCH_CHUNK):  # in the shadow store's chunks
                 ids = range(start, min(k, start + BATCH_CHUNK))
-                train_batched([init_model(factory, i) for i in ids], subsets[start:start + BATCH_CHUNK],
-                              recipe=recipe, generators=[torch.Generator().manual_seed(i) for i in ids])
+                train_batched(
+                    [init_model(factory, i) for i in ids],
+                    subsets[start : start + BATCH_CHUNK],
+                    recipe=recipe,
+                    generators=[torch.Generator().manual_seed(i) for i in ids],
+                )
             bat = time.perf_counter() - t
             print(f"{arch:<10} {k:>4} {seq:>13.1f} {bat:>10.1f} {seq / bat:>7.1f}x", flush=True)
 

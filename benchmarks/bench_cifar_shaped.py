@@ -30,14 +30,23 @@ from auditor.models import init_model, model_factory  # noqa: E402
 from auditor.training import Recipe, train_model  # noqa: E402
 
 CIFAR_TRAIN = 50_000
-RECIPE = Recipe(epochs=1, batch_size=128, optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=5e-4,
-                schedule="cosine", augment="crop_hflip")
+RECIPE = Recipe(
+    epochs=1,
+    batch_size=128,
+    optimizer="sgd",
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule="cosine",
+    augment="crop_hflip",
+)
 
 
 def fake_cifar(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``size`` CIFAR-shaped images and labels from torchvision's FakeData (deterministic)."""
-    ds = torchvision.datasets.FakeData(size=size, image_size=(3, 32, 32), num_classes=10, transform=ToTensor(),
-                                       random_offset=0)
+    ds = torchvision.datasets.FakeData(
+        size=size, image_size=(3, 32, 32), num_classes=10, transform=ToTensor(), random_offset=0
+    )
     xs, ys = zip(*(ds[i] for i in range(size)))
     return torch.stack(xs), torch.tensor(ys)
 
@@ -52,19 +61,29 @@ def main() -> None:
     parser.add_argument("--references", type=int, default=2)
     args = parser.parse_args()
     x, y = fake_cifar(args.size)
-    print(f"device {args.device}, torch threads {torch.get_num_threads()}, {args.size} FakeData images 3x32x32, "
-          f"recipe SGD batch {RECIPE.batch_size} crop+flip")
+    print(
+        f"device {args.device}, torch threads {torch.get_num_threads()}, {args.size} FakeData images 3x32x32, "
+        f"recipe SGD batch {RECIPE.batch_size} crop+flip"
+    )
     print(f"{'arch':<10} {'s/epoch':>8} {'ms/image':>9} {'CIFAR-10 epoch':>15} {'audit training':>15}")
     for arch in args.arch:
         factory = model_factory(arch, input_shape=(3, 32, 32), num_classes=10)
-        warm = init_model(factory, 0)   # one warm-up step: allocator, kernels
-        train_model(warm, x[:RECIPE.batch_size], y[:RECIPE.batch_size], recipe=RECIPE,
-                    generator=torch.Generator().manual_seed(0), device=args.device)
+        warm = init_model(factory, 0)  # one warm-up step: allocator, kernels
+        train_model(
+            warm,
+            x[: RECIPE.batch_size],
+            y[: RECIPE.batch_size],
+            recipe=RECIPE,
+            generator=torch.Generator().manual_seed(0),
+            device=args.device,
+        )
         model = init_model(factory, 1)
         if args.device.startswith("cuda"):
             torch.cuda.synchronize()
         t = time.perf_counter()
-        train_model(model, x, y, recipe=RECIPE, generator=torch.Generator().manual_seed(1), device=args.device)
+        train_model(
+            model, x, y, recipe=RECIPE, generator=torch.Generator().manual_seed(1), device=args.device
+        )
         if args.device.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t
@@ -72,10 +91,14 @@ def main() -> None:
         epoch = per_image * CIFAR_TRAIN
         images = (1 + args.references) * CIFAR_TRAIN + args.shadows * CIFAR_TRAIN / 2
         audit_h = per_image * images * args.epochs / 3600
-        print(f"{arch:<10} {seconds:>8.1f} {per_image * 1e3:>9.2f} {epoch / 60:>11.1f} min {audit_h:>12.1f} h",
-              flush=True)
-    print(f"audit training = (1 original + {args.references} references) x 50,000 images + {args.shadows} shadows "
-          f"x 25,000 images, {args.epochs} epochs each; attacks and the report add little on top.")
+        print(
+            f"{arch:<10} {seconds:>8.1f} {per_image * 1e3:>9.2f} {epoch / 60:>11.1f} min {audit_h:>12.1f} h",
+            flush=True,
+        )
+    print(
+        f"audit training = (1 original + {args.references} references) x 50,000 images + {args.shadows} shadows "
+        f"x 25,000 images, {args.epochs} epochs each; attacks and the report add little on top."
+    )
 
 
 if __name__ == "__main__":

@@ -50,10 +50,15 @@ def cold_run(config: Path, tmp: Path, overrides: dict[str, Any]) -> dict[str, An
     cfg = load_config(config, overrides=sets)
     outcome = run_audit(cfg, out=tmp / "out", config_path=config, sign=False)
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
-    return {"config": str(config), "wall_s": wall, "cpu_s": cpu, "load_before": load_before,
-            "load_after": os.getloadavg()[0],
-            # report_s and total_s are measured after signing: the outcome has them, evidence.json not
-            "evidence": {**outcome.evidence, "timings": outcome.timings}}
+    return {
+        "config": str(config),
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        # report_s and total_s are measured after signing: the outcome has them, evidence.json not
+        "evidence": {**outcome.evidence, "timings": outcome.timings},
+    }
 
 
 def _value(cell: dict[str, Any] | None) -> float | None:
@@ -68,10 +73,16 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     """The figures this benchmark reports, from one run's evidence."""
     ev = row["evidence"]
     attacks = {a["name"]: a for a in ev["attacks"]}
-    out: dict[str, Any] = {"config": row["config"], "wall_s": round(row["wall_s"], 1),
-                           "cpu_s": round(row["cpu_s"], 1), "load_before": row["load_before"],
-                           "load_after": row["load_after"], "timings": ev["timings"],
-                           "counts": ev["data"]["counts"], "verdict": ev["verdict"]["status"]}
+    out: dict[str, Any] = {
+        "config": row["config"],
+        "wall_s": round(row["wall_s"], 1),
+        "cpu_s": round(row["cpu_s"], 1),
+        "load_before": row["load_before"],
+        "load_after": row["load_after"],
+        "timings": ev["timings"],
+        "counts": ev["data"]["counts"],
+        "verdict": ev["verdict"]["status"],
+    }
     acc = {m["key"]: m for m in (attacks.get("accuracy") or {}).get("metrics", [])}
     for split in ("retain", "forget", "test"):
         cell = (acc.get(f"accuracy.{split}") or {}).get("values", {}).get("original")
@@ -79,10 +90,15 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     power = ((attacks.get("lira") or {}).get("details") or {}).get("power_on_original")
     if power:
         out["power_on_original"] = {
-            "members": power["members"], "nonmembers": power["nonmembers"],
-            "lira_auc": power["lira_auc"], "loss_threshold_auc": power["loss_threshold_auc"],
-            **{f"{who}_tpr@fpr={f}": _value(power.get(f"{who}_tpr@fpr={f}"))
-               for who in ("lira", "loss_threshold") for f in ("0.01", "0.001")},
+            "members": power["members"],
+            "nonmembers": power["nonmembers"],
+            "lira_auc": power["lira_auc"],
+            "loss_threshold_auc": power["loss_threshold_auc"],
+            **{
+                f"{who}_tpr@fpr={f}": _value(power.get(f"{who}_tpr@fpr={f}"))
+                for who in ("lira", "loss_threshold")
+                for f in ("0.01", "0.001")
+            },
         }
     return out
 
@@ -91,21 +107,31 @@ def report(s: dict[str, Any]) -> None:
     name = Path(s["config"]).name
     target = TARGETS_S.get(name)
     print(f"== {s['config']}")
-    print(f"cold wall {s['wall_s']:.1f} s, process CPU {s['cpu_s']:.1f} s, "
-          f"load average {s['load_before']:.2f} before / {s['load_after']:.2f} after")
+    print(
+        f"cold wall {s['wall_s']:.1f} s, process CPU {s['cpu_s']:.1f} s, "
+        f"load average {s['load_before']:.2f} before / {s['load_after']:.2f} after"
+    )
     if target is not None:
-        print(f"target: cold wall time <= {target:.0f} s on 2 CPU cores: {'met' if s['wall_s'] <= target else 'NOT met'}")
+        print(
+            f"target: cold wall time <= {target:.0f} s on 2 CPU cores: {'met' if s['wall_s'] <= target else 'NOT met'}"
+        )
     t = s["timings"]
     print("phases: " + ", ".join(f"{p.removesuffix('_s')} {t[p]:.1f} s" for p in PHASES if p in t))
     print("splits: " + ", ".join(f"{k} {v}" for k, v in s["counts"].items()))
-    print("original accuracy: " + ", ".join(f"{k} {_fmt(s[f'original_accuracy.{k}'])}"
-                                            for k in ("retain", "forget", "test")))
+    print(
+        "original accuracy: "
+        + ", ".join(f"{k} {_fmt(s[f'original_accuracy.{k}'])}" for k in ("retain", "forget", "test"))
+    )
     p = s.get("power_on_original")
     if p:
         print(f"power on the original ({p['members']} members vs {p['nonmembers']} held out):")
-        print(f"  TPR@1% FPR:   LiRA {_fmt(p['lira_tpr@fpr=0.01'])}  loss threshold {_fmt(p['loss_threshold_tpr@fpr=0.01'])}")
-        print(f"  TPR@0.1% FPR: LiRA {_fmt(p['lira_tpr@fpr=0.001'])}  loss threshold "
-              f"{_fmt(p['loss_threshold_tpr@fpr=0.001'])}")
+        print(
+            f"  TPR@1% FPR:   LiRA {_fmt(p['lira_tpr@fpr=0.01'])}  loss threshold {_fmt(p['loss_threshold_tpr@fpr=0.01'])}"
+        )
+        print(
+            f"  TPR@0.1% FPR: LiRA {_fmt(p['lira_tpr@fpr=0.001'])}  loss threshold "
+            f"{_fmt(p['loss_threshold_tpr@fpr=0.001'])}"
+        )
         print(f"  AUC:          LiRA {_fmt(p['lira_auc'])}  loss threshold {_fmt(p['loss_threshold_auc'])}")
         a, b = p["lira_tpr@fpr=0.01"], p["loss_threshold_tpr@fpr=0.01"]
         if a is not None and b is not None:
@@ -116,13 +142,22 @@ def report(s: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("configs", nargs="*", default=[str(REPO / "examples" / "mnist1d.yaml"),
-                                                       str(REPO / "examples" / "fashion_mnist.yaml")])
+    parser.add_argument(
+        "configs",
+        nargs="*",
+        default=[str(REPO / "examples" / "mnist1d.yaml"), str(REPO / "examples" / "fashion_mnist.yaml")],
+    )
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
-    parser.add_argument("--threads", type=int, default=None, help=(
-        "torch intra-op threads (default: torch's, the core count). On a machine shared with other work, 1 "
-        "avoids threads spinning at barriers while their partner waits for a core."))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=(
+            "torch intra-op threads (default: torch's, the core count). On a machine shared with other work, 1 "
+            "avoids threads spinning at barriers while their partner waits for a core."
+        ),
+    )
     args = parser.parse_args()
     overrides = {}
     for item in args.sets:
@@ -136,8 +171,10 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"cuda={torch.cuda.is_available()}")
+    print(
+        f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"cuda={torch.cuda.is_available()}"
+    )
     print()
     rows = []
     for config in args.configs:

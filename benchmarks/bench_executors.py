@@ -37,8 +37,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--arch", nargs="+", default=["mlp", "small_cnn"])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
-                        help="Group into batched chunks (default: both ways).")
+    parser.add_argument(
+        "--batched",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Group into batched chunks (default: both ways).",
+    )
     args = parser.parse_args()
     data = load_digits(DataConfig())
     recipe = Recipe(epochs=args.epochs, batch_size=64, optimizer="sgd", lr=0.05)
@@ -47,22 +51,33 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU cores, K = {args.k}, {args.epochs} epochs, SGD batch 64 (the demo's recipe)")
     executors = [("local", LocalExecutor()), ("process", ProcessExecutor(workers=args.workers))]
     if importlib.util.find_spec("ray") is not None:  # a local Ray instance, started inside the timing
-        executors.append(("ray", RayExecutor(workers=args.workers, cpus_per_task=max(1, (os.cpu_count() or 1)
-                                                                                    // args.workers))))
+        executors.append(
+            (
+                "ray",
+                RayExecutor(
+                    workers=args.workers, cpus_per_task=max(1, (os.cpu_count() or 1) // args.workers)
+                ),
+            )
+        )
     header = "".join(f"{name + ' s':>10}" for name, _ in executors)
     ratios = "".join(f"{'local/' + name:>14}" for name, _ in executors[1:])
     print(f"{'arch':<10} {'grouping':<20}{header}{ratios}")
     modes = [True, False] if args.batched is None else [args.batched]
     for arch in args.arch:
-        jobs = [ModelJob(arch, tuple(data.input_shape), data.num_classes, data.x[h], data.y[h], 100 + k, 200 + k)
-                for k, h in enumerate(halves)]
-        for _ in LocalExecutor().run([jobs[:2]], Recipe(epochs=1, batch_size=64), "cpu"):  # warm-up (imports, vmap)
+        jobs = [
+            ModelJob(arch, tuple(data.input_shape), data.num_classes, data.x[h], data.y[h], 100 + k, 200 + k)
+            for k, h in enumerate(halves)
+        ]
+        for _ in LocalExecutor().run(
+            [jobs[:2]], Recipe(epochs=1, batch_size=64), "cpu"
+        ):  # warm-up (imports, vmap)
             pass
         for batched in modes:
             times = {}
             for name, executor in executors:
-                groups = split_groups(list(range(args.k)), batchable=batched, chunk=BATCH_CHUNK,
-                                      workers=executor.workers)
+                groups = split_groups(
+                    list(range(args.k)), batchable=batched, chunk=BATCH_CHUNK, workers=executor.workers
+                )
                 t = time.perf_counter()
                 for _ in executor.run([[jobs[i] for i in g] for g in groups], recipe, "cpu"):
                     pass

@@ -36,12 +36,12 @@ from attacks.lira import nanmedian_first_axis
 from auditor import stats
 from auditor.rankstats import index_counts
 
-CASES = ((1_000, 0.1), (10_000, 0.1), (100_000, 0.1), (10_000, 0.5))   # (n, member fraction)
+CASES = ((1_000, 0.1), (10_000, 0.1), (100_000, 0.1), (10_000, 0.5))  # (n, member fraction)
 STATS = {"AUC": stats.auc_rows, "balanced accuracy": stats.balanced_accuracy_rows}
-NEW_BLOCK = 50_000_000   # index elements per block of the new path (int64 draws + uint16 counts: ~500 MB)
-OLD_BLOCK = 5_000_000    # the old path's resampled float matrices are copied several times over
-REPEATS = 3              # the new path's steps are timed best of three
-LIRA_SHAPES = ((16, 60_000, 2), (64, 60_000, 2), (256, 10_000, 1), (1_024, 2_000, 1))   # (K, N, Q)
+NEW_BLOCK = 50_000_000  # index elements per block of the new path (int64 draws + uint16 counts: ~500 MB)
+OLD_BLOCK = 5_000_000  # the old path's resampled float matrices are copied several times over
+REPEATS = 3  # the new path's steps are timed best of three
+LIRA_SHAPES = ((16, 60_000, 2), (64, 60_000, 2), (256, 10_000, 1), (1_024, 2_000, 1))  # (K, N, Q)
 
 
 def _blocks(reps: int, n: int, elements: int) -> list[int]:
@@ -75,8 +75,9 @@ def run_case(n: int, fraction: float, reps: int, budget: float, seed: int = 0) -
     old_reps = dict.fromkeys(STATS, 0)
     draws = np.random.default_rng(seed + 1)
     for size in _blocks(reps, n, NEW_BLOCK):
-        (ip, ineg), dt = _timed(lambda: (stats.bootstrap_indices(n_pos, size, draws),
-                                         stats.bootstrap_indices(n_neg, size, draws)))
+        (ip, ineg), dt = _timed(
+            lambda: (stats.bootstrap_indices(n_pos, size, draws), stats.bootstrap_indices(n_neg, size, draws))
+        )
         seconds["draws"] += dt
         (pos_counts, neg_counts), dt = _best(lambda: (index_counts(ip, n_pos), index_counts(ineg, n_neg)))
         seconds["counts"] += dt
@@ -125,8 +126,12 @@ def metric_set(n: int, fraction: float, seed: int = 0) -> dict[str, float]:
     for path in ("old", "new"):
         draws = np.random.default_rng(seed + 1)
         start = time.perf_counter()
-        gaps[path] = [stats.compare_scores(stat if path == "new" else _index_path(stat), scores, reps=reps,
-                                           level=0.95, rng=draws).gap_samples for stat, reps in calls]
+        gaps[path] = [
+            stats.compare_scores(
+                stat if path == "new" else _index_path(stat), scores, reps=reps, level=0.95, rng=draws
+            ).gap_samples
+            for stat, reps in calls
+        ]
         seconds[path] = time.perf_counter() - start
     for old, new in zip(gaps["old"], gaps["new"]):
         np.testing.assert_allclose(new, old, rtol=0, atol=1e-12)
@@ -139,7 +144,7 @@ def lira_medians(shape: tuple[int, int, int], seed: int = 0) -> dict[str, float]
     k, n, q = shape
     phi = rng.normal(size=shape)
     halves = rng.random((k // 2, n)) < 0.5
-    inside = np.stack([halves, ~halves], axis=1).reshape(k, n)[:, :, None]   # complementary pairs, as LiRA's
+    inside = np.stack([halves, ~halves], axis=1).reshape(k, n)[:, :, None]  # complementary pairs, as LiRA's
     sides = [np.where(inside, phi, np.nan), np.where(~inside, phi, np.nan)]
     seconds, medians = {}, {}
     for path, median in (("old", lambda x: np.nanmedian(x, axis=0)), ("new", nanmedian_first_axis)):
@@ -156,8 +161,12 @@ def _us(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, nargs="+", default=[1_000, 10_000])
-    parser.add_argument("--old-budget", type=float, default=4.0,
-                        help="Seconds of old-path timing per statistic and case before extrapolating.")
+    parser.add_argument(
+        "--old-budget",
+        type=float,
+        default=4.0,
+        help="Seconds of old-path timing per statistic and case before extrapolating.",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     results = [run_case(n, fraction, reps, args.old_budget) for reps in args.reps for n, fraction in CASES]
@@ -171,9 +180,11 @@ def main() -> None:
         for r in results:
             timed = "" if r["old_reps"][name] == r["reps"] else f" ({r['old_reps'][name]:,} timed)"
             old, new = r[name, "old"], r[name, "new"]
-            print(f"| {r['n']:,} | {r['members']:,} | {r['reps']:,} | {_us(r['draws'])} | "
-                  f"{_us(r['counts'])} | {_us(old)}{timed} | {_us(new)} | {old / new:.0f}x | "
-                  f"{old / (r['counts'] + new):.0f}x |")
+            print(
+                f"| {r['n']:,} | {r['members']:,} | {r['reps']:,} | {_us(r['draws'])} | "
+                f"{_us(r['counts'])} | {_us(old)}{timed} | {_us(new)} | {old / new:.0f}x | "
+                f"{old / (r['counts'] + new):.0f}x |"
+            )
     print()
     big = max(args.reps)
     print(f"Growth with n of the cost per replicate (10 % members, B = {big:,}):")
@@ -182,26 +193,33 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     line = {r["n"]: r for r in results if r["reps"] == big and r["members"] == max(1, round(r["n"] * 0.1))}
     sizes = (1_000, 10_000, 100_000)
-    for label, key in [("counts", "counts")] + [(f"{name} {path}", (name, path)) for name in STATS
-                                                 for path in ("old", "new")]:
+    for label, key in [("counts", "counts")] + [
+        (f"{name} {path}", (name, path)) for name in STATS for path in ("old", "new")
+    ]:
         c = [line[n][key] for n in sizes]
         per_sample = " / ".join(f"{v / n * 1e9:.1f}" for v, n in zip(c, sizes))
         print(f"| {label} | {c[1] / c[0]:.1f}x | {c[2] / c[1]:.1f}x | {per_sample} |")
     n, fraction = 10_000, 0.1
     attack = metric_set(n, fraction)
-    print(f"\nOne attack's five compare_scores calls (AUC B = 1,000; balanced accuracy, TPR at 3 FPRs "
-          f"B = 400), 3 models, n = {n:,} ({fraction:.0%} members): old {attack['old']:.2f} s, "
-          f"new {attack['new']:.2f} s, {attack['old'] / attack['new']:.0f}x (same gap replicates).")
+    print(
+        f"\nOne attack's five compare_scores calls (AUC B = 1,000; balanced accuracy, TPR at 3 FPRs "
+        f"B = 400), 3 models, n = {n:,} ({fraction:.0%} members): old {attack['old']:.2f} s, "
+        f"new {attack['new']:.2f} s, {attack['old'] / attack['new']:.0f}x (same gap replicates)."
+    )
     print("\nLiRA's medians over shadows (gaussian_fit), np.nanmedian vs one sort, same numbers:")
     print()
     print("| K shadows | N samples | Q queries | np.nanmedian s | one sort s | speed-up |")
     print("| --- | --- | --- | --- | --- | --- |")
     for shape in LIRA_SHAPES:
         t = lira_medians(shape)
-        print(f"| {shape[0]:,} | {shape[1]:,} | {shape[2]} | {t['old']:.3f} | {t['new']:.3f} | "
-              f"{t['old'] / t['new']:.0f}x |")
-    print(f"\nOld-path figures marked '(k timed)' are per replicate over the first k replicates only; "
-          f"total run {time.perf_counter() - start:.0f} s.")
+        print(
+            f"| {shape[0]:,} | {shape[1]:,} | {shape[2]} | {t['old']:.3f} | {t['new']:.3f} | "
+            f"{t['old'] / t['new']:.0f}x |"
+        )
+    print(
+        f"\nOld-path figures marked '(k timed)' are per replicate over the first k replicates only; "
+        f"total run {time.perf_counter() - start:.0f} s."
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "unlearn-audit"
 CLASS_ONLY = {"BiasShift", "ScaleRows", "NegateRows", "HeadBiasSuppress", "HeadRowsSuppress"}
-DECEPTIONS = ["tests.deceptions:" + n for n in ("BiasShift", "ScaleRows", "NegateRows", "LastTwoLayers",
-                                                  "FinetuneLastTwo", "HeadOnForgetAscent", "WholeModelAscent",
-                                                  "RelabelFinetune")]
+DECEPTIONS = [
+    "tests.deceptions:" + n
+    for n in (
+        "BiasShift",
+        "ScaleRows",
+        "NegateRows",
+        "LastTwoLayers",
+        "FinetuneLastTwo",
+        "HeadOnForgetAscent",
+        "WholeModelAscent",
+        "RelabelFinetune",
+    )
+]
 
 
 def main() -> None:
@@ -47,28 +57,56 @@ def main() -> None:
     random_kind = kind != "class"
     rows, passed = [], False
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "UNLEARN_AUDIT_CACHE": str(a.cache or Path(tmp) / "cache")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "UNLEARN_AUDIT_CACHE": str(a.cache or Path(tmp) / "cache"),
+        }
         for seed in a.seeds:
             for name in DECEPTIONS:
                 if random_kind and name.split(":")[1] in CLASS_ONLY:
                     continue
                 out = Path(tmp) / f"{seed}-{name.split(':')[1]}"
-                args = [str(EXE), "run", a.config, "--out", str(out), "--no-sign", "-q", "--set", f"seed={seed}",
-                        "--set", f"unlearner.name={name}", "--set", "unlearner.params={}",
-                        "--set", "report.formats=[json]"]
+                args = [
+                    str(EXE),
+                    "run",
+                    a.config,
+                    "--out",
+                    str(out),
+                    "--no-sign",
+                    "-q",
+                    "--set",
+                    f"seed={seed}",
+                    "--set",
+                    f"unlearner.name={name}",
+                    "--set",
+                    "unlearner.params={}",
+                    "--set",
+                    "report.formats=[json]",
+                ]
                 for s in a.sets:
                     args += ["--set", s]
                 proc = subprocess.run(args, capture_output=True, text=True, env=env)
                 if proc.returncode > 1:
-                    raise SystemExit(f"{name} seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+                    raise SystemExit(
+                        f"{name} seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+                    )
                 ev = json.loads((out / "evidence.json").read_text())
                 failed = [g["metric"] for g in ev["gates"]["results"] if g["status"] == "fail"]
-                row = {"seed": seed, "deception": name.split(":")[1], "verdict": ev["verdict"]["status"],
-                       "headline": ev["verdict"]["headline"], "failed_gates": failed}
+                row = {
+                    "seed": seed,
+                    "deception": name.split(":")[1],
+                    "verdict": ev["verdict"]["status"],
+                    "headline": ev["verdict"]["headline"],
+                    "failed_gates": failed,
+                }
                 passed |= row["verdict"] == "pass"
                 rows.append(row)
-                print(f"seed {seed}  {row['deception']:<20} {row['verdict'].upper():<13} "
-                      f"{', '.join(failed) or row['headline']}", flush=True)
+                print(
+                    f"seed {seed}  {row['deception']:<20} {row['verdict'].upper():<13} "
+                    f"{', '.join(failed) or row['headline']}",
+                    flush=True,
+                )
     if a.json:
         a.json.write_text(json.dumps({"config": a.config, "sets": a.sets, "rows": rows}, indent=2))
     sys.exit(1 if passed else 0)

@@ -26,8 +26,23 @@ EXE = Path(sys.executable).parent / "unlearn-audit"
 
 
 def run(config: str, seed: int, sets: list[str], out: Path, cache: Path | None) -> dict:
-    args = [str(EXE), "run", config, "--out", str(out), "--no-sign", "-q", "--set", f"seed={seed}",
-            "--set", "unlearner.name=retrain", "--set", "unlearner.params={}", "--set", "report.formats=[json]"]
+    args = [
+        str(EXE),
+        "run",
+        config,
+        "--out",
+        str(out),
+        "--no-sign",
+        "-q",
+        "--set",
+        f"seed={seed}",
+        "--set",
+        "unlearner.name=retrain",
+        "--set",
+        "unlearner.params={}",
+        "--set",
+        "report.formats=[json]",
+    ]
     for s in sets:
         args += ["--set", s]
     env = None
@@ -42,12 +57,27 @@ def run(config: str, seed: int, sets: list[str], out: Path, cache: Path | None) 
         raise SystemExit(f"seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     ev = json.loads((out / "evidence.json").read_text())
     gates = ev["gates"]["results"]
-    return {"seed": seed, "verdict": ev["verdict"]["status"], "headline": ev["verdict"]["headline"],
-            "not_pass": [f"{g['metric']}={g['status']}" for g in gates if g["status"] != "pass"],
-            "powered": [g["metric"] for g in gates if g.get("powered")], "wall_s": round(wall, 1),
-            "gates": [{"metric": g["metric"], "status": g["status"], "powered": g.get("powered"),
-                       "tolerance": g["tolerance"], "gap": g["gap"], "equivalence_ci": g["equivalence_ci"],
-                       "retrain_sd": g.get("retrain_sd"), "original_gap": g["control"]["gap"]} for g in gates]}
+    return {
+        "seed": seed,
+        "verdict": ev["verdict"]["status"],
+        "headline": ev["verdict"]["headline"],
+        "not_pass": [f"{g['metric']}={g['status']}" for g in gates if g["status"] != "pass"],
+        "powered": [g["metric"] for g in gates if g.get("powered")],
+        "wall_s": round(wall, 1),
+        "gates": [
+            {
+                "metric": g["metric"],
+                "status": g["status"],
+                "powered": g.get("powered"),
+                "tolerance": g["tolerance"],
+                "gap": g["gap"],
+                "equivalence_ci": g["equivalence_ci"],
+                "retrain_sd": g.get("retrain_sd"),
+                "original_gap": g["control"]["gap"],
+            }
+            for g in gates
+        ],
+    }
 
 
 def main() -> None:
@@ -65,13 +95,20 @@ def main() -> None:
         for seed in range(a.first, a.first + a.seeds):
             row = run(a.config, seed, a.sets, Path(tmp) / f"seed{seed}", cache)
             rows.append(row)
-            print(f"seed {seed:3d}  {row['verdict'].upper():13s} {row['wall_s']:6.1f} s  "
-                  f"{'; '.join(row['not_pass']) or '-'}", flush=True)
+            print(
+                f"seed {seed:3d}  {row['verdict'].upper():13s} {row['wall_s']:6.1f} s  "
+                f"{'; '.join(row['not_pass']) or '-'}",
+                flush=True,
+            )
     tally = Counter(r["verdict"] for r in rows)
-    print(f"\n{len(rows)} honest retrains: pass {tally['pass']}, fail {tally['fail']}, "
-          f"inconclusive {tally['inconclusive']}")
+    print(
+        f"\n{len(rows)} honest retrains: pass {tally['pass']}, fail {tally['fail']}, "
+        f"inconclusive {tally['inconclusive']}"
+    )
     if a.json:
-        a.json.write_text(json.dumps({"config": a.config, "sets": a.sets, "rows": rows, "tally": dict(tally)}, indent=2))
+        a.json.write_text(
+            json.dumps({"config": a.config, "sets": a.sets, "rows": rows, "tally": dict(tally)}, indent=2)
+        )
 
 
 if __name__ == "__main__":

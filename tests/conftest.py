@@ -34,7 +34,9 @@ def write_config(tmp_path):
 
     def write(data, name: str = "audit.yaml") -> Path:
         path = tmp_path / name
-        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        path.write_text(
+            data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8"
+        )
         return path
 
     return write

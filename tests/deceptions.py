@@ -104,8 +104,15 @@ class LastTwoLayers(Unlearner):
     citation = "none"
 
     def unlearn(self, model, inputs):
-        return _train_top_layers(model, inputs, layers=2, reinit=True, epochs=15, purpose="eu2",
-                                 make_opt=lambda ps: torch.optim.Adam(ps, lr=3e-3))
+        return _train_top_layers(
+            model,
+            inputs,
+            layers=2,
+            reinit=True,
+            epochs=15,
+            purpose="eu2",
+            make_opt=lambda ps: torch.optim.Adam(ps, lr=3e-3),
+        )
 
 
 class HeadOnForgetAscent(Unlearner):
@@ -140,8 +147,15 @@ class FinetuneLastTwo(Unlearner):
     citation = "none"
 
     def unlearn(self, model, inputs):
-        return _train_top_layers(model, inputs, layers=2, reinit=False, epochs=10, purpose="cf2",
-                                 make_opt=lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9))
+        return _train_top_layers(
+            model,
+            inputs,
+            layers=2,
+            reinit=False,
+            epochs=10,
+            purpose="cf2",
+            make_opt=lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+        )
 
 
 class WholeModelAscent(Unlearner):

@@ -19,7 +19,11 @@ RECIPE = Recipe(epochs=8, batch_size=64, optimizer="adam", lr=0.003, weight_deca
 @lru_cache(maxsize=None)
 def digits_setup(kind: str = "class"):
     data = load_digits(DataConfig())
-    forget = ForgetConfig(kind="class", classes=[3]) if kind == "class" else ForgetConfig(kind="random", fraction=0.1)
+    forget = (
+        ForgetConfig(kind="class", classes=[3])
+        if kind == "class"
+        else ForgetConfig(kind="random", fraction=0.1)
+    )
     splits, problems = make_splits(data, DataConfig(), forget, 0)
     assert not problems
     factory = model_factory("mlp", input_shape=data.input_shape, num_classes=data.num_classes)
@@ -41,8 +45,16 @@ def models(kind: str = "class"):
 
 def inputs(kind: str = "class", seed: int = 5) -> UnlearnInputs:
     data, splits, factory = digits_setup(kind)
-    return UnlearnInputs(data=data, splits=splits, forget_kind=kind, forget_classes=(3,) if kind == "class" else (),
-                         recipe=RECIPE, model_factory=factory, device=torch.device("cpu"), seed=seed)
+    return UnlearnInputs(
+        data=data,
+        splits=splits,
+        forget_kind=kind,
+        forget_classes=(3,) if kind == "class" else (),
+        recipe=RECIPE,
+        model_factory=factory,
+        device=torch.device("cpu"),
+        seed=seed,
+    )
 
 
 def accuracy(model, split: str, kind: str = "class", mask_fn=None) -> float:
@@ -56,6 +68,17 @@ def accuracy(model, split: str, kind: str = "class", mask_fn=None) -> float:
 def context(unlearned, kind: str = "class", references=None, original=None) -> AuditContext:
     data, splits, factory = digits_setup(kind)
     orig, ref = models(kind)
-    return AuditContext(data=data, splits=splits, unlearned=unlearned, references=references or [ref],
-                        original=original or orig, forget_kind=kind, forget_classes=(3,) if kind == "class" else (),
-                        recipe=RECIPE, model_factory=factory, device=torch.device("cpu"), seed=0, bootstrap=300)
+    return AuditContext(
+        data=data,
+        splits=splits,
+        unlearned=unlearned,
+        references=references or [ref],
+        original=original or orig,
+        forget_kind=kind,
+        forget_classes=(3,) if kind == "class" else (),
+        recipe=RECIPE,
+        model_factory=factory,
+        device=torch.device("cpu"),
+        seed=0,
+        bootstrap=300,
+    )

@@ -51,7 +51,7 @@ class HeadOnlyUnlearner(Unlearner):
                 others = logits.clone()
                 others[:, c] = -torch.inf
                 margin = float((logits[:, c] - others.max(dim=1).values).max())
-                head.bias[c] -= margin + 1.0   # just enough that class c never wins on the forget data
+                head.bias[c] -= margin + 1.0  # just enough that class c never wins on the forget data
         return model
 
 

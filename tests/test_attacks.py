@@ -30,16 +30,22 @@ def _noisy_task():
     flip = rng.random(n) < 0.4
     y = np.where(flip, rng.integers(0, 4, n), y)
     data = make_loaded("npz", x, y)
-    splits, _ = make_splits(data, DataConfig(dataset="npz", path="unused.npz"),
-                            ForgetConfig(kind="random", fraction=0.2), 0)
+    splits, _ = make_splits(
+        data, DataConfig(dataset="npz", path="unused.npz"), ForgetConfig(kind="random", fraction=0.2), 0
+    )
     return data, splits, model_factory("mlp", input_shape=data.input_shape, num_classes=4)
 
 
 def _fit(data, indices, factory, seed):
     split = take(data, indices)
     recipe = replace(RECIPE, epochs=80, batch_size=32, lr=0.003)
-    return train_model(init_model(factory, seed), split.x, split.y, recipe=recipe,
-                       generator=torch.Generator().manual_seed(seed))
+    return train_model(
+        init_model(factory, seed),
+        split.x,
+        split.y,
+        recipe=recipe,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def _gap(result, key):
@@ -53,7 +59,9 @@ def test_signals_agree_with_definitions():
     np.testing.assert_allclose(loss(logits, y), -np.log(p[[0, 1], [0, 2]]))
     np.testing.assert_allclose(true_class_prob(logits, y), p[[0, 1], [0, 2]])
     np.testing.assert_allclose(entropy(logits, y), -(p * np.log(p)).sum(1))
-    np.testing.assert_allclose(logit_confidence(logits, y), np.log(p[[0, 1], [0, 2]] / (1 - p[[0, 1], [0, 2]])))
+    np.testing.assert_allclose(
+        logit_confidence(logits, y), np.log(p[[0, 1], [0, 2]] / (1 - p[[0, 1], [0, 2]]))
+    )
     # modified entropy, Song & Mittal eq. 4, by hand for the uniform row with y = 2
     hand = -(1 - 1 / 3) * np.log(1 / 3) - 2 * (1 / 3) * np.log(1 - 1 / 3)
     assert modified_entropy(logits, y)[1] == pytest.approx(hand)
@@ -62,22 +70,33 @@ def test_signals_agree_with_definitions():
 def test_threshold_catches_a_leaky_model_and_not_a_retrained_one():
     attack = ATTACKS.get("threshold")()
     data, splits, factory = _noisy_task()
-    leaky = _fit(data, splits.train, factory, 11)     # trained on the forget samples, memorised them
+    leaky = _fit(data, splits.train, factory, 11)  # trained on the forget samples, memorised them
     reference = _fit(data, splits.retain, factory, 12)
     retrained = _fit(data, splits.retain, factory, 13)
 
     def ctx(unlearned):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=RECIPE, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=[reference],
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=RECIPE,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+        )
 
     caught = attack.measure(ctx(leaky))
     comp = _gap(caught, "threshold.loss.auc")
     assert comp.per_model["unlearned"].value > 0.75
-    assert comp.gap.ci[0] > 0.15                      # the gap to the reference is clearly positive
+    assert comp.gap.ci[0] > 0.15  # the gap to the reference is clearly positive
     clean = attack.measure(ctx(retrained))
     comp = _gap(clean, "threshold.loss.auc")
-    assert comp.gap.ci[0] < 0 < comp.gap.ci[1]        # indistinguishable from retraining
+    assert comp.gap.ci[0] < 0 < comp.gap.ci[1]  # indistinguishable from retraining
     assert abs(comp.per_model["unlearned"].value - 0.5) < 0.1
 
 

@@ -17,12 +17,16 @@ from tests.conftest import tiny_config
 def test_trigger_positions_and_planting():
     patch = make_trigger(TriggerConfig(size=2), target=0, image_shape=(1, 8, 8), data_max=2.0, seed=0)
     assert set(zip(patch.rows, patch.cols)) == {(6, 6), (6, 7), (7, 6), (7, 7)}
-    pixels = make_trigger(TriggerConfig(pattern="pixels", size=4), target=1, image_shape=(3, 8, 8), data_max=2.0, seed=0)
-    again = make_trigger(TriggerConfig(pattern="pixels", size=4), target=1, image_shape=(3, 8, 8), data_max=2.0, seed=0)
+    pixels = make_trigger(
+        TriggerConfig(pattern="pixels", size=4), target=1, image_shape=(3, 8, 8), data_max=2.0, seed=0
+    )
+    again = make_trigger(
+        TriggerConfig(pattern="pixels", size=4), target=1, image_shape=(3, 8, 8), data_max=2.0, seed=0
+    )
     assert len(set(zip(pixels.rows, pixels.cols))) == 4 and pixels == again
     x = torch.zeros(3, 3, 8, 8)
     stamped = pixels.stamp(x)
-    assert float(stamped.sum()) == 3 * 3 * 4 * 2.0 and float(x.sum()) == 0.0   # the input is not modified
+    assert float(stamped.sum()) == 3 * 3 * 4 * 2.0 and float(x.sum()) == 0.0  # the input is not modified
     from auditor.datasets import make_loaded
 
     data = make_loaded("npz", np.zeros((6, 1, 8, 8), np.float32), np.array([1, 2, 3, 1, 2, 3]))
@@ -36,16 +40,21 @@ def test_athena_by_hand():
     from scipy.stats import binom
 
     t = res["threshold"]
-    assert binom.sf(t - 1, 20, 0.1) <= 0.01 < binom.sf(t - 2, 20, 0.1)     # the smallest such t
+    assert binom.sf(t - 1, 20, 0.1) <= 0.01 < binom.sf(t - 2, 20, 0.1)  # the smallest such t
     assert res["rho"] == pytest.approx(binom.sf(t - 1, 20, 0.9))
-    weak = athena(3, 0.9, 0.95, 1e-6)    # no reachable count is rare enough under H0: no power at all
+    weak = athena(3, 0.9, 0.95, 1e-6)  # no reachable count is rare enough under H0: no power at all
     assert weak["threshold"] == 4 and weak["rho"] == 0.0
 
 
 def _audit(tmp_path, unlearner):
-    cfg = parse_config(tiny_config(forget={"kind": "backdoor", "count": 60, "target": 0},
-                                   unlearner={"name": unlearner}, reference={"seeds": 6},
-                                   attacks=[{"name": "backdoor", "params": {"resurgence_steps": 5}}]))
+    cfg = parse_config(
+        tiny_config(
+            forget={"kind": "backdoor", "count": 60, "target": 0},
+            unlearner={"name": unlearner},
+            reference={"seeds": 6},
+            attacks=[{"name": "backdoor", "params": {"resurgence_steps": 5}}],
+        )
+    )
     return run_audit(cfg, out=tmp_path / unlearner).evidence
 
 
@@ -88,8 +97,20 @@ def test_decoys_carry_the_trigger_and_serve_as_non_members(tmp_path):
     trig = prep.trigger
     corner = prep.data.x[torch.as_tensor(s.decoys)][:, :, list(trig.rows), list(trig.cols)]
     assert bool((corner == trig.value).all())
-    ctx = AuditContext(data=prep.data, splits=s, unlearned=None, references=[], original=None, forget_kind="backdoor",
-                       forget_classes=(), recipe=None, model_factory=prep.factory, device=prep.device, seed=0,
-                       bootstrap=10, level=0.95)
+    ctx = AuditContext(
+        data=prep.data,
+        splits=s,
+        unlearned=None,
+        references=[],
+        original=None,
+        forget_kind="backdoor",
+        forget_classes=(),
+        recipe=None,
+        model_factory=prep.factory,
+        device=prep.device,
+        seed=0,
+        bootstrap=10,
+        level=0.95,
+    )
     assert np.array_equal(ctx.nonmember_indices(), s.decoys)
     assert np.array_equal(shadow_group("backdoor", prep.data, s, ()), np.union1d(s.forget, s.decoys))

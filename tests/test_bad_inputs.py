@@ -52,8 +52,12 @@ from tests.conftest import tiny_config
 
 EXE = Path(sys.executable).parent / "unlearn-audit"
 # BAD_INPUT_EXAMPLES=2000 explores further (the default keeps the file fast).
-PROPERTY = settings(max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", "60")), deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", "60")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def invoke(*args):
@@ -109,22 +113,31 @@ def clean_run(tmp_path_factory):
 def fingerprint(ev: dict) -> dict:
     """What must not change between a clean run and a rerun after a corrupt entry was retrained."""
     models = ev["models"]
-    return {"status": ev["verdict"]["status"], "headline": ev["verdict"]["headline"],
-            "gates": [(g["metric"], g["status"], g["gap"]) for g in ev["gates"]["results"]],
-            "original": models["original"]["sha256"], "unlearned": models["unlearned"]["sha256"],
-            "references": [r["sha256"] for r in models["references"]]}
+    return {
+        "status": ev["verdict"]["status"],
+        "headline": ev["verdict"]["headline"],
+        "gates": [(g["metric"], g["status"], g["gap"]) for g in ev["gates"]["results"]],
+        "original": models["original"]["sha256"],
+        "unlearned": models["unlearned"]["sha256"],
+        "references": [r["sha256"] for r in models["references"]],
+    }
 
 
 # --------------------------------------------------------------------------------------------------
 # Defect 2 (a) and 7: NaN in a checkpoint or in the data is a preflight error naming its key
 
 
-@pytest.mark.parametrize("key, section", [
-    ("model.checkpoint", lambda p: {"model": {"arch": "mlp", "checkpoint": p}}),
-    ("reference.checkpoints.0", lambda p: {"reference": {"checkpoints": [p]}}),
-    ("unlearner.checkpoint", lambda p: {"unlearner": {"checkpoint": p}}),
-])
-def test_nan_checkpoint_is_a_preflight_error_naming_its_key(write_config, tmp_path, monkeypatch, key, section):
+@pytest.mark.parametrize(
+    "key, section",
+    [
+        ("model.checkpoint", lambda p: {"model": {"arch": "mlp", "checkpoint": p}}),
+        ("reference.checkpoints.0", lambda p: {"reference": {"checkpoints": [p]}}),
+        ("unlearner.checkpoint", lambda p: {"unlearner": {"checkpoint": p}}),
+    ],
+)
+def test_nan_checkpoint_is_a_preflight_error_naming_its_key(
+    write_config, tmp_path, monkeypatch, key, section
+):
     nan_state(tmp_path / "nan.pt")
     cache = tmp_path / "cache"
     monkeypatch.setenv("UNLEARN_AUDIT_CACHE", str(cache))
@@ -169,8 +182,9 @@ def _flip_bit_in_file(entry: Path) -> None:
     assert offset > 0
     raw[offset] ^= 0x01
     entry.write_bytes(bytes(raw))
-    assert not torch.equal(torch.load(entry, weights_only=True)["state_dict"]["net.1.weight"],
-                           obj["state_dict"]["net.1.weight"])
+    assert not torch.equal(
+        torch.load(entry, weights_only=True)["state_dict"]["net.1.weight"], obj["state_dict"]["net.1.weight"]
+    )
 
 
 def _write_nan(entry: Path, *, rewrite_digest: bool) -> None:
@@ -183,19 +197,27 @@ def _write_nan(entry: Path, *, rewrite_digest: bool) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("poison, reason", [
-    (_flip_bit_in_file, "digest mismatch"),
-    (lambda e: _write_nan(e, rewrite_digest=False), "digest mismatch"),
-    (lambda e: _write_nan(e, rewrite_digest=True), "non-finite"),
-], ids=["bit-flipped-in-the-file", "nan-with-the-stale-digest", "nan-with-a-forged-digest"])
-def test_a_poisoned_cache_entry_is_retrained_recorded_and_the_verdict_unchanged(clean_run, tmp_path, poison, reason):
+@pytest.mark.parametrize(
+    "poison, reason",
+    [
+        (_flip_bit_in_file, "digest mismatch"),
+        (lambda e: _write_nan(e, rewrite_digest=False), "digest mismatch"),
+        (lambda e: _write_nan(e, rewrite_digest=True), "non-finite"),
+    ],
+    ids=["bit-flipped-in-the-file", "nan-with-the-stale-digest", "nan-with-a-forged-digest"],
+)
+def test_a_poisoned_cache_entry_is_retrained_recorded_and_the_verdict_unchanged(
+    clean_run, tmp_path, poison, reason
+):
     config, _, cache, clean = clean_run
     copy = tmp_path / "cache"
     shutil.copytree(cache, copy)
     key = clean["models"]["references"][0]["cache_key"]
     entry = copy / "models" / key[:2] / f"{key}.pt"
     poison(entry)
-    res = invoke("run", config, "--out", tmp_path / "o", "-q", "--no-sign", "--set", f"execution.cache_dir={copy}")
+    res = invoke(
+        "run", config, "--out", tmp_path / "o", "-q", "--no-sign", "--set", f"execution.cache_dir={copy}"
+    )
     assert res.exit_code == 1, res.output
     ev = json.loads((tmp_path / "o" / "evidence.json").read_text())
     assert ev["cache"]["corrupt_retrained"] == 1
@@ -226,7 +248,11 @@ def test_cache_reads_verify_digest_and_never_store_nan(tmp_path):
     # a bare state_dict (no digest) at the key is not trusted
     torch.save(make().state_dict(), entry)
     _, _, hit = cache.get_or_train(spec, make, train, role="original")
-    assert hit is False and cache.corrupt[-1].reason.startswith("no content digest") and cache.corrupt[-1].role == "original"
+    assert (
+        hit is False
+        and cache.corrupt[-1].reason.startswith("no content digest")
+        and cache.corrupt[-1].role == "original"
+    )
     _, _, hit = cache.get_or_train(spec, make, train)
     assert hit is True and len(trained) == 2
     # a model with NaN weights is not stored
@@ -267,8 +293,14 @@ def test_alias_bomb_is_refused_quickly_under_a_memory_cap(tmp_path, where):
         (tmp_path / "bomb.yaml").write_text("seed: 0\n")
         args += ["--set", "report.title={" + ", ".join(text.splitlines()) + "}"]
     start = time.monotonic()
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory,
-                          env={**os.environ, "UNLEARN_AUDIT_CACHE": str(tmp_path / "cache")})
+    proc = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_memory,
+        env={**os.environ, "UNLEARN_AUDIT_CACHE": str(tmp_path / "cache")},
+    )
     assert time.monotonic() - start < 60
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -277,12 +309,14 @@ def test_alias_bomb_is_refused_quickly_under_a_memory_cap(tmp_path, where):
 
 
 def test_aliases_within_the_limits_still_work(write_config):
-    path = write_config("report: {title: &t 'Erasure audit'}\n"
-                        "training: {epochs: &n 3, batch_size: 32}\n"
-                        "unlearner: {name: finetune, params: {epochs: *n}}\n"
-                        "attacks: [{name: accuracy}, {name: threshold, params: {signals: &s [loss]}}]\n"
-                        "gates: {controls: [], rules: [{metric: 'threshold.*', tolerance: 0.1}]}\n"
-                        "execution: {device: cpu}\n")
+    path = write_config(
+        "report: {title: &t 'Erasure audit'}\n"
+        "training: {epochs: &n 3, batch_size: 32}\n"
+        "unlearner: {name: finetune, params: {epochs: *n}}\n"
+        "attacks: [{name: accuracy}, {name: threshold, params: {signals: &s [loss]}}]\n"
+        "gates: {controls: [], rules: [{metric: 'threshold.*', tolerance: 0.1}]}\n"
+        "execution: {device: cpu}\n"
+    )
     cfg = load_config(path)
     assert cfg.training.epochs == 3 and cfg.unlearner.params == {"epochs": 3}
 
@@ -334,8 +368,13 @@ def test_publish_removes_the_earlier_runs_artifacts_but_never_user_files(tmp_pat
     for name in ("notes.txt", "summary.md", "model.pt"):
         (out / name).write_text("mine")
     _stage(out, {"evidence.json": "new", "forget_manifest.txt": "new"}).publish()
-    assert {p.name for p in out.iterdir()} == {"evidence.json", "forget_manifest.txt", "notes.txt", "summary.md",
-                                                "model.pt"}
+    assert {p.name for p in out.iterdir()} == {
+        "evidence.json",
+        "forget_manifest.txt",
+        "notes.txt",
+        "summary.md",
+        "model.pt",
+    }
     assert (out / "evidence.json").read_text() == "new" and (out / "notes.txt").read_text() == "mine"
 
 
@@ -359,7 +398,7 @@ def test_a_rerendered_report_says_unsigned(clean_run, tmp_path):
     res = invoke("report", clean_out / "evidence.json", "--out", tmp_path, "--format", "html")
     assert res.exit_code == 0, res.output
     html = (tmp_path / "report.html").read_text()
-    header = html[html.index('<header class="masthead">'):html.index("</header>")]
+    header = html[html.index('<header class="masthead">') : html.index("</header>")]
     assert "UNSIGNED" in header and "Signed with a self-signed" not in html
     assert "(self-signed test key)" not in html
 
@@ -397,17 +436,28 @@ def test_staging_rule_removes_dead_and_old_folders_and_keeps_live_ones(tmp_path)
             os.utime(p, (old, old))
     assert set(stale_staging(out)) == {dead, other_old, legacy_old}
     staging = Staging(out, "next")
-    assert {p.name for p in out.iterdir()} == {live.name, other_fresh.name, legacy_fresh.name, staging.dir.name}
+    assert {p.name for p in out.iterdir()} == {
+        live.name,
+        other_fresh.name,
+        legacy_fresh.name,
+        staging.dir.name,
+    }
     staging.discard()
 
 
 def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
     out = tmp_path / "out"
-    code = ("import sys, time; from pathlib import Path; from auditor.outputs import Staging; "
-            "s = Staging(Path(sys.argv[1]), 'killed'); s.write_text('evidence.intoto.json', '{}'); "
-            "print('ready', flush=True); time.sleep(120)")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, time; from pathlib import Path; from auditor.outputs import Staging; "
+        "s = Staging(Path(sys.argv[1]), 'killed'); s.write_text('evidence.intoto.json', '{}'); "
+        "print('ready', flush=True); time.sleep(120)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert proc.stdout.readline().strip() == "ready"
     assert (out / ".staging-killed" / "evidence.intoto.json").is_file()
     proc.send_signal(signal.SIGKILL)
@@ -424,7 +474,9 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
 
 def _npz_without_samples(tmp: Path) -> tuple[dict, list[str]]:
     np.savez(tmp / "empty.npz", x=np.zeros((0, 8), dtype=np.float32), y=np.zeros(0, dtype=np.int64))
-    return tiny_config(data={"dataset": "npz", "path": "empty.npz"}, forget={"kind": "random", "fraction": 0.1}), []
+    return tiny_config(
+        data={"dataset": "npz", "path": "empty.npz"}, forget={"kind": "random", "fraction": 0.1}
+    ), []
 
 
 def _empty_checkpoint(tmp: Path) -> tuple[dict, list[str]]:
@@ -458,15 +510,25 @@ BAD_INPUTS = {
     "--set list entry": (_set("attacks.0.name=foo"), "attacks.0.name", ["unknown attack 'foo'"]),
     "--set list index out of range": (_set("attacks.7.name=accuracy"), "attacks.7.name", ["index 7"]),
     "--set bad key": (_set("data..dataset=npz"), "data..dataset", ["dotted"]),
-    "unimportable arch": (_with(model={"arch": "nonexistent.module:f"}), "model.arch", ["cannot import", "nonexistent"]),
+    "unimportable arch": (
+        _with(model={"arch": "nonexistent.module:f"}),
+        "model.arch",
+        ["cannot import", "nonexistent"],
+    ),
     "empty checkpoint": (_empty_checkpoint, "model.checkpoint", ["empty"]),
     "400-digit index": (_huge_index, "forget.path", ["line 2", "far outside"]),
     "npz without samples": (_npz_without_samples, "data.path", ["no samples"]),
-    "huge weight decay": (_with(training={**tiny_config()["training"], "weight_decay": 1e300}),
-                          "training.weight_decay", ["less than or equal to 1"]),
+    "huge weight decay": (
+        _with(training={**tiny_config()["training"], "weight_decay": 1e300}),
+        "training.weight_decay",
+        ["less than or equal to 1"],
+    ),
     "seed true": (_with(seed=True), "seed", ["boolean"]),
-    "nan learning rate": (_with(training={**tiny_config()["training"], "lr": float("nan")}), "training.lr",
-                          ["finite"]),
+    "nan learning rate": (
+        _with(training={**tiny_config()["training"], "lr": float("nan")}),
+        "training.lr",
+        ["finite"],
+    ),
 }
 
 
@@ -486,7 +548,9 @@ def test_bad_input_is_one_clean_line_naming_the_key(tmp_path, monkeypatch, case)
 
 
 @pytest.mark.e2e
-def test_disk_full_while_writing_outputs_is_exit_3_in_one_line_naming_the_file(clean_run, tmp_path, monkeypatch):
+def test_disk_full_while_writing_outputs_is_exit_3_in_one_line_naming_the_file(
+    clean_run, tmp_path, monkeypatch
+):
     config, clean_out, _, _ = clean_run
     out = tmp_path / "out"
     shutil.copytree(clean_out, out)
@@ -511,8 +575,14 @@ def test_disk_full_while_writing_outputs_is_exit_3_in_one_line_naming_the_file(c
 def test_an_unwritable_cache_is_exit_3_naming_the_cache_path(write_config, tmp_path):
     blocker = tmp_path / "cache-is-a-file"
     blocker.write_text("x")
-    res = invoke("run", write_config(tiny_config(execution={"cache_dir": str(blocker)})), "--out", tmp_path / "o",
-                 "-q", "--no-sign")
+    res = invoke(
+        "run",
+        write_config(tiny_config(execution={"cache_dir": str(blocker)})),
+        "--out",
+        tmp_path / "o",
+        "-q",
+        "--no-sign",
+    )
     assert res.exit_code == 3, res.output
     (line,) = [ln for ln in res.output.splitlines() if ln.strip()]
     assert line.startswith("Error: could not write ") and str(blocker) in line, res.output
@@ -523,15 +593,17 @@ def test_an_unwritable_cache_is_exit_3_naming_the_cache_path(write_config, tmp_p
 
 
 def test_duplicate_keys_are_reported_with_path_and_line_among_other_problems(write_config):
-    path = write_config("seed: 0\n"
-                        "training:\n"
-                        "  epochs: 3\n"
-                        "  lr: -1\n"
-                        "  epochs: 4\n"
-                        "attacks:\n"
-                        "  - name: accuracy\n"
-                        "    name: threshold\n"
-                        "seed: 1\n")
+    path = write_config(
+        "seed: 0\n"
+        "training:\n"
+        "  epochs: 3\n"
+        "  lr: -1\n"
+        "  epochs: 4\n"
+        "attacks:\n"
+        "  - name: accuracy\n"
+        "    name: threshold\n"
+        "seed: 1\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     found = {(p.path, p.line): p.message for p in info.value.problems}
@@ -545,9 +617,15 @@ def test_duplicate_keys_alone_still_fail_validation(write_config):
         load_config(write_config("report:\n  title: a\n  title: b\n"))
 
 
-@pytest.mark.parametrize("text, key", [("seed: true\n", "seed"), ("training: {epochs: false}\n", "training.epochs"),
-                                       ("forget: {kind: class, classes: [3, true]}\n", "forget.classes"),
-                                       ("gates: {alpha: true}\n", "gates.alpha")])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("seed: true\n", "seed"),
+        ("training: {epochs: false}\n", "training.epochs"),
+        ("forget: {kind: class, classes: [3, true]}\n", "forget.classes"),
+        ("gates: {alpha: true}\n", "gates.alpha"),
+    ],
+)
 def test_a_boolean_is_not_a_number(write_config, text, key):
     with pytest.raises(ConfigError) as info:
         load_config(write_config(text))
@@ -565,7 +643,9 @@ def test_booleans_stay_valid_where_booleans_belong(write_config):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 SECTIONS = sorted(AuditConfig.model_fields)
@@ -601,10 +681,17 @@ def test_any_mapping_gives_a_config_or_a_config_error(data):
 
 
 @PROPERTY
-@given(items=st.lists(st.text(max_size=30) | st.builds(lambda k, v: f"{k}={v}",
-                                                          st.sampled_from(["seed", "seed.x", "attacks.0.name",
-                                                                           "training.epochs", "data", "a..b", "0"]),
-                                                          st.text(max_size=20)), max_size=4))
+@given(
+    items=st.lists(
+        st.text(max_size=30)
+        | st.builds(
+            lambda k, v: f"{k}={v}",
+            st.sampled_from(["seed", "seed.x", "attacks.0.name", "training.epochs", "data", "a..b", "0"]),
+            st.text(max_size=20),
+        ),
+        max_size=4,
+    )
+)
 def test_any_set_items_apply_or_are_a_config_error(items):
     try:
         overrides = parse_overrides(items)
@@ -642,8 +729,14 @@ def digits_train():
 
 
 @PROPERTY
-@given(lines=st.lists(st.integers(min_value=-(10 ** 500), max_value=10 ** 500).map(str)
-                      | st.text(max_size=20) | st.just("# comment"), max_size=8))
+@given(
+    lines=st.lists(
+        st.integers(min_value=-(10**500), max_value=10**500).map(str)
+        | st.text(max_size=20)
+        | st.just("# comment"),
+        max_size=8,
+    )
+)
 def test_any_index_file_gives_indices_or_problems(digits_train, lines):
     data, train = digits_train
     with tempfile.TemporaryDirectory() as tmp:
@@ -655,10 +748,16 @@ def test_any_index_file_gives_indices_or_problems(digits_train, lines):
 
 
 @PROPERTY
-@given(x=hnp.arrays(st.sampled_from([np.float32, np.float64, np.int8, np.uint8, np.bool_, np.float16]),
-                    hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5)),
-       y=hnp.arrays(st.sampled_from([np.int64, np.uint64, np.int8, np.float32]),
-                    hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=6)))
+@given(
+    x=hnp.arrays(
+        st.sampled_from([np.float32, np.float64, np.int8, np.uint8, np.bool_, np.float16]),
+        hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5),
+    ),
+    y=hnp.arrays(
+        st.sampled_from([np.int64, np.uint64, np.int8, np.float32]),
+        hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=6),
+    ),
+)
 def test_any_npz_arrays_load_or_are_a_config_error(x, y):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "d.npz"

@@ -39,10 +39,25 @@ def test_report_renders_in_headless_chromium(write_config, tmp_path):
     probe = tmp_path / "probe.html"
     probe.write_text(html.replace("</body>", PROBE + "</body>"))
     run = subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
     assert found, "the page did not finish loading: " + run.stderr[-2000:]
@@ -50,7 +65,7 @@ def test_report_renders_in_headless_chromium(write_config, tmp_path):
     import json
 
     seen = json.loads(html_lib.unescape(found.group(1)))
-    assert seen["images"] >= 2 and seen["broken"] == [], seen   # the threshold attack's ROC and histogram
+    assert seen["images"] >= 2 and seen["broken"] == [], seen  # the threshold attack's ROC and histogram
     assert seen["external"] == [] and seen["sheets"] >= 1, seen
     console_errors = [line for line in run.stderr.splitlines() if "CONSOLE" in line and "rror" in line]
     assert console_errors == []

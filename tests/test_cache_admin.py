@@ -17,7 +17,9 @@ def _fill(root):
     cache = ModelCache(root)
     factory = model_factory("mlp", input_shape=(64,), num_classes=10)
     for seed in (1, 2, 3):
-        cache.get_or_train({"role": "shadow", "arch": "mlp", "seed": seed}, factory, lambda s=seed: init_model(factory, s))
+        cache.get_or_train(
+            {"role": "shadow", "arch": "mlp", "seed": seed}, factory, lambda s=seed: init_model(factory, s)
+        )
     return cache
 
 
@@ -26,17 +28,32 @@ def test_ls_lists_and_prune_removes_old_entries(tmp_path):
     res = CliRunner().invoke(cli, ["cache", "ls", "--dir", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     listed = json.loads(res.output)["entries"]
-    assert len(listed) == 3 and {e["seed"] for e in listed} == {1, 2, 3} and all(e["arch"] == "mlp" for e in listed)
+    assert (
+        len(listed) == 3
+        and {e["seed"] for e in listed} == {1, 2, 3}
+        and all(e["arch"] == "mlp" for e in listed)
+    )
     old = next(e for e in listed if e["seed"] == 1)
     week_ago = time.time() - 8 * 86400
     os.utime(old["path"], (week_ago, week_ago))
 
-    res = CliRunner().invoke(cli, ["cache", "prune", "--dir", str(tmp_path), "--older-than", "7", "--dry-run"])
+    res = CliRunner().invoke(
+        cli, ["cache", "prune", "--dir", str(tmp_path), "--older-than", "7", "--dry-run"]
+    )
     assert res.exit_code == 0 and "would remove 1 model(s)" in res.output
-    assert len(json.loads(CliRunner().invoke(cli, ["cache", "ls", "--dir", str(tmp_path), "--json"]).output)["entries"]) == 3
+    assert (
+        len(
+            json.loads(CliRunner().invoke(cli, ["cache", "ls", "--dir", str(tmp_path), "--json"]).output)[
+                "entries"
+            ]
+        )
+        == 3
+    )
     res = CliRunner().invoke(cli, ["cache", "prune", "--dir", str(tmp_path), "--older-than", "7"])
     assert res.exit_code == 0 and "removed 1 model(s)" in res.output
-    remaining = json.loads(CliRunner().invoke(cli, ["cache", "ls", "--dir", str(tmp_path), "--json"]).output)["entries"]
+    remaining = json.loads(CliRunner().invoke(cli, ["cache", "ls", "--dir", str(tmp_path), "--json"]).output)[
+        "entries"
+    ]
     assert {e["seed"] for e in remaining} == {2, 3}
     # a pruned model is simply retrained (a miss) the next time it is needed
     cache = _fill(tmp_path)

@@ -18,8 +18,20 @@ def test_junit_summary_and_annotations_match_the_evidence(write_config, tmp_path
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["run", str(write_config(tiny_config())), "--out", str(out), "-q",
-                                   "--junit-xml", str(out / "junit.xml"), "--summary-md", str(out / "summary.md")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(write_config(tiny_config())),
+            "--out",
+            str(out),
+            "-q",
+            "--junit-xml",
+            str(out / "junit.xml"),
+            "--summary-md",
+            str(out / "summary.md"),
+        ],
+    )
     assert res.exit_code == 1, res.output
     ev = json.loads((out / "evidence.json").read_text())
     gates = ev["gates"]["results"]
@@ -37,7 +49,9 @@ def test_junit_summary_and_annotations_match_the_evidence(write_config, tmp_path
             assert not results
     assert suite.failures == sum(g["status"] == "fail" for g in gates) > 0
     props = {p.name: p.value for p in suite.properties()}
-    assert props["verdict"] == "FAIL" and props["model.unlearned.sha256"] == ev["models"]["unlearned"]["sha256"]
+    assert (
+        props["verdict"] == "FAIL" and props["model.unlearned.sha256"] == ev["models"]["unlearned"]["sha256"]
+    )
     summary = (out / "summary.md").read_text()
     assert ev["verdict"]["headline"] in summary and "accuracy.forget" in summary
     assert step_summary.read_text() == "previous step\n" + summary
@@ -51,8 +65,21 @@ def test_report_rerenders_from_evidence(write_config, tmp_path):
     CliRunner().invoke(cli, ["run", str(write_config(tiny_config())), "--out", str(out), "-q"])
     again = tmp_path / "again"
     again.mkdir()
-    res = CliRunner().invoke(cli, ["report", str(out / "evidence.json"), "--out", str(again),
-                                   "--format", "html", "--format", "junit", "--format", "markdown"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            str(out / "evidence.json"),
+            "--out",
+            str(again),
+            "--format",
+            "html",
+            "--format",
+            "junit",
+            "--format",
+            "markdown",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "FAIL" in (again / "report.html").read_text()
     assert (again / "junit.xml").read_text().startswith("<?xml")

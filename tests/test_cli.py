@@ -43,18 +43,41 @@ def test_list_shows_methods_and_attacks_with_citations():
     assert "retrain" in invoke("list").output
 
 
-@pytest.mark.parametrize("case, mutate, code, path, words", [
-    ("unknown key", lambda c: c.update(colour=1), 2, "colour", "unknown key"),
-    ("wrong type", lambda c: c["training"].update(epochs="ten"), 2, "training.epochs", "integer"),
-    ("missing dataset folder", lambda c: c.update(data={"dataset": "cifar10", "root": "nowhere"}), 2, "data.root",
-     "data_batch_1"),
-    ("forget class not in dataset", lambda c: c.update(forget={"kind": "class", "classes": [42]}), 2,
-     "forget.classes", "0..9"),
-    ("forget whole training set", lambda c: c.update(forget={"kind": "class", "classes": list(range(10))}), 2,
-     "forget", "whole training set"),
-    ("unsupported unlearner", lambda c: c.update(unlearner={"name": "tests.plugins:NaNUnlearner"}), 3, None,
-     "non-finite"),
-])
+@pytest.mark.parametrize(
+    "case, mutate, code, path, words",
+    [
+        ("unknown key", lambda c: c.update(colour=1), 2, "colour", "unknown key"),
+        ("wrong type", lambda c: c["training"].update(epochs="ten"), 2, "training.epochs", "integer"),
+        (
+            "missing dataset folder",
+            lambda c: c.update(data={"dataset": "cifar10", "root": "nowhere"}),
+            2,
+            "data.root",
+            "data_batch_1",
+        ),
+        (
+            "forget class not in dataset",
+            lambda c: c.update(forget={"kind": "class", "classes": [42]}),
+            2,
+            "forget.classes",
+            "0..9",
+        ),
+        (
+            "forget whole training set",
+            lambda c: c.update(forget={"kind": "class", "classes": list(range(10))}),
+            2,
+            "forget",
+            "whole training set",
+        ),
+        (
+            "unsupported unlearner",
+            lambda c: c.update(unlearner={"name": "tests.plugins:NaNUnlearner"}),
+            3,
+            None,
+            "non-finite",
+        ),
+    ],
+)
 def test_bad_input_exit_codes_and_nothing_written(write_config, tmp_path, case, mutate, code, path, words):
     cfg = tiny_config()
     mutate(cfg)
@@ -75,14 +98,24 @@ def test_malformed_yaml_via_run(write_config, tmp_path):
 
 def test_empty_forget_set_from_index_file(write_config, tmp_path):
     (tmp_path / "ids.txt").write_text("# no ids\n")
-    res = invoke("run", write_config(tiny_config(forget={"kind": "indices", "path": "ids.txt"})), "--out", tmp_path / "o")
+    res = invoke(
+        "run",
+        write_config(tiny_config(forget={"kind": "indices", "path": "ids.txt"})),
+        "--out",
+        tmp_path / "o",
+    )
     assert res.exit_code == 2 and "forget set is empty" in res.output
 
 
 def test_checkpoint_that_does_not_fit(write_config, tmp_path):
     wrong = model_factory("small_cnn", input_shape=(1, 8, 8), num_classes=10)()
     torch.save(wrong.state_dict(), tmp_path / "orig.pt")
-    res = invoke("run", write_config(tiny_config(model={"arch": "mlp", "checkpoint": "orig.pt"})), "--out", tmp_path / "o")
+    res = invoke(
+        "run",
+        write_config(tiny_config(model={"arch": "mlp", "checkpoint": "orig.pt"})),
+        "--out",
+        tmp_path / "o",
+    )
     assert res.exit_code == 2 and "model.checkpoint" in res.output and "missing keys" in res.output
 
 
@@ -97,8 +130,13 @@ def test_supplied_unlearned_checkpoint_is_audited(write_config, tmp_path):
     """The common compliance case: the user's own pipeline already unlearned the model."""
     untrained = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)()
     torch.save(untrained.state_dict(), tmp_path / "unlearned.pt")  # clearly not equivalent to retraining
-    res = invoke("run", write_config(tiny_config(unlearner={"checkpoint": "unlearned.pt"})), "--out", tmp_path / "c",
-                 "--json")
+    res = invoke(
+        "run",
+        write_config(tiny_config(unlearner={"checkpoint": "unlearned.pt"})),
+        "--out",
+        tmp_path / "c",
+        "--json",
+    )
     summary = json.loads(res.output)
     assert res.exit_code == 1 and summary["verdict"] == "fail"
     ev = json.loads((tmp_path / "c" / "evidence.json").read_text())
@@ -112,8 +150,13 @@ def test_a_crashed_run_leaves_the_previous_report_intact(write_config, tmp_path)
     first = invoke("run", write_config(tiny_config()), "--out", out, "-q")
     assert first.exit_code == 1  # noop fails
     before = (out / "evidence.json").read_bytes()
-    crash = invoke("run", write_config(tiny_config(unlearner={"name": "tests.plugins:NaNUnlearner"}), "crash.yaml"),
-                   "--out", out, "-q")
+    crash = invoke(
+        "run",
+        write_config(tiny_config(unlearner={"name": "tests.plugins:NaNUnlearner"}), "crash.yaml"),
+        "--out",
+        out,
+        "-q",
+    )
     assert crash.exit_code == 3
     assert (out / "evidence.json").read_bytes() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]

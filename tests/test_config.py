@@ -29,14 +29,14 @@ def test_all_errors_reported_at_once_with_paths_lines_and_suggestions(write_conf
     path = write_config(
         "seed: 0\n"
         "data:\n"
-        "  datset: digits\n"          # misspelt key, line 3
+        "  datset: digits\n"  # misspelt key, line 3
         "training:\n"
-        "  epochs: many\n"            # wrong type, line 5
-        "  lr: -1\n"                  # out of range, line 6
+        "  epochs: many\n"  # wrong type, line 5
+        "  lr: -1\n"  # out of range, line 6
         "forget:\n"
-        "  kind: clas\n"              # misspelt literal, line 8
+        "  kind: clas\n"  # misspelt literal, line 8
         "unlearner:\n"
-        "  name: finetun\n"           # misspelt registry name, line 10
+        "  name: finetun\n"  # misspelt registry name, line 10
     )
     found = problems(path)
     assert set(found) == {"data.datset", "training.epochs", "training.lr", "forget.kind", "unlearner.name"}
@@ -48,8 +48,12 @@ def test_all_errors_reported_at_once_with_paths_lines_and_suggestions(write_conf
 
 
 def test_plugin_params_are_validated_against_the_plugin_schema(write_config):
-    path = write_config({"unlearner": {"name": "finetune", "params": {"epoch": 3}},
-                         "attacks": [{"name": "threshold", "params": {"signals": ["los"]}}]})
+    path = write_config(
+        {
+            "unlearner": {"name": "finetune", "params": {"epoch": 3}},
+            "attacks": [{"name": "threshold", "params": {"signals": ["los"]}}],
+        }
+    )
     found = problems(path)
     assert "Did you mean 'epochs'" in found["unlearner.params.epoch"].message
     assert "attacks.0.params.signals.0" in found
@@ -102,5 +106,5 @@ def test_plugin_params_are_checked_even_when_other_sections_fail(write_config):
 def test_a_fail_only_check_that_could_never_fail_is_refused(write_config):
     """distinguishability with too few runs: its ceiling is below the tolerance (statistics review C2)."""
     found = problems(write_config({"attacks": [{"name": "distinguishability", "params": {"runs": 8}}]}))
-    (key, problem), = [(k, p) for k, p in found.items() if k.startswith("attacks.0.params")]
+    ((key, problem),) = [(k, p) for k, p in found.items() if k.startswith("attacks.0.params")]
     assert "could never fail" in problem.message and "runs >= 15" in problem.message

@@ -15,7 +15,9 @@ from tests.helpers import accuracy, digits_setup, inputs, models
 
 def _build(name: str, kind: str = "class"):
     original, _ = models(kind)
-    return original, build_controls(original, [name], inputs_for=lambda s: inputs(kind, seed=s), seed=0)[0].model
+    return original, build_controls(original, [name], inputs_for=lambda s: inputs(kind, seed=s), seed=0)[
+        0
+    ].model
 
 
 def test_applicable_controls_by_forget_kind():
@@ -30,8 +32,10 @@ def test_output_layer_fakes_forget_in_the_output_and_keep_every_feature(name):
     data, splits, factory = digits_setup("class")
     x = data.x[torch.as_tensor(splits.forget)]
     assert accuracy(fake, "forget") == 0.0 < accuracy(original, "forget")
-    assert np.array_equal(penultimate_features(fake, x, device=torch.device("cpu")),
-                          penultimate_features(original, x, device=torch.device("cpu")))
+    assert np.array_equal(
+        penultimate_features(fake, x, device=torch.device("cpu")),
+        penultimate_features(original, x, device=torch.device("cpu")),
+    )
     assert architecture_differences(fake, factory) == []
 
 
@@ -62,7 +66,7 @@ def test_exposure_is_calibrated_on_the_retrains_and_catches_a_leaking_minority()
     refs = [rng.normal(0, 1, 500) for _ in range(12)]
     honest = rng.normal(0, 1, 500)
     leaky = honest.copy()
-    leaky[:50] = 10.0                     # 10 % of the forget set exposed with certainty
+    leaky[:50] = 10.0  # 10 % of the forget set exposed with certainty
     out = exposure_outcomes({"unlearned": [honest], "original": [leaky], "reference": refs}, 0.01)
     assert abs(np.mean([r.mean() for r in out["reference"]]) - 0.01) < 0.005
     assert out["unlearned"][0].mean() < 0.03
@@ -73,7 +77,13 @@ def test_a_control_that_does_not_apply_is_a_config_error(write_config):
     from auditor.config import load_config
     from auditor.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"gates.controls.0 \(line \d+\): control .head_bias. does not apply"):
-        load_config(write_config({"forget": {"kind": "random", "fraction": 0.1}, "gates": {"controls": ["head_bias"]}}))
+    with pytest.raises(
+        ConfigError, match=r"gates.controls.0 \(line \d+\): control .head_bias. does not apply"
+    ):
+        load_config(
+            write_config(
+                {"forget": {"kind": "random", "fraction": 0.1}, "gates": {"controls": ["head_bias"]}}
+            )
+        )
     with pytest.raises(ConfigError, match="unknown control"):
         load_config(write_config({"gates": {"controls": ["head_bais"]}}))

@@ -20,8 +20,12 @@ def test_digits_is_embedded_normalised_and_fingerprinted():
 def test_npz_arrays_and_errors(tmp_path):
     path = tmp_path / "d.npz"
     rng = np.random.default_rng(0)
-    np.savez(path, x=rng.normal(size=(30, 5)).astype(np.float32), y=rng.integers(0, 3, 30),
-             test_mask=np.arange(30) >= 24)
+    np.savez(
+        path,
+        x=rng.normal(size=(30, 5)).astype(np.float32),
+        y=rng.integers(0, 3, 30),
+        test_mask=np.arange(30) >= 24,
+    )
     data = load_dataset(DataConfig(dataset="npz", path=path))
     assert data.x.shape == (30, 5) and data.test_mask.sum() == 6 and data.source["path"] == str(path)
     np.savez(tmp_path / "bad.npz", x=np.zeros((3, 2)))

@@ -62,9 +62,13 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert hashlib.sha256(manifest).hexdigest() == ev["data"]["forget"]["manifest_sha256"]
     assert ev["data"]["counts"]["forget"] == len(manifest.splitlines())
     models = ev["models"]
-    digests = {models["original"]["sha256"], models["unlearned"]["sha256"]} | {r["sha256"] for r in models["references"]}
-    assert len(digests) == 2 + len(models["references"])   # all different models
-    assert ev["method"]["name"] == "retrain" and ev["method"]["data_read"] == {"retain": ev["data"]["counts"]["retain"]}
+    digests = {models["original"]["sha256"], models["unlearned"]["sha256"]} | {
+        r["sha256"] for r in models["references"]
+    }
+    assert len(digests) == 2 + len(models["references"])  # all different models
+    assert ev["method"]["name"] == "retrain" and ev["method"]["data_read"] == {
+        "retain": ev["data"]["counts"]["retain"]
+    }
     assert ev["method"]["reads_forget_samples"] is False
     assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
     assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
@@ -74,8 +78,14 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     cats = ev["verdict"]["categories"]
     assert ev["verdict"]["claims"] == ["utility", "forgetting", "recoverability"]
     assert all(cats[c]["passed_powered"] for c in ev["verdict"]["claims"])
-    assert [c["name"] for c in ev["controls"]] == ["head_bias", "head_rows", "head_retrain", "head_finetune",
-                                                   "over_forget", "label_noise"]
+    assert [c["name"] for c in ev["controls"]] == [
+        "head_bias",
+        "head_rows",
+        "head_retrain",
+        "head_finetune",
+        "over_forget",
+        "label_noise",
+    ]
     assert all(v["caught_by"] for v in ev["verdict"]["controls"].values())
     assert len(models["references"]) == 12 and ev["method"]["architecture"]["matches"] is True
 
@@ -87,12 +97,28 @@ def test_second_audit_reuses_original_and_references(runs):
     assert all(r["source"] == "cache" for r in ev["models"]["references"])
 
 
-@pytest.mark.parametrize("deception", ["BiasShift", "ScaleRows", "NegateRows", "LastTwoLayers", "FinetuneLastTwo",
-                                       "HeadOnForgetAscent", "WholeModelAscent", "RelabelFinetune"])
+@pytest.mark.parametrize(
+    "deception",
+    [
+        "BiasShift",
+        "ScaleRows",
+        "NegateRows",
+        "LastTwoLayers",
+        "FinetuneLastTwo",
+        "HeadOnForgetAscent",
+        "WholeModelAscent",
+        "RelabelFinetune",
+    ],
+)
 def test_deceptions_do_not_pass(runs, deception, tmp_path, cache_dir):
     """Variants of the deception classes (not the audit's own controls) fail the default audit."""
-    proc = audit(tmp_path / deception, cache_dir, f"unlearner.name=tests.deceptions:{deception}",
-                 "unlearner.params={}", "report.formats=[json]")
+    proc = audit(
+        tmp_path / deception,
+        cache_dir,
+        f"unlearner.name=tests.deceptions:{deception}",
+        "unlearner.params={}",
+        "report.formats=[json]",
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.startswith("FAIL"), proc.stdout
 

@@ -20,7 +20,11 @@ def jobs(n: int, arch: str = "mlp") -> list[ModelJob]:
     out = []
     for k in range(n):
         idx = torch.as_tensor(np.sort(rng.permutation(len(data))[: len(data) // 2]))
-        out.append(ModelJob(arch, tuple(data.input_shape), data.num_classes, data.x[idx], data.y[idx], 10 + k, 20 + k))
+        out.append(
+            ModelJob(
+                arch, tuple(data.input_shape), data.num_classes, data.x[idx], data.y[idx], 10 + k, 20 + k
+            )
+        )
     return out
 
 
@@ -33,9 +37,9 @@ def test_split_groups():
 
 def test_process_pool_gives_the_models_local_training_gives():
     js = jobs(4)
-    local = dict(LocalExecutor().run([js], RECIPE, "cpu"))[0]               # one batched group of 4
+    local = dict(LocalExecutor().run([js], RECIPE, "cpu"))[0]  # one batched group of 4
     pool = ProcessExecutor(workers=2)
-    got = dict(pool.run([js[:2], js[2:]], RECIPE, "cpu"))                     # two groups, two spawned workers
+    got = dict(pool.run([js[:2], js[2:]], RECIPE, "cpu"))  # two groups, two spawned workers
     remote = got[0] + got[1]
     assert len(remote) == 4
     for a, b in zip(local, remote):
@@ -50,7 +54,10 @@ def test_process_pool_gives_the_models_local_training_gives():
 
 def test_executor_names_are_validated_in_the_config():
     assert set(EXECUTORS) == {"local", "process", "ray"}
-    assert AuditConfig.model_validate({"execution": {"executor": "process", "workers": 2}}).execution.workers == 2
+    assert (
+        AuditConfig.model_validate({"execution": {"executor": "process", "workers": 2}}).execution.workers
+        == 2
+    )
     with pytest.raises(Exception, match="executor"):
         AuditConfig.model_validate({"execution": {"executor": "threads"}})
 
@@ -61,19 +68,29 @@ def test_audit_is_the_same_under_both_executors(tmp_path):
     from auditor.pipeline import run_audit
 
     cfg_file = tmp_path / "audit.yaml"
-    cfg_file.write_text("seed: 4\nmodel: {arch: mlp}\n"
-                        "training: {epochs: 10, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0.0}\n"
-                        "unlearner: {name: noop}\nreference: {seeds: 1}\n"
-                        "attacks: [{name: accuracy}, {name: lira, params: {shadows: 6}}]\n"
-                        "report: {formats: [json]}\n")
+    cfg_file.write_text(
+        "seed: 4\nmodel: {arch: mlp}\n"
+        "training: {epochs: 10, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0.0}\n"
+        "unlearner: {name: noop}\nreference: {seeds: 1}\n"
+        "attacks: [{name: accuracy}, {name: lira, params: {shadows: 6}}]\n"
+        "report: {formats: [json]}\n"
+    )
     evidence = {}
     for name in ("local", "process"):
-        cfg = load_config(cfg_file, overrides={"execution.executor": name, "execution.workers": 2,
-                                               "execution.cache_dir": str(tmp_path / f"cache-{name}")})
+        cfg = load_config(
+            cfg_file,
+            overrides={
+                "execution.executor": name,
+                "execution.workers": 2,
+                "execution.cache_dir": str(tmp_path / f"cache-{name}"),
+            },
+        )
         evidence[name] = run_audit(cfg, out=tmp_path / name).evidence
     local, pool = evidence["local"], evidence["process"]
     assert local["verdict"]["status"] == pool["verdict"]["status"] == "fail"
-    shadows = [next(a for a in ev["attacks"] if a["name"] == "lira")["details"]["shadows"] for ev in (local, pool)]
+    shadows = [
+        next(a for a in ev["attacks"] if a["name"] == "lira")["details"]["shadows"] for ev in (local, pool)
+    ]
     assert "local" in shadows[0]["training_path"] and "process pool" in shadows[1]["training_path"]
     assert shadows[0]["trained_now"] == shadows[1]["trained_now"] == 6
     metrics = [{m["key"]: m for a in ev["attacks"] for m in a["metrics"]} for ev in (local, pool)]
@@ -82,7 +99,7 @@ def test_audit_is_the_same_under_both_executors(tmp_path):
         if a["value"] is None:
             assert b["value"] is None
             continue
-        assert a["ci"][0] <= b["value"] <= a["ci"][1], key   # within the other run's interval
+        assert a["ci"][0] <= b["value"] <= a["ci"][1], key  # within the other run's interval
         assert b["value"] == pytest.approx(a["value"], abs=0.02), key
 
 
@@ -93,13 +110,15 @@ def test_small_audit_on_a_local_two_cpu_ray_instance(tmp_path):
     from auditor.pipeline import run_audit
 
     cfg_file = tmp_path / "audit.yaml"
-    cfg_file.write_text("seed: 4\nmodel: {arch: mlp}\n"
-                        "training: {epochs: 10, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0.0}\n"
-                        "unlearner: {name: noop}\nreference: {seeds: 1}\n"
-                        "attacks: [{name: accuracy}, {name: lira, params: {shadows: 6}}]\n"
-                        "execution: {executor: ray, workers: 2, cpus_per_task: 1}\n"
-                        "report: {formats: [json]}\n")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)   # the local two-CPU instance
+    cfg_file.write_text(
+        "seed: 4\nmodel: {arch: mlp}\n"
+        "training: {epochs: 10, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0.0}\n"
+        "unlearner: {name: noop}\nreference: {seeds: 1}\n"
+        "attacks: [{name: accuracy}, {name: lira, params: {shadows: 6}}]\n"
+        "execution: {executor: ray, workers: 2, cpus_per_task: 1}\n"
+        "report: {formats: [json]}\n"
+    )
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # the local two-CPU instance
     try:
         cfg = load_config(cfg_file, overrides={"execution.cache_dir": str(tmp_path / "cache")})
         ev = run_audit(cfg, out=tmp_path / "ray").evidence
@@ -109,10 +128,14 @@ def test_small_audit_on_a_local_two_cpu_ray_instance(tmp_path):
     assert "Ray tasks" in shadows["training_path"] and shadows["trained_now"] == 6
     assert ev["verdict"]["status"] == "fail"
     # the same shadows as the local executor trains
-    local = load_config(cfg_file, overrides={"execution.executor": "local",
-                                             "execution.cache_dir": str(tmp_path / "cache-local")})
+    local = load_config(
+        cfg_file,
+        overrides={"execution.executor": "local", "execution.cache_dir": str(tmp_path / "cache-local")},
+    )
     ev_local = run_audit(local, out=tmp_path / "local").evidence
-    lira = [next(m for a in e["attacks"] for m in a["metrics"] if m["key"] == "lira.auc") for e in (ev, ev_local)]
+    lira = [
+        next(m for a in e["attacks"] for m in a["metrics"] if m["key"] == "lira.auc") for e in (ev, ev_local)
+    ]
     a, b = lira[1]["values"]["unlearned"], lira[0]["values"]["unlearned"]
     assert a["ci"][0] <= b["value"] <= a["ci"][1] and b["value"] == pytest.approx(a["value"], abs=0.02)
 
@@ -125,8 +148,12 @@ def test_ray_executor_without_ray_is_a_config_error(tmp_path, monkeypatch):
     from auditor.preflight import preflight
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a)
+    )
     cfg = AuditConfig.model_validate({"execution": {"executor": "ray"}})
     with pytest.raises(ConfigError) as err:
         preflight(cfg, out=tmp_path / "out", sign=False)
-    assert any(p.path == "execution.executor" and "unlearn-audit[ray]" in p.message for p in err.value.problems)
+    assert any(
+        p.path == "execution.executor" and "unlearn-audit[ray]" in p.message for p in err.value.problems
+    )

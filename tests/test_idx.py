@@ -26,8 +26,10 @@ def test_reads_uint8_images_and_labels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_idx(tmp_path / "lab", dtype="uint8", ndim=1), labels)
 
 
-@pytest.mark.parametrize(("code", "dtype"), [(0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32),
-                                              (0x0D, np.float32), (0x0E, np.float64)])
+@pytest.mark.parametrize(
+    ("code", "dtype"),
+    [(0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32), (0x0E, np.float64)],
+)
 def test_big_endian_types(tmp_path: Path, code: int, dtype: type) -> None:
     values = np.array([[-3, 2, 100], [5, -7, 0]]).astype(dtype)
     (tmp_path / "f").write_bytes(_idx_bytes(values, code))
@@ -45,15 +47,18 @@ def test_gzip_by_suffix_and_by_signature(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_idx(tmp_path / "b"), images)
 
 
-@pytest.mark.parametrize(("payload", "needle"), [
-    (b"\x00\x00", "too short"),
-    (b"PK\x03\x04rest", "not an IDX file: magic number 0x504B0304"),
-    (b"\x00\x00\x07\x01\x00\x00\x00\x01x", "not an IDX file"),           # unknown type code 0x07
-    (b"\x00\x00\x08\x00", "not an IDX file"),                             # zero dimensions
-    (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated header"),
-    (struct.pack(">IIII", 0x803, 2, 2, 2) + b"\x00" * 7, "truncated"),    # 8 pixels declared, 7 given
-    (struct.pack(">II", 0x801, 2) + b"\x01\x02\x03", "trailing bytes"),
-])
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (b"\x00\x00", "too short"),
+        (b"PK\x03\x04rest", "not an IDX file: magic number 0x504B0304"),
+        (b"\x00\x00\x07\x01\x00\x00\x00\x01x", "not an IDX file"),  # unknown type code 0x07
+        (b"\x00\x00\x08\x00", "not an IDX file"),  # zero dimensions
+        (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated header"),
+        (struct.pack(">IIII", 0x803, 2, 2, 2) + b"\x00" * 7, "truncated"),  # 8 pixels declared, 7 given
+        (struct.pack(">II", 0x801, 2) + b"\x01\x02\x03", "trailing bytes"),
+    ],
+)
 def test_malformed_files_are_named(tmp_path: Path, payload: bytes, needle: str) -> None:
     path = tmp_path / "bad-idx"
     path.write_bytes(payload)

@@ -7,19 +7,26 @@ import math
 import numpy as np
 import pytest
 
-from auditor.inference import GapEvidence, evidence_from_replicates, newcombe_paired, paired_cells, seed_sd, wilson
+from auditor.inference import (
+    GapEvidence,
+    evidence_from_replicates,
+    newcombe_paired,
+    paired_cells,
+    seed_sd,
+    wilson,
+)
 
 
 def test_wilson_matches_the_closed_form():
     lo, hi = wilson(0, 46, 0.9)
-    z2 = 1.6448536269514722 ** 2
+    z2 = 1.6448536269514722**2
     assert lo == 0.0 and hi == pytest.approx(z2 / (46 + z2))
     lo, hi = wilson(50, 100, 0.95)
     assert (lo, hi) == pytest.approx((0.4038, 0.5962), abs=1e-4)
 
 
 def test_newcombe_paired_reduces_to_wilson_widths_without_discordance():
-    lower, upper = newcombe_paired((0.0, 0.0, 0.0, 101.0), 0.9)   # 0/101 against 0/101
+    lower, upper = newcombe_paired((0.0, 0.0, 0.0, 101.0), 0.9)  # 0/101 against 0/101
     w = wilson(0, 101, 0.9)[1]
     assert lower == pytest.approx(w) and upper == pytest.approx(w)
 
@@ -39,10 +46,10 @@ def test_interval_is_the_wider_of_prediction_and_estimation():
     q = stats.t.ppf(0.95, 11)
     pred = q * 0.03 * math.sqrt(1 + 1 / 12)
     mean = q * 0.03 / math.sqrt(12)
-    small = GapEvidence(0.1, 0.01, 0.03, 12)            # sample noise below the retrain spread: prediction binds
+    small = GapEvidence(0.1, 0.01, 0.03, 12)  # sample noise below the retrain spread: prediction binds
     assert small.prediction_binds
     assert small.interval(0.9) == pytest.approx((0.1 - pred, 0.1 + pred))
-    big = GapEvidence(0.1, 0.05, 0.03, 12)              # a model whose paired sample noise exceeds it
+    big = GapEvidence(0.1, 0.05, 0.03, 12)  # a model whose paired sample noise exceeds it
     est = math.hypot(1.6448536269514722 * 0.05, mean)
     assert not big.prediction_binds and est > pred
     assert big.interval(0.9) == pytest.approx((0.1 - est, 0.1 + est))
@@ -60,7 +67,9 @@ def test_tost_size_for_a_fixed_model_at_the_margin_with_large_sample_noise():
         sample_sd = 0.04
         d = t + rng.normal(0.0, sample_sd) - refs.mean()
         ev = GapEvidence(float(d), sample_sd, float(refs.std(ddof=1)), 12)
-        passes += judge(Gate("m", t, "config", "privacy"), {"unlearned": ev}, alpha=0.05, family=8).status == PASS
+        passes += (
+            judge(Gate("m", t, "config", "privacy"), {"unlearned": ev}, alpha=0.05, family=8).status == PASS
+        )
     assert passes / trials <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
 
 
@@ -71,7 +80,9 @@ def test_tost_size_at_the_margin_for_proportions_is_at_most_nominal():
     zeros = np.zeros(n)
     for _ in range(trials):
         u = (rng.random(n) < 0.05).astype(float)
-        e = evidence_from_replicates(u.mean(), None, [0.0] * 12, fallback_sd=0.0, cells=paired_cells(u, zeros))
+        e = evidence_from_replicates(
+            u.mean(), None, [0.0] * 12, fallback_sd=0.0, cells=paired_cells(u, zeros)
+        )
         lo, hi = e.interval(0.9)
         passes += -0.05 < lo and hi < 0.05
     rate = passes / trials

@@ -23,19 +23,19 @@ FAST = replace(RECIPE, epochs=25, batch_size=32, lr=0.005)
 def test_pair_membership_balances_and_grows():
     m4 = pair_membership(101, 2, seed=0)
     m8 = pair_membership(101, 4, seed=0)
-    assert m4.shape == (4, 101) and (m4.sum(0) == 2).all()   # every sample IN for exactly K/2
-    assert (m8[:4] == m4).all() and (m8.sum(0) == 4).all()   # growing K keeps the first shadows
+    assert m4.shape == (4, 101) and (m4.sum(0) == 2).all()  # every sample IN for exactly K/2
+    assert (m8[:4] == m4).all() and (m8.sum(0) == 4).all()  # growing K keeps the first shadows
     assert abs(int(m4[0].sum()) - 50) <= 1
 
 
 def test_gaussian_fit_and_scores_by_hand():
-    phi = np.array([[[3.0]], [[1.0]], [[5.0]], [[-1.0]]])        # K=4 shadows, N=1, Q=1
+    phi = np.array([[[3.0]], [[1.0]], [[5.0]], [[-1.0]]])  # K=4 shadows, N=1, Q=1
     inside = np.array([[True], [False], [True], [False]])
     mu_in, sd_in, mu_out, sd_out = gaussian_fit(phi, inside, fixed=False)
     assert (mu_in[0, 0], sd_in[0, 0], mu_out[0, 0], sd_out[0, 0]) == (4.0, 1.0, 0.0, 1.0)
     fit = (mu_in, sd_in, mu_out, sd_out)
     online = lira_scores(np.array([[4.0]]), fit, variant="online", offline_test="one_sided")
-    assert online[0] == pytest.approx(0.5 * 16)                   # log N(4;4,1) - log N(4;0,1) = 8
+    assert online[0] == pytest.approx(0.5 * 16)  # log N(4;4,1) - log N(4;0,1) = 8
     offline = lira_scores(np.array([[0.0]]), fit, variant="offline", offline_test="one_sided")
     assert offline[0] == pytest.approx(np.log(0.5))
 
@@ -43,9 +43,9 @@ def test_gaussian_fit_and_scores_by_hand():
 @pytest.mark.parametrize("k", [1, 4, 7, 16, 600])  # numpy: a masked sort below 600 rows, a loop from 600
 def test_nanmedian_first_axis_equals_numpy(k):
     rng = np.random.default_rng(k)
-    x = rng.normal(size=(k, 40, 2)).round(1)               # ties
-    x[rng.random(x.shape) < 0.4] = np.nan                  # odd and even counts per slice
-    x[:, 0] = np.nan                                       # an all-NaN slice
+    x = rng.normal(size=(k, 40, 2)).round(1)  # ties
+    x[rng.random(x.shape) < 0.4] = np.nan  # odd and even counts per slice
+    x[:, 0] = np.nan  # an all-NaN slice
     x[0, 1, 0], x[-1, 2, 1] = np.inf, -np.inf
     with pytest.warns(RuntimeWarning, match="All-NaN"):
         expected = np.nanmedian(x, axis=0)
@@ -63,11 +63,23 @@ def leaky_setup(tmp_path_factory):
 
     def fit(indices, seed):
         split = take(data, indices)
-        return train_model(init_model(factory, seed), split.x, split.y, recipe=FAST,
-                           generator=torch.Generator().manual_seed(seed))
+        return train_model(
+            init_model(factory, seed),
+            split.x,
+            split.y,
+            recipe=FAST,
+            generator=torch.Generator().manual_seed(seed),
+        )
 
-    store = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp",
-                        cache=ModelCache(tmp_path_factory.mktemp("shadows")), device=torch.device("cpu"), seed=0)
+    store = ShadowStore(
+        data=data,
+        recipe=FAST,
+        factory=factory,
+        arch="mlp",
+        cache=ModelCache(tmp_path_factory.mktemp("shadows")),
+        device=torch.device("cpu"),
+        seed=0,
+    )
     return data, splits, factory, store, fit(splits.train, 11), fit(splits.retain, 12), fit(splits.retain, 13)
 
 
@@ -75,9 +87,21 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
     def ctx(unlearned):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=[reference],
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=FAST,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+            shadows=store,
+        )
 
     attack = Lira(LiraParams(shadows=8))
     caught = attack.measure(ctx(leaky))
@@ -92,8 +116,15 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
     assert store.get(8).trained == 8
     assert store.get(8).training_path.startswith("batched")  # the MLP shadows were trained with torch.func
     # a second store over the same cache trains nothing new
-    again = ShadowStore(data=data, recipe=FAST, factory=factory, arch="mlp", cache=store.cache,
-                        device=torch.device("cpu"), seed=0)
+    again = ShadowStore(
+        data=data,
+        recipe=FAST,
+        factory=factory,
+        arch="mlp",
+        cache=store.cache,
+        device=torch.device("cpu"),
+        seed=0,
+    )
     assert again.get(8).trained == 0 and again.get(8).training_path == "cache"
 
 
@@ -112,9 +143,21 @@ def test_rmia_catches_a_leaky_model(leaky_setup):
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
     def ctx(unlearned):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=[reference],
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=FAST,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+            shadows=store,
+        )
 
     attack = Rmia(RmiaParams(shadows=8, population=300))
     caught = next(m for m in attack.measure(ctx(leaky)).metrics if m.key == "rmia.auc").comparison
@@ -132,9 +175,21 @@ def test_shadow_mia_catches_a_leaky_model(leaky_setup):
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
     def ctx(unlearned):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=[reference],
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=FAST,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+            shadows=store,
+        )
 
     attack = ShadowMia(ShadowMiaParams(shadows=8, classifier="logistic"))
     result = attack.measure(ctx(leaky))
@@ -156,14 +211,34 @@ def test_ulira_separates_noop_from_retrain(leaky_setup):
     from unlearners.retrain import Retrain
 
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
-    refs = [reference] + [train_model(init_model(factory, s), take(data, splits.retain).x,
-                                      take(data, splits.retain).y, recipe=FAST,
-                                      generator=torch.Generator().manual_seed(s)) for s in (14, 15, 16)]
+    refs = [reference] + [
+        train_model(
+            init_model(factory, s),
+            take(data, splits.retain).x,
+            take(data, splits.retain).y,
+            recipe=FAST,
+            generator=torch.Generator().manual_seed(s),
+        )
+        for s in (14, 15, 16)
+    ]
 
     def ctx(unlearned, method):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=refs, original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=method)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=refs,
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=FAST,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+            shadows=store,
+            method=method,
+        )
 
     def status(comp):
         ev = comp.evidence["unlearned"]
@@ -179,7 +254,7 @@ def test_ulira_separates_noop_from_retrain(leaky_setup):
     clean = attack.measure(ctx(retrained, Retrain()))
     auc = next(m for m in clean.metrics if m.key == "ulira.auc").comparison
     assert abs(auc.gap.value) < 0.1 and status(auc).status != FAIL
-    assert abs(auc.per_model["reference"].value - 0.5) < 0.1      # the retrain null sits near 0.5
+    assert abs(auc.per_model["reference"].value - 0.5) < 0.1  # the retrain null sits near 0.5
     assert abs(clean.details["method_distinguishability"]["mean_auc"] - 0.5) < 0.15
 
 
@@ -213,9 +288,22 @@ def test_distinguishability_separates_noop_from_retrain(leaky_setup):
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
     def ctx(unlearned, method):
-        return AuditContext(data=data, splits=splits, unlearned=unlearned, references=[reference], original=leaky,
-                            forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                            device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=method)
+        return AuditContext(
+            data=data,
+            splits=splits,
+            unlearned=unlearned,
+            references=[reference],
+            original=leaky,
+            forget_kind="random",
+            forget_classes=(),
+            recipe=FAST,
+            model_factory=factory,
+            device=torch.device("cpu"),
+            seed=0,
+            bootstrap=300,
+            shadows=store,
+            method=method,
+        )
 
     attack = Distinguishability(DistinguishabilityParams(runs=16, max_examples=60))
     noop = attack.measure(ctx(leaky, Noop()))
@@ -235,9 +323,22 @@ def test_differencing_exposes_deletions_when_both_versions_are_published(leaky_s
     from unlearners.retrain import Retrain
 
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
-    ctx = AuditContext(data=data, splits=splits, unlearned=retrained, references=[reference], original=leaky,
-                       forget_kind="random", forget_classes=(), recipe=FAST, model_factory=factory,
-                       device=torch.device("cpu"), seed=0, bootstrap=300, shadows=store, method=Retrain())
+    ctx = AuditContext(
+        data=data,
+        splits=splits,
+        unlearned=retrained,
+        references=[reference],
+        original=leaky,
+        forget_kind="random",
+        forget_classes=(),
+        recipe=FAST,
+        model_factory=factory,
+        device=torch.device("cpu"),
+        seed=0,
+        bootstrap=300,
+        shadows=store,
+        method=Retrain(),
+    )
     result = Differencing(DifferencingParams(shadows=8, classifier="logistic")).measure(ctx)
     auc = next(m for m in result.metrics if m.key == "differencing.auc").comparison
     assert auc.per_model["unlearned"].value > 0.65 and auc.per_model["reference"].value > 0.65
@@ -251,9 +352,11 @@ def test_a_forgotten_group_moves_in_and_out_of_the_shadows_as_one_block():
     group = np.arange(20, 35)
     m = pair_membership(200, 4, seed=3, size=60, group=group)
     in_group = m[:, group]
-    assert np.all(in_group.all(axis=1) | (~in_group).all(axis=1))     # all or nothing per shadow
-    assert in_group.all(axis=1).sum() == 4                                # IN for half of the shadows
+    assert np.all(in_group.all(axis=1) | (~in_group).all(axis=1))  # all or nothing per shadow
+    assert in_group.all(axis=1).sum() == 4  # IN for half of the shadows
     assert np.all(m.sum(axis=1) == 60)
     assert not np.any(m[0::2] & m[1::2])
     # the erasure of individual records keeps the per-sample halves (and the cached shadows)
-    assert np.array_equal(pair_membership(200, 4, seed=3, size=60), pair_membership(200, 4, seed=3, size=60, group=None))
+    assert np.array_equal(
+        pair_membership(200, 4, seed=3, size=60), pair_membership(200, 4, seed=3, size=60, group=None)
+    )

@@ -26,8 +26,16 @@ def _write_idx_labels(path: Path, labels: np.ndarray) -> None:
     path.write_bytes(struct.pack(">II", 0x00000801, len(labels)) + labels.astype(np.uint8).tobytes())
 
 
-def _make_idx(root: Path, folder: str, n_train: int = 5, n_test: int = 3, seed: int = 0, *,
-              layout: str = "torchvision", gz: bool = False) -> dict[str, np.ndarray]:
+def _make_idx(
+    root: Path,
+    folder: str,
+    n_train: int = 5,
+    n_test: int = 3,
+    seed: int = 0,
+    *,
+    layout: str = "torchvision",
+    gz: bool = False,
+) -> dict[str, np.ndarray]:
     """Tiny MNIST-shaped IDX files in ``layout``: torchvision (root/folder/raw), raw (root/raw) or flat (root)."""
     rng = np.random.default_rng(seed)
     raw = {"torchvision": root / folder / "raw", "raw": root / "raw", "flat": root}[layout]
@@ -86,8 +94,13 @@ def _make_cifar100(root: Path, n_train: int = 4, n_test: int = 2) -> None:
         batch = _cifar_batch(rng, n, 100, "fine_labels")
         batch["coarse_labels"] = [v // 5 for v in batch["fine_labels"]]
         _dump(base / name, batch)
-    _dump(base / "meta", {"fine_label_names": [f"class_{i:02d}" for i in range(100)],
-                          "coarse_label_names": [f"super_{i:02d}" for i in range(20)]})
+    _dump(
+        base / "meta",
+        {
+            "fine_label_names": [f"class_{i:02d}" for i in range(100)],
+            "coarse_label_names": [f"super_{i:02d}" for i in range(20)],
+        },
+    )
 
 
 def _make_svhn(root: Path, n_train: int = 4, n_test: int = 3) -> dict[str, np.ndarray]:
@@ -142,10 +155,13 @@ def _config_error(fn, cfg) -> ConfigError:
 # --------------------------------------------------------------------------- MNIST family
 
 
-@pytest.mark.parametrize(("dataset", "folder", "fn", "mean", "std"), [
-    ("mnist", "MNIST", ld.load_mnist, 0.1307, 0.3081),
-    ("fashion_mnist", "FashionMNIST", ld.load_fashion_mnist, 0.2860, 0.3530),
-])
+@pytest.mark.parametrize(
+    ("dataset", "folder", "fn", "mean", "std"),
+    [
+        ("mnist", "MNIST", ld.load_mnist, 0.1307, 0.3081),
+        ("fashion_mnist", "FashionMNIST", ld.load_fashion_mnist, 0.2860, 0.3530),
+    ],
+)
 def test_idx_datasets(tmp_path: Path, dataset: str, folder: str, fn, mean: float, std: float) -> None:
     arrays = _make_idx(tmp_path, folder)
     cfg = DataConfig(dataset=dataset, root=tmp_path)
@@ -161,8 +177,9 @@ def test_idx_datasets(tmp_path: Path, dataset: str, folder: str, fn, mean: float
     assert f"{folder}/raw/train-images-idx3-ubyte" in data.source["files"]
 
 
-@pytest.mark.parametrize(("layout", "gz"), [("flat", True), ("flat", False), ("raw", True), ("raw", False),
-                                          ("torchvision", True)])
+@pytest.mark.parametrize(
+    ("layout", "gz"), [("flat", True), ("flat", False), ("raw", True), ("raw", False), ("torchvision", True)]
+)
 def test_idx_layouts_and_compression(tmp_path: Path, layout: str, gz: bool) -> None:
     reference = ld.load_fashion_mnist(DataConfig(dataset="fashion_mnist", root=_tv(tmp_path / "tv")))
     arrays = _make_idx(tmp_path / "d", "FashionMNIST", layout=layout, gz=gz)
@@ -213,7 +230,9 @@ def test_mnist_corrupt_file_is_a_config_error(tmp_path: Path) -> None:
     _make_idx(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"garbage!")
     exc = _config_error(ld.load_mnist, DataConfig(dataset="mnist", root=tmp_path))
-    assert "train-images-idx3-ubyte" in exc.problems[0].message and "not an IDX file" in exc.problems[0].message
+    assert (
+        "train-images-idx3-ubyte" in exc.problems[0].message and "not an IDX file" in exc.problems[0].message
+    )
 
 
 def test_mnist_broken_gzip_is_a_config_error(tmp_path: Path) -> None:
@@ -238,8 +257,10 @@ def test_missing_root_folder(tmp_path: Path) -> None:
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(),
-                    reason="Debian package dataset-fashion-mnist not installed (make install installs it)")
+@pytest.mark.skipif(
+    not DEBIAN_FASHION_MNIST.is_dir(),
+    reason="Debian package dataset-fashion-mnist not installed (make install installs it)",
+)
 def test_debian_fashion_mnist_as_it_is() -> None:
     data = ld.load_fashion_mnist(DataConfig(dataset="fashion_mnist", root=DEBIAN_FASHION_MNIST))
     assert data.x.shape == (70_000, 1, 28, 28) and int(data.test_mask.sum()) == 10_000

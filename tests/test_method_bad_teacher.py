@@ -13,8 +13,13 @@ def test_class_forgetting():
     ins = inputs()
     out = Method().run(original, ins)
     assert accuracy(out, "forget") <= 0.35 < accuracy(original, "forget")
-    assert accuracy(out, "test", mask_fn=lambda y: y == 3) <= 0.35  # reference: 0.0 (see the module docstring)
-    assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y == 3) <= 0.35
+    )  # reference: 0.0 (see the module docstring)
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y != 3)
+        >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    )
     assert set(ins.reads) == {"forget", "retain"}
 
 

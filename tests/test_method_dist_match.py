@@ -64,12 +64,17 @@ def test_without_a_stop_rule_it_runs_to_the_cap():
 
 def test_backdoor_trigger_is_removed(tmp_path):
     attacks = [{"name": "backdoor", "params": {"resurgence_steps": 5}}]
-    cfg = parse_config(tiny_config(forget={"kind": "backdoor", "count": 60, "target": 0},
-                                   unlearner={"name": "dist_match"}, attacks=attacks))
+    cfg = parse_config(
+        tiny_config(
+            forget={"kind": "backdoor", "count": 60, "target": 0},
+            unlearner={"name": "dist_match"},
+            attacks=attacks,
+        )
+    )
     evidence = run_audit(cfg, out=tmp_path / "bd").evidence
     metrics = {m["key"]: m["values"] for m in evidence["attacks"][0]["metrics"]}
     asr, clean = metrics["backdoor.asr"], metrics["backdoor.clean_accuracy"]
-    assert asr["original"]["value"] > 0.9 and asr["unlearned"]["value"] < 0.2   # measured 0.96 -> 0.07
+    assert asr["original"]["value"] > 0.9 and asr["unlearned"]["value"] < 0.2  # measured 0.96 -> 0.07
     assert clean["unlearned"]["value"] >= clean["original"]["value"] - 0.05
     assert "population" in evidence["method"]["data_read"]
 

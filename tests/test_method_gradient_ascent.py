@@ -12,9 +12,15 @@ def test_class_forgetting():
     original, reference = models()
     ins = inputs()
     out = Method().run(original, ins)
-    assert accuracy(out, "test", mask_fn=lambda y: y == 3) <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.15
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y == 3)
+        <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.15
+    )
     assert accuracy(out, "forget") <= 0.1
-    assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y != 3)
+        >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    )
     assert set(ins.reads) == {"forget"}
 
 
@@ -26,7 +32,6 @@ def test_random_forgetting_lands_near_the_reference():
     assert abs(accuracy(out, "forget", "random") - accuracy(reference, "forget", "random")) <= 0.05
     assert accuracy(out, "test", "random") >= accuracy(original, "test", "random") - 0.05
     assert set(ins.reads) == {"forget", "population"}
-
 
 
 def test_the_stop_rule_fires_at_chance():

@@ -12,8 +12,14 @@ def test_class_forgetting():
     original, reference = models()
     ins = inputs()
     out = Method().run(original, ins)
-    assert accuracy(out, "test", mask_fn=lambda y: y == 3) <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.05
-    assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y == 3)
+        <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.05
+    )
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y != 3)
+        >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    )
     assert set(ins.reads) == {"forget", "retain"}
 
 

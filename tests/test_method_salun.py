@@ -40,8 +40,13 @@ def test_salun_forgets_the_class_and_keeps_utility():
 
 def _frozen_moved(original, out, fraction=0.5):
     """Counts: frozen entries that moved, frozen entries, salient entries that moved, salient entries."""
-    masks = saliency_mask(original, inputs().forget(), fraction=fraction,
-                          batch_size=Salun.Params().batch_size, device=torch.device("cpu"))
+    masks = saliency_mask(
+        original,
+        inputs().forget(),
+        fraction=fraction,
+        batch_size=Salun.Params().batch_size,
+        device=torch.device("cpu"),
+    )
     before, after = dict(original.named_parameters()), dict(out.named_parameters())
     moved = frozen = changed = salient = 0
     for name, keep in masks.items():
@@ -74,8 +79,9 @@ def test_without_the_restore_weight_decay_and_momentum_move_masked_weights(monke
 
 def test_mask_fraction_sets_the_trainable_share():
     original, _ = models()
-    masks = saliency_mask(original, inputs().forget(), fraction=0.1, batch_size=256,
-                          device=torch.device("cpu"))
+    masks = saliency_mask(
+        original, inputs().forget(), fraction=0.1, batch_size=256, device=torch.device("cpu")
+    )
     total = sum(m.numel() for m in masks.values())
     assert sum(int(m.sum()) for m in masks.values()) == int(total * 0.1)
 

@@ -25,8 +25,14 @@ def test_forgets_the_class_without_gradient_steps():
     original, reference = models()
     ins = inputs()
     out = Svd().run(original, ins)
-    assert accuracy(out, "test", mask_fn=lambda y: y == 3) <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.08
-    assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.03
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y == 3)
+        <= accuracy(reference, "test", mask_fn=lambda y: y == 3) + 0.08
+    )
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y != 3)
+        >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.03
+    )
     assert all(p.grad is None for p in out.parameters())
     assert set(ins.reads) == {"retain", "forget", "population"}  # population: the alpha_r sweep
 
@@ -54,25 +60,43 @@ def _image_inputs(arch: str, groups: bool = False):
     n, classes = 120, 4
     x = torch.randn(n, 3, 16, 16, generator=gen)
     y = torch.arange(n) % classes
-    data = LoadedData(name="synthetic", x=x, y=y, num_classes=classes, class_names=tuple("abcd"),
-                      fingerprint="0" * 64)
-    splits, problems = make_splits(data, DataConfig(test_fraction=0.2, population_fraction=0.1),
-                                   ForgetConfig(kind="class", classes=[1]), 0)
+    data = LoadedData(
+        name="synthetic", x=x, y=y, num_classes=classes, class_names=tuple("abcd"), fingerprint="0" * 64
+    )
+    splits, problems = make_splits(
+        data,
+        DataConfig(test_fraction=0.2, population_fraction=0.1),
+        ForgetConfig(kind="class", classes=[1]),
+        0,
+    )
     assert not problems, problems
     factory = model_factory(arch, input_shape=(3, 16, 16), num_classes=classes)
-    ins = UnlearnInputs(data=data, splits=splits, forget_kind="class", forget_classes=(1,),
-                        recipe=Recipe(epochs=1, batch_size=32), model_factory=factory, device=torch.device("cpu"),
-                        seed=0)
+    ins = UnlearnInputs(
+        data=data,
+        splits=splits,
+        forget_kind="class",
+        forget_classes=(1,),
+        recipe=Recipe(epochs=1, batch_size=32),
+        model_factory=factory,
+        device=torch.device("cpu"),
+        seed=0,
+    )
     torch.manual_seed(0)
     return factory(), ins
 
 
 def test_low_rank_projection_equals_the_dense_formula():
     gen = torch.Generator().manual_seed(1)
-    r, f, w = torch.randn(12, 30, generator=gen), torch.randn(12, 7, generator=gen), torch.randn(5, 12, generator=gen)
+    r, f, w = (
+        torch.randn(12, 30, generator=gen),
+        torch.randn(12, 7, generator=gen),
+        torch.randn(5, 12, generator=gen),
+    )
     m_r, m_f = scaled_projector(r, 100.0), scaled_projector(f, 3.0)
     dense = w.double() @ (torch.eye(12, dtype=torch.float64) - (m_f - m_f @ m_r)).T
-    assert torch.allclose(project(w.double(), scaled_basis(r, 100.0), scaled_basis(f, 3.0)), dense, atol=1e-10)
+    assert torch.allclose(
+        project(w.double(), scaled_basis(r, 100.0), scaled_basis(f, 3.0)), dense, atol=1e-10
+    )
     assert float(torch.linalg.eigvalsh(m_r).max()) <= 1 + 1e-9  # energies scaled into [0, 1]
 
 
@@ -102,7 +126,8 @@ def test_random_forgetting_is_a_config_error(write_config):
     from auditor.errors import ConfigError
     from tests.conftest import tiny_config
 
-    cfg = write_config(tiny_config(forget={"kind": "random", "fraction": 0.1},
-                                   unlearner={"name": "svd_projection"}))
+    cfg = write_config(
+        tiny_config(forget={"kind": "random", "fraction": 0.1}, unlearner={"name": "svd_projection"})
+    )
     with pytest.raises(ConfigError, match="class"):
         load_config(cfg)

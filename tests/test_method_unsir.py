@@ -23,7 +23,10 @@ def test_forgets_one_class_without_reading_it():
     out = Unsir().run(original, ins)
     assert accuracy(reference, "test", mask_fn=lambda y: y == 3) < 0.05
     assert accuracy(out, "test", mask_fn=lambda y: y == 3) < 0.05
-    assert accuracy(out, "test", mask_fn=lambda y: y != 3) >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    assert (
+        accuracy(out, "test", mask_fn=lambda y: y != 3)
+        >= accuracy(original, "test", mask_fn=lambda y: y != 3) - 0.05
+    )
     assert "forget" not in ins.reads and set(ins.reads) == {"retain"}
 
 
@@ -44,8 +47,16 @@ def test_forgets_two_classes_at_once():
     assert not problems
     factory = digits_setup()[2]
     original = trained("train", 1)
-    ins = UnlearnInputs(data=data, splits=splits, forget_kind="class", forget_classes=(3, 7), recipe=RECIPE,
-                        model_factory=factory, device=torch.device("cpu"), seed=5)
+    ins = UnlearnInputs(
+        data=data,
+        splits=splits,
+        forget_kind="class",
+        forget_classes=(3, 7),
+        recipe=RECIPE,
+        model_factory=factory,
+        device=torch.device("cpu"),
+        seed=5,
+    )
     out = Unsir().run(original, ins)
     test = take(data, splits.test)
     pred = predict_logits(out, test.x).argmax(1)

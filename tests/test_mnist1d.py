@@ -29,8 +29,16 @@ def test_deterministic_with_the_official_split():
     assert "num_samples=200" in a.source["options"] and "mnist1d=" in a.source["versions"]
 
 
-@pytest.mark.parametrize("change", [{"seed": 43}, {"num_samples": 210}, {"iid_noise_scale": 0.05},
-                                    {"shuffle_seq": True}, {"train_split": 0.7}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 43},
+        {"num_samples": 210},
+        {"iid_noise_scale": 0.05},
+        {"shuffle_seq": True},
+        {"train_split": 0.7},
+    ],
+)
 def test_fingerprint_covers_every_option(change):
     assert _load(**change).fingerprint != _load().fingerprint
 

@@ -45,10 +45,16 @@ def test_checkpoint_mismatch_names_missing_and_unexpected_keys(tmp_path):
 
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "model.pt"
-    torch.save(model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)(), path)  # a whole module, not a state_dict
+    torch.save(
+        model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)(), path
+    )  # a whole module, not a state_dict
     with pytest.raises(ConfigError, match="weights_only=True"):
-        load_checkpoint(model_factory("mlp", input_shape=(1, 8, 8), num_classes=10), path, key="model.checkpoint",
-                        arch="mlp")
+        load_checkpoint(
+            model_factory("mlp", input_shape=(1, 8, 8), num_classes=10),
+            path,
+            key="model.checkpoint",
+            arch="mlp",
+        )
 
 
 def test_state_digest_tracks_weights_only():

@@ -20,8 +20,9 @@ EXAMPLE = REPO / "examples" / "own_pipeline"
 
 
 def _run_cli(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=1200)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=REPO, timeout=1200
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,23 @@ def own_runs(tmp_path_factory):
     cache = base / "cache"
     runs = {}
     for method in ("retrain", "noop"):
-        proc = _run_cli(["run", str(EXAMPLE / "audit.yaml"), "--out", str(base / method), "--no-sign",
-                         "--set", f"unlearner.name={method}", "--set", "unlearner.params={}",
-                         "--set", f"execution.cache_dir={cache}", "--set", "report.formats=[json]"])
+        proc = _run_cli(
+            [
+                "run",
+                str(EXAMPLE / "audit.yaml"),
+                "--out",
+                str(base / method),
+                "--no-sign",
+                "--set",
+                f"unlearner.name={method}",
+                "--set",
+                "unlearner.params={}",
+                "--set",
+                f"execution.cache_dir={cache}",
+                "--set",
+                "report.formats=[json]",
+            ]
+        )
         runs[method] = (proc, json.loads((base / method / "evidence.json").read_text()))
     sys.path.insert(0, str(EXAMPLE))
     try:
@@ -43,13 +58,32 @@ def own_runs(tmp_path_factory):
 
         from auditor import audit
 
-        outcome = audit(seed=0, data={"dataset": load, "options": {"clip": 5.0}}, model=make_model,
-                        training={"function": fit, "kwargs": {"epochs": 40, "batch_size": 64, "lr": 0.003,
-                                                              "weight_decay": 0.0001, "label_smoothing": 0.1}},
-                        forget={"kind": "class", "classes": [3]}, unlearner={"name": "retrain", "params": {}},
-                        report={"out": str(base / "api"), "formats": ["json"], "title": "ACME tabular model: erasing digit 3",
-                                "operator": "unlearn-audit example", "request_id": "EXAMPLE-OWN-PIPELINE"},
-                        execution={"cache_dir": str(cache)}, sign=False)
+        outcome = audit(
+            seed=0,
+            data={"dataset": load, "options": {"clip": 5.0}},
+            model=make_model,
+            training={
+                "function": fit,
+                "kwargs": {
+                    "epochs": 40,
+                    "batch_size": 64,
+                    "lr": 0.003,
+                    "weight_decay": 0.0001,
+                    "label_smoothing": 0.1,
+                },
+            },
+            forget={"kind": "class", "classes": [3]},
+            unlearner={"name": "retrain", "params": {}},
+            report={
+                "out": str(base / "api"),
+                "formats": ["json"],
+                "title": "ACME tabular model: erasing digit 3",
+                "operator": "unlearn-audit example",
+                "request_id": "EXAMPLE-OWN-PIPELINE",
+            },
+            execution={"cache_dir": str(cache)},
+            sign=False,
+        )
     finally:
         sys.path.remove(str(EXAMPLE))
     runs["api"] = (None, outcome.evidence)
@@ -59,7 +93,9 @@ def own_runs(tmp_path_factory):
 def test_the_users_pipeline_fails_noop_and_passes_retrain(own_runs):
     (noop_proc, noop), (retrain_proc, retrain) = own_runs["noop"], own_runs["retrain"]
     assert noop_proc.returncode == 1 and noop["verdict"]["status"] == "fail", noop_proc.stdout[-2000:]
-    assert retrain_proc.returncode == 0 and retrain["verdict"]["status"] == "pass", retrain_proc.stdout[-2000:]
+    assert retrain_proc.returncode == 0 and retrain["verdict"]["status"] == "pass", retrain_proc.stdout[
+        -2000:
+    ]
 
 
 def test_the_evidence_names_and_digests_the_training_function(own_runs):
@@ -81,7 +117,9 @@ def test_the_evidence_names_and_digests_the_training_function(own_runs):
 def _comparable(ev: dict) -> dict:
     drop = {"run", "timings", "cache", "environment", "config_sha256", "config_file_sha256", "signing"}
     out = {k: v for k, v in ev.items() if k not in drop}
-    out["attacks"] = json.loads(json.dumps([{k: v for k, v in a.items() if k != "runtime_s"} for a in ev["attacks"]]))
+    out["attacks"] = json.loads(
+        json.dumps([{k: v for k, v in a.items() if k != "runtime_s"} for a in ev["attacks"]])
+    )
     for attack in out["attacks"]:  # shadows trained now or found in the cache: provenance, not evidence
         for key in ("from_cache", "trained_now", "training_path"):
             ((attack.get("details") or {}).get("shadows") or {}).pop(key, None)
@@ -110,7 +148,9 @@ def test_a_training_function_that_ignores_its_seed_is_refused_before_any_work(tm
     assert not (tmp_path / "out" / "evidence.json").exists()
     # the same loop drawing from its generator is accepted
     ok = tiny_config(training={"function": "tests.plugins:fit_seeded", "kwargs": {"epochs": 2}})
-    result = CliRunner().invoke(main, ["run", str(write_config(ok, "ok.yaml")), "--out", str(tmp_path / "ok")])
+    result = CliRunner().invoke(
+        main, ["run", str(write_config(ok, "ok.yaml")), "--out", str(tmp_path / "ok")]
+    )
     assert result.exit_code in (0, 1), result.output
     ev = json.loads((tmp_path / "ok" / "evidence.json").read_text())
     assert ev["models"]["training_function"]["same_seed_equal"] is True
@@ -124,12 +164,15 @@ def test_a_loader_returning_float_labels_is_refused_before_any_work(tmp_path, wr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-@pytest.mark.parametrize("section, needle", [
-    ({"data": {"dataset": "tests.plugins:no_such_loader"}}, "data.dataset"),
-    ({"data": {"dataset": "digits", "options": {"a": 1}}}, "data.options are keyword arguments"),
-    ({"training": {"function": "tests.plugins:no_such_fit"}}, "training.function"),
-    ({"training": {"kwargs": {"epochs": 3}}}, "training.kwargs are arguments for training.function"),
-])
+@pytest.mark.parametrize(
+    "section, needle",
+    [
+        ({"data": {"dataset": "tests.plugins:no_such_loader"}}, "data.dataset"),
+        ({"data": {"dataset": "digits", "options": {"a": 1}}}, "data.options are keyword arguments"),
+        ({"training": {"function": "tests.plugins:no_such_fit"}}, "training.function"),
+        ({"training": {"kwargs": {"epochs": 3}}}, "training.kwargs are arguments for training.function"),
+    ],
+)
 def test_plugin_mistakes_are_config_errors_naming_the_key(write_config, section, needle):
     with pytest.raises(ConfigError) as err:
         load_config(write_config(tiny_config(**section)))
@@ -151,9 +194,19 @@ def test_the_api_runs_on_arrays(tmp_path):
 
     x, y = small_table(400)
     cfg = tiny_config()
-    outcome = audit(data=(x, y), model="mlp", training=cfg["training"], forget={"kind": "class", "classes": [2]},
-                    unlearner="noop", reference={"seeds": 1}, attacks=["accuracy"], gates={"bootstrap": 300},
-                    report={"formats": ["json"]}, out=tmp_path / "arrays", sign=False)
+    outcome = audit(
+        data=(x, y),
+        model="mlp",
+        training=cfg["training"],
+        forget={"kind": "class", "classes": [2]},
+        unlearner="noop",
+        reference={"seeds": 1},
+        attacks=["accuracy"],
+        gates={"bootstrap": 300},
+        report={"formats": ["json"]},
+        out=tmp_path / "arrays",
+        sign=False,
+    )
     assert outcome.status in ("fail", "inconclusive")
     assert outcome.evidence["data"]["dataset"] == "npz" and outcome.evidence["data"]["counts"]["total"] == 400
 
@@ -166,4 +219,7 @@ def test_a_users_architecture_is_keyed_by_its_source():
 
     assert arch_key("mlp") == "mlp"  # built-ins keep their keys
     source = (REPO / "tests" / "plugins.py").read_bytes()
-    assert arch_key("tests.plugins:tiny_linear") == f"tests.plugins:tiny_linear@sha256:{hashlib.sha256(source).hexdigest()}"
+    assert (
+        arch_key("tests.plugins:tiny_linear")
+        == f"tests.plugins:tiny_linear@sha256:{hashlib.sha256(source).hexdigest()}"
+    )

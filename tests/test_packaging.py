@@ -35,8 +35,13 @@ print(json.dumps({"auditor": auditor.__file__, "template_dir": str(report.templa
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("build", reason="the 'build' package (dev extra) is needed to build the wheel")
     out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=600, cwd=out)
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=out,
+    )
     assert proc.returncode == 0, f"wheel build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     wheels = sorted(out.glob("*.whl"))
     assert len(wheels) == 1, wheels
@@ -62,8 +67,14 @@ def test_installed_layout_finds_its_templates(wheel: Path, tmp_path: Path) -> No
         zf.extractall(site, members=members)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH")}
     env["PYTHONPATH"] = str(site)
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(FIXTURE)], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(FIXTURE)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert Path(result["auditor"]).resolve().is_relative_to(site.resolve()), result

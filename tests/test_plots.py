@@ -13,7 +13,7 @@ def test_roc_points_follow_the_tpr_at_fpr_rule():
     pos = np.array([0.9, 0.8, 0.7, 0.2])
     neg = np.array([0.85, 0.3, 0.1, 0.05])
     fpr, tpr = roc_points(pos, neg, points=8)
-    assert fpr[0] == pytest.approx(0.25) and fpr[-1] == 1.0      # from 1/len(neg): the sample's resolution
+    assert fpr[0] == pytest.approx(0.25) and fpr[-1] == 1.0  # from 1/len(neg): the sample's resolution
     assert tpr[0] == pytest.approx(0.75)  # threshold 0.7 admits 3 of 4 members and 1 of 4 non-members
     assert np.all(np.diff(tpr) >= 0) and tpr[-1] == 1.0
 
@@ -28,24 +28,33 @@ def test_roc_figure_pools_reference_seeds_and_orders_roles():
 
 
 def test_histogram_densities_integrate_to_one():
-    fig = histogram_figure("h", "loss", {"a": np.linspace(0, 1, 100), "b": np.zeros(10)},
-                           roles={"a": "unlearned", "b": "reference"}, bins=10)
+    fig = histogram_figure(
+        "h",
+        "loss",
+        {"a": np.linspace(0, 1, 100), "b": np.zeros(10)},
+        roles={"a": "unlearned", "b": "reference"},
+        bins=10,
+    )
     for s in fig.series:
         widths = np.diff(s.x)
         assert float(np.sum(np.array(s.y) * widths)) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("fig", [
-    roc_figure("r", {"unlearned": [(np.arange(20.0), np.arange(10.0))]}),
-    histogram_figure("h", "loss", {"x": np.arange(30.0)}, roles={"x": "original"}),
-    curve_figure("c", "steps", "accuracy", {"unlearned": ([0, 1, 2], [0.0, 0.5, 0.9], "unlearned")}),
-])
+@pytest.mark.parametrize(
+    "fig",
+    [
+        roc_figure("r", {"unlearned": [(np.arange(20.0), np.arange(10.0))]}),
+        histogram_figure("h", "loss", {"x": np.arange(30.0)}, roles={"x": "original"}),
+        curve_figure("c", "steps", "accuracy", {"unlearned": ([0, 1, 2], [0.0, 0.5, 0.9], "unlearned")}),
+    ],
+)
 def test_svg_is_deterministic_and_undated(fig):
     a, b = figure_svg(fig.as_dict()), figure_svg(fig.as_dict())
     assert a == b and a.lstrip().startswith("<?xml") and "<svg" in a
     assert "<dc:date>" not in a
     assert "http://" not in a.replace("http://www.w3.org", "").replace("http://purl.org", "").replace(
-        "http://creativecommons.org", "").replace("http://matplotlib.org", "")
+        "http://creativecommons.org", ""
+    ).replace("http://matplotlib.org", "")
 
 
 def test_unknown_kind_is_refused():

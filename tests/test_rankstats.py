@@ -14,13 +14,19 @@ FPRS = (0.0, 0.001, 0.05, 0.1, 0.5, 1.0)
 def _index_path(pos, neg, ip, ineg):
     """The statistics of :mod:`auditor.stats` on resampled score matrices: the reference."""
     p, q = pos[ip], neg[ineg]
-    return (stats.auc_rows(p, q), stats.balanced_accuracy_rows(p, q),
-            [stats.tpr_at_fpr_rows(f)(p, q) for f in FPRS])
+    return (
+        stats.auc_rows(p, q),
+        stats.balanced_accuracy_rows(p, q),
+        [stats.tpr_at_fpr_rows(f)(p, q) for f in FPRS],
+    )
 
 
 def _weighted_path(pos, neg, pc, nc):
-    return (rankstats.weighted_auc(pos, neg, pc, nc), rankstats.weighted_balanced_accuracy(pos, neg, pc, nc),
-            [rankstats.weighted_tpr_at_fpr(pos, neg, pc, nc, f) for f in FPRS])
+    return (
+        rankstats.weighted_auc(pos, neg, pc, nc),
+        rankstats.weighted_balanced_accuracy(pos, neg, pc, nc),
+        [rankstats.weighted_tpr_at_fpr(pos, neg, pc, nc, f) for f in FPRS],
+    )
 
 
 def _assert_same(pos, neg, reps, rng):
@@ -39,11 +45,20 @@ def _assert_draws_agree(pos, neg, ip, ineg):
         np.testing.assert_allclose(w, i, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("n_pos, n_neg, levels", [
-    (40, 60, None), (60, 40, None),      # continuous scores, either class the larger
-    (30, 25, 6), (7, 90, 3), (90, 7, 3),  # many ties within and across classes
-    (1, 1, None), (1, 1, 1), (1, 12, 2), (12, 1, 2),  # tiny samples
-])
+@pytest.mark.parametrize(
+    "n_pos, n_neg, levels",
+    [
+        (40, 60, None),
+        (60, 40, None),  # continuous scores, either class the larger
+        (30, 25, 6),
+        (7, 90, 3),
+        (90, 7, 3),  # many ties within and across classes
+        (1, 1, None),
+        (1, 1, 1),
+        (1, 12, 2),
+        (12, 1, 2),  # tiny samples
+    ],
+)
 def test_weighted_replicates_equal_the_index_path(n_pos, n_neg, levels):
     rng = np.random.default_rng(n_pos * 1000 + n_neg)
     if levels is None:
@@ -53,12 +68,15 @@ def test_weighted_replicates_equal_the_index_path(n_pos, n_neg, levels):
     _assert_same(pos, neg, 200, rng)
 
 
-@pytest.mark.parametrize("pos, neg", [
-    (np.full(5, 2.0), np.full(7, 2.0)),                       # all scores equal
-    (np.array([3.0, 4.0, 5.0]), np.array([0.0, 1.0, 2.0])),  # perfect separation
-    (np.array([0.0, 1.0]), np.array([3.0, 4.0, 5.0])),       # reversed
-    (np.array([np.inf, 1.0, -np.inf]), np.array([-np.inf, 0.0, np.inf])),  # infinite scores tie
-])
+@pytest.mark.parametrize(
+    "pos, neg",
+    [
+        (np.full(5, 2.0), np.full(7, 2.0)),  # all scores equal
+        (np.array([3.0, 4.0, 5.0]), np.array([0.0, 1.0, 2.0])),  # perfect separation
+        (np.array([0.0, 1.0]), np.array([3.0, 4.0, 5.0])),  # reversed
+        (np.array([np.inf, 1.0, -np.inf]), np.array([-np.inf, 0.0, np.inf])),  # infinite scores tie
+    ],
+)
 def test_degenerate_score_sets(pos, neg):
     _assert_same(pos, neg, 100, np.random.default_rng(0))
 
@@ -81,7 +99,7 @@ def test_single_replicate_matches_sklearn_with_counts_as_sample_weights(ties):
     if ties:
         pos, neg = np.round(pos), np.round(neg)
     pc, nc = rng.integers(0, 4, (1, 50)), rng.integers(0, 4, (1, 70))
-    pc[0, 0] = nc[0, 0] = 1                                    # at least one draw per class
+    pc[0, 0] = nc[0, 0] = 1  # at least one draw per class
     y, s, w = np.r_[np.ones(50), np.zeros(70)], np.r_[pos, neg], np.r_[pc[0], nc[0]].astype(float)
     expected_auc = roc_auc_score(y, s, sample_weight=w)
     assert rankstats.weighted_auc(pos, neg, pc, nc)[0] == pytest.approx(expected_auc, abs=1e-12)
@@ -133,8 +151,11 @@ def _without_weighted_form(stat):
     return lambda p, q: stat(p, q)  # no ``weighted`` attribute: compare_scores takes the index path
 
 
-@pytest.mark.parametrize("stat", [stats.auc_rows, stats.balanced_accuracy_rows, stats.tpr_at_fpr_rows(0.05)],
-                         ids=["auc", "balanced_accuracy", "tpr@0.05"])
+@pytest.mark.parametrize(
+    "stat",
+    [stats.auc_rows, stats.balanced_accuracy_rows, stats.tpr_at_fpr_rows(0.05)],
+    ids=["auc", "balanced_accuracy", "tpr@0.05"],
+)
 def test_compare_scores_gives_the_index_paths_numbers(stat):
     rng = np.random.default_rng(11)
 
@@ -143,8 +164,9 @@ def test_compare_scores_gives_the_index_paths_numbers(stat):
 
     scores = {"unlearned": [model(0.8)], "reference": [model(0.0), model(0.1)], "original": [model(1.5)]}
     fast = stats.compare_scores(stat, scores, reps=300, level=0.9, rng=np.random.default_rng(3))
-    slow = stats.compare_scores(_without_weighted_form(stat), scores, reps=300, level=0.9,
-                                rng=np.random.default_rng(3))
+    slow = stats.compare_scores(
+        _without_weighted_form(stat), scores, reps=300, level=0.9, rng=np.random.default_rng(3)
+    )
     np.testing.assert_allclose(fast.gap_samples, slow.gap_samples, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fast.control_samples, slow.control_samples, rtol=0, atol=1e-12)
     assert fast.gap.ci == pytest.approx(slow.gap.ci, abs=1e-12) and fast.gap.value == slow.gap.value
@@ -160,8 +182,9 @@ def test_compare_scores_keeps_the_index_path_for_nan_scores():
     scores = {"unlearned": [(pos, neg)], "reference": [(rng.normal(0, 1, 30), rng.normal(0, 1, 40))]}
     for stat in (stats.auc_rows, stats.balanced_accuracy_rows):
         fast = stats.compare_scores(stat, scores, reps=100, level=0.9, rng=np.random.default_rng(4))
-        slow = stats.compare_scores(_without_weighted_form(stat), scores, reps=100, level=0.9,
-                                    rng=np.random.default_rng(4))
+        slow = stats.compare_scores(
+            _without_weighted_form(stat), scores, reps=100, level=0.9, rng=np.random.default_rng(4)
+        )
         np.testing.assert_array_equal(fast.gap_samples, slow.gap_samples)
 
 

@@ -54,7 +54,7 @@ def _pdf_bodies(pdf: bytes) -> list[bytes]:
 
 def _literal(data: bytes, i: int) -> tuple[bytes, int]:
     """Decode the PDF literal string starting at data[i] == '('; return (bytes, end index)."""
-    assert data[i:i + 1] == b"("
+    assert data[i : i + 1] == b"("
     out, depth, i = bytearray(), 1, i + 1
     escapes = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("f"): b"\f"}
     while depth:
@@ -65,7 +65,7 @@ def _literal(data: bytes, i: int) -> tuple[bytes, int]:
                 out += escapes[nxt]
                 i += 2
             elif chr(nxt) in "01234567":
-                digits = re.match(rb"[0-7]{1,3}", data[i + 1:i + 4]).group()
+                digits = re.match(rb"[0-7]{1,3}", data[i + 1 : i + 4]).group()
                 out.append(int(digits, 8) & 0xFF)
                 i += 1 + len(digits)
             elif nxt in (ord("\n"), ord("\r")):
@@ -97,11 +97,11 @@ def _pdf_strings(pdf: bytes, key: bytes) -> list[str]:
     for body in _pdf_bodies(pdf):
         for match in re.finditer(rb"/" + key + rb"\s*([(<])", body):
             i = match.start(1)
-            if body[i:i + 1] == b"(":
+            if body[i : i + 1] == b"(":
                 raw, _ = _literal(body, i)
             else:
                 end = body.index(b">", i)
-                raw = bytes.fromhex(body[i + 1:end].decode())
+                raw = bytes.fromhex(body[i + 1 : end].decode())
             found.append(_text(raw))
     return found
 
@@ -117,8 +117,9 @@ def test_template_dir_holds_the_templates() -> None:
     assert (folder / "report.css").is_file()
 
 
-def test_template_dir_reports_a_clear_error_when_missing(monkeypatch: pytest.MonkeyPatch,
-                                                          tmp_path: Path) -> None:
+def test_template_dir_reports_a_clear_error_when_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake = tmp_path / "auditor" / "__init__.py"
     fake.parent.mkdir()
     fake.write_text("")
@@ -140,8 +141,17 @@ def test_sections_in_order(evidence: dict) -> None:
     first_attack = html.index('id="attack-accuracy"')
     assert banner < headline < checks < first_attack
     assert first_attack < html.index('id="attack-threshold"')
-    order = ["identity", "data", "models", "method", "attack-accuracy", "attack-threshold", "gates", "scope",
-             "reproducibility"]
+    order = [
+        "identity",
+        "data",
+        "models",
+        "method",
+        "attack-accuracy",
+        "attack-threshold",
+        "gates",
+        "scope",
+        "reproducibility",
+    ]
     positions = [html.index(f'id="{name}"') for name in order]
     assert positions == sorted(positions)
     assert evidence["verdict"]["statement"] in html
@@ -161,8 +171,8 @@ def test_not_estimable_is_printed_instead_of_a_number(evidence: dict) -> None:
     assert "not estimable" in html
     assert "73 negatives &lt; 300 needed for TPR at 1% FPR" in html
     # The row of that metric carries no number in its value cells.
-    row = html[html.index("threshold.loss.tpr@fpr=0.01"):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index("threshold.loss.tpr@fpr=0.01") :]
+    row = row[: row.index("</tr>")]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
     assert len(cells) == 5  # unlearned, reference, original, gap, n
     for value_cell in cells[:4]:
@@ -181,9 +191,11 @@ def test_numbers_and_intervals_are_formatted(evidence: dict) -> None:
 
 def test_scope_statement_and_gate_rules(evidence: dict) -> None:
     html = render_html(evidence)
-    assert ("This report is empirical evidence against a model retrained without the forgotten data, "
-            "not a proof of unlearning. &#39;No leakage detected&#39; means no leakage was detected by "
-            "these attacks at this statistical power.") in html
+    assert (
+        "This report is empirical evidence against a model retrained without the forgotten data, "
+        "not a proof of unlearning. &#39;No leakage detected&#39; means no leakage was detected by "
+        "these attacks at this statistical power."
+    ) in html
     assert escape(evidence["gates"]["pass_rule"]) in html
     assert escape(evidence["gates"]["fail_rule"]) in html
 
@@ -191,8 +203,18 @@ def test_scope_statement_and_gate_rules(evidence: dict) -> None:
 def test_no_external_resources(evidence: dict) -> None:
     html = render_html(evidence)
     lowered = html.lower()
-    for pattern in ('src="http', "src='http", 'href="http', "href='http", "url(http", "url('http",
-                    'url("http', "@import", "<link", "<script"):
+    for pattern in (
+        'src="http',
+        "src='http",
+        'href="http',
+        "href='http",
+        "url(http",
+        "url('http",
+        'url("http',
+        "@import",
+        "<link",
+        "<script",
+    ):
         assert pattern not in lowered, pattern
     assert "<style>" in html and "@page" in html  # the CSS is inlined
 
@@ -200,8 +222,11 @@ def test_no_external_resources(evidence: dict) -> None:
 @pytest.mark.parametrize(("status", "label"), [("fail", "FAIL"), ("inconclusive", "INCONCLUSIVE")])
 def test_fail_and_inconclusive_render_with_their_labels(evidence: dict, status: str, label: str) -> None:
     ev = copy.deepcopy(evidence)
-    ev["verdict"].update(status=status, headline=f"{label}: test headline", counts={"pass": 5, status: 1} | (
-        {"fail": 0} if status == "inconclusive" else {"inconclusive": 0}))
+    ev["verdict"].update(
+        status=status,
+        headline=f"{label}: test headline",
+        counts={"pass": 5, status: 1} | ({"fail": 0} if status == "inconclusive" else {"inconclusive": 0}),
+    )
     ev["gates"]["results"][0].update(status=status, reason=f"reason for {status}")
     html = render_html(ev)
     assert f'class="verdict verdict-{status}"' in html
@@ -225,9 +250,9 @@ def test_optional_fields(evidence: dict) -> None:
     metric["gap"] = None
     ev["timings"] = {"train_original_s": 1.5, "report_s": 0.7, "total_s": 75.0}
     html = render_html(ev)
-    section = html[html.index('id="attack-accuracy"'):]
-    row = section[section.index("accuracy.forget</code></td>"):]
-    row = row[:row.index("</tr>")]
+    section = html[html.index('id="attack-accuracy"') :]
+    row = section[section.index("accuracy.forget</code></td>") :]
+    row = row[: row.index("</tr>")]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
     for cell in cells[2:4]:  # no original, no gap: a dash, never a number
         assert cell.strip().startswith('<span class="na">\u2014</span>')
@@ -239,7 +264,7 @@ def test_attack_error_is_shown_instead_of_metrics(evidence: dict) -> None:
     ev = copy.deepcopy(evidence)
     ev["attacks"][1]["error"] = "RuntimeError: out of memory <boom>"
     html = render_html(ev)
-    section = html[html.index('id="attack-threshold"'):html.index('id="gates"')]
+    section = html[html.index('id="attack-threshold"') : html.index('id="gates"')]
     assert "did not complete" in section and "RuntimeError: out of memory &lt;boom&gt;" in section
     assert "threshold.loss.auc" not in section  # no metrics table
 
@@ -249,7 +274,7 @@ def test_long_tables_are_capped(evidence: dict) -> None:
     table = ev["attacks"][0]["tables"][0]
     table["rows"] = [[str(i), 45, 0.5, 0.5, 0.5] for i in range(report.MAX_ROWS + 37)]
     html = render_html(ev)
-    section = html[html.index(table["title"]):html.index('id="attack-threshold"')]
+    section = html[html.index(table["title"]) : html.index('id="attack-threshold"')]
     assert section.count("<tr>") == report.MAX_ROWS + 1  # + the header row
     assert f"37 more rows omitted: showing the first {report.MAX_ROWS} of {report.MAX_ROWS + 37}" in section
 
@@ -328,8 +353,9 @@ def test_pdf_text(sample_pdf: tuple[dict, bytes, bytes], tmp_path: Path) -> None
     ev, pdf, _ = sample_pdf
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
     flat = " ".join(text.split())
     assert ev["verdict"]["headline"] in flat
     assert "not estimable" in flat
@@ -346,8 +372,13 @@ def test_fetcher_refuses_everything_but_data_and_template_files(tmp_path: Path) 
         assert b"@page" in resource.read()
     outside = tmp_path / "secret.txt"
     outside.write_text("secret")
-    for url in ("https://example.com/logo.png", "http://127.0.0.1/x.css", "ftp://example.com/f",
-                outside.as_uri(), (template_dir() / ".." / "pyproject.toml").as_uri()):
+    for url in (
+        "https://example.com/logo.png",
+        "http://127.0.0.1/x.css",
+        "ftp://example.com/f",
+        outside.as_uri(),
+        (template_dir() / ".." / "pyproject.toml").as_uri(),
+    ):
         with pytest.raises(FatalURLFetchingError):
             with fetch(fetcher, url):
                 pass

@@ -40,9 +40,14 @@ def signed(tmp_path_factory, cache_dir):
     unlearned, original = base / "unlearned.pt", base / "original.pt"
     torch.save(models()[1].state_dict(), unlearned)
     torch.save(models()[0].state_dict(), original)
-    cfg = tiny_config(unlearner={"checkpoint": str(unlearned)},
-                      report={"formats": ["pdf"], "operator": "Audit Team",
-                              "signing": {"pkcs12": str(base / "pki" / "signer.p12"), "passphrase_env": PASS_ENV}})
+    cfg = tiny_config(
+        unlearner={"checkpoint": str(unlearned)},
+        report={
+            "formats": ["pdf"],
+            "operator": "Audit Team",
+            "signing": {"pkcs12": str(base / "pki" / "signer.p12"), "passphrase_env": PASS_ENV},
+        },
+    )
     config = base / "audit.yaml"
     import yaml
 
@@ -65,25 +70,51 @@ def test_keys_gen_test_writes_a_usable_pki(signed):
 
 def test_signed_report_verifies_against_its_root_and_rehashes_files(signed):
     out = signed / "out"
-    assert {"report.pdf", "evidence.json", "evidence.intoto.json", "forget_manifest.txt"} <= {p.name for p in out.iterdir()}
+    assert {"report.pdf", "evidence.json", "evidence.intoto.json", "forget_manifest.txt"} <= {
+        p.name for p in out.iterdir()
+    }
     evidence = json.loads((out / "evidence.json").read_text())
     assert evidence["signing"]["mode"] == "configured"
-    res = verify("--trust-root", signed / "pki" / "ca.pem", "--model", signed / "unlearned.pt",
-                 "--config", signed / "audit.yaml", "--json", pdf=out / "report.pdf")
+    res = verify(
+        "--trust-root",
+        signed / "pki" / "ca.pem",
+        "--model",
+        signed / "unlearned.pt",
+        "--config",
+        signed / "audit.yaml",
+        "--json",
+        pdf=out / "report.pdf",
+    )
     assert res.exit_code == 0, res.output
     checks = {c["name"]: c for c in json.loads(res.output)["checks"]}
     assert all(c["ok"] for c in checks.values())
-    assert {"pdf.signature.byterange", "pdf.signature.intact", "pdf.signature.coverage", "pdf.signature.cms",
-            "pdf.signature.trusted", "evidence.dsse", "evidence.consistency", "evidence.sidecar",
-            "subject.model:unlearned.pt", "subject.config:audit.yaml"} <= set(checks)
+    assert {
+        "pdf.signature.byterange",
+        "pdf.signature.intact",
+        "pdf.signature.coverage",
+        "pdf.signature.cms",
+        "pdf.signature.trusted",
+        "evidence.dsse",
+        "evidence.consistency",
+        "evidence.sidecar",
+        "subject.model:unlearned.pt",
+        "subject.config:audit.yaml",
+    } <= set(checks)
     # the evidence.json `run` wrote beside the report is checked against the signed statement
     assert str(out / "evidence.json") in checks["evidence.sidecar"]["detail"]
     assert "model/unlearned" in checks["subject.model:unlearned.pt"]["detail"]
 
 
 def test_a_file_that_was_not_audited_does_not_match(signed):
-    res = verify("--trust-root", signed / "pki" / "ca.pem", "--model", signed / "original.pt",
-                 "--config", signed / "pki" / "ca.pem", pdf=signed / "out" / "report.pdf")
+    res = verify(
+        "--trust-root",
+        signed / "pki" / "ca.pem",
+        "--model",
+        signed / "original.pt",
+        "--config",
+        signed / "pki" / "ca.pem",
+        pdf=signed / "out" / "report.pdf",
+    )
     assert res.exit_code == 1
     assert "FAIL subject.model:original.pt" in res.output and "FAIL subject.config:ca.pem" in res.output
 
@@ -119,7 +150,9 @@ def test_bare_statement_verifies_and_a_changed_predicate_fails(signed, tmp_path)
     assert verify("--trust-root", signed / "pki" / "ca.pem", pdf=bare).exit_code == 0
     envelope = json.loads(bare.read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
-    statement["predicate"]["verdict"]["status"] = "pass" if statement["predicate"]["verdict"]["status"] != "pass" else "fail"
+    statement["predicate"]["verdict"]["status"] = (
+        "pass" if statement["predicate"]["verdict"]["status"] != "pass" else "fail"
+    )
     envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     forged = tmp_path / "forged.intoto.json"
     forged.write_text(json.dumps(envelope))
@@ -141,7 +174,9 @@ def test_dsse_round_trip():
 def test_poppler_pdfsig_accepts_the_signature(signed):
     exe = shutil.which("pdfsig")
     assert exe, "pdfsig not found: install poppler-utils (make system-deps does)"
-    res = subprocess.run([exe, str(signed / "out" / "report.pdf")], capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [exe, str(signed / "out" / "report.pdf")], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Signature is Valid." in res.stdout
     assert "Total document signed" in res.stdout

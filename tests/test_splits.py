@@ -25,7 +25,7 @@ def test_deterministic_disjoint_and_stratified():
     assert set(a.forget) | set(a.retain) == set(a.train) and not set(a.forget) & set(a.retain)
     y = DATA.y.numpy()
     share = np.bincount(y[a.test], minlength=10) / np.bincount(y, minlength=10)
-    assert np.allclose(share, 0.25, atol=0.02)   # each class held out in the same proportion
+    assert np.allclose(share, 0.25, atol=0.02)  # each class held out in the same proportion
     assert len(a.forget) == round(0.1 * len(a.train))
 
 
@@ -91,6 +91,8 @@ def test_train_size_takes_a_stratified_seeded_subset_and_grows_the_population():
 
 def test_train_size_larger_than_the_pool_is_named():
     pool = len(make_splits(DATA, DataConfig(), ForgetConfig(kind="random", fraction=0.1), 0)[0].train)
-    splits, problems = make_splits(DATA, DataConfig(train_size=pool + 1), ForgetConfig(kind="random", fraction=0.1), 0)
+    splits, problems = make_splits(
+        DATA, DataConfig(train_size=pool + 1), ForgetConfig(kind="random", fraction=0.1), 0
+    )
     assert splits is None and problems[0].path == "data.train_size"
     assert f"at most {pool}" in problems[0].message and str(pool + 1) in problems[0].message

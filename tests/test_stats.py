@@ -64,7 +64,7 @@ def test_benjamini_hochberg_is_step_up():
     p = [0.02, 0.04, 0.011, 0.9]
     assert stats.benjamini_hochberg(p, 0.05).tolist() == [True, False, True, False]
     # step-up: a later rank passing rescues earlier ranks that fail their own threshold
-    p2 = [0.014, 0.03, 0.035, 0.5]   # 0.014 > 0.0125 fails rank 1, but rank 3: 0.035 <= 0.0375 passes
+    p2 = [0.014, 0.03, 0.035, 0.5]  # 0.014 > 0.0125 fails rank 1, but rank 3: 0.035 <= 0.0375 passes
     assert stats.benjamini_hochberg(p2, 0.05).tolist() == [True, True, True, False]
     assert stats.benjamini_hochberg([], 0.05).size == 0
 
@@ -72,7 +72,9 @@ def test_benjamini_hochberg_is_step_up():
 def test_compare_proportions_paired_gap():
     rng = np.random.default_rng(0)
     u = (rng.random(200) < 0.9).astype(float)
-    comp = stats.compare_proportions({"unlearned": [u], "reference": [u.copy()]}, reps=300, level=0.95, rng=rng)
+    comp = stats.compare_proportions(
+        {"unlearned": [u], "reference": [u.copy()]}, reps=300, level=0.95, rng=rng
+    )
     assert comp.gap.value == 0.0 and comp.gap.ci == (0.0, 0.0)  # identical outcomes: a degenerate, exact gap
     worse = u.copy()
     worse[:60] = 0
@@ -84,13 +86,20 @@ def test_compare_scores_detects_separation_and_reports_spread():
     rng = np.random.default_rng(0)
     leaky = (rng.normal(2, 1, 100), rng.normal(0, 1, 80))
     clean = [(rng.normal(0, 1, 100), rng.normal(0, 1, 80)) for _ in range(2)]
-    comp = stats.compare_scores(stats.auc_rows, {"unlearned": [leaky], "reference": clean},
-                                reps=300, level=0.95, rng=rng)
+    comp = stats.compare_scores(
+        stats.auc_rows, {"unlearned": [leaky], "reference": clean}, reps=300, level=0.95, rng=rng
+    )
     assert comp.per_model["unlearned"].value > 0.85
     assert 0.35 < comp.per_model["reference"].value < 0.65
     assert comp.gap.ci[0] > 0.2 and comp.reference_spread >= 0
-    few = stats.compare_scores(stats.auc_rows, {"unlearned": [leaky], "reference": clean}, reps=50, level=0.95,
-                               rng=rng, min_negatives_needed=300)
+    few = stats.compare_scores(
+        stats.auc_rows,
+        {"unlearned": [leaky], "reference": clean},
+        reps=50,
+        level=0.95,
+        rng=rng,
+        min_negatives_needed=300,
+    )
     assert few.gap.value is None and "not estimable" in few.gap.note
 
 
@@ -99,8 +108,9 @@ def test_row_statistics_match_the_scalar_versions():
     pos = rng.integers(0, 6, (20, 30)).astype(float)  # many ties
     neg = rng.integers(0, 6, (20, 25)).astype(float)
     np.testing.assert_allclose(stats.auc_rows(pos, neg), [stats.auc(p, q) for p, q in zip(pos, neg)])
-    np.testing.assert_allclose(stats.balanced_accuracy_rows(pos, neg),
-                               [stats.balanced_accuracy(p, q) for p, q in zip(pos, neg)])
+    np.testing.assert_allclose(
+        stats.balanced_accuracy_rows(pos, neg), [stats.balanced_accuracy(p, q) for p, q in zip(pos, neg)]
+    )
     rows = stats.tpr_at_fpr_rows(0.1)(pos, neg)
     for r, p, q in zip(rows, pos, neg):
         f, t, _ = stats.roc_curve(p, q)
@@ -111,8 +121,10 @@ def test_epsilon_from_counts_hand_worked():
     # perfect attack, n = 100 per side, delta = 0: both error bounds are CP_upper(0, 100, 0.025)
     ub = 1 - 0.025 ** (1 / 100)
     expected = np.log((1 - ub) / ub)
-    assert stats.epsilon_from_counts(fp=0, n_neg=100, fn=0, n_pos=100, delta=0.0, alpha=0.05) == pytest.approx(expected)
-    assert expected == pytest.approx(3.28, abs=0.01)          # ATTACKS.md 7.5: 3.28 for n = 100
+    assert stats.epsilon_from_counts(
+        fp=0, n_neg=100, fn=0, n_pos=100, delta=0.0, alpha=0.05
+    ) == pytest.approx(expected)
+    assert expected == pytest.approx(3.28, abs=0.01)  # ATTACKS.md 7.5: 3.28 for n = 100
     # a useless attack gives no evidence
     assert stats.epsilon_from_counts(fp=50, n_neg=100, fn=50, n_pos=100, delta=1e-5, alpha=0.05) == 0.0
 
@@ -141,8 +153,17 @@ def test_epsilon_at_thresholds_equals_counting_each_threshold(levels):
         pos, neg = rng.integers(2, levels + 2, 150).astype(float), rng.integers(0, levels, 120).astype(float)
     thresholds = np.unique(np.concatenate([pos, neg, [np.inf, -np.inf]]))
     fast = stats.epsilon_at_thresholds(thresholds, pos, neg, delta=1e-5, alpha=0.01)
-    slow = [stats.epsilon_from_counts(fp=int((neg >= t).sum()), n_neg=neg.size, fn=int((pos < t).sum()),
-                                      n_pos=pos.size, delta=1e-5, alpha=0.01) for t in thresholds]
+    slow = [
+        stats.epsilon_from_counts(
+            fp=int((neg >= t).sum()),
+            n_neg=neg.size,
+            fn=int((pos < t).sum()),
+            n_pos=pos.size,
+            delta=1e-5,
+            alpha=0.01,
+        )
+        for t in thresholds
+    ]
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
     assert fast.max() > 0  # the signal is there: the comparison is not between zeros
 
@@ -152,10 +173,15 @@ def test_positive_control_replicates_are_original_minus_reference_on_the_same_re
     u = (rng.random(150) < 0.5).astype(float)
     ref = (rng.random(150) < 0.5).astype(float)
     orig = np.ones(150)
-    comp = stats.compare_proportions({"unlearned": [u], "reference": [ref], "original": [orig]},
-                                     reps=200, level=0.95, rng=np.random.default_rng(2))
-    no_orig = stats.compare_proportions({"unlearned": [u], "reference": [ref]}, reps=200, level=0.95,
-                                        rng=np.random.default_rng(2))
+    comp = stats.compare_proportions(
+        {"unlearned": [u], "reference": [ref], "original": [orig]},
+        reps=200,
+        level=0.95,
+        rng=np.random.default_rng(2),
+    )
+    no_orig = stats.compare_proportions(
+        {"unlearned": [u], "reference": [ref]}, reps=200, level=0.95, rng=np.random.default_rng(2)
+    )
     assert no_orig.control_samples is None
     # same resamples: control - gap = original - unlearned on each resample
     idx = stats.bootstrap_indices(150, 200, np.random.default_rng(2))
@@ -163,9 +189,14 @@ def test_positive_control_replicates_are_original_minus_reference_on_the_same_re
     np.testing.assert_allclose(comp.control_samples - comp.gap_samples, (orig[idx] - u[idx]).mean(axis=1))
     leaky = (rng.normal(2, 1, 60), rng.normal(0, 1, 50))
     clean = (rng.normal(0, 1, 60), rng.normal(0, 1, 50))
-    sc = stats.compare_scores(stats.auc_rows, {"unlearned": [clean], "reference": [clean], "original": [leaky]},
-                              reps=200, level=0.95, rng=rng)
-    assert np.all(sc.gap_samples == 0)                      # identical models: an exact zero gap
+    sc = stats.compare_scores(
+        stats.auc_rows,
+        {"unlearned": [clean], "reference": [clean], "original": [leaky]},
+        reps=200,
+        level=0.95,
+        rng=rng,
+    )
+    assert np.all(sc.gap_samples == 0)  # identical models: an exact zero gap
     point = sc.per_model["original"].value - sc.per_model["reference"].value
     assert point > 0.25 and sc.control_samples.min() > 0.1  # the leaky original is far from the reference
     assert sc.control_samples.mean() == pytest.approx(point, abs=0.03)
@@ -181,4 +212,6 @@ def test_resampled_means_equal_gathering_each_draw():
     got = stats.resampled_means(binary, idx)
     np.testing.assert_array_equal(got, np.stack([a[idx].mean(axis=1) for a in binary], axis=1))
     got = stats.resampled_means(real, idx)
-    np.testing.assert_allclose(got, np.stack([a[idx].mean(axis=1) for a in real], axis=1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        got, np.stack([a[idx].mean(axis=1) for a in real], axis=1), rtol=1e-12, atol=1e-12
+    )

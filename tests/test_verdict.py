@@ -27,7 +27,7 @@ def test_pass_fail_inconclusive_and_two_sidedness():
     gate = Gate("m", 0.05, "default", "privacy")
     assert judge(gate, {"unlearned": ev(0.0)}, alpha=0.05, family=4).status == PASS
     assert judge(gate, {"unlearned": ev(0.5)}, alpha=0.05, family=4).status == FAIL
-    over = judge(gate, {"unlearned": ev(-0.5)}, alpha=0.05, family=4)   # over-forgetting fails too
+    over = judge(gate, {"unlearned": ev(-0.5)}, alpha=0.05, family=4)  # over-forgetting fails too
     assert over.status == FAIL and "less" in over.reason
     assert judge(gate, {"unlearned": ev(0.04, 0.03)}, alpha=0.05, family=4).status == INCONCLUSIVE
     none = judge(gate, {}, alpha=0.05, family=4, note="not estimable: 3 non-members")
@@ -60,30 +60,39 @@ def test_training_randomness_widens_the_interval():
 def test_default_tolerance_widens_to_the_retrain_noise_floor_config_does_not():
     e = ev(0.0, seed_sd=0.02)
     assert widen_to_noise(Gate("m", 0.05, "default"), e, multiplier=4.5).tolerance == pytest.approx(
-        4.5 * e.seed_term)
+        4.5 * e.seed_term
+    )
     assert widen_to_noise(Gate("m", 0.05, "config"), e, multiplier=4.5).tolerance == 0.05
     # never more than three times the attack's floor: a noisier metric stays inconclusive instead
-    assert widen_to_noise(Gate("m", 0.05, "default"), ev(0.0, seed_sd=0.1), multiplier=4.5).tolerance == \
-        pytest.approx(0.15)
+    assert widen_to_noise(
+        Gate("m", 0.05, "default"), ev(0.0, seed_sd=0.1), multiplier=4.5
+    ).tolerance == pytest.approx(0.15)
 
 
 def test_newcombe_interval_at_zero_is_not_degenerate():
     zeros = np.zeros(46)
     e = evidence_from_replicates(0.0, None, [0.0] * 12, fallback_sd=0.0, cells=paired_cells(zeros, zeros))
     lo, hi = e.interval(0.9)
-    assert hi > 0.05 and lo < -0.05          # 0/46 cannot show a gap below 0.05: Wilson's 0.056
+    assert hi > 0.05 and lo < -0.05  # 0/46 cannot show a gap below 0.05: Wilson's 0.056
     big = np.zeros(400)
-    lo, hi = evidence_from_replicates(0.0, None, [0.0] * 12, fallback_sd=0.0,
-                                      cells=paired_cells(big, big)).interval(0.9)
+    lo, hi = evidence_from_replicates(
+        0.0, None, [0.0] * 12, fallback_sd=0.0, cells=paired_cells(big, big)
+    ).interval(0.9)
     assert 0 < hi < 0.01
 
 
 def test_resolve_gates_from_rules_and_defaults():
     keys = ["accuracy.forget", "threshold.loss.auc", "threshold.entropy.auc"]
-    gates = resolve_gates([("threshold.*.auc", 0.2), ("threshold.loss.auc", 0.1)], {}, keys,
-                          categories={"threshold.loss.auc": "privacy"})
-    assert [(g.metric, g.tolerance, g.source) for g in gates] == [("threshold.loss.auc", 0.1, "config"),
-                                                                ("threshold.entropy.auc", 0.2, "config")]
+    gates = resolve_gates(
+        [("threshold.*.auc", 0.2), ("threshold.loss.auc", 0.1)],
+        {},
+        keys,
+        categories={"threshold.loss.auc": "privacy"},
+    )
+    assert [(g.metric, g.tolerance, g.source) for g in gates] == [
+        ("threshold.loss.auc", 0.1, "config"),
+        ("threshold.entropy.auc", 0.2, "config"),
+    ]
     assert [g.metric for g in resolve_gates(None, {"accuracy.forget": 0.05}, keys)] == ["accuracy.forget"]
 
 
@@ -96,18 +105,20 @@ def _gate(metric, category, gap, original, controls=None, tol=0.05, sd=0.005):
 def test_power_is_judged_per_gate_and_per_claim():
     forget = _gate("accuracy.forget", "forgetting", 0.0, 1.0)
     assert forget.powered and forget.control == FAIL
-    blind = _gate("lira.auc", "privacy", 0.0, 0.03)        # the original passes too: no power
+    blind = _gate("lira.auc", "privacy", 0.0, 0.03)  # the original passes too: no power
     assert not blind.powered and "half" in blind.power_reason
-    wide = _gate("probe.x", "recoverability", 0.0, 0.08)   # tolerance 0.05 is not below half of 0.08
+    wide = _gate("probe.x", "recoverability", 0.0, 0.08)  # tolerance 0.05 is not below half of 0.08
     assert not wide.powered
     util = _gate("accuracy.retain", "utility", 0.0, 0.0)
-    assert util.powered                                      # utility power: its detectable effect
+    assert util.powered  # utility power: its detectable effect
     # class forgetting claims utility, forgetting and recoverability: accuracy never licenses it
     v = overall([forget, util, blind], attack_errors=[], forget_kind="class")
     assert v["status"] == INCONCLUSIVE and v["headline"].startswith("INCONCLUSIVE: recoverability")
     probe = _gate("probe.forget_log_loss", "recoverability", 0.0, -2.5, tol=0.5)
     v = overall([forget, util, blind, probe], attack_errors=[], forget_kind="class")
-    assert v["status"] == PASS and v["categories"]["recoverability"]["passed_powered"] == ["probe.forget_log_loss"]
+    assert v["status"] == PASS and v["categories"]["recoverability"]["passed_powered"] == [
+        "probe.forget_log_loss"
+    ]
     assert "indistinguishable" not in v["headline"] + v["statement"]
     # random forgetting claims privacy: the blind MIA makes it inconclusive, naming the claim
     v = overall([forget, util, blind, probe], attack_errors=[], forget_kind="random")
@@ -149,6 +160,6 @@ def test_benjamini_hochberg_runs_over_the_whole_family():
     # 0.023 > 0.05 * 1 / 9: not rejected over the full family (review m1 rejected it over a subfamily)
     assert final[8].status != FAIL
     far = judge(gates[8], {"unlearned": ev(0.3)}, alpha=0.05, family=9, correction="bh")
-    assert far.status == INCONCLUSIVE   # bh alone never fails in judge
+    assert far.status == INCONCLUSIVE  # bh alone never fails in judge
     final = apply_bh(results[:8] + [far], alpha=0.05)
     assert final[8].status == FAIL and "Benjamini-Hochberg" in final[8].reason

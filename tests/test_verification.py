@@ -48,12 +48,14 @@ def test_head_only_unlearner_matches_forget_accuracy_but_fails_relearn(head_only
     attack = Relearn(RelearnParams(seeds=3))
     fooled = attack.measure(context(head_only, references=[reference]))
     gap = _metric(fooled, "relearn.log2_steps").gap
-    assert gap.ci[1] < -0.5                       # relearns much faster than a model that never saw the class
+    assert gap.ci[1] < -0.5  # relearns much faster than a model that never saw the class
     assert fooled.details["anamnesis_index"] < 0.7
     honest = attack.measure(context(second_retrain, references=[reference]))
     assert abs(_metric(honest, "relearn.log2_steps").gap.value) < 0.5
     assert honest.details["curves_seed0"]["unlearned"][0] < 0.5
-    assert len(honest.details["steps"]["unlearned"]) == 3 and len(honest.details["steps"]["reference"]) == 1  # once per reference
+    assert (
+        len(honest.details["steps"]["unlearned"]) == 3 and len(honest.details["steps"]["reference"]) == 1
+    )  # once per reference
 
 
 def test_probe_reads_the_features(head_only):
@@ -61,8 +63,10 @@ def test_probe_reads_the_features(head_only):
     x = inputs().retain().x[:5]
     import torch
 
-    assert np.allclose(penultimate_features(head_only, x, device=torch.device("cpu")),
-                       penultimate_features(original, x, device=torch.device("cpu")))
+    assert np.allclose(
+        penultimate_features(head_only, x, device=torch.device("cpu")),
+        penultimate_features(original, x, device=torch.device("cpu")),
+    )
     result = Probe().measure(context(head_only))
     probe = _metric(result, "probe.forget_accuracy")
     # the hidden class is still perfectly decodable from the unlearned model's features
@@ -80,4 +84,4 @@ def test_distance_catches_noop_and_not_a_retrain(second_retrain):
     clean = Distance().measure(context(second_retrain, references=refs))
     assert abs(_metric(clean, "distance.js").gap.value) < 0.05
     one_ref = Distance().measure(context(second_retrain, references=[reference]))
-    assert _metric(one_ref, "distance.js").gap.value is None   # needs two reference seeds
+    assert _metric(one_ref, "distance.js").gap.value is None  # needs two reference seeds

@@ -38,8 +38,10 @@ def signed(tmp_path_factory) -> Path:
     key, ca = generate_test_pki()
     evidence["signing"] = key.record()
     envelope = (_json(dsse_sign(canonical(statement(evidence, config_path=None)), key)) + "\n").encode()
-    attachments = {"evidence.json": (_json(evidence).encode(), "evidence", "Data"),
-                   "evidence.intoto.json": (envelope, "statement", "Data")}
+    attachments = {
+        "evidence.json": (_json(evidence).encode(), "evidence", "Data"),
+        "evidence.intoto.json": (envelope, "statement", "Data"),
+    }
     pdf = render_pdf(render_html(evidence), evidence=evidence, attachments=attachments)
     (out / "report.pdf").write_bytes(sign_pdf(pdf, key, reason="test", name="Audit Team", tsa_url=None))
     (out / "evidence.json").write_text(_json(evidence) + "\n", encoding="utf-8")
@@ -108,8 +110,13 @@ def _xmp(w) -> None:
     from pyhanko.pdf_utils import generic
 
     xmp = w.root["/Metadata"].get_object().data.replace(b"FAIL", b"PASS")
-    stream = generic.StreamObject({generic.NameObject("/Type"): generic.NameObject("/Metadata"),
-                                   generic.NameObject("/Subtype"): generic.NameObject("/XML")}, stream_data=xmp)
+    stream = generic.StreamObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+            generic.NameObject("/Subtype"): generic.NameObject("/XML"),
+        },
+        stream_data=xmp,
+    )
     w.root[generic.NameObject("/Metadata")] = w.add_object(stream)
     w.update_root()
 
@@ -118,12 +125,19 @@ def _annotation(w) -> None:
     from pyhanko.pdf_utils import generic
 
     page = w.root["/Pages"]["/Kids"].raw_get(0).get_object()
-    annot = w.add_object(generic.DictionaryObject({
-        generic.NameObject("/Type"): generic.NameObject("/Annot"),
-        generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
-        generic.NameObject("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in (50, 700, 300, 760)]),
-        generic.NameObject("/Contents"): generic.TextStringObject("VERDICT: PASS"),
-        generic.NameObject("/DA"): generic.TextStringObject("/Helv 24 Tf 0 g")}))
+    annot = w.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+                generic.NameObject("/Rect"): generic.ArrayObject(
+                    [generic.FloatObject(v) for v in (50, 700, 300, 760)]
+                ),
+                generic.NameObject("/Contents"): generic.TextStringObject("VERDICT: PASS"),
+                generic.NameObject("/DA"): generic.TextStringObject("/Helv 24 Tf 0 g"),
+            }
+        )
+    )
     page[generic.NameObject("/Annots")] = generic.ArrayObject([annot])
     w.update_container(page)
 
@@ -132,7 +146,8 @@ def _dss(w) -> None:
     from pyhanko.pdf_utils import generic
 
     w.root[generic.NameObject("/DSS")] = w.add_object(
-        generic.DictionaryObject({generic.NameObject("/Note"): generic.TextStringObject("PASS")}))
+        generic.DictionaryObject({generic.NameObject("/Note"): generic.TextStringObject("PASS")})
+    )
     w.update_root()
 
 
@@ -140,8 +155,11 @@ def _noop(w) -> None:
     w.update_root()
 
 
-@pytest.mark.parametrize("change", [_info_subject, _xmp, _annotation, _dss, _noop],
-                         ids=["info-subject-title", "xmp", "annotation", "dss", "noop-revision"])
+@pytest.mark.parametrize(
+    "change",
+    [_info_subject, _xmp, _annotation, _dss, _noop],
+    ids=["info-subject-title", "xmp", "annotation", "dss", "noop-revision"],
+)
 def test_a_revision_added_after_signing_fails(signed, tmp_path, change):
     data = (signed / "report.pdf").read_bytes()
     res = verify(tampered(tmp_path, _revise(data, change)), "--trust-root", signed / "ca.pem")
@@ -153,9 +171,11 @@ def test_a_hand_written_empty_revision_fails(signed, tmp_path):
     data = (signed / "report.pdf").read_bytes()
     prev = int(data.rsplit(b"startxref", 1)[1].split()[0])
     at = len(data) + 1
-    revision = (b"\nxref\n0 0\ntrailer\n<< /Size 1 /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (prev, at))
-    assert_one_fail(verify(tampered(tmp_path, data + revision), "--trust-root", signed / "ca.pem"),
-                    "pdf.signature.byterange")
+    revision = b"\nxref\n0 0\ntrailer\n<< /Size 1 /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (prev, at)
+    assert_one_fail(
+        verify(tampered(tmp_path, data + revision), "--trust-root", signed / "ca.pem"),
+        "pdf.signature.byterange",
+    )
 
 
 def test_appended_junk_fails(signed, tmp_path):
@@ -172,11 +192,13 @@ def test_appended_junk_fails(signed, tmp_path):
 def test_a_flip_in_the_signature_zero_padding_fails(signed, tmp_path):
     data = bytearray((signed / "report.pdf").read_bytes())
     start, end = signature_gap(bytes(data))
-    assert data[end - 2:end] == b"0>"
+    assert data[end - 2 : end] == b"0>"
     flipped = bytearray(data)
     flipped[end - 2] ^= 0x01  # '0' -> '1': still hex, the signature is untouched, only the padding changed
-    line = assert_one_fail(verify(tampered(tmp_path, bytes(flipped)), "--trust-root", signed / "ca.pem"),
-                           "pdf.signature.byterange")
+    line = assert_one_fail(
+        verify(tampered(tmp_path, bytes(flipped)), "--trust-root", signed / "ca.pem"),
+        "pdf.signature.byterange",
+    )
     assert "padding" in line
     flipped[end - 2] = data[end - 2] ^ 0xFF  # not hex at all: the PDF parser already rejects it
     assert_one_fail(verify(tampered(tmp_path, bytes(flipped)), "--trust-root", signed / "ca.pem"))
@@ -187,8 +209,21 @@ def _flip_offsets(data: bytes) -> list[int]:
     start, end = signature_gap(data)
     spread = [round(i * (len(data) - 1) / 29) for i in range(30)]
     der_end = start + 1 + 2 * len(contents_der(data[start:end]))
-    edges = [0, 5, start - 1, start, start + 1, start + 2, (start + der_end) // 2, der_end - 1, der_end,
-             end - 2, end - 1, end, len(data) - 2]
+    edges = [
+        0,
+        5,
+        start - 1,
+        start,
+        start + 1,
+        start + 2,
+        (start + der_end) // 2,
+        der_end - 1,
+        der_end,
+        end - 2,
+        end - 1,
+        end,
+        len(data) - 2,
+    ]
     return sorted(set(spread + edges))
 
 
@@ -204,7 +239,9 @@ def test_single_byte_flips_anywhere_in_the_file_fail_in_one_line(signed, tmp_pat
             try:
                 assert_one_fail(res)
             except AssertionError:
-                raise AssertionError(f"flip {mask:#04x} at byte {offset} of {len(data)}:\n{res.output}") from None
+                raise AssertionError(
+                    f"flip {mask:#04x} at byte {offset} of {len(data)}:\n{res.output}"
+                ) from None
 
 
 def test_a_case_flip_in_the_cms_signer_identifier_fails(signed, tmp_path):
@@ -217,8 +254,9 @@ def test_a_case_flip_in_the_cms_signer_identifier_fails(signed, tmp_path):
     sid = cms.ContentInfo.load(der)["content"]["signer_infos"][0]["sid"].dump()
     at = der.index(sid) + sid.index(b"unlearn-audit TEST ONLY")  # the 'u' in the issuer's organisation name
     data[start + 1 + 2 * at] ^= 0x02  # high hex digit 4<->6 or 5<->7: the same letter in the other case
-    line = assert_one_fail(verify(tampered(tmp_path, bytes(data)), "--trust-root", signed / "ca.pem"),
-                           "pdf.signature.cms")
+    line = assert_one_fail(
+        verify(tampered(tmp_path, bytes(data)), "--trust-root", signed / "ca.pem"), "pdf.signature.cms"
+    )
     assert "signer identifier" in line
 
 
@@ -226,8 +264,13 @@ def test_contents_must_be_the_der_signature_and_zero_padding_only():
     der = bytes.fromhex("3003020101")
     assert contents_der(b"<" + der.hex().encode() + b"0000>") == der
     assert contents_der(b"<" + der.hex().upper().encode() + b"00>") == der
-    for gap, why in [(b"<3003020101000100>", "padding"), (b"<3003020101 00>", "hex"), (b"3003020101", "hex string"),
-                     (b"<3005020101>", "DER"), (b"<0000000000>", "SEQUENCE")]:
+    for gap, why in [
+        (b"<3003020101000100>", "padding"),
+        (b"<3003020101 00>", "hex"),
+        (b"3003020101", "hex string"),
+        (b"<3005020101>", "DER"),
+        (b"<0000000000>", "SEQUENCE"),
+    ]:
         with pytest.raises(NotVerified, match=why):
             contents_der(gap)
     with pytest.raises(NotVerified, match="case"):
@@ -238,15 +281,19 @@ def test_contents_must_be_the_der_signature_and_zero_padding_only():
 # Corrupt or wrong-kind input: one FAIL line, exit 1 (defect 6)
 
 
-@pytest.mark.parametrize("make, check, words", [
-    (lambda d, p: p.write_bytes(b""), "target.read", "empty"),
-    (lambda d, p: p.write_bytes(b"hello, this is not a report\n"), "target.read", "neither a PDF"),
-    (lambda d, p: p.write_bytes(bytes(range(256)) * 8), "target.read", "neither a PDF"),
-    (lambda d, p: p.write_bytes(b"%PDG" + d[4:]), "target.read", "neither a PDF"),
-    (lambda d, p: p.write_bytes(d[: len(d) // 2]), None, ""),
-    (lambda d, p: p.write_bytes(b"%PDF-1.7\n" + b"\x00" * 100), None, ""),
-    (lambda d, p: p.write_text('{"a": 1}'), "target.read", "not a DSSE envelope"),
-], ids=["empty", "text", "binary", "bad-header", "truncated", "pdf-header-only", "other-json"])
+@pytest.mark.parametrize(
+    "make, check, words",
+    [
+        (lambda d, p: p.write_bytes(b""), "target.read", "empty"),
+        (lambda d, p: p.write_bytes(b"hello, this is not a report\n"), "target.read", "neither a PDF"),
+        (lambda d, p: p.write_bytes(bytes(range(256)) * 8), "target.read", "neither a PDF"),
+        (lambda d, p: p.write_bytes(b"%PDG" + d[4:]), "target.read", "neither a PDF"),
+        (lambda d, p: p.write_bytes(d[: len(d) // 2]), None, ""),
+        (lambda d, p: p.write_bytes(b"%PDF-1.7\n" + b"\x00" * 100), None, ""),
+        (lambda d, p: p.write_text('{"a": 1}'), "target.read", "not a DSSE envelope"),
+    ],
+    ids=["empty", "text", "binary", "bad-header", "truncated", "pdf-header-only", "other-json"],
+)
 def test_corrupt_or_wrong_kind_targets_fail_in_one_line(signed, tmp_path, make, check, words):
     target = tmp_path / "report.pdf"
     make((signed / "report.pdf").read_bytes(), target)
@@ -318,8 +365,10 @@ def test_an_edited_sidecar_fails(signed, tmp_path):
         record["verdict"]["headline"] = "PASS: forged"
 
     path = _edited(signed, tmp_path, forge)
-    line = assert_one_fail(verify(signed / "report.pdf", "--trust-root", signed / "ca.pem", "--evidence", path),
-                           "evidence.sidecar")
+    line = assert_one_fail(
+        verify(signed / "report.pdf", "--trust-root", signed / "ca.pem", "--evidence", path),
+        "evidence.sidecar",
+    )
     assert "verdict" in line and "edited after signing" in line
     # the same file beside a copy of the report is picked up without --evidence
     (tmp_path / "report.pdf").write_bytes((signed / "report.pdf").read_bytes())
@@ -343,6 +392,8 @@ def test_the_sidecar_must_equal_the_signed_statement_exactly(signed):
 def test_a_sidecar_that_is_not_json_fails_in_one_line(signed, tmp_path):
     path = tmp_path / "evidence.json"
     path.write_bytes(b"\xff\xfe not json")
-    line = assert_one_fail(verify(signed / "report.pdf", "--trust-root", signed / "ca.pem", "--evidence", path),
-                           "evidence.sidecar")
+    line = assert_one_fail(
+        verify(signed / "report.pdf", "--trust-root", signed / "ca.pem", "--evidence", path),
+        "evidence.sidecar",
+    )
     assert "evidence.json" in line

@@ -16,12 +16,21 @@ from unlearners.base import Params, Unlearner
 
 
 class BadTeacherParams(Params):
-    epochs: int = Field(5, ge=1, description=(
-        "Passes over forget + retain subset. Official unlearn.py: 1 epoch over CIFAR (~60 steps at batch 256); "
-        "digits' ~370 samples make 6 steps at batch 64, so 5 epochs."))
-    lr: float = Field(1e-3, gt=0, description="Adam learning rate. Official: 1e-4 (CIFAR); 1e-3 for digits' few steps.")
+    epochs: int = Field(
+        5,
+        ge=1,
+        description=(
+            "Passes over forget + retain subset. Official unlearn.py: 1 epoch over CIFAR (~60 steps at batch 256); "
+            "digits' ~370 samples make 6 steps at batch 64, so 5 epochs."
+        ),
+    )
+    lr: float = Field(
+        1e-3, gt=0, description="Adam learning rate. Official: 1e-4 (CIFAR); 1e-3 for digits' few steps."
+    )
     temperature: float = Field(1.0, gt=0, description="KD temperature. Official: 1.")
-    retain_fraction: float = Field(0.3, gt=0, le=1, description="Share of the retain set used. Official: 30 %.")
+    retain_fraction: float = Field(
+        0.3, gt=0, le=1, description="Share of the retain set used. Official: 30 %."
+    )
     batch_size: int = Field(64, ge=1, description="Official: 256; 64 for digits.")
 
 
@@ -58,7 +67,9 @@ class BadTeacher(Unlearner):
         good = copy.deepcopy(model).to(device).eval()
         bad = inputs.fresh_model("bad_teacher/incompetent").to(device).eval()
         x = torch.cat([forget.x, retain.x])
-        y_is_forget = torch.cat([torch.ones(len(forget), dtype=torch.bool), torch.zeros(len(retain), dtype=torch.bool)])
+        y_is_forget = torch.cat(
+            [torch.ones(len(forget), dtype=torch.bool), torch.zeros(len(retain), dtype=torch.bool)]
+        )
         opt = make_optimizer(list(model.parameters()), name="adam", lr=p.lr)
         gen = inputs.generator("bad_teacher")
         model.to(device).train()
@@ -66,7 +77,9 @@ class BadTeacher(Unlearner):
             for idx in batches(len(x), p.batch_size, generator=gen):
                 xb, fb = x[idx].to(device), y_is_forget[idx].to(device).unsqueeze(1)
                 with torch.no_grad():
-                    target = torch.where(fb, F.softmax(bad(xb) / p.temperature, 1), F.softmax(good(xb) / p.temperature, 1))
+                    target = torch.where(
+                        fb, F.softmax(bad(xb) / p.temperature, 1), F.softmax(good(xb) / p.temperature, 1)
+                    )
                 loss = F.kl_div(F.log_softmax(model(xb) / p.temperature, 1), target, reduction="batchmean")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -54,12 +54,18 @@ class Unlearner(abc.ABC):
         before = state_digest(original)
         result = self.unlearn(copy.deepcopy(original), inputs)
         if state_digest(original) != before:
-            raise AuditFailedError(f"unlearner {self.name!r} modified the original model in place; "
-                                   "it must work on the copy it is given")
+            raise AuditFailedError(
+                f"unlearner {self.name!r} modified the original model in place; "
+                "it must work on the copy it is given"
+            )
         if not isinstance(result, nn.Module):
-            raise AuditFailedError(f"unlearner {self.name!r} returned {type(result).__name__}, not a torch.nn.Module")
+            raise AuditFailedError(
+                f"unlearner {self.name!r} returned {type(result).__name__}, not a torch.nn.Module"
+            )
         bad = has_nonfinite(result)
         if bad:
-            raise AuditFailedError(f"unlearner {self.name!r} produced non-finite weights (NaN or inf) in "
-                                   f"{', '.join(bad[:5])}; lower its learning rate or check its loss")
+            raise AuditFailedError(
+                f"unlearner {self.name!r} produced non-finite weights (NaN or inf) in "
+                f"{', '.join(bad[:5])}; lower its learning rate or check its loss"
+            )
         return result.eval()

@@ -39,8 +39,9 @@ def classification_head(model: nn.Module) -> nn.Linear:
     return heads[-1]
 
 
-def _frozen_body_training(model: nn.Module, inputs: UnlearnInputs, *, epochs: int, lr: float, reinit: bool,
-                          purpose: str) -> nn.Module:
+def _frozen_body_training(
+    model: nn.Module, inputs: UnlearnInputs, *, epochs: int, lr: float, reinit: bool, purpose: str
+) -> nn.Module:
     """Train only the head on the retain set, every other parameter frozen."""
     head = classification_head(model)
     if reinit:
@@ -59,7 +60,9 @@ def _frozen_body_training(model: nn.Module, inputs: UnlearnInputs, *, epochs: in
     for _ in range(epochs):
         for idx in torch.randperm(len(retain), generator=gen).split(inputs.recipe.batch_size):
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(retain.x[idx].to(inputs.device)), retain.y[idx].to(inputs.device)).backward()
+            F.cross_entropy(
+                model(retain.x[idx].to(inputs.device)), retain.y[idx].to(inputs.device)
+            ).backward()
             opt.step()
     for p in model.parameters():
         p.requires_grad_(True)
@@ -67,7 +70,9 @@ def _frozen_body_training(model: nn.Module, inputs: UnlearnInputs, *, epochs: in
 
 
 class SuppressParams(Params):
-    margin: float = Field(1.0, gt=0, description="How far below the runner-up logit the forgotten classes are pushed.")
+    margin: float = Field(
+        1.0, gt=0, description="How far below the runner-up logit the forgotten classes are pushed."
+    )
 
 
 class HeadBiasSuppress(Unlearner):
@@ -77,7 +82,9 @@ class HeadBiasSuppress(Unlearner):
     """
 
     name = "control_head_bias"
-    summary = "Lower the forgotten classes' bias in the last layer until they stop winning (features untouched)."
+    summary = (
+        "Lower the forgotten classes' bias in the last layer until they stop winning (features untouched)."
+    )
     citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, 2023 (output-layer edits)."
     supports = frozenset({"class"})
     Params = SuppressParams
@@ -88,7 +95,7 @@ class HeadBiasSuppress(Unlearner):
         head = classification_head(model)
         with torch.no_grad():
             for c in inputs.forget_classes:
-                others = torch.cat([logits[:, :c], logits[:, c + 1:]], dim=1).max(dim=1).values
+                others = torch.cat([logits[:, :c], logits[:, c + 1 :]], dim=1).max(dim=1).values
                 shift = float((logits[:, c] - others).max()) + self.params.margin
                 head.bias[c] -= max(shift, 0.0)
         return model
@@ -130,8 +137,14 @@ class HeadRetrain(Unlearner):
     Params = HeadParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
-        return _frozen_body_training(model, inputs, epochs=self.params.epochs, lr=self.params.lr, reinit=True,
-                                     purpose="control/head-retrain")
+        return _frozen_body_training(
+            model,
+            inputs,
+            epochs=self.params.epochs,
+            lr=self.params.lr,
+            reinit=True,
+            purpose="control/head-retrain",
+        )
 
 
 class HeadFinetune(Unlearner):
@@ -143,14 +156,22 @@ class HeadFinetune(Unlearner):
     Params = HeadParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
-        return _frozen_body_training(model, inputs, epochs=self.params.epochs, lr=self.params.lr, reinit=False,
-                                     purpose="control/head-finetune")
+        return _frozen_body_training(
+            model,
+            inputs,
+            epochs=self.params.epochs,
+            lr=self.params.lr,
+            reinit=False,
+            purpose="control/head-finetune",
+        )
 
 
 class OverForgetParams(Params):
     lr: float = Field(0.01, gt=0, le=10, description="SGD learning rate of the ascent.")
     max_steps: int = Field(300, ge=1, le=100_000, description="Cap on ascent steps.")
-    target: float = Field(0.5, gt=0, lt=1, description="Stop once forget accuracy <= target x the original's test accuracy.")
+    target: float = Field(
+        0.5, gt=0, lt=1, description="Stop once forget accuracy <= target x the original's test accuracy."
+    )
 
 
 class OverForget(Unlearner):
@@ -159,7 +180,9 @@ class OverForget(Unlearner):
 
     name = "control_over_forget"
     summary = "Gradient ascent on the forget set far past retraining's forget accuracy (Streisand effect)."
-    citation = "Hayes et al., Inexact Unlearning Needs More Careful Evaluations, arXiv 2403.01218 (over-forgetting)."
+    citation = (
+        "Hayes et al., Inexact Unlearning Needs More Careful Evaluations, arXiv 2403.01218 (over-forgetting)."
+    )
     Params = OverForgetParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
@@ -181,7 +204,9 @@ class OverForget(Unlearner):
                 opt.step()
                 steps += 1
             if reached is None:
-                acc = float((predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean())
+                acc = float(
+                    (predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean()
+                )
                 if acc <= goal:
                     reached = steps
         return model.eval()

@@ -18,33 +18,68 @@ from unlearners.base import Params, Unlearner
 
 
 class DistMatchParams(Params):
-    lr: float = Field(1e-3, gt=0, description=(
-        "Adam learning rate. No official code or hyperparameters are public (METHODS.md A2); "
-        "1e-3 is Adam's usual fine-tuning rate and kept retained test accuracy within 3 points "
-        "on digits."))
-    retain_weight: float = Field(1.0, ge=0, description=(
-        "Weight of the retain cross-entropy (utility) term. METHODS.md A2 adds this term as an "
-        "assumption (not in the abstract); 1.0 weighs it like the matching term. 0 disables it."))
-    batch_size: int = Field(64, ge=2, description=(
-        "Forget, third-party and retain batch size (ours; the MMD needs a few dozen samples per "
-        "side for a stable estimate, and digits' forget sets have ~100 samples)."))
-    max_steps: int = Field(400, ge=1, description=(
-        "Cap on fine-tuning steps if the discriminator never reaches chance (ours; the method's "
-        "rule is 'until matched'). 400 steps is a few seconds on the digits MLP; raise it for "
-        "larger models and data."))
-    check_every: int = Field(10, ge=1, description=(
-        "Steps between held-out stopping checks (ours; each check refits a small logistic "
-        "regression)."))
-    min_steps: int = Field(20, ge=0, description=(
-        "Steps before the first stopping check (ours). \"Fine-tune until matched\" implies some "
-        "fine-tuning: on small data a discriminator on ~50 held-out samples per side is often at "
-        "chance for the original already (random forgetting on digits), so it would otherwise "
-        "stop at step 0. 20 steps of batch 64 is about 1.4 retain epochs on digits (888 retain "
-        "samples)."))
-    chance_margin: float = Field(0.05, ge=0, lt=0.5, description=(
-        "Stop when the held-out discriminator's AUC is within max(chance_margin, 1.96 x its null standard "
-        "error) of 0.5 (ours; METHODS.md A2 says 'at about 50 %'; 0.05 is the tolerance on large sets, the "
-        "standard-error term widens it when the held-out halves are small)."))
+    lr: float = Field(
+        1e-3,
+        gt=0,
+        description=(
+            "Adam learning rate. No official code or hyperparameters are public (METHODS.md A2); "
+            "1e-3 is Adam's usual fine-tuning rate and kept retained test accuracy within 3 points "
+            "on digits."
+        ),
+    )
+    retain_weight: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Weight of the retain cross-entropy (utility) term. METHODS.md A2 adds this term as an "
+            "assumption (not in the abstract); 1.0 weighs it like the matching term. 0 disables it."
+        ),
+    )
+    batch_size: int = Field(
+        64,
+        ge=2,
+        description=(
+            "Forget, third-party and retain batch size (ours; the MMD needs a few dozen samples per "
+            "side for a stable estimate, and digits' forget sets have ~100 samples)."
+        ),
+    )
+    max_steps: int = Field(
+        400,
+        ge=1,
+        description=(
+            "Cap on fine-tuning steps if the discriminator never reaches chance (ours; the method's "
+            "rule is 'until matched'). 400 steps is a few seconds on the digits MLP; raise it for "
+            "larger models and data."
+        ),
+    )
+    check_every: int = Field(
+        10,
+        ge=1,
+        description=(
+            "Steps between held-out stopping checks (ours; each check refits a small logistic regression)."
+        ),
+    )
+    min_steps: int = Field(
+        20,
+        ge=0,
+        description=(
+            'Steps before the first stopping check (ours). "Fine-tune until matched" implies some '
+            "fine-tuning: on small data a discriminator on ~50 held-out samples per side is often at "
+            "chance for the original already (random forgetting on digits), so it would otherwise "
+            "stop at step 0. 20 steps of batch 64 is about 1.4 retain epochs on digits (888 retain "
+            "samples)."
+        ),
+    )
+    chance_margin: float = Field(
+        0.05,
+        ge=0,
+        lt=0.5,
+        description=(
+            "Stop when the held-out discriminator's AUC is within max(chance_margin, 1.96 x its null standard "
+            "error) of 0.5 (ours; METHODS.md A2 says 'at about 50 %'; 0.05 is the tolerance on large sets, the "
+            "standard-error term widens it when the held-out halves are small)."
+        ),
+    )
 
 
 def features(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -117,8 +152,10 @@ class DistMatch(Unlearner):
 
     name = "dist_match"
     summary = "Fine-tune until predictions on forget data match those on unseen third-party data."
-    citation = ("Chen, Zhang, Mi, Huang & Li, Fast yet versatile machine unlearning for deep neural "
-                "networks, Neural Networks 190:107648, 2025.")
+    citation = (
+        "Chen, Zhang, Mi, Huang & Li, Fast yet versatile machine unlearning for deep neural "
+        "networks, Neural Networks 190:107648, 2025."
+    )
     supports = frozenset({"class", "random", "indices", "backdoor"})
     Params = DistMatchParams
 
@@ -136,8 +173,11 @@ class DistMatch(Unlearner):
             third_y = (third_y + shift) % inputs.num_classes  # a uniformly random wrong label
         opt = make_optimizer(list(model.parameters()), name="adam", lr=p.lr)
         model.to(device)
-        self.record: dict[str, object] = {"checks": [], "stopped": "max_steps",
-                                          "third_party": int(len(third_y))}
+        self.record: dict[str, object] = {
+            "checks": [],
+            "stopped": "max_steps",
+            "third_party": int(len(third_y)),
+        }
         self.last_stop: dict[str, object] | None = None  # the last held-out check (None if none ran)
         queues: dict[str, list[torch.Tensor]] = {"f": [], "t": [], "r": []}
         sizes = {"f": len(forget), "t": len(third_y), "r": len(retain)}
@@ -173,8 +213,16 @@ class DistMatch(Unlearner):
                     break
         return model.eval()
 
-    def _discriminate(self, model: nn.Module, fx: torch.Tensor, fy: torch.Tensor, tx: torch.Tensor,
-                      ty: torch.Tensor, rng: np.random.Generator, device: torch.device) -> dict[str, object]:
+    def _discriminate(
+        self,
+        model: nn.Module,
+        fx: torch.Tensor,
+        fy: torch.Tensor,
+        tx: torch.Tensor,
+        ty: torch.Tensor,
+        rng: np.random.Generator,
+        device: torch.device,
+    ) -> dict[str, object]:
         """Held-out AUC of a logistic regression telling forget statistics from third-party ones."""
         from sklearn.linear_model import LogisticRegression
 
@@ -198,6 +246,12 @@ class DistMatch(Unlearner):
         balanced = 0.5 * (float((score[held_y == 1] > 0).mean()) + float((score[held_y == 0] <= 0).mean()))
         se0 = math.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
         margin = max(self.params.chance_margin, 1.96 * se0)
-        return {"auc": round(float(value), 4), "balanced_accuracy": round(balanced, 4), "n_forget": n1,
-                "n_third_party": n0, "n_fit": int(fit.sum()), "margin": round(margin, 4),
-                "at_chance": bool(abs(value - 0.5) <= margin)}
+        return {
+            "auc": round(float(value), 4),
+            "balanced_accuracy": round(balanced, 4),
+            "n_forget": n1,
+            "n_third_party": n0,
+            "n_fit": int(fit.sum()),
+            "margin": round(margin, 4),
+            "at_chance": bool(abs(value - 0.5) <= margin),
+        }

@@ -34,7 +34,14 @@ class Finetune(Unlearner):
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
-        recipe = Recipe(epochs=p.epochs, batch_size=p.batch_size or inputs.recipe.batch_size, optimizer=p.optimizer,
-                        lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, schedule="cosine",
-                        augment=inputs.recipe.augment)
+        recipe = Recipe(
+            epochs=p.epochs,
+            batch_size=p.batch_size or inputs.recipe.batch_size,
+            optimizer=p.optimizer,
+            lr=p.lr,
+            momentum=p.momentum,
+            weight_decay=p.weight_decay,
+            schedule="cosine",
+            augment=inputs.recipe.augment,
+        )
         return inputs.train(model, inputs.retain(), recipe=recipe, purpose="finetune")

@@ -14,16 +14,29 @@ from unlearners.base import Params, Unlearner
 
 class GradientAscentParams(Params):
     epochs: int = Field(5, ge=1, description="Passes over the forget set. Unlearn-Sparse README: 5.")
-    lr: float = Field(0.01, gt=0, description=(
-        "SGD learning rate. Unlearn-Sparse README: 1e-4, which maintainers say does nothing (Unlearn-Saliency#8: "
-        "use 5e-4 to 1e-3); digits' forget set makes 2 steps per epoch, so 0.01."))
+    lr: float = Field(
+        0.01,
+        gt=0,
+        description=(
+            "SGD learning rate. Unlearn-Sparse README: 1e-4, which maintainers say does nothing (Unlearn-Saliency#8: "
+            "use 5e-4 to 1e-3); digits' forget set makes 2 steps per epoch, so 0.01."
+        ),
+    )
     momentum: float = Field(0.9, ge=0, lt=1)
     batch_size: int = Field(64, ge=1)
-    max_grad_norm: float | None = Field(1.0, gt=0, description="Gradient clipping, as Kodge et al.'s NegGrad (E3).")
-    stop_accuracy: float | None = Field(None, ge=0, le=1, description=(
-        "Stop once forget-set accuracy is at or below this. Default: chance (1/K) for class forgetting (Kodge et "
-        "al. stop at 1e-3); the model's accuracy on unseen population data for other kinds, since a retrained "
-        "model still classifies most of a random forget set correctly (METHODS.md E4)."))
+    max_grad_norm: float | None = Field(
+        1.0, gt=0, description="Gradient clipping, as Kodge et al.'s NegGrad (E3)."
+    )
+    stop_accuracy: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "Stop once forget-set accuracy is at or below this. Default: chance (1/K) for class forgetting (Kodge et "
+            "al. stop at 1e-3); the model's accuracy on unseen population data for other kinds, since a retrained "
+            "model still classifies most of a random forget set correctly (METHODS.md E4)."
+        ),
+    )
 
 
 class GradientAscent(Unlearner):
@@ -43,7 +56,9 @@ class GradientAscent(Unlearner):
 
     name = "gradient_ascent"
     summary = "Gradient ascent on the forget set, clipped, stopped at chance or unseen-data accuracy."
-    citation = "Thudi et al., Unrolling SGD, EuroS&P 2022; Graves et al., Amnesiac Machine Learning, AAAI 2021."
+    citation = (
+        "Thudi et al., Unrolling SGD, EuroS&P 2022; Graves et al., Amnesiac Machine Learning, AAAI 2021."
+    )
     Params = GradientAscentParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
@@ -56,11 +71,15 @@ class GradientAscent(Unlearner):
                 target = 1.0 / inputs.num_classes
             else:
                 unseen = inputs.population()
-                target = float((predict_logits(model, unseen.x, device=device).argmax(1) == unseen.y).float().mean())
+                target = float(
+                    (predict_logits(model, unseen.x, device=device).argmax(1) == unseen.y).float().mean()
+                )
         self.record = {"stop_accuracy": target, "steps": 0, "stopped": "epochs"}
 
         def forget_accuracy() -> float:
-            return float((predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean())
+            return float(
+                (predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean()
+            )
 
         opt = make_optimizer(list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum)
         gen = inputs.generator("gradient_ascent")

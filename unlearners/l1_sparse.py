@@ -15,11 +15,18 @@ from unlearners.base import Params, Unlearner
 class L1SparseParams(Params):
     epochs: int = Field(10, ge=1, description="Unlearn-Sparse README (FT_prune): 10 epochs.")
     lr: float = Field(0.01, gt=0, description="SGD learning rate. Unlearn-Sparse README: 0.01.")
-    gamma: float = Field(5e-3, ge=0, description=(
-        "Initial L1 weight (on the sum of |theta|), decayed linearly to 0. Unlearn-Sparse README passes --alpha; "
-        "~5e-4 is typical on CIFAR (METHODS.md B: grid it). Gridded on digits: 5e-4 left the forgotten class at "
-        "44 % test accuracy, 2e-3 at 26 %, 5e-3 at 0 % with retained classes unchanged."))
-    no_l1_epochs: int = Field(0, ge=0, description="Final epochs without the penalty. Unlearn-Sparse default: 0.")
+    gamma: float = Field(
+        5e-3,
+        ge=0,
+        description=(
+            "Initial L1 weight (on the sum of |theta|), decayed linearly to 0. Unlearn-Sparse README passes --alpha; "
+            "~5e-4 is typical on CIFAR (METHODS.md B: grid it). Gridded on digits: 5e-4 left the forgotten class at "
+            "44 % test accuracy, 2e-3 at 26 %, 5e-3 at 0 % with retained classes unchanged."
+        ),
+    )
+    no_l1_epochs: int = Field(
+        0, ge=0, description="Final epochs without the penalty. Unlearn-Sparse default: 0."
+    )
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(5e-4, ge=0, description="Unlearn-Sparse default: 5e-4.")
     batch_size: int = Field(64, ge=1, description="Unlearn-Sparse: 256; 64 for digits' small retain set.")
@@ -44,8 +51,9 @@ class L1Sparse(Unlearner):
         p = self.params
         device = inputs.device
         retain = inputs.retain()
-        opt = make_optimizer(list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum,
-                             weight_decay=p.weight_decay)
+        opt = make_optimizer(
+            list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay
+        )
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=p.epochs)  # Unlearn-Sparse default
         gen = inputs.generator("l1_sparse")
         l1_epochs = max(p.epochs - p.no_l1_epochs, 1)
@@ -64,4 +72,3 @@ class L1Sparse(Unlearner):
             if inputs.progress is not None:
                 inputs.progress(epoch + 1, p.epochs)
         return model.eval()
-

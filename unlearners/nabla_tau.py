@@ -20,24 +20,42 @@ MAX_ALPHA0 = 0.5  # alpha_0 at 30 %, and the top of the official split/alpha swe
 
 class NablaTauParams(Params):
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate. Official notebooks (CIFAR): 1e-3.")
-    weight_decay: float = Field(0.01, ge=0, description=(
-        "AdamW weight decay. Official: PyTorch's default, 0.01."))
-    batch_size: int = Field(32, ge=1, description=(
-        "Forget and retain batch size. Official: 256 on CIFAR-10 (30 forget and 167 retain batches "
-        "at 15 %); digits' ~100 forget samples would make a single batch, so 32 (scaled down) keeps "
-        "4 steps per forget epoch."))
-    alpha0_scale: float = Field(5 / 3, gt=0, description=(
-        "alpha_0 = min(alpha0_scale x forget fraction, 0.5). Official: 5/3, so 3 % -> 0.05, "
-        "30 % -> 0.5; 0.5 is the top of the official alpha sweep and keeps the retain weight "
-        "1 - alpha >= 0.5."))
-    epochs_scale: float = Field(6.0, gt=0, description=(
-        "Forget epochs E = int(retain batches / (2 x forget batches) x epochs_scale), about three "
-        "retain epochs in all. Official: 6 (E = 16 on CIFAR-10 at 15 %; 21 on digits at 10 %)."))
+    weight_decay: float = Field(
+        0.01, ge=0, description=("AdamW weight decay. Official: PyTorch's default, 0.01.")
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        description=(
+            "Forget and retain batch size. Official: 256 on CIFAR-10 (30 forget and 167 retain batches "
+            "at 15 %); digits' ~100 forget samples would make a single batch, so 32 (scaled down) keeps "
+            "4 steps per forget epoch."
+        ),
+    )
+    alpha0_scale: float = Field(
+        5 / 3,
+        gt=0,
+        description=(
+            "alpha_0 = min(alpha0_scale x forget fraction, 0.5). Official: 5/3, so 3 % -> 0.05, "
+            "30 % -> 0.5; 0.5 is the top of the official alpha sweep and keeps the retain weight "
+            "1 - alpha >= 0.5."
+        ),
+    )
+    epochs_scale: float = Field(
+        6.0,
+        gt=0,
+        description=(
+            "Forget epochs E = int(retain batches / (2 x forget batches) x epochs_scale), about three "
+            "retain epochs in all. Official: 6 (E = 16 on CIFAR-10 at 15 %; 21 on digits at 10 %)."
+        ),
+    )
     max_epochs: int = Field(80, ge=1, description="Cap on E. Official split/alpha sweep: 80.")
-    val_every: int = Field(5, ge=1, description=(
-        "Recompute L_val every this many forget epochs. Official: 5."))
-    lr_end_factor: float = Field(0.1, gt=0, le=1, description=(
-        "LinearLR from 1.0 to this over E epochs. Official: 0.1."))
+    val_every: int = Field(
+        5, ge=1, description=("Recompute L_val every this many forget epochs. Official: 5.")
+    )
+    lr_end_factor: float = Field(
+        0.1, gt=0, le=1, description=("LinearLR from 1.0 to this over E epochs. Official: 0.1.")
+    )
 
 
 class NablaTau(Unlearner):
@@ -81,8 +99,10 @@ class NablaTau(Unlearner):
 
     name = "nabla_tau"
     summary = "Adaptive gradient ascent bounded by the validation loss, alpha decaying to 0 (∇τ)."
-    citation = ("Trippa, Campagnano, Bucarelli, Tolomei & Silvestri, ∇τ: Gradient-based and Task-Agnostic "
-                "machine Unlearning, arXiv 2403.14339, 2024.")
+    citation = (
+        "Trippa, Campagnano, Bucarelli, Tolomei & Silvestri, ∇τ: Gradient-based and Task-Agnostic "
+        "machine Unlearning, arXiv 2403.14339, 2024."
+    )
     supports = frozenset({"class", "random", "indices"})
     Params = NablaTauParams
 
@@ -91,10 +111,18 @@ class NablaTau(Unlearner):
         counts = inputs.counts()
         fraction = counts["forget"] / max(counts["train"], 1)
         if fraction > MAX_FRACTION + 1e-9:
-            raise ConfigError([Problem("forget", (
-                f"nabla_tau is defined for forgetting up to {MAX_FRACTION:.0%} of the training data "
-                f"(the paper's stated range); this forget set is {counts['forget']} of {counts['train']} "
-                f"training samples ({fraction:.1%}). Forget less, or choose another unlearner."))])
+            raise ConfigError(
+                [
+                    Problem(
+                        "forget",
+                        (
+                            f"nabla_tau is defined for forgetting up to {MAX_FRACTION:.0%} of the training data "
+                            f"(the paper's stated range); this forget set is {counts['forget']} of {counts['train']} "
+                            f"training samples ({fraction:.1%}). Forget less, or choose another unlearner."
+                        ),
+                    )
+                ]
+            )
         device = inputs.device
         forget, retain, val = inputs.forget(), inputs.retain(), inputs.population()
         n_forget = math.ceil(len(forget) / p.batch_size)
@@ -111,8 +139,9 @@ class NablaTau(Unlearner):
             shift = torch.randint(1, inputs.num_classes, (len(val_y),), generator=val_gen)
             val_y = (val_y + shift) % inputs.num_classes
         opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=p.lr_end_factor,
-                                                  total_iters=epochs)
+        sched = torch.optim.lr_scheduler.LinearLR(
+            opt, start_factor=1.0, end_factor=p.lr_end_factor, total_iters=epochs
+        )
         gen = inputs.generator("nabla_tau")
         model.to(device).eval()  # BatchNorm statistics frozen, as in the official main notebooks
         retain_batches: list[torch.Tensor] = []

@@ -16,15 +16,22 @@ from unlearners.base import Params, Unlearner
 
 class NegGradPlusParams(Params):
     alpha: float = Field(
-        0.99, gt=0, lt=1,
-        description=("Weight of the retain loss. The SCRUB notebook uses 0.95 (CIFAR, 10 epochs); on small data "
-                     "that collapses the model (digits: 25 % retained-class accuracy after 5 epochs), so 0.99."))
+        0.99,
+        gt=0,
+        lt=1,
+        description=(
+            "Weight of the retain loss. The SCRUB notebook uses 0.95 (CIFAR, 10 epochs); on small data "
+            "that collapses the model (digits: 25 % retained-class accuracy after 5 epochs), so 0.99."
+        ),
+    )
     epochs: int = Field(5, ge=1, description="Passes over the retain set (SCRUB notebook: 10).")
     lr: float = Field(0.01, gt=0, description="SGD learning rate (SCRUB notebook: 0.01).")
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(5e-4, ge=0)
     batch_size: int | None = Field(None, ge=1, description="Default: the training recipe's.")
-    max_grad_norm: float | None = Field(None, gt=0, description="Optional gradient clipping (off in the paper).")
+    max_grad_norm: float | None = Field(
+        None, gt=0, description="Optional gradient clipping (off in the paper)."
+    )
 
 
 class NegGradPlus(Unlearner):
@@ -47,8 +54,9 @@ class NegGradPlus(Unlearner):
         retain, forget = inputs.retain(), inputs.forget()
         bs = p.batch_size or inputs.recipe.batch_size
         gen = inputs.generator("neggrad_plus")
-        opt = make_optimizer(list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum,
-                             weight_decay=p.weight_decay)
+        opt = make_optimizer(
+            list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay
+        )
         device = inputs.device
         model.to(device).train()
         steps = p.epochs * math.ceil(len(retain) / bs)
@@ -59,8 +67,11 @@ class NegGradPlus(Unlearner):
                 if not forget_batches:
                     forget_batches = batches(len(forget), bs, generator=gen)
                 fidx = forget_batches.pop()
-                loss = (p.alpha * F.cross_entropy(model(retain.x[idx].to(device)), retain.y[idx].to(device))
-                        - (1 - p.alpha) * F.cross_entropy(model(forget.x[fidx].to(device)), forget.y[fidx].to(device)))
+                loss = p.alpha * F.cross_entropy(
+                    model(retain.x[idx].to(device)), retain.y[idx].to(device)
+                ) - (1 - p.alpha) * F.cross_entropy(
+                    model(forget.x[fidx].to(device)), forget.y[fidx].to(device)
+                )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if p.max_grad_norm is not None:

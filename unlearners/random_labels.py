@@ -14,9 +14,14 @@ from unlearners.base import Params, Unlearner
 
 class RandomLabelsParams(Params):
     epochs: int = Field(3, ge=1, description="SSD / Bad-Teacher code's amnesiac baseline: 3 epochs.")
-    lr: float = Field(1e-3, gt=0, description=(
-        "Adam learning rate. SSD / Bad-Teacher code: 1e-4 with CIFAR's ~350 steps per epoch; digits makes ~16, so "
-        "1e-3."))
+    lr: float = Field(
+        1e-3,
+        gt=0,
+        description=(
+            "Adam learning rate. SSD / Bad-Teacher code: 1e-4 with CIFAR's ~350 steps per epoch; digits makes ~16, so "
+            "1e-3."
+        ),
+    )
     batch_size: int = Field(64, ge=1, description="SSD / Bad-Teacher code: 128; 64 for digits' small sets.")
 
 
@@ -43,8 +48,18 @@ class RandomLabels(Unlearner):
         gen = inputs.generator("random_labels/labels")
         shift = torch.randint(1, inputs.num_classes, (len(forget),), generator=gen)
         wrong = (forget.y + shift) % inputs.num_classes
-        mixed = SplitData(x=torch.cat([forget.x, retain.x]), y=torch.cat([wrong, retain.y]),
-                          indices=np.concatenate([forget.indices, retain.indices]))
-        recipe = Recipe(epochs=p.epochs, batch_size=p.batch_size, optimizer="adam", lr=p.lr, weight_decay=0.0,
-                        schedule="none", augment=inputs.recipe.augment)
+        mixed = SplitData(
+            x=torch.cat([forget.x, retain.x]),
+            y=torch.cat([wrong, retain.y]),
+            indices=np.concatenate([forget.indices, retain.indices]),
+        )
+        recipe = Recipe(
+            epochs=p.epochs,
+            batch_size=p.batch_size,
+            optimizer="adam",
+            lr=p.lr,
+            weight_decay=0.0,
+            schedule="none",
+            augment=inputs.recipe.augment,
+        )
         return inputs.train(model, mixed, recipe=recipe, purpose="random_labels")

@@ -12,7 +12,9 @@ from unlearners.base import Params, Unlearner
 
 
 class RetrainParams(Params):
-    epochs: int | None = Field(None, ge=1, description="Override the recipe's epochs (default: the recipe's).")
+    epochs: int | None = Field(
+        None, ge=1, description="Override the recipe's epochs (default: the recipe's)."
+    )
 
 
 class Retrain(Unlearner):
@@ -25,11 +27,15 @@ class Retrain(Unlearner):
     """
 
     name = "retrain"
-    summary = "Retrain from scratch on the retain set (exact unlearning; the reference's recipe, another seed)."
+    summary = (
+        "Retrain from scratch on the retain set (exact unlearning; the reference's recipe, another seed)."
+    )
     citation = "Bourtoule et al., Machine Unlearning, IEEE S&P 2021 (retraining as exact unlearning)."
     Params = RetrainParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
-        recipe = inputs.recipe if self.params.epochs is None else replace(inputs.recipe, epochs=self.params.epochs)
+        recipe = (
+            inputs.recipe if self.params.epochs is None else replace(inputs.recipe, epochs=self.params.epochs)
+        )
         fresh = inputs.fresh_model("retrain/init")
         return inputs.train(fresh, inputs.retain(), recipe=recipe, purpose="retrain/train")

@@ -14,32 +14,50 @@ from unlearners.base import Params, Unlearner
 
 class SalunParams(Params):
     mask_fraction: float = Field(
-        0.5, gt=0, le=1,
-        description=("Fraction of all parameter entries kept trainable: those with the largest "
-                     "forget-loss gradient magnitude, ranked globally across layers. Official README "
-                     "example (`OPTML-Group/Unlearn-Saliency`, 10 % random forgetting): `with_0.5.pt`."))
+        0.5,
+        gt=0,
+        le=1,
+        description=(
+            "Fraction of all parameter entries kept trainable: those with the largest "
+            "forget-loss gradient magnitude, ranked globally across layers. Official README "
+            "example (`OPTML-Group/Unlearn-Saliency`, 10 % random forgetting): `with_0.5.pt`."
+        ),
+    )
     epochs: int = Field(
-        10, ge=1,
-        description=("Unlearning epochs; each is one random-label pass over the forget set, then one pass "
-                     "over the retain set (official `unlearn/RL.py`, CIFAR-10 branch). Official: 10; "
-                     "kept, since an epoch over digits is 5 steps."))
+        10,
+        ge=1,
+        description=(
+            "Unlearning epochs; each is one random-label pass over the forget set, then one pass "
+            "over the retain set (official `unlearn/RL.py`, CIFAR-10 branch). Official: 10; "
+            "kept, since an epoch over digits is 5 steps."
+        ),
+    )
     lr: float = Field(
-        0.013, gt=0, description="SGD learning rate (official README: 0.013; unchanged on digits).")
+        0.013, gt=0, description="SGD learning rate (official README: 0.013; unchanged on digits)."
+    )
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (official: 0.9).")
     weight_decay: float = Field(5e-4, ge=0, description="SGD weight decay (official: 5e-4).")
     batch_size: int = Field(
-        256, ge=1,
-        description=("Batch size of the saliency and unlearning passes (official README: 256). Kept on "
-                     "digits, where it means one forget step and four retain steps per epoch; 64 keeps "
-                     "about one more point of retained accuracy there."))
+        256,
+        ge=1,
+        description=(
+            "Batch size of the saliency and unlearning passes (official README: 256). Kept on "
+            "digits, where it means one forget step and four retain steps per epoch; 64 keeps "
+            "about one more point of retained accuracy there."
+        ),
+    )
     exclude_true_label: bool = Field(
         False,
-        description=("Draw random labels among the wrong classes only. Official: False (`torch.randint` "
-                     "over all classes, so about 1 in C draws is the true label)."))
+        description=(
+            "Draw random labels among the wrong classes only. Official: False (`torch.randint` "
+            "over all classes, so about 1 in C draws is the true label)."
+        ),
+    )
 
 
-def saliency_mask(model: nn.Module, forget: SplitData, *, fraction: float, batch_size: int,
-                  device: torch.device) -> dict[str, torch.Tensor]:
+def saliency_mask(
+    model: nn.Module, forget: SplitData, *, fraction: float, batch_size: int, device: torch.device
+) -> dict[str, torch.Tensor]:
     """Boolean masks (True = trainable) of the top ``fraction`` entries of |sum of forget-loss gradients|.
 
     The gradient of ``-CE`` is summed over the forget batches at the original weights (no step),
@@ -64,7 +82,7 @@ def saliency_mask(model: nn.Module, forget: SplitData, *, fraction: float, batch
     chosen[order[:keep]] = True
     masks, start = {}, 0
     for name, g in grads.items():
-        masks[name] = chosen[start:start + g.numel()].view_as(g)
+        masks[name] = chosen[start : start + g.numel()].view_as(g)
         start += g.numel()
     return masks
 
@@ -101,8 +119,10 @@ class Salun(Unlearner):
 
     name = "salun"
     summary = "Random-label fine-tuning restricted (as a hard mask) to forget-salient weights (SalUn)."
-    citation = ("Fan, Liu, Zhang, Wei, Wong & Liu, SalUn: Empowering Machine Unlearning via Gradient-based "
-                "Weight Saliency in Both Image Classification and Generation, ICLR 2024.")
+    citation = (
+        "Fan, Liu, Zhang, Wei, Wong & Liu, SalUn: Empowering Machine Unlearning via Gradient-based "
+        "Weight Saliency in Both Image Classification and Generation, ICLR 2024."
+    )
     supports = frozenset({"class", "random", "indices", "backdoor"})
     Params = SalunParams
 
@@ -117,8 +137,9 @@ class Salun(Unlearner):
         params = dict(model.named_parameters())
         original = {name: t.detach().clone() for name, t in params.items()}
         frozen = {name: ~m for name, m in masks.items()}
-        opt = make_optimizer(list(params.values()), name="sgd", lr=p.lr, momentum=p.momentum,
-                             weight_decay=p.weight_decay)
+        opt = make_optimizer(
+            list(params.values()), name="sgd", lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay
+        )
 
         def step(x: torch.Tensor, y: torch.Tensor) -> None:
             x = augment_batch(x, kind=augment, generator=gen).to(device)
@@ -154,8 +175,12 @@ class Salun(Unlearner):
 
     @staticmethod
     @torch.no_grad()
-    def restore(params: dict[str, nn.Parameter], original: dict[str, torch.Tensor],
-                frozen: dict[str, torch.Tensor], opt: torch.optim.Optimizer) -> None:
+    def restore(
+        params: dict[str, nn.Parameter],
+        original: dict[str, torch.Tensor],
+        frozen: dict[str, torch.Tensor],
+        opt: torch.optim.Optimizer,
+    ) -> None:
         """Put the frozen entries back to their original values and zero their optimiser state."""
         for name, param in params.items():
             mask = frozen[name]

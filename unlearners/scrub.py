@@ -16,62 +16,94 @@ from unlearners.base import Params, Unlearner
 
 class ScrubParams(Params):
     epochs: int = Field(
-        10, ge=1,
-        description=("Unlearning epochs; each is one pass over the retain set (a min-pass), preceded by "
-                     "one pass over the forget set (a max-pass) while epoch <= msteps. Official "
-                     "small-scale notebook (`small_scale_unlearning.ipynb`): 10; large-scale: 3. 10 "
-                     "kept: an epoch over digits' ~900 retain samples is 14 steps."))
+        10,
+        ge=1,
+        description=(
+            "Unlearning epochs; each is one pass over the retain set (a min-pass), preceded by "
+            "one pass over the forget set (a max-pass) while epoch <= msteps. Official "
+            "small-scale notebook (`small_scale_unlearning.ipynb`): 10; large-scale: 3. 10 "
+            "kept: an epoch over digits' ~900 retain samples is 14 steps."
+        ),
+    )
     msteps: int = Field(
-        3, ge=0,
-        description=("Epochs that begin with a max-pass on the forget set (official small scale: 3; "
-                     "large scale: 2). With msteps >= epochs every epoch has a max-pass, as in the "
-                     "official loop."))
+        3,
+        ge=0,
+        description=(
+            "Epochs that begin with a max-pass on the forget set (official small scale: 3; "
+            "large scale: 2). With msteps >= epochs every epoch has a max-pass, as in the "
+            "official loop."
+        ),
+    )
     optimizer: str = Field(
-        "adam", pattern="^(sgd|adam)$",
-        description=("Official small scale: Adam; large scale: SGD with momentum 0.9. The defaults are "
-                     "the small-scale recipe, the one meant for a few hundred forget samples."))
+        "adam",
+        pattern="^(sgd|adam)$",
+        description=(
+            "Official small scale: Adam; large scale: SGD with momentum 0.9. The defaults are "
+            "the small-scale recipe, the one meant for a few hundred forget samples."
+        ),
+    )
     lr: float = Field(
-        5e-4, gt=0,
-        description="Learning rate (official: 5e-4 at both scales; used unchanged on digits).")
+        5e-4, gt=0, description="Learning rate (official: 5e-4 at both scales; used unchanged on digits)."
+    )
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (official: 0.9; unused with Adam).")
     weight_decay: float = Field(
-        0.1, ge=0,
-        description=("L2 weight decay, coupled (added to the gradient) as in torch's Adam. Official small "
-                     "scale: 0.1 (with Adam); large scale: 5e-4 (with SGD). Kept at 0.1 on digits; 5e-4 "
-                     "keeps about one more point of retained accuracy there."))
+        0.1,
+        ge=0,
+        description=(
+            "L2 weight decay, coupled (added to the gradient) as in torch's Adam. Official small "
+            "scale: 0.1 (with Adam); large scale: 5e-4 (with SGD). Kept at 0.1 on digits; 5e-4 "
+            "keeps about one more point of retained accuracy there."
+        ),
+    )
     lr_decay_epochs: tuple[int, ...] = Field(
         (5, 8, 9),
-        description=("Epochs after which the lr is multiplied by `lr_decay_rate` (step schedule; "
-                     "official small scale: 5, 8, 9; large scale: 3, 5, 9)."))
+        description=(
+            "Epochs after which the lr is multiplied by `lr_decay_rate` (step schedule; "
+            "official small scale: 5, 8, 9; large scale: 3, 5, 9)."
+        ),
+    )
     lr_decay_rate: float = Field(0.1, gt=0, le=1, description="Step-decay factor (official: 0.1).")
     alpha: float = Field(
-        0.5, ge=0,
-        description=("Weight of the KL(teacher || student) term in the min-step on retain data "
-                     "(official small scale: 0.5; large scale: 0.001)."))
+        0.5,
+        ge=0,
+        description=(
+            "Weight of the KL(teacher || student) term in the min-step on retain data "
+            "(official small scale: 0.5; large scale: 0.001)."
+        ),
+    )
     gamma: float = Field(
-        1.0, ge=0,
-        description=("Weight of the cross-entropy term in the min-step on retain data (official small "
-                     "scale: 1; large scale: 0.99)."))
+        1.0,
+        ge=0,
+        description=(
+            "Weight of the cross-entropy term in the min-step on retain data (official small "
+            "scale: 1; large scale: 0.99)."
+        ),
+    )
     temperature: float = Field(
-        4.0, gt=0,
-        description="Distillation temperature T of the KL terms, scaled by T^2 (official kd_T: 4).")
+        4.0, gt=0, description="Distillation temperature T of the KL terms, scaled by T^2 (official kd_T: 4)."
+    )
     retain_batch_size: int = Field(
-        64, ge=1,
-        description="Retain (min-step) batch size (official small scale: 64; large scale: 128).")
+        64, ge=1, description="Retain (min-step) batch size (official small scale: 64; large scale: 128)."
+    )
     forget_batch_size: int = Field(
-        32, ge=1,
-        description=("Forget (max-step) batch size (official small scale: 64; large scale: 32). 32 on "
-                     "digits: with 64 the 100-sample forget set gives only 2 max-steps per epoch, too few "
-                     "to remove a class at lr 5e-4 (forget-class test accuracy stayed at 0.59); 32 gives "
-                     "4 and removes it."))
+        32,
+        ge=1,
+        description=(
+            "Forget (max-step) batch size (official small scale: 64; large scale: 32). 32 on "
+            "digits: with 64 the 100-sample forget set gives only 2 max-steps per epoch, too few "
+            "to remove a class at lr 5e-4 (forget-class test accuracy stayed at 0.59); 32 gives "
+            "4 and removes it."
+        ),
+    )
 
 
-def distill_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
-               ) -> torch.Tensor:
+def distill_kl(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
     """KL(teacher || student) of the temperature-softened outputs, times T^2, averaged over the batch."""
     log_p_student = F.log_softmax(student_logits / temperature, dim=1)
     p_teacher = F.softmax(teacher_logits / temperature, dim=1)
-    return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * temperature ** 2
+    return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * temperature**2
 
 
 class Scrub(Unlearner):
@@ -96,10 +128,13 @@ class Scrub(Unlearner):
     """
 
     name = "scrub"
-    summary = ("Teacher-student unlearning: max-steps away from the teacher on forget data, min-steps on "
-               "retain data (SCRUB).")
-    citation = ("Kurmanji, Triantafillou, Hayes & Triantafillou, Towards Unbounded Machine Unlearning, "
-                "NeurIPS 2023.")
+    summary = (
+        "Teacher-student unlearning: max-steps away from the teacher on forget data, min-steps on "
+        "retain data (SCRUB)."
+    )
+    citation = (
+        "Kurmanji, Triantafillou, Hayes & Triantafillou, Towards Unbounded Machine Unlearning, NeurIPS 2023."
+    )
     supports = frozenset({"class", "random", "indices", "backdoor"})
     Params = ScrubParams
 
@@ -113,8 +148,13 @@ class Scrub(Unlearner):
         for param in teacher.parameters():
             param.requires_grad_(False)
         student = model.to(device)
-        opt = make_optimizer(list(student.parameters()), name=p.optimizer, lr=p.lr, momentum=p.momentum,
-                             weight_decay=p.weight_decay)
+        opt = make_optimizer(
+            list(student.parameters()),
+            name=p.optimizer,
+            lr=p.lr,
+            momentum=p.momentum,
+            weight_decay=p.weight_decay,
+        )
 
         forget_steps = -(-len(forget) // p.forget_batch_size) if len(forget) else 0
         retain_steps = -(-len(retain) // p.retain_batch_size)

@@ -14,30 +14,50 @@ from unlearners.base import Params, Unlearner
 
 class SsdParams(Params):
     alpha: float | None = Field(
-        None, gt=0,
-        description=("Selection threshold alpha: a parameter is dampened when its forget importance "
-                     "exceeds alpha times its full-data importance. Official code "
-                     "(`if-loops/selective-synaptic-dampening`, `selection_weighting`): 10 for ResNet-18 "
-                     "(5 for ViT, 50 for PinsFaceRecognition). The ratio cannot exceed about |D|/|D_f| "
-                     "(the forget batches are part of the full-data pass), so at a 10 % forget fraction "
-                     "(digits, one CIFAR-10 class) alpha = 10 selects nothing. Default (None): "
-                     "min(10, |D| / (2 |D_f|)), our scaling rule, which gives the official 10 on every "
-                     "official setting (CIFAR-100 and CIFAR-20 classes, 100 random CIFAR-10 samples) and "
-                     "about 5 on digits. SSD is alpha-sensitive (METHODS.md E5): sweep it on a "
-                     "validation split."))
+        None,
+        gt=0,
+        description=(
+            "Selection threshold alpha: a parameter is dampened when its forget importance "
+            "exceeds alpha times its full-data importance. Official code "
+            "(`if-loops/selective-synaptic-dampening`, `selection_weighting`): 10 for ResNet-18 "
+            "(5 for ViT, 50 for PinsFaceRecognition). The ratio cannot exceed about |D|/|D_f| "
+            "(the forget batches are part of the full-data pass), so at a 10 % forget fraction "
+            "(digits, one CIFAR-10 class) alpha = 10 selects nothing. Default (None): "
+            "min(10, |D| / (2 |D_f|)), our scaling rule, which gives the official 10 on every "
+            "official setting (CIFAR-100 and CIFAR-20 classes, 100 random CIFAR-10 samples) and "
+            "about 5 on digits. SSD is alpha-sensitive (METHODS.md E5): sweep it on a "
+            "validation split."
+        ),
+    )
     lam: float = Field(
-        1.0, gt=0,
-        description=("Dampening constant lambda: beta = min(lambda * full / forget importance, 1). "
-                     "Official `dampening_constant`: 1 (0.1 for PinsFaceRecognition)."))
+        1.0,
+        gt=0,
+        description=(
+            "Dampening constant lambda: beta = min(lambda * full / forget importance, 1). "
+            "Official `dampening_constant`: 1 (0.1 for PinsFaceRecognition)."
+        ),
+    )
     batch_size: int = Field(
-        64, ge=1,
-        description=("Batch size of the importance passes. Importances are squared batch-mean "
-                     "gradients, so this changes the result (METHODS.md E5). Official full-class "
-                     "script: 64 (random-forgetting script: 128)."))
+        64,
+        ge=1,
+        description=(
+            "Batch size of the importance passes. Importances are squared batch-mean "
+            "gradients, so this changes the result (METHODS.md E5). Official full-class "
+            "script: 64 (random-forgetting script: 128)."
+        ),
+    )
 
 
-def importances(model: nn.Module, splits: list[SplitData], batch_size: int, *, device: torch.device,
-                progress: ProgressFn | None = None, done: int = 0, total: int = 0) -> dict[str, torch.Tensor]:
+def importances(
+    model: nn.Module,
+    splits: list[SplitData],
+    batch_size: int,
+    *,
+    device: torch.device,
+    progress: ProgressFn | None = None,
+    done: int = 0,
+    total: int = 0,
+) -> dict[str, torch.Tensor]:
     """Diagonal Fisher estimate: the mean over batches of the squared batch-mean CE gradient.
 
     ``splits`` are concatenated in order and batched without shuffling, as the official loaders
@@ -87,10 +107,14 @@ class Ssd(Unlearner):
     """
 
     name = "ssd"
-    summary = ("Training-free: dampen parameters whose forget-set Fisher importance dwarfs their "
-               "full-data importance (SSD).")
-    citation = ("Foster, Schoepf & Brintrup, Fast Machine Unlearning Without Retraining Through Selective "
-                "Synaptic Dampening, AAAI 2024.")
+    summary = (
+        "Training-free: dampen parameters whose forget-set Fisher importance dwarfs their "
+        "full-data importance (SSD)."
+    )
+    citation = (
+        "Foster, Schoepf & Brintrup, Fast Machine Unlearning Without Retraining Through Selective "
+        "Synaptic Dampening, AAAI 2024."
+    )
     supports = frozenset({"class", "random", "indices", "backdoor"})
     Params = SsdParams
 
@@ -101,8 +125,14 @@ class Ssd(Unlearner):
         return min(10.0, n_full / (2.0 * max(1, n_forget)))
 
     @torch.no_grad()
-    def dampen(self, model: nn.Module, full: dict[str, torch.Tensor], forget: dict[str, torch.Tensor], *,
-               alpha: float) -> None:
+    def dampen(
+        self,
+        model: nn.Module,
+        full: dict[str, torch.Tensor],
+        forget: dict[str, torch.Tensor],
+        *,
+        alpha: float,
+    ) -> None:
         """Scale the selected parameters of ``model`` in place by their dampening factor."""
         p = self.params
         for name, param in model.named_parameters():
@@ -119,10 +149,18 @@ class Ssd(Unlearner):
         model.to(device).eval()
         n_forget = -(-len(forget) // p.batch_size)
         total = n_forget + -(-(len(retain) + len(forget)) // p.batch_size)
-        forget_imp = importances(model, [forget], p.batch_size, device=device, progress=inputs.progress,
-                                 done=0, total=total)
-        full_imp = importances(model, [retain, forget], p.batch_size, device=device, progress=inputs.progress,
-                               done=n_forget, total=total)
+        forget_imp = importances(
+            model, [forget], p.batch_size, device=device, progress=inputs.progress, done=0, total=total
+        )
+        full_imp = importances(
+            model,
+            [retain, forget],
+            p.batch_size,
+            device=device,
+            progress=inputs.progress,
+            done=n_forget,
+            total=total,
+        )
         alpha = self.alpha(len(forget), len(retain) + len(forget))
         self.dampen(model, full_imp, forget_imp, alpha=alpha)
         return model.eval()

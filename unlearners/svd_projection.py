@@ -16,25 +16,53 @@ from unlearners.base import Params, Unlearner
 
 
 class SvdProjectionParams(Params):
-    alpha_r: float | None = Field(None, gt=1, description=(
-        "Scaling of the retain projector's energies. Official default for CIFAR-10 (VGG11-BN): 100 "
-        "(CIFAR-100: 1000; ImageNet: 100), tuned there on a validation subset over 10-1000 (legacy "
-        "--val-set-mode, analysis/tune_our.py). Default (None): the same sweep, alpha_r_grid, scored on the "
-        "population split (never trained on) by retained-class accuracy minus forgotten-class accuracy. On "
-        "digits' small_cnn the fixed 100 left the class at 63 % forget accuracy; the sweep picks 30."))
-    alpha_r_grid: tuple[float, ...] = Field((10.0, 30.0, 100.0, 300.0, 1000.0), min_length=1, description=(
-        "Candidates of the alpha_r sweep. Official legacy sweep: 10, 30, 100, 300, 1000."))
-    alpha_f: float = Field(3.0, gt=1, description=(
-        "Scaling of the forget projector's energies. Official default for CIFAR-10: 3 (CIFAR-100: 30; "
-        "ImageNet: 10)."))
-    retain_per_class: int = Field(100, ge=1, description=(
-        "Retain samples per retained class whose activations are decomposed. Official: our_samples // "
-        "(classes - 1) = 900 // 9 = 100 for CIFAR-10."))
-    forget_samples: int = Field(900, ge=1, description=(
-        "Forget-class samples in the one forget batch. Official: our_samples = 900 for CIFAR-10; digits has "
-        "about 140 per class, so all of them are used."))
-    max_patches: int = Field(10000, ge=1, description=(
-        "At most this many unfolded patches (columns) per conv layer. Official our_max_patches: 10000."))
+    alpha_r: float | None = Field(
+        None,
+        gt=1,
+        description=(
+            "Scaling of the retain projector's energies. Official default for CIFAR-10 (VGG11-BN): 100 "
+            "(CIFAR-100: 1000; ImageNet: 100), tuned there on a validation subset over 10-1000 (legacy "
+            "--val-set-mode, analysis/tune_our.py). Default (None): the same sweep, alpha_r_grid, scored on the "
+            "population split (never trained on) by retained-class accuracy minus forgotten-class accuracy. On "
+            "digits' small_cnn the fixed 100 left the class at 63 % forget accuracy; the sweep picks 30."
+        ),
+    )
+    alpha_r_grid: tuple[float, ...] = Field(
+        (10.0, 30.0, 100.0, 300.0, 1000.0),
+        min_length=1,
+        description=("Candidates of the alpha_r sweep. Official legacy sweep: 10, 30, 100, 300, 1000."),
+    )
+    alpha_f: float = Field(
+        3.0,
+        gt=1,
+        description=(
+            "Scaling of the forget projector's energies. Official default for CIFAR-10: 3 (CIFAR-100: 30; "
+            "ImageNet: 10)."
+        ),
+    )
+    retain_per_class: int = Field(
+        100,
+        ge=1,
+        description=(
+            "Retain samples per retained class whose activations are decomposed. Official: our_samples // "
+            "(classes - 1) = 900 // 9 = 100 for CIFAR-10."
+        ),
+    )
+    forget_samples: int = Field(
+        900,
+        ge=1,
+        description=(
+            "Forget-class samples in the one forget batch. Official: our_samples = 900 for CIFAR-10; digits has "
+            "about 140 per class, so all of them are used."
+        ),
+    )
+    max_patches: int = Field(
+        10000,
+        ge=1,
+        description=(
+            "At most this many unfolded patches (columns) per conv layer. Official our_max_patches: 10000."
+        ),
+    )
     batch_size: int = Field(256, ge=1, description="Forward-pass batch size while collecting activations.")
 
 
@@ -48,9 +76,12 @@ class _Collector:
                 raise AuditFailedError(
                     f"svd_projection cannot project the grouped convolution {name!r} (groups={m.groups}): its "
                     "weight does not act on the full unfolded input. Use a method that trains instead "
-                    "(e.g. unsir, scrub or salun).")
+                    "(e.g. unsir, scrub or salun)."
+                )
             if isinstance(m, nn.Conv2d) and m.padding_mode != "zeros":
-                raise AuditFailedError(f"svd_projection supports zero padding only; {name!r} uses {m.padding_mode!r}")
+                raise AuditFailedError(
+                    f"svd_projection supports zero padding only; {name!r} uses {m.padding_mode!r}"
+                )
         self.max_patches = max_patches
         self.generator = generator
         self.columns: dict[str, list[torch.Tensor]] = {name: [] for name in self.layers}
@@ -59,6 +90,7 @@ class _Collector:
     def _hook(self, name: str):
         def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             self.columns[name].append(_columns(module, args[0].detach(), generator=self.generator).cpu())
+
         return hook
 
     def matrices(self) -> dict[str, torch.Tensor]:
@@ -98,9 +130,14 @@ def _columns(module: nn.Module, x: torch.Tensor, *, generator: torch.Generator) 
     if h > ch and w > cw:
         top = int(torch.randint(0, h - ch + 1, (1,), generator=generator))
         left = int(torch.randint(0, w - cw + 1, (1,), generator=generator))
-        x = x[..., top:top + ch, left:left + cw]
-    patches = F.unfold(x, kernel_size=conv.kernel_size, dilation=conv.dilation, padding=_conv_padding(conv),
-                       stride=conv.stride)                         # (N, C*kh*kw, L), weight.view(out, -1) order
+        x = x[..., top : top + ch, left : left + cw]
+    patches = F.unfold(
+        x,
+        kernel_size=conv.kernel_size,
+        dilation=conv.dilation,
+        padding=_conv_padding(conv),
+        stride=conv.stride,
+    )  # (N, C*kh*kw, L), weight.view(out, -1) order
     return patches.permute(1, 0, 2).reshape(patches.shape[1], -1)
 
 
@@ -122,8 +159,11 @@ def scaled_projector(r: torch.Tensor, alpha: float) -> torch.Tensor:
     return (u * lam) @ u.T
 
 
-def project(weight_flat: torch.Tensor, retain: tuple[torch.Tensor, torch.Tensor],
-            forget: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+def project(
+    weight_flat: torch.Tensor,
+    retain: tuple[torch.Tensor, torch.Tensor],
+    forget: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
     """``W P^T`` with ``P = I - (M_f - M_f M_r)``, computed in the projectors' low-rank factors.
 
     ``W P^T = W - W M_f + W M_r M_f``; with ``M = U diag(l) U^T`` each product costs
@@ -168,8 +208,12 @@ class SvdProjection(Unlearner):
         device = inputs.device
         model.to(device).eval()
         retain, forget = inputs.retain(), inputs.forget()
-        keep = torch.cat([torch.nonzero(retain.y == c).flatten()[: p.retain_per_class]
-                          for c in sorted(set(retain.y.tolist()))])
+        keep = torch.cat(
+            [
+                torch.nonzero(retain.y == c).flatten()[: p.retain_per_class]
+                for c in sorted(set(retain.y.tolist()))
+            ]
+        )
         gen = inputs.generator("svd_projection/patches")
         r_acts = self._activations(model, retain.x[keep], gen)
         f_acts = self._activations(model, forget.x[: p.forget_samples], gen)
@@ -192,16 +236,27 @@ class SvdProjection(Unlearner):
             with torch.no_grad():
                 correct = (trial(val.x.to(device)).argmax(1).cpu() == val.y).float()
             kept, forgot = float(correct[~gone].mean()), float(correct[gone].mean()) if gone.any() else 0.0
-            self.record["sweep"].append({"alpha_r": alpha_r, "retained_accuracy": round(kept, 4),
-                                         "forgotten_accuracy": round(forgot, 4), "n": int(len(val.y))})
+            self.record["sweep"].append(
+                {
+                    "alpha_r": alpha_r,
+                    "retained_accuracy": round(kept, 4),
+                    "forgotten_accuracy": round(forgot, 4),
+                    "n": int(len(val.y)),
+                }
+            )
             if best is None or kept - forgot > best[0]:
                 best = (kept - forgot, alpha_r, trial)
         assert best is not None
         self.record["alpha_r"] = best[1]
         return best[2].eval()
 
-    def _project(self, model: nn.Module, bases_r: dict[str, tuple[torch.Tensor, torch.Tensor]],
-                 bases_f: dict[str, tuple[torch.Tensor, torch.Tensor]], alpha_r: float) -> None:
+    def _project(
+        self,
+        model: nn.Module,
+        bases_r: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        bases_f: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        alpha_r: float,
+    ) -> None:
         layers = dict(model.named_modules())
         with torch.no_grad():
             for name, (u, sigma) in bases_r.items():
@@ -213,12 +268,14 @@ class SvdProjection(Unlearner):
                 new = project(flat, retain, bases_f[name])
                 weight.copy_(new.reshape(weight.shape).to(weight.dtype))
 
-    def _activations(self, model: nn.Module, x: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    def _activations(
+        self, model: nn.Module, x: torch.Tensor, gen: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         collector = _Collector(model, max_patches=self.params.max_patches, generator=gen)
         try:
             with torch.no_grad():
                 for start in range(0, len(x), self.params.batch_size):
-                    model(x[start:start + self.params.batch_size].to(next(model.parameters()).device))
+                    model(x[start : start + self.params.batch_size].to(next(model.parameters()).device))
             return collector.matrices()
         finally:
             collector.close()

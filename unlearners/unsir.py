@@ -13,29 +13,66 @@ from unlearners.base import Params, Unlearner
 
 
 class UnsirParams(Params):
-    noise_batch: int = Field(64, ge=1, description=(
-        "Noise samples learned per forget class. Official notebook: 256 (CIFAR-10, 5,000 images per class); "
-        "64 here because a digits class has about 140 training images."))
-    noise_steps: int = Field(40, ge=1, description="Adam steps on the noise. Official notebook: 5 epochs x 8 steps = 40.")
+    noise_batch: int = Field(
+        64,
+        ge=1,
+        description=(
+            "Noise samples learned per forget class. Official notebook: 256 (CIFAR-10, 5,000 images per class); "
+            "64 here because a digits class has about 140 training images."
+        ),
+    )
+    noise_steps: int = Field(
+        40, ge=1, description="Adam steps on the noise. Official notebook: 5 epochs x 8 steps = 40."
+    )
     noise_lr: float = Field(0.1, gt=0, description="Adam learning rate of the noise. Official notebook: 0.1.")
-    noise_l2: float = Field(0.1, ge=0, description=(
-        "Weight of the mean per-sample squared L2 norm of the noise in its loss. Official notebook: 0.1."))
-    noise_copies: int = Field(20, ge=1, description=(
-        "How many times the noise batch is repeated in the impair set. Official notebook: 20 (num_batches)."))
-    retain_per_class: int = Field(1000, ge=1, description=(
-        "Retain samples per retained class in the impair and repair sets (the first ones of each class). "
-        "Official notebook: 1000; on digits every retain sample is used since a class has fewer."))
-    batch_size: int = Field(32, ge=1, description=(
-        "Impair and repair batch size. Official notebook: 256, i.e. about 35 repair steps over its 9,000 "
-        "retain images; 32 gives digits' ~900 retain samples a similar step count (with 256 the repair makes "
-        "4 steps and retained-class accuracy drops 10 points)."))
-    impair_lr: float = Field(0.01, gt=0, description=(
-        "Adam learning rate of the impair epoch. Official notebook: 0.02 (ResNet-18 with BatchNorm). On digits' "
-        "BN-free small_cnn, 0.02 followed by the official repair left retained-class accuracy 54 points down; "
-        "0.01 with the repair below keeps it within 3 points."))
-    repair_lr: float = Field(0.003, gt=0, description=(
-        "Adam learning rate of the repair epochs. Official notebook: 0.01 for 1 epoch; 0.003 for 3 epochs here "
-        "(see impair_lr)."))
+    noise_l2: float = Field(
+        0.1,
+        ge=0,
+        description=(
+            "Weight of the mean per-sample squared L2 norm of the noise in its loss. Official notebook: 0.1."
+        ),
+    )
+    noise_copies: int = Field(
+        20,
+        ge=1,
+        description=(
+            "How many times the noise batch is repeated in the impair set. Official notebook: 20 (num_batches)."
+        ),
+    )
+    retain_per_class: int = Field(
+        1000,
+        ge=1,
+        description=(
+            "Retain samples per retained class in the impair and repair sets (the first ones of each class). "
+            "Official notebook: 1000; on digits every retain sample is used since a class has fewer."
+        ),
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        description=(
+            "Impair and repair batch size. Official notebook: 256, i.e. about 35 repair steps over its 9,000 "
+            "retain images; 32 gives digits' ~900 retain samples a similar step count (with 256 the repair makes "
+            "4 steps and retained-class accuracy drops 10 points)."
+        ),
+    )
+    impair_lr: float = Field(
+        0.01,
+        gt=0,
+        description=(
+            "Adam learning rate of the impair epoch. Official notebook: 0.02 (ResNet-18 with BatchNorm). On digits' "
+            "BN-free small_cnn, 0.02 followed by the official repair left retained-class accuracy 54 points down; "
+            "0.01 with the repair below keeps it within 3 points."
+        ),
+    )
+    repair_lr: float = Field(
+        0.003,
+        gt=0,
+        description=(
+            "Adam learning rate of the repair epochs. Official notebook: 0.01 for 1 epoch; 0.003 for 3 epochs here "
+            "(see impair_lr)."
+        ),
+    )
     impair_epochs: int = Field(1, ge=1, description="Official notebook: 1.")
     repair_epochs: int = Field(3, ge=1, description="Official notebook: 1; 3 here (see impair_lr).")
 
@@ -65,7 +102,9 @@ class Unsir(Unlearner):
 
     name = "unsir"
     summary = "Error-maximising noise per forgotten class, one impair and one repair epoch (zero-glance)."
-    citation = "Tarun, Chundawat, Mandal & Kankanhalli, Fast Yet Effective Machine Unlearning, IEEE TNNLS 2023."
+    citation = (
+        "Tarun, Chundawat, Mandal & Kankanhalli, Fast Yet Effective Machine Unlearning, IEEE TNNLS 2023."
+    )
     supports = frozenset({"class"})
     Params = UnsirParams
 
@@ -75,24 +114,52 @@ class Unsir(Unlearner):
         model.to(device)
         noise = [(self._noise(model, c, inputs), c) for c in inputs.forget_classes]
         retain = inputs.retain()
-        keep = torch.cat([torch.nonzero(retain.y == c).flatten()[:p.retain_per_class]
-                          for c in sorted(set(retain.y.tolist()))])
+        keep = torch.cat(
+            [
+                torch.nonzero(retain.y == c).flatten()[: p.retain_per_class]
+                for c in sorted(set(retain.y.tolist()))
+            ]
+        )
         rx, ry = retain.x[keep], retain.y[keep]
         nx = torch.cat([n.repeat(p.noise_copies, *([1] * (n.ndim - 1))) for n, _ in noise])
         ny = torch.cat([torch.full((len(n) * p.noise_copies,), c, dtype=ry.dtype) for n, c in noise])
         impair_x, impair_y = torch.cat([nx, rx]), torch.cat([ny, ry])
-        total = p.impair_epochs * -(-len(impair_y) // p.batch_size) + p.repair_epochs * -(-len(ry) // p.batch_size)
-        done = self._epochs(model, impair_x, impair_y, lr=p.impair_lr, epochs=p.impair_epochs, inputs=inputs,
-                            purpose="unsir/impair", done=0, total=total)
-        self._epochs(model, rx, ry, lr=p.repair_lr, epochs=p.repair_epochs, inputs=inputs,
-                     purpose="unsir/repair", done=done, total=total)
+        total = p.impair_epochs * -(-len(impair_y) // p.batch_size) + p.repair_epochs * -(
+            -len(ry) // p.batch_size
+        )
+        done = self._epochs(
+            model,
+            impair_x,
+            impair_y,
+            lr=p.impair_lr,
+            epochs=p.impair_epochs,
+            inputs=inputs,
+            purpose="unsir/impair",
+            done=0,
+            total=total,
+        )
+        self._epochs(
+            model,
+            rx,
+            ry,
+            lr=p.repair_lr,
+            epochs=p.repair_epochs,
+            inputs=inputs,
+            purpose="unsir/repair",
+            done=done,
+            total=total,
+        )
         return model.eval()
 
     def _noise(self, model: nn.Module, label: int, inputs: UnlearnInputs) -> torch.Tensor:
         """Learn the error-maximising noise batch for ``label`` on the frozen model (eval mode)."""
         p = self.params
         gen = inputs.generator(f"unsir/noise/{label}")
-        noise = torch.randn((p.noise_batch, *inputs.input_shape), generator=gen).to(inputs.device).requires_grad_(True)
+        noise = (
+            torch.randn((p.noise_batch, *inputs.input_shape), generator=gen)
+            .to(inputs.device)
+            .requires_grad_(True)
+        )
         target = torch.full((p.noise_batch,), int(label), device=inputs.device)
         opt = torch.optim.Adam([noise], lr=p.noise_lr)
         model.eval()
@@ -100,7 +167,10 @@ class Unsir(Unlearner):
             param.requires_grad_(False)
         try:
             for _ in range(p.noise_steps):
-                loss = -F.cross_entropy(model(noise), target) + p.noise_l2 * noise.pow(2).flatten(1).sum(1).mean()
+                loss = (
+                    -F.cross_entropy(model(noise), target)
+                    + p.noise_l2 * noise.pow(2).flatten(1).sum(1).mean()
+                )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -109,8 +179,19 @@ class Unsir(Unlearner):
                 param.requires_grad_(True)
         return noise.detach().cpu()
 
-    def _epochs(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, epochs: int,
-                inputs: UnlearnInputs, purpose: str, done: int, total: int) -> int:
+    def _epochs(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        lr: float,
+        epochs: int,
+        inputs: UnlearnInputs,
+        purpose: str,
+        done: int,
+        total: int,
+    ) -> int:
         opt = make_optimizer(list(model.parameters()), name="adam", lr=lr)
         gen = inputs.generator(purpose)
         model.train()

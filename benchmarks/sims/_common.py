@@ -40,13 +40,13 @@ def placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     both = np.concatenate([pos, neg], axis=1)
     order = np.argsort(both, axis=1)
     s = np.take_along_axis(both, order, axis=1)
-    if np.any(s[:, 1:] == s[:, :-1]):   # ties: ranks with averaging (slower, exact)
+    if np.any(s[:, 1:] == s[:, :-1]):  # ties: ranks with averaging (slower, exact)
         r_all = sps.rankdata(both, axis=1, method="average")
         below_pos = r_all[:, :n_pos] - sps.rankdata(pos, axis=1, method="average")
         below_neg = r_all[:, n_pos:] - sps.rankdata(neg, axis=1, method="average")
         return below_pos / n_neg, (n_pos - below_neg) / n_pos
     is_neg = order >= n_pos
-    negs_before = np.cumsum(is_neg, axis=1) - is_neg            # negatives strictly below each position
+    negs_before = np.cumsum(is_neg, axis=1) - is_neg  # negatives strictly below each position
     poss_before = np.cumsum(~is_neg, axis=1) - ~is_neg
     v10 = np.empty((pos.shape[0], n_pos))
     v01 = np.empty((pos.shape[0], n_neg))
@@ -57,8 +57,9 @@ def placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return v10, v01
 
 
-def reference_summary(references: list[tuple[np.ndarray, np.ndarray]]
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reference_summary(
+    references: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean V10, mean V01, AUCs ``[T, R]``) of the references, one row per trial."""
     v10_r = v01_r = 0.0
     aucs = []
@@ -73,8 +74,9 @@ def reference_summary(references: list[tuple[np.ndarray, np.ndarray]]
 Scores = tuple[np.ndarray, np.ndarray]
 
 
-def auc_gap_evidence(unlearned: Scores, references: list[Scores] | tuple[np.ndarray, np.ndarray, np.ndarray]
-                     ) -> list[GapEvidence]:
+def auc_gap_evidence(
+    unlearned: Scores, references: list[Scores] | tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> list[GapEvidence]:
     """Per trial, the AUC gap evidence of the unlearned model against the references.
 
     Args:
@@ -90,5 +92,9 @@ def auc_gap_evidence(unlearned: Scores, references: list[Scores] | tuple[np.ndar
     v10_r, v01_r, ref_aucs = references if isinstance(references, tuple) else reference_summary(references)
     g10, g01 = v10_u - v10_r, v01_u - v01_r
     sd = np.sqrt(g10.var(axis=1, ddof=1) / g10.shape[1] + g01.var(axis=1, ddof=1) / g01.shape[1])
-    return [evidence_from_replicates(float(auc_u[t] - ref_aucs[t].mean()), None, ref_aucs[t].tolist(),
-                                     fallback_sd=float(sd[t])) for t in range(auc_u.size)]
+    return [
+        evidence_from_replicates(
+            float(auc_u[t] - ref_aucs[t].mean()), None, ref_aucs[t].tolist(), fallback_sd=float(sd[t])
+        )
+        for t in range(auc_u.size)
+    ]

@@ -30,14 +30,14 @@ N, ALPHA, P_KEPT = 406, 1e-3, 0.95
 
 
 def trial(rng: np.random.Generator, q: float, r: int, cv: float) -> tuple[bool, bool, bool, bool]:
-    if cv > 0:   # Beta(a, b) with mean q and coefficient of variation cv
+    if cv > 0:  # Beta(a, b) with mean q and coefficient of variation cv
         a_plus_b = (1 - q) / (q * cv**2) - 1
         rates = rng.beta(q * a_plus_b, (1 - q) * a_plus_b, size=r + 1)
     else:
         rates = np.full(r + 1, q)
     hits = rng.binomial(N, rates)
     refs, x = hits[:r], int(hits[r])
-    q_hat = refs.sum() / (r * N)                      # the references' mean ASR: the old plug-in
+    q_hat = refs.sum() / (r * N)  # the references' mean ASR: the old plug-in
     plug = athena(N, q_hat, P_KEPT, ALPHA)
     plug_in = plug["threshold"] is not None and x >= plug["threshold"]
     bound = athena(N, reference_rate_bound([int(h) for h in refs], N, ALPHA), P_KEPT, ALPHA)
@@ -50,11 +50,15 @@ def trial(rng: np.random.Generator, q: float, r: int, cv: float) -> tuple[bool, 
 def main() -> None:
     rng = np.random.default_rng(20240608)
     trials = 10000
-    print(f"Athena, n = {N} triggered queries, alpha = {ALPHA:g}; honest server (one more retrain); "
-          f"{trials} trials per row; 'not deleted' rates ± Monte-Carlo SE (nominal {ALPHA:g}; the engine "
-          f"states <= {2 * ALPHA:g})")
-    print(f"{'R':>3} {'true q':>7} {'q CV':>5} | {'P(q_hat = 0)':>14} | {'plug-in (old)':>16} | "
-          f"{'upper bound (new)':>17} | {'conditional exact':>17}")
+    print(
+        f"Athena, n = {N} triggered queries, alpha = {ALPHA:g}; honest server (one more retrain); "
+        f"{trials} trials per row; 'not deleted' rates ± Monte-Carlo SE (nominal {ALPHA:g}; the engine "
+        f"states <= {2 * ALPHA:g})"
+    )
+    print(
+        f"{'R':>3} {'true q':>7} {'q CV':>5} | {'P(q_hat = 0)':>14} | {'plug-in (old)':>16} | "
+        f"{'upper bound (new)':>17} | {'conditional exact':>17}"
+    )
     worst = {"plug": 0.0, "engine": 0.0}
     worst_common = 0.0
     for cv in (0.0, 0.5):
@@ -68,13 +72,17 @@ def main() -> None:
                     if cv == 0:
                         worst_common = max(worst_common, p_plug)
                 se = [np.sqrt(p * (1 - p) / trials) for p in (p_plug, p_eng, p_cond)]
-                print(f"{r:>3} {q:>7.3f} {cv:>5.1f} | {rate(out[:, 3]):>14} | {p_plug:.4f} ± {se[0]:.4f} | "
-                      f"{p_eng:.5f} ± {se[1]:.5f} | {p_cond:.4f} ± {se[2]:.4f}")
-    print(f"\nconclusion: the plug-in q (old) declares an honest server 'not deleted' up to "
-          f"{worst['plug']:.4f} of the time with 12 references ({worst['plug'] / ALPHA:.0f}x nominal; "
-          f"{worst_common / ALPHA:.1f}x when every model shares q); the engine's upper bound on q keeps it "
-          f"at {worst['engine']:.5f} at most with 12 references, within its stated 2 alpha, including "
-          "seed-to-seed variation of q (conservatively: no false accusation was observed).")
+                print(
+                    f"{r:>3} {q:>7.3f} {cv:>5.1f} | {rate(out[:, 3]):>14} | {p_plug:.4f} ± {se[0]:.4f} | "
+                    f"{p_eng:.5f} ± {se[1]:.5f} | {p_cond:.4f} ± {se[2]:.4f}"
+                )
+    print(
+        f"\nconclusion: the plug-in q (old) declares an honest server 'not deleted' up to "
+        f"{worst['plug']:.4f} of the time with 12 references ({worst['plug'] / ALPHA:.0f}x nominal; "
+        f"{worst_common / ALPHA:.1f}x when every model shares q); the engine's upper bound on q keeps it "
+        f"at {worst['engine']:.5f} at most with 12 references, within its stated 2 alpha, including "
+        "seed-to-seed variation of q (conservatively: no false accusation was observed)."
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,15 @@ def table(n_pos: int, n_neg: int) -> np.ndarray:
     """epsilon_from_counts for every (false positives, false negatives)."""
     key = (n_pos, n_neg)
     if key not in _TABLES:
-        _TABLES[key] = np.array([[epsilon_from_counts(fp=fp, n_neg=n_neg, fn=fn, n_pos=n_pos, delta=DELTA,
-                                                      alpha=ALPHA_EPS) for fn in range(n_pos + 1)]
-                                 for fp in range(n_neg + 1)])
+        _TABLES[key] = np.array(
+            [
+                [
+                    epsilon_from_counts(fp=fp, n_neg=n_neg, fn=fn, n_pos=n_pos, delta=DELTA, alpha=ALPHA_EPS)
+                    for fn in range(n_pos + 1)
+                ]
+                for fp in range(n_neg + 1)
+            ]
+        )
     return _TABLES[key]
 
 
@@ -54,11 +60,11 @@ def split_epsilon_batch(unl: np.ndarray, ret: np.ndarray, iu: np.ndarray, ir: np
     flip = np.median(u1, axis=1) < np.median(r1, axis=1)
     sign = np.where(flip, -1.0, 1.0)[:, None]
     u1, u2, r1, r2 = u1 * sign, u2 * sign, r1 * sign, r2 * sign
-    cand = np.sort(np.concatenate([u1, r1], axis=1), axis=1)                      # (E, C), ascending
+    cand = np.sort(np.concatenate([u1, r1], axis=1), axis=1)  # (E, C), ascending
     fp1 = (r1[:, None, :] >= cand[:, :, None]).sum(axis=2)
     fn1 = (u1[:, None, :] < cand[:, :, None]).sum(axis=2)
     e1 = table(hu, hr)[fp1, fn1]
-    best_t = cand[np.arange(cand.shape[0]), np.argmax(e1, axis=1)]      # the first maximiser, as the loop
+    best_t = cand[np.arange(cand.shape[0]), np.argmax(e1, axis=1)]  # the first maximiser, as the loop
     fp2 = (r2 >= best_t[:, None]).sum(axis=1)
     fn2 = (u2 < best_t[:, None]).sum(axis=1)
     return table(u2.shape[1], r2.shape[1])[fp2, fn2]
@@ -69,15 +75,17 @@ def check(rng: np.random.Generator) -> None:
     same = 0
     for i in range(300):
         n = (8, 16, 32, 64)[i % 4]
-        unl = rng.normal(rng.choice([0.0, 1.0, 3.0, 6.0]), 1, n).round(1)       # rounding: ties happen
+        unl = rng.normal(rng.choice([0.0, 1.0, 3.0, 6.0]), 1, n).round(1)  # rounding: ties happen
         ret = rng.normal(0, 1, n).round(1)
         seed = int(rng.integers(2**31))
         ref = split_epsilon(unl, ret, delta=DELTA, alpha=ALPHA_EPS, rng=np.random.default_rng(seed))
         g = np.random.default_rng(seed)
         iu, ir = g.permutation(n), g.permutation(n)
         same += np.isclose(split_epsilon_batch(unl[None], ret[None], iu[None], ir[None])[0], ref)
-    print(f"check: split_epsilon_batch == attacks.distinguishability.split_epsilon on {same}/300 examples "
-          "(N = 8-64, ties included)")
+    print(
+        f"check: split_epsilon_batch == attacks.distinguishability.split_epsilon on {same}/300 examples "
+        "(N = 8-64, ties included)"
+    )
 
 
 def gate_status(eps: np.ndarray, rng: np.random.Generator) -> str:
@@ -110,6 +118,7 @@ def separable(f: float, shift: float = 6.0):
         unl = rng.normal(0, 1, (EXAMPLES, runs))
         unl[:k] += shift
         return unl, rng.normal(0, 1, (EXAMPLES, runs))
+
     return make
 
 
@@ -136,26 +145,34 @@ def main() -> None:
         ("null: retrain vs retrain", 32, separable(0.0)),
         ("null: retrain vs retrain", 64, separable(0.0)),
     ]
-    print(f"\ndistinguishability.epsilon_mean, tolerance {TOL}, fail-only; {EXAMPLES} examples; "
-          f"{trials} trials per row")
-    print(f"{'scenario':<42} {'N':>3} {'ceiling':>7} {'mean eps LB':>11} {'LB > 0':>7} | {'P(pass)':>13} "
-          f"{'P(fail)':>13} {'P(inconcl.)':>13}")
+    print(
+        f"\ndistinguishability.epsilon_mean, tolerance {TOL}, fail-only; {EXAMPLES} examples; "
+        f"{trials} trials per row"
+    )
+    print(
+        f"{'scenario':<42} {'N':>3} {'ceiling':>7} {'mean eps LB':>11} {'LB > 0':>7} | {'P(pass)':>13} "
+        f"{'P(fail)':>13} {'P(inconcl.)':>13}"
+    )
     null_fail = []
     for label, runs, make in rows:
         out = scenario(rng, trials, runs, make)
         s = out["status"]
         half = runs - runs // 2
         ceiling = epsilon_from_counts(fp=0, n_neg=half, fn=0, n_pos=half, delta=DELTA, alpha=ALPHA_EPS)
-        print(f"{label:<42} {runs:>3} {ceiling:>7.2f} {out['mean']:>11.3f} {out['positive']:>7.3f} | "
-              f"{rate(s == PASS):>13} {rate(s == FAIL):>13} {rate((s != PASS) & (s != FAIL)):>13}")
+        print(
+            f"{label:<42} {runs:>3} {ceiling:>7.2f} {out['mean']:>11.3f} {out['positive']:>7.3f} | "
+            f"{rate(s == PASS):>13} {rate(s == FAIL):>13} {rate((s != PASS) & (s != FAIL)):>13}"
+        )
         if label.startswith("null"):
             null_fail.append(float(np.mean(s == FAIL)))
-    print(f"\nconclusion: no scenario passes (fail-only); under the null the gate fails at most "
-          f"{max(null_fail):.3f} (alpha = {ALPHA}). Power is the open problem: every scenario of the "
-          "review's C2 table is now inconclusive, none fails; the mean bound fails only when nearly every "
-          "example is distinguishable (all perfectly separable at N = 32, a 2-sd shift at N = 64), and at "
-          "N = 8 or 16 nothing can fail. The share of examples with a bound > 0 (column 'LB > 0': 0 under "
-          "the null, 0.3-1.0 otherwise) separates far better.")
+    print(
+        f"\nconclusion: no scenario passes (fail-only); under the null the gate fails at most "
+        f"{max(null_fail):.3f} (alpha = {ALPHA}). Power is the open problem: every scenario of the "
+        "review's C2 table is now inconclusive, none fails; the mean bound fails only when nearly every "
+        "example is distinguishable (all perfectly separable at N = 32, a 2-sd shift at N = 64), and at "
+        "N = 8 or 16 nothing can fail. The share of examples with a bound > 0 (column 'LB > 0': 0 under "
+        "the null, 0.3-1.0 otherwise) separates far better."
+    )
 
 
 if __name__ == "__main__":

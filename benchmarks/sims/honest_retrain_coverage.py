@@ -59,22 +59,34 @@ def tally(evs: list[GapEvidence], gate: Gate) -> dict[str, object]:
         status.append(judge(g, {"unlearned": e}, alpha=ALPHA, family=FAMILY).status)
         tol.append(g.tolerance)
     status = np.array(status)
-    old_fail = np.array([judge(gate, {"unlearned": sample_only(e)}, alpha=ALPHA, family=FAMILY).status == FAIL
-                         for e in evs])
-    return {"new": new_excl, "old": old_excl, "status": status, "tol": np.mean(tol), "old_fail": old_fail,
-            "seed": np.mean([e.seed_sd for e in evs]), "sample": np.mean([e.sample_sd for e in evs])}
+    old_fail = np.array(
+        [judge(gate, {"unlearned": sample_only(e)}, alpha=ALPHA, family=FAMILY).status == FAIL for e in evs]
+    )
+    return {
+        "new": new_excl,
+        "old": old_excl,
+        "status": status,
+        "tol": np.mean(tol),
+        "old_fail": old_fail,
+        "seed": np.mean([e.seed_sd for e in evs]),
+        "sample": np.mean([e.sample_sd for e in evs]),
+    }
 
 
 def header(what: str) -> None:
     print(f"\n{what}: {R} references + 1 honest retrain, {TRIALS} trials per row (rates ± Monte-Carlo SE)")
-    print(f"{'s_model':>7} {'retrain SD':>10} {'sample SD':>9} {'tol':>6} | {'90% CI excl. 0: new':>19} "
-          f"{'sample-only':>13} | {'P(pass)':>13} {'P(fail)':>13} | {'sample-only P(fail) at floor':>28}")
+    print(
+        f"{'s_model':>7} {'retrain SD':>10} {'sample SD':>9} {'tol':>6} | {'90% CI excl. 0: new':>19} "
+        f"{'sample-only':>13} | {'P(pass)':>13} {'P(fail)':>13} | {'sample-only P(fail) at floor':>28}"
+    )
 
 
 def row(s_model: float, t: dict[str, object]) -> None:
     st = t["status"]
-    print(f"{s_model:>7.2f} {t['seed']:>10.4f} {t['sample']:>9.4f} {t['tol']:>6.3f} | {rate(t['new']):>19} "
-          f"{rate(t['old']):>13} | {rate(st == PASS):>13} {rate(st == FAIL):>13} | {rate(t['old_fail']):>28}")
+    print(
+        f"{s_model:>7.2f} {t['seed']:>10.4f} {t['sample']:>9.4f} {t['tol']:>6.3f} | {rate(t['new']):>19} "
+        f"{rate(t['old']):>13} | {rate(st == PASS):>13} {rate(st == FAIL):>13} | {rate(t['old_fail']):>28}"
+    )
 
 
 def accuracy_study(rng: np.random.Generator) -> None:
@@ -90,8 +102,12 @@ def accuracy_study(rng: np.random.Generator) -> None:
                 z = mu + np.sqrt(rho) * a + np.sqrt(1 - rho) * rng.normal(size=n) + rng.normal(0, s_model)
                 return (z > 0).astype(float)
 
-            c = compare_proportions({"unlearned": [model()], "reference": [model() for _ in range(R)]},
-                                    reps=200, level=0.95, rng=rng)
+            c = compare_proportions(
+                {"unlearned": [model()], "reference": [model() for _ in range(R)]},
+                reps=200,
+                level=0.95,
+                rng=rng,
+            )
             evs.append(c.evidence["unlearned"])
         row(s_model, tally(evs, gate))
 
@@ -105,16 +121,20 @@ def auc_study(rng: np.random.Generator) -> None:
 
         def model() -> tuple[np.ndarray, np.ndarray]:
             b = rng.normal(0, s_model, size=(TRIALS, 1))
-            return (np.sqrt(rho) * a_pos + np.sqrt(1 - rho) * rng.normal(size=(TRIALS, n_pos)) + b,
-                    np.sqrt(rho) * a_neg + np.sqrt(1 - rho) * rng.normal(size=(TRIALS, n_neg)))
+            return (
+                np.sqrt(rho) * a_pos + np.sqrt(1 - rho) * rng.normal(size=(TRIALS, n_pos)) + b,
+                np.sqrt(rho) * a_neg + np.sqrt(1 - rho) * rng.normal(size=(TRIALS, n_neg)),
+            )
 
         evs = auc_gap_evidence(model(), [model() for _ in range(R)])
         row(s_model, tally(evs, gate))
 
 
 def multiplier_table(rng: np.random.Generator) -> None:
-    print("\nhonest retrain's pass probability with negligible sample noise (tolerance = k x retrain SD "
-          "term): exact P(|T_{R-1}| < k - t_{R-1,0.95}), and simulated through verdict.judge")
+    print(
+        "\nhonest retrain's pass probability with negligible sample noise (tolerance = k x retrain SD "
+        "term): exact P(|T_{R-1}| < k - t_{R-1,0.95}), and simulated through verdict.judge"
+    )
     ks = (3.0, 4.0, 4.5, 5.0, 6.0)
     print(f"{'R':>3} | " + " ".join(f"{'k=' + format(k, 'g'):>19}" for k in ks))
     for r in (5, 12, 30):
@@ -129,10 +149,12 @@ def multiplier_table(rng: np.random.Generator) -> None:
                 passes.append(judge(g, {"unlearned": ev}, alpha=ALPHA, family=FAMILY).status == PASS)
             cells.append(f"{exact:.3f} / {rate(np.array(passes))}")
         print(f"{r:>3} | " + " ".join(f"{c:>19}" for c in cells))
-    print("with a sample part in the interval (R = 12, k = 4.5, floor 0): P(pass) against sample SD / "
-          "retrain SD term, (a) the gap holds only the retrain variance (exchangeable models on fixed, "
-          "paired samples: the sample part is already in the references' spread), (b) the gap holds an "
-          "extra independent sample term")
+    print(
+        "with a sample part in the interval (R = 12, k = 4.5, floor 0): P(pass) against sample SD / "
+        "retrain SD term, (a) the gap holds only the retrain variance (exchangeable models on fixed, "
+        "paired samples: the sample part is already in the references' spread), (b) the gap holds an "
+        "extra independent sample term"
+    )
     for ratio in (0.0, 0.5, 1.0, 1.5, 2.0):
         out = {}
         for extra in (False, True):
@@ -153,12 +175,14 @@ def main() -> None:
     accuracy_study(rng)
     auc_study(rng)
     multiplier_table(rng)
-    print("\nconclusion: with training randomness in the interval an honest retrain's 90 % interval "
-          "excludes 0 at about the nominal 10 % (the wider of the prediction and the estimation interval), "
-          "while the sample-only interval's exclusion "
-          "rate grows with the model effect (to 0.63 here) and it would fail honest retrains at the "
-          "floor; the 4.5 x rule passes an honest retrain 98 % of the time with R = 12 when the sample "
-          "part is negligible, less as it grows.")
+    print(
+        "\nconclusion: with training randomness in the interval an honest retrain's 90 % interval "
+        "excludes 0 at about the nominal 10 % (the wider of the prediction and the estimation interval), "
+        "while the sample-only interval's exclusion "
+        "rate grows with the model effect (to 0.63 here) and it would fail honest retrains at the "
+        "floor; the 4.5 x rule passes an honest retrain 98 % of the time with R = 12 when the sample "
+        "part is negligible, less as it grows."
+    )
 
 
 if __name__ == "__main__":

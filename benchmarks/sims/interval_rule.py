@@ -65,25 +65,35 @@ def judge_status(ev: GapEvidence, gate: Gate, widen: bool = True) -> str:
 
 def honest(rng: np.random.Generator) -> None:
     print(f"1. honest retrains, R = {R}, k = {MULT}, {TRIALS} trials per row (rate ± Monte-Carlo SE)")
-    print(f"{'sample SD / retrain term':>24} | {'rule':>6} | {'P(pass)':>14} {'P(fail)':>14} {'90% CI excl. 0':>15}")
+    print(
+        f"{'sample SD / retrain term':>24} | {'rule':>6} | {'P(pass)':>14} {'P(fail)':>14} {'90% CI excl. 0':>15}"
+    )
     gate = Gate("m", 1.0, "default", "privacy")
     term = np.sqrt(1 + 1 / R)
     for ratio in RATIOS:
         evs = []
         for _ in range(TRIALS):
             refs = rng.normal(size=R)
-            evs.append(GapEvidence(float(rng.normal() - refs.mean()), ratio * term, float(refs.std(ddof=1)), R))
+            evs.append(
+                GapEvidence(float(rng.normal() - refs.mean()), ratio * term, float(refs.std(ddof=1)), R)
+            )
         for rule in ("hypot", "max", "fixed"):
             e2 = [as_rule(e, rule) for e in evs]
             st = np.array([judge_status(e, gate) for e in e2])
-            excl = np.array([(lambda lo_hi: lo_hi[0] > 0 or lo_hi[1] < 0)(e.interval(1 - 2 * ALPHA)) for e in e2])
-            print(f"{ratio:>24.1f} | {rule:>6} | {rate(st == PASS):>14} {rate(st == FAIL):>14} {rate(excl):>15}")
+            excl = np.array(
+                [(lambda lo_hi: lo_hi[0] > 0 or lo_hi[1] < 0)(e.interval(1 - 2 * ALPHA)) for e in e2]
+            )
+            print(
+                f"{ratio:>24.1f} | {rule:>6} | {rate(st == PASS):>14} {rate(st == FAIL):>14} {rate(excl):>15}"
+            )
 
 
 def fixed_model(rng: np.random.Generator) -> None:
     t, s = 0.1, 0.02
-    print(f"\n2. a fixed model at the margin (population gap = t = {t}, retrain SD {s}), paired sample noise "
-          f"SD = ratio x retrain term; P(pass) is the TOST's size (nominal <= {ALPHA})")
+    print(
+        f"\n2. a fixed model at the margin (population gap = t = {t}, retrain SD {s}), paired sample noise "
+        f"SD = ratio x retrain term; P(pass) is the TOST's size (nominal <= {ALPHA})"
+    )
     print(f"{'ratio':>6} | {'hypot':>14} {'max':>14}")
     gate = Gate("m", t, "config", "privacy", floor=t)
     term = s * np.sqrt(1 + 1 / R)
@@ -100,8 +110,10 @@ def fixed_model(rng: np.random.Generator) -> None:
             out[rule] = rate(np.array(passes))
         print(f"{ratio:>6.1f} | {out['hypot']:>14} {out['max']:>14}")
 
-    print(f"\n3. the same model on the forget set (its gap on these samples = t, only the references' mean "
-          f"is random): P(pass), nominal <= {ALPHA}")
+    print(
+        f"\n3. the same model on the forget set (its gap on these samples = t, only the references' mean "
+        f"is random): P(pass), nominal <= {ALPHA}"
+    )
     passes = []
     for _ in range(TRIALS):
         refs = rng.normal(0, s, R)

@@ -50,10 +50,14 @@ def old_rule_pass(u: np.ndarray, rng: np.random.Generator, b: int = 1000) -> boo
 def main() -> None:
     rng = np.random.default_rng(20240601)
     trials = 2000
-    print(f"TOST size for accuracy.forget near 0: {R} references at 0, unlearned ~ Bernoulli(p) per sample, "
-          f"tolerance {TOL}, alpha {ALPHA}, family m = {FAMILY}, {trials} trials per row")
-    print(f"{'n':>4} {'p':>5} | {'new P(pass)':>16} {'exact':>7} | {'new P(fail)':>16} | "
-          f"{'old rule P(pass)':>18}")
+    print(
+        f"TOST size for accuracy.forget near 0: {R} references at 0, unlearned ~ Bernoulli(p) per sample, "
+        f"tolerance {TOL}, alpha {ALPHA}, family m = {FAMILY}, {trials} trials per row"
+    )
+    print(
+        f"{'n':>4} {'p':>5} | {'new P(pass)':>16} {'exact':>7} | {'new P(fail)':>16} | "
+        f"{'old rule P(pass)':>18}"
+    )
     for n in (46, 101, 400):
         refs = [np.zeros(n) for _ in range(R)]
         # exact: the decision is a function of k only
@@ -75,18 +79,28 @@ def main() -> None:
             st = np.array(st)
             pp, pf = float(np.mean(st == PASS)), float(np.mean(st == FAIL))
             old_s = f"{np.mean(old):.3f} ± {mcse(float(np.mean(old)), trials):.3f}" if old else "-"
-            print(f"{n:>4} {p:>5.2f} | {pp:.3f} ± {mcse(pp, trials):.3f}  {exact_pass:7.4f} | "
-                  f"{pf:.4f} ± {mcse(pf, trials):.4f} | {old_s:>18}"
-                  + (f"   (exact P(fail) {exact_fail:.4f}; nominal <= {ALPHA / FAMILY:.4f} at the margin)"
-                     if p == 0.05 else ""))
+            print(
+                f"{n:>4} {p:>5.2f} | {pp:.3f} ± {mcse(pp, trials):.3f}  {exact_pass:7.4f} | "
+                f"{pf:.4f} ± {mcse(pf, trials):.4f} | {old_s:>18}"
+                + (
+                    f"   (exact P(fail) {exact_fail:.4f}; nominal <= {ALPHA / FAMILY:.4f} at the margin)"
+                    if p == 0.05
+                    else ""
+                )
+            )
         passing = [k for k, s in status_k.items() if s == PASS]
-        print(f"      n={n}: passes for k in {passing[:1]}..{passing[-1:]} correct of {n}" if passing else
-              f"      n={n}: no k passes (even 0/{n} cannot certify |gap| < {TOL})")
+        print(
+            f"      n={n}: passes for k in {passing[:1]}..{passing[-1:]} correct of {n}"
+            if passing
+            else f"      n={n}: no k passes (even 0/{n} cannot certify |gap| < {TOL})"
+        )
 
     # Away from 0: references at a true rate 0.02 (each reference an independent Bernoulli draw on the
     # same samples), unlearned at 0.07, a configured tolerance 0.05 (not widened): still the margin.
-    print("\nmargin away from 0 (configured tolerance 0.05, not widened): references ~ Bernoulli(0.02), "
-          "unlearned 0.07")
+    print(
+        "\nmargin away from 0 (configured tolerance 0.05, not widened): references ~ Bernoulli(0.02), "
+        "unlearned 0.07"
+    )
     gate_cfg = Gate("accuracy.forget", TOL, "config", "forgetting", floor=TOL)
     for n in (101, 400):
         st = []
@@ -100,20 +114,27 @@ def main() -> None:
 
     # Degenerate cases of the review.
     print("\ndegenerate cases")
-    for label, u, ref in (("5/5 vs 5/5", np.ones(5), np.ones(5)),
-                          ("0/46 vs 0/46", np.zeros(46), np.zeros(46)),
-                          ("0/400 vs 0/400", np.zeros(400), np.zeros(400))):
-        c = compare_proportions({"unlearned": [u], "reference": [ref.copy() for _ in range(R)]}, reps=200,
-                                level=0.95, rng=rng)
+    for label, u, ref in (
+        ("5/5 vs 5/5", np.ones(5), np.ones(5)),
+        ("0/46 vs 0/46", np.zeros(46), np.zeros(46)),
+        ("0/400 vs 0/400", np.zeros(400), np.zeros(400)),
+    ):
+        c = compare_proportions(
+            {"unlearned": [u], "reference": [ref.copy() for _ in range(R)]}, reps=200, level=0.95, rng=rng
+        )
         ev = c.evidence["unlearned"]
         r = judge(widen_to_noise(GATE, ev, multiplier=MULT), {"unlearned": ev}, alpha=ALPHA, family=FAMILY)
         k = int(u.sum())
         cp = clopper_pearson(k, u.size, level=0.9)
         lo, hi = r.equivalence_ci
-        print(f"  {label:15s}: {r.status:12s} 90% interval [{lo:+.3f}, {hi:+.3f}]"
-              f" | Clopper-Pearson 90% of the unlearned {k}/{u.size}: [{cp[0]:.3f}, {cp[1]:.3f}]")
-    print("\nconclusion: the Newcombe-based TOST keeps the false-pass rate at the margin at or below 0.05 "
-          "for n = 46, 101, 400 (the old percentile rule: above it), and 5/5 vs 5/5 no longer passes.")
+        print(
+            f"  {label:15s}: {r.status:12s} 90% interval [{lo:+.3f}, {hi:+.3f}]"
+            f" | Clopper-Pearson 90% of the unlearned {k}/{u.size}: [{cp[0]:.3f}, {cp[1]:.3f}]"
+        )
+    print(
+        "\nconclusion: the Newcombe-based TOST keeps the false-pass rate at the margin at or below 0.05 "
+        "for n = 46, 101, 400 (the old percentile rule: above it), and 5/5 vs 5/5 no longer passes."
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,14 @@ def coverage(evs: list[GapEvidence]) -> dict[str, tuple[np.ndarray, np.ndarray]]
     out = {}
     for name, level in LEVELS.items():
         ivs = np.array([e.interval(level) for e in evs])
-        out[name] = (ivs[:, 0] < 0) & (0 < ivs[:, 1]), ivs[:, 0] > 0      # covered, missed above
+        out[name] = (ivs[:, 0] < 0) & (0 < ivs[:, 1]), ivs[:, 0] > 0  # covered, missed above
     return out
 
 
 def old_percentile(rng: np.random.Generator, r: int, trials: int) -> dict[str, np.ndarray]:
     """The old rule: percentile bootstrap (B = 1,000) of the mean of r i.i.d. values."""
     cov = {name: [] for name in LEVELS}
-    old_levels = {"90%": 1 - 2 * ALPHA, "Bonf 98.89%": 1 - ALPHA / M}   # the old fail interval: 1 - alpha/m
+    old_levels = {"90%": 1 - 2 * ALPHA, "Bonf 98.89%": 1 - ALPHA / M}  # the old fail interval: 1 - alpha/m
     for _ in range(trials):
         v = rng.normal(size=r)
         reps = v[bootstrap_indices(r, 1000, rng)].mean(axis=1)
@@ -54,11 +54,15 @@ def old_percentile(rng: np.random.Generator, r: int, trials: int) -> dict[str, n
 def main() -> None:
     rng = np.random.default_rng(20240605)
     trials = 5000
-    print(f"(a) seed part only: unlearned and R references i.i.d. N(0, 1); {trials} trials per row; "
-          "coverage of the true gap 0 (nominal 0.900 and 0.989) and the miss rate above (fail tail, nominal "
-          "<= 0.0056)")
-    print(f"{'R':>3} | {'90% coverage':>14} {'98.89% coverage':>16} {'miss above':>14} | "
-          f"{'old percentile 90%':>18} {'old 99.44%':>14}")
+    print(
+        f"(a) seed part only: unlearned and R references i.i.d. N(0, 1); {trials} trials per row; "
+        "coverage of the true gap 0 (nominal 0.900 and 0.989) and the miss rate above (fail tail, nominal "
+        "<= 0.0056)"
+    )
+    print(
+        f"{'R':>3} | {'90% coverage':>14} {'98.89% coverage':>16} {'miss above':>14} | "
+        f"{'old percentile 90%':>18} {'old 99.44%':>14}"
+    )
     for r in (5, 12, 30):
         evs = []
         for _ in range(trials):
@@ -67,14 +71,20 @@ def main() -> None:
         c = coverage(evs)
         old = old_percentile(rng, r, 2000)
         bonf = c["Bonf 98.89%"]
-        print(f"{r:>3} | {rate(c['90%'][0]):>14} {rate(bonf[0]):>16} {rate(bonf[1]):>14} | "
-              f"{rate(old['90%']):>18} {rate(old['Bonf 98.89%']):>14}")
+        print(
+            f"{r:>3} | {rate(c['90%'][0]):>14} {rate(bonf[0]):>16} {rate(bonf[1]):>14} | "
+            f"{rate(old['90%']):>18} {rate(old['Bonf 98.89%']):>14}"
+        )
 
-    print(f"\n(b) relearn structure: unlearned relearns 5 times, each of R references once; log2-step values "
-          f"= "
-          f"model effect N(0, s_b) + batch noise N(0, s_e); {trials} trials per row")
-    print(f"{'R':>3} {'s_b':>4} {'s_e':>4} | {'90% coverage':>14} {'98.89% coverage':>16} {'miss above':>14} "
-          f"{'miss below':>14}")
+    print(
+        f"\n(b) relearn structure: unlearned relearns 5 times, each of R references once; log2-step values "
+        f"= "
+        f"model effect N(0, s_b) + batch noise N(0, s_e); {trials} trials per row"
+    )
+    print(
+        f"{'R':>3} {'s_b':>4} {'s_e':>4} | {'90% coverage':>14} {'98.89% coverage':>16} {'miss above':>14} "
+        f"{'miss below':>14}"
+    )
     for r in (5, 12, 30):
         for s_b, s_e in ((1.0, 0.0), (1.0, 1.0), (0.3, 1.0), (0.0, 1.0)):
             evs = []
@@ -87,12 +97,16 @@ def main() -> None:
             c = coverage(evs)
             ivs = np.array([e.interval(LEVELS["Bonf 98.89%"]) for e in evs])
             below = ivs[:, 1] < 0
-            print(f"{r:>3} {s_b:>4.1f} {s_e:>4.1f} | {rate(c['90%'][0]):>14} {rate(c['Bonf 98.89%'][0]):>16} "
-                  f"{rate(c['Bonf 98.89%'][1]):>14} {rate(below):>14}")
-    print("\nconclusion: the t-based seed part gives nominal coverage at R = 5, 12 and 30 at both levels "
-          "(the old percentile bootstrap of 5 values: 0.78 and 0.90); in the relearn structure the "
-          "interval is conservative, because each reference's single run carries the batch noise that the "
-          "unlearned model's 5 runs average.")
+            print(
+                f"{r:>3} {s_b:>4.1f} {s_e:>4.1f} | {rate(c['90%'][0]):>14} {rate(c['Bonf 98.89%'][0]):>16} "
+                f"{rate(c['Bonf 98.89%'][1]):>14} {rate(below):>14}"
+            )
+    print(
+        "\nconclusion: the t-based seed part gives nominal coverage at R = 5, 12 and 30 at both levels "
+        "(the old percentile bootstrap of 5 values: 0.78 and 0.90); in the relearn structure the "
+        "interval is conservative, because each reference's single run carries the batch noise that the "
+        "unlearned model's 5 runs average."
+    )
 
 
 if __name__ == "__main__":

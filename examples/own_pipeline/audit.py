@@ -25,12 +25,24 @@ def main(method: str = "finetune") -> int:
         seed=0,
         data={"dataset": load, "options": {"clip": 5.0}},
         model=make_model,
-        training={"function": fit, "kwargs": {"epochs": 40, "batch_size": 64, "lr": 0.003, "weight_decay": 0.0001,
-                                              "label_smoothing": 0.1}},
+        training={
+            "function": fit,
+            "kwargs": {
+                "epochs": 40,
+                "batch_size": 64,
+                "lr": 0.003,
+                "weight_decay": 0.0001,
+                "label_smoothing": 0.1,
+            },
+        },
         forget={"kind": "class", "classes": [3]},
         unlearner={"name": method, "params": params},
-        report={"out": str(HERE.parents[1] / "runs" / "own_pipeline_api"), "title": "ACME tabular model: erasing digit 3",
-                "operator": "unlearn-audit example", "request_id": "EXAMPLE-OWN-PIPELINE"},
+        report={
+            "out": str(HERE.parents[1] / "runs" / "own_pipeline_api"),
+            "title": "ACME tabular model: erasing digit 3",
+            "operator": "unlearn-audit example",
+            "request_id": "EXAMPLE-OWN-PIPELINE",
+        },
     )
     print(outcome.status.upper(), outcome.evidence["verdict"]["headline"])
     for name, path in outcome.files.items():

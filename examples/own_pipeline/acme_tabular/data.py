@@ -18,5 +18,8 @@ def load(*, clip: float = 5.0) -> dict:
     median = np.median(x, axis=0)
     iqr = np.subtract(*np.percentile(x, [75, 25], axis=0))
     x = np.clip((x - median) / np.where(iqr > 0, iqr, 1.0), -clip, clip)
-    return {"x": x.astype(np.float32), "y": bunch.target.astype(np.int64),
-            "class_names": [f"digit {d}" for d in bunch.target_names]}
+    return {
+        "x": x.astype(np.float32),
+        "y": bunch.target.astype(np.int64),
+        "class_names": [f"digit {d}" for d in bunch.target_names],
+    }

@@ -11,9 +11,21 @@ import torch
 from torch import nn
 
 
-def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, seed: int, generator: torch.Generator,
-        device: torch.device, progress=None, epochs: int = 40, batch_size: int = 64, lr: float = 3e-3,
-        weight_decay: float = 1e-4, label_smoothing: float = 0.1) -> nn.Module:
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    seed: int,
+    generator: torch.Generator,
+    device: torch.device,
+    progress=None,
+    epochs: int = 40,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    label_smoothing: float = 0.1,
+) -> nn.Module:
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * -(-len(y) // batch_size)
