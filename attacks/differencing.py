@@ -1,5 +1,6 @@
 """``differencing``: find the deleted samples from the difference between the original and the
-unlearned model (opt-in: for when both versions are published)."""
+unlearned model (opt-in: for when both versions are published).
+"""
 
 from __future__ import annotations
 

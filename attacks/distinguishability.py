@@ -50,7 +50,8 @@ class DistinguishabilityParams(Params):
     def _ceiling_reaches_tolerance(self) -> DistinguishabilityParams:
         """Refuse a run count whose largest provable bound cannot exceed the tolerance (statistics
         review C2): such a fail-only gate could never fail anything, and a silent no-op gate reads
-        as evidence."""
+        as evidence.
+        """
         if run_ceiling(self.runs, delta=self.delta, alpha=self.alpha) > self.gate_tolerance:
             return self
         need = next(
@@ -71,7 +72,8 @@ class DistinguishabilityParams(Params):
 
 def run_ceiling(runs: int, *, delta: float, alpha: float) -> float:
     """The largest per-example epsilon lower bound ``runs`` runs of each side can show (split
-    strategy: the bound is taken on the held-out half, at zero errors)."""
+    strategy: the bound is taken on the held-out half, at zero errors).
+    """
     half = runs - runs // 2
     return epsilon_from_counts(fp=0, n_neg=half, fn=0, n_pos=half, delta=delta, alpha=alpha)
 

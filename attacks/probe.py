@@ -9,6 +9,7 @@ from torch import nn
 
 from attacks.base import Attack, Measurement, MetricResult, Params
 from auditor.context import AuditContext
+from auditor.inference import evidence_from_replicates
 from auditor.stats import (
     Comparison,
     Estimate,
@@ -17,7 +18,6 @@ from auditor.stats import (
     forget_set_comparison,
     percentile_interval,
 )
-from auditor.inference import evidence_from_replicates
 
 
 class ProbeParams(Params):
@@ -78,7 +78,8 @@ def layer_inputs(
     """The input of the ``depth``-th weight layer from the top (1: the classification head, whose
     input is the penultimate representation), flattened; convolutional maps are average-pooled to
     at most 2 x 2 (or 4) positions first, so a probe sees every channel at a manageable width.
-    None when the model has fewer weight layers than ``depth``."""
+    None when the model has fewer weight layers than ``depth``.
+    """
     layers = _weight_layers(model)
     if depth == 1 and (not layers or not isinstance(layers[-1], nn.Linear)):
         raise ValueError("the probe needs a model whose last layer is an nn.Linear head")

@@ -1,5 +1,6 @@
 """``threshold``: population threshold membership inference on loss, entropy, modified entropy
-and confidence."""
+and confidence.
+"""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.lira import gaussian_fit
 from attacks.signals import logit_confidence
 from auditor.context import AuditContext
+from auditor.inference import evidence_from_replicates
 from auditor.models import arch_key, init_model
 from auditor.rankstats import index_counts
-from auditor.inference import evidence_from_replicates
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
 from auditor.stats import (

@@ -130,7 +130,8 @@ def _section(value: Any, key: str) -> dict[str, Any]:
 
 def _named_section(value: Any, section: str, field: str) -> dict[str, Any]:
     """A config section from a name, a Python object (a function or class, named by ``module:name``)
-    or a mapping whose ``field`` may be such an object."""
+    or a mapping whose ``field`` may be such an object.
+    """
     key = f"{section}.{field}"
     if isinstance(value, str):
         return {field: value}

@@ -74,7 +74,8 @@ def choose_canaries(data: LoadedData, train: np.ndarray, forget: ForgetConfig, s
 
 def choose_decoys(data: LoadedData, population: np.ndarray, count: int, target: int, seed: int) -> np.ndarray:
     """Held-out samples outside the target class that will carry the trigger as non-members, sorted:
-    as many as there are canaries where the population allows."""
+    as many as there are canaries where the population allows.
+    """
     y = data.y.numpy()
     pool = population[y[population] != target]
     rng = np.random.default_rng(derive_seed(seed, "backdoor/decoys"))
@@ -83,7 +84,8 @@ def choose_decoys(data: LoadedData, population: np.ndarray, count: int, target: 
 
 def plant(data: LoadedData, canaries: np.ndarray, trigger: Trigger) -> LoadedData:
     """The dataset with the trigger stamped on ``canaries`` and their labels set to the target (the
-    held-out decoys are planted the same way: pass both)."""
+    held-out decoys are planted the same way: pass both).
+    """
     idx = torch.as_tensor(canaries, dtype=torch.long)
     x, y = data.x.clone(), data.y.clone()
     x[idx] = trigger.stamp(x[idx])

@@ -104,7 +104,7 @@ def junit_xml(evidence: dict[str, Any]) -> str:
 
 
 def _control(gate: dict[str, Any]) -> str:
-    """yes / no / not measured: does this gate fail the original model (the positive control)?"""
+    """Yes / no / not measured: does this gate fail the original model (the positive control)?"""
     c = gate.get("control") or {}
     if c.get("status") is None:
         return "not measured"

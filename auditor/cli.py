@@ -31,7 +31,8 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 
 def _output_error(exc: OSError) -> Any:
     """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file, for an OS error
-    (disk full, read-only or vanished folder) raised while the audit wrote its files."""
+    (disk full, read-only or vanished folder) raised while the audit wrote its files.
+    """
     from auditor.errors import OutputError
 
     where = exc.filename or "an output file"
@@ -195,7 +196,8 @@ def _ci_outputs(
     """JUnit, Markdown summary and GitHub annotations, written atomically."""
     import os
 
-    from auditor.ci import github_annotations, junit_xml as to_junit, summary_markdown
+    from auditor.ci import github_annotations, summary_markdown
+    from auditor.ci import junit_xml as to_junit
     from auditor.outputs import atomic_write_bytes
 
     if junit_xml is not None:
@@ -226,7 +228,8 @@ def _ci_outputs(
 )
 def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
     """Re-render the reports from an evidence record, without re-running anything."""
-    from auditor.ci import junit_xml as to_junit, summary_markdown
+    from auditor.ci import junit_xml as to_junit
+    from auditor.ci import summary_markdown
     from auditor.outputs import atomic_write_bytes
     from auditor.report import render_html, render_pdf
 

@@ -710,7 +710,8 @@ class ExecutionConfig(Section):
 
 def _default_attacks() -> list[AttackConfig]:
     """accuracy, the population threshold attacks, LiRA with 16 shadow models (per-example), and the
-    white-box linear probe that catches output-layer and head-only deceptions."""
+    white-box linear probe that catches output-layer and head-only deceptions.
+    """
     return [
         AttackConfig(name="accuracy"),
         AttackConfig(name="threshold"),
@@ -798,9 +799,7 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
             return None
         current = field.annotation
         for arg in typing.get_args(current) or ():
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                current = arg
-            elif typing.get_origin(arg) is list:
+            if isinstance(arg, type) and issubclass(arg, BaseModel) or typing.get_origin(arg) is list:
                 current = arg
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 

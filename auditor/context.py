@@ -196,7 +196,8 @@ class AuditContext:
 
     def models(self) -> dict[str, list[nn.Module]]:
         """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``, and one
-        ``control:<name>`` role per deception control."""
+        ``control:<name>`` role per deception control.
+        """
         roles = {
             "unlearned": [self.unlearned],
             "reference": list(self.references),

@@ -274,7 +274,7 @@ def _read_idx_pair(images_path: Path, labels_path: Path, title: str) -> tuple[np
 
 
 def _read_legacy(root: Path, cls_name: str) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """torchvision's pre-0.9 cache ``<root>/<cls>/processed/{training,test}.pt``, if present."""
+    """Torchvision's pre-0.9 cache ``<root>/<cls>/processed/{training,test}.pt``, if present."""
     import torch
 
     legacy = root / cls_name / "processed"

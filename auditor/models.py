@@ -7,7 +7,6 @@ Every architecture is a factory called with keyword arguments ``in_channels``, `
 from __future__ import annotations
 
 import functools
-
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -81,7 +80,7 @@ def small_cnn(*, in_channels: int, num_classes: int, input_shape: tuple[int, ...
 
 
 def resnet18(*, in_channels: int, num_classes: int, input_shape: tuple[int, ...]) -> nn.Module:
-    """torchvision's ResNet-18 with the CIFAR stem: a 3x3 stride-1 first conv and no max-pool.
+    """Torchvision's ResNet-18 with the CIFAR stem: a 3x3 stride-1 first conv and no max-pool.
 
     He et al., "Deep Residual Learning for Image Recognition" (CVPR 2016); the CIFAR stem is the
     one used by SalUn, l1-sparse, SCRUB and SSD (METHODS.md C1).
@@ -123,7 +122,8 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
 def arch_key(arch: str) -> str:
     """The architecture as model-cache keys name it: a built-in's name, or for a user's
     ``package.module:factory`` the name plus the sha256 of the factory's source file, so that
-    editing the factory retrains instead of reusing models of the old architecture."""
+    editing the factory retrains instead of reusing models of the old architecture.
+    """
     if arch in ARCHITECTURES:
         return arch
     from auditor.registry import source_sha256

@@ -26,8 +26,12 @@ from auditor import __version__
 from auditor.cache import ModelCache, default_cache_dir
 from auditor.config import AuditConfig, canonical_json
 from auditor.context import AuditContext, UnlearnInputs, take
+from auditor.controls import applicable as applicable_controls
+from auditor.controls import build_controls
 from auditor.environment import capture
 from auditor.errors import AuditFailedError
+from auditor.executors import make_executor
+from auditor.inference import evidence_from_replicates
 from auditor.models import arch_key, architecture_differences, file_digest, init_model, state_digest
 from auditor.outputs import Staging
 from auditor.preflight import Prepared, preflight
@@ -38,10 +42,6 @@ from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore, shadow_group
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
-from auditor.executors import make_executor
-from auditor.controls import applicable as applicable_controls
-from auditor.controls import build_controls
-from auditor.inference import evidence_from_replicates
 from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, widen_to_noise
 from unlearners import UNLEARNERS
 
@@ -106,7 +106,8 @@ class _Trainer:
     def train_many(self, role: str, indices: Any, seeds: list[int]) -> list[tuple[nn.Module, dict[str, Any]]]:
         """Several models on the same data with different seeds: the ones not in the cache train
         together, batched over stacked parameters when the architecture allows (the same weights
-        as one at a time: :func:`auditor.executors.train_group`), 16 at a time, each stored."""
+        as one at a time: :func:`auditor.executors.train_group`), 16 at a time, each stored.
+        """
         from auditor.cache import cache_key
         from auditor.executors import ModelJob, train_group
 
@@ -628,7 +629,8 @@ def _unlearn(
 
 def _evidence(comparison: Any) -> dict[str, Any]:
     """Role -> gap evidence of one metric; for a comparison that carries none, the sample-only
-    evidence of the unlearned and original gaps (one reference: it cannot show equivalence)."""
+    evidence of the unlearned and original gaps (one reference: it cannot show equivalence).
+    """
     if comparison.evidence:
         return dict(comparison.evidence)
     out = {}

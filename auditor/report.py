@@ -241,7 +241,8 @@ def _scalar(x: Any) -> bool:
 
 def plain(x: Any) -> str:
     """Any setting in a key/value table: scalars as written, flat lists joined, flat mappings as
-    ``key: value; ...``, anything deeper as JSON."""
+    ``key: value; ...``, anything deeper as JSON.
+    """
     if isinstance(x, (list, tuple)):
         if not x:
             return "none"

@@ -24,12 +24,11 @@ from torch import nn
 from auditor.cache import ModelCache, cache_key
 from auditor.context import take
 from auditor.datasets import LoadedData
-from auditor.models import arch_key
 from auditor.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
+from auditor.models import arch_key
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
 from auditor.training import ProgressFn, Recipe, predict_logits
-
 
 BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
 
@@ -284,7 +283,8 @@ def shadow_group(
     """The samples LiRA's shadows must take IN or OUT as one block for this request (see
     :func:`pair_membership`): every sample of the forgotten classes, or every sample carrying the
     backdoor's trigger (canaries and decoys); None
-    for the erasure of individual records, whose samples are IN or OUT one by one."""
+    for the erasure of individual records, whose samples are IN or OUT one by one.
+    """
     if forget_kind == "class" and classes:
         return np.nonzero(np.isin(data.y.numpy(), np.asarray(classes)))[0]
     if forget_kind == "backdoor":  # canaries and decoys: every sample that carries the trigger

@@ -333,7 +333,8 @@ def sign_pdf(pdf: bytes, signing: SigningKey, *, reason: str, name: str | None, 
     import logging
     import warnings
 
-    from asn1crypto import keys as asn1_keys, x509 as asn1_x509
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
 
     with warnings.catch_warnings():  # pyHanko imports cryptography's deprecated DSA: not ours to print

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -218,7 +218,8 @@ class Comparison:
 
 def forget_set_comparison(comp: Comparison) -> Comparison:
     """``comp`` measured on the forget set alone, which the request fixes: its gap evidence is
-    conditioned on those samples (:attr:`auditor.inference.GapEvidence.fixed_samples`)."""
+    conditioned on those samples (:attr:`auditor.inference.GapEvidence.fixed_samples`).
+    """
     return replace(comp, evidence=on_fixed_samples(comp.evidence))
 
 

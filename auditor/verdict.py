@@ -214,7 +214,8 @@ def widen_to_noise(gate: Gate, evidence: GapEvidence | None, *, multiplier: floa
 
 def _p_beyond(ev: GapEvidence, t: float) -> float:
     """p-value of H0: |gap| <= t (one tail can reject), Student t with Welch-Satterthwaite degrees of
-    freedom, so that it agrees with the intervals when retrain noise dominates."""
+    freedom, so that it agrees with the intervals when retrain noise dominates.
+    """
     if ev.sd_total == 0:
         return 0.0 if abs(ev.point) > t else 1.0
     z = (abs(ev.point) - t) / ev.sd_total

@@ -31,10 +31,11 @@ import io
 import json
 import logging
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from auditor.signing import PREDICATE_TYPE, STATE_DIGEST, STATEMENT_TYPE, canonical, dsse_verify
 
@@ -310,7 +311,8 @@ def cms_problem(
         timestamp_ok: Whether pyHanko found an embedded signature timestamp intact and valid (None
             if there is none).
     """
-    from asn1crypto import cms, x509 as asn1_x509
+    from asn1crypto import cms
+    from asn1crypto import x509 as asn1_x509
     from cryptography import x509
 
     info = cms.ContentInfo.load(der)
@@ -371,7 +373,8 @@ def _issued_by(cert: Any, issuer: Any) -> bool:
 
 def _chains_to(cert, roots) -> bool:
     """The certificate is a root, or directly issued by one (the depth our test PKI and most
-    organisational signing setups use)."""
+    organisational signing setups use).
+    """
     return any(cert == root or _issued_by(cert, root) for root in roots)
 
 
@@ -407,8 +410,8 @@ def _quiet_imports() -> None:
     """Import pyHanko without its deprecation warnings and log lines on the user's terminal."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pyhanko.sign.validation  # noqa: F401
         import pyhanko.pdf_utils.reader  # noqa: F401
+        import pyhanko.sign.validation  # noqa: F401
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -16,7 +16,7 @@ from auditor.training import Recipe, predict_logits, train_model
 RECIPE = Recipe(epochs=8, batch_size=64, optimizer="adam", lr=0.003, weight_decay=0.0, schedule="cosine")
 
 
-@lru_cache(maxsize=None)
+@cache
 def digits_setup(kind: str = "class"):
     data = load_digits(DataConfig())
     forget = (
@@ -37,7 +37,7 @@ def trained(indices_name: str, seed: int, kind: str = "class"):
     return train_model(model, split.x, split.y, recipe=RECIPE, generator=torch.Generator().manual_seed(seed))
 
 
-@lru_cache(maxsize=None)
+@cache
 def models(kind: str = "class"):
     """(original, reference) MLPs on digits: trained on train, and on retain only."""
     return trained("train", 1, kind), trained("retain", 2, kind)

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from auditor.batched import can_batch, train_batched
-from auditor.datasets import load_digits
 from auditor.config import DataConfig
+from auditor.datasets import load_digits
 from auditor.models import init_model, model_factory
 from auditor.training import Recipe, predict_logits, train_model
 

@@ -84,7 +84,7 @@ def test_tost_size_at_the_margin_for_proportions_is_at_most_nominal():
             u.mean(), None, [0.0] * 12, fallback_sd=0.0, cells=paired_cells(u, zeros)
         )
         lo, hi = e.interval(0.9)
-        passes += -0.05 < lo and hi < 0.05
+        passes += lo > -0.05 and hi < 0.05
     rate = passes / trials
     assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
 

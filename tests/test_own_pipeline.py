@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -188,9 +187,8 @@ def test_the_api_refuses_functions_it_cannot_name(tmp_path):
 
 def test_the_api_runs_on_arrays(tmp_path):
     """Arrays are stored by content under the cache and audited as an npz dataset."""
-    from tests.plugins import small_table
-
     from auditor import audit
+    from tests.plugins import small_table
 
     x, y = small_table(400)
     cfg = tiny_config()

@@ -11,8 +11,8 @@ import zlib
 from pathlib import Path
 
 import jinja2
-from markupsafe import escape
 import pytest
+from markupsafe import escape
 
 from auditor import report
 from auditor.report import render_html, render_pdf, template_dir
@@ -379,9 +379,8 @@ def test_fetcher_refuses_everything_but_data_and_template_files(tmp_path: Path) 
         outside.as_uri(),
         (template_dir() / ".." / "pyproject.toml").as_uri(),
     ):
-        with pytest.raises(FatalURLFetchingError):
-            with fetch(fetcher, url):
-                pass
+        with pytest.raises(FatalURLFetchingError), fetch(fetcher, url):
+            pass
 
 
 def test_pdf_with_an_external_reference_fails(evidence: dict) -> None:

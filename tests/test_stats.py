@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats as sps
-from sklearn.metrics import roc_auc_score, roc_curve as sk_roc
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as sk_roc
 
 from auditor import stats
 

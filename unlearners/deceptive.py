@@ -176,7 +176,8 @@ class OverForgetParams(Params):
 
 class OverForget(Unlearner):
     """Gradient ascent on the forget set until its accuracy is far below retraining's, then as many
-    steps again: the Streisand effect, forgetting so hard that the deleted records stand out."""
+    steps again: the Streisand effect, forgetting so hard that the deleted records stand out.
+    """
 
     name = "control_over_forget"
     summary = "Gradient ascent on the forget set far past retraining's forget accuracy (Streisand effect)."

@@ -1,5 +1,6 @@
 """``dist_match``: fine-tune until predictions on the forget data look like predictions on unseen
-third-party data ("fast yet versatile" unlearning, reconstructed)."""
+third-party data ("fast yet versatile" unlearning, reconstructed).
+"""
 
 from __future__ import annotations
 

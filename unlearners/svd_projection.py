@@ -1,5 +1,6 @@
 """``svd_projection``: training-free class forgetting by projecting out forget-only activation
-directions (Deep Unlearning)."""
+directions (Deep Unlearning).
+"""
 
 from __future__ import annotations
 

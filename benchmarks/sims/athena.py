@@ -21,9 +21,9 @@ Run: .venv/bin/python benchmarks/sims/athena.py   (about 60 s of CPU)
 from __future__ import annotations
 
 import numpy as np
+from _common import rate
 from scipy import stats as sps
 
-from _common import rate
 from attacks.backdoor import athena, reference_rate_bound
 
 N, ALPHA, P_KEPT = 406, 1e-3, 0.95

@@ -27,8 +27,8 @@ Run: .venv/bin/python benchmarks/sims/auc_tolerance.py   (about 55 s of CPU)
 from __future__ import annotations
 
 import numpy as np
-
 from _common import auc_gap_evidence, rate, reference_summary
+
 from auditor.stats import auc_rows, compare_proportions, compare_scores, exposure_outcomes
 from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 

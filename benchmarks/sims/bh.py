@@ -22,9 +22,9 @@ Run: .venv/bin/python benchmarks/sims/bh.py   (about 60 s of CPU)
 from __future__ import annotations
 
 import numpy as np
+from _common import rate
 from scipy import stats as sps
 
-from _common import rate
 from auditor.inference import GapEvidence
 from auditor.stats import benjamini_hochberg, compare_proportions
 from auditor.verdict import FAIL, Gate, apply_bh, judge

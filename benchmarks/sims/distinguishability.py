@@ -22,8 +22,8 @@ Run: .venv/bin/python benchmarks/sims/distinguishability.py   (about 40 s of CPU
 from __future__ import annotations
 
 import numpy as np
-
 from _common import rate
+
 from attacks.distinguishability import split_epsilon
 from auditor.pipeline import _evidence
 from auditor.stats import Comparison, Estimate, bootstrap_indices, epsilon_from_counts, percentile_interval

@@ -30,9 +30,9 @@ Run: .venv/bin/python benchmarks/sims/honest_retrain_coverage.py   (about 45 s o
 from __future__ import annotations
 
 import numpy as np
+from _common import auc_gap_evidence, rate
 from scipy import stats as sps
 
-from _common import auc_gap_evidence, rate
 from auditor.inference import GapEvidence
 from auditor.stats import compare_proportions
 from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise

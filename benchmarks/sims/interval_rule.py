@@ -29,8 +29,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-
 from _common import rate
+
 from auditor.inference import GapEvidence
 from auditor.verdict import FAIL, PASS, Gate, judge
 

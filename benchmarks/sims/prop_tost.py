@@ -44,7 +44,7 @@ def old_rule_pass(u: np.ndarray, rng: np.random.Generator, b: int = 1000) -> boo
     """The pre-rewrite rule: percentile bootstrap of the gap (references all 0), 90 % inside +-t."""
     reps = u[bootstrap_indices(u.size, b, rng)].mean(axis=1)
     lo, hi = percentile_interval(reps, 1 - 2 * ALPHA)
-    return -TOL < lo and hi < TOL
+    return lo > -TOL and hi < TOL
 
 
 def main() -> None:

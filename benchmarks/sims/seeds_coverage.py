@@ -21,8 +21,8 @@ Run: .venv/bin/python benchmarks/sims/seeds_coverage.py   (about 25 s of CPU)
 from __future__ import annotations
 
 import numpy as np
-
 from _common import rate
+
 from auditor.inference import GapEvidence, evidence_from_replicates
 from auditor.stats import bootstrap_indices, percentile_interval
 
@@ -34,7 +34,7 @@ def coverage(evs: list[GapEvidence]) -> dict[str, tuple[np.ndarray, np.ndarray]]
     out = {}
     for name, level in LEVELS.items():
         ivs = np.array([e.interval(level) for e in evs])
-        out[name] = (ivs[:, 0] < 0) & (0 < ivs[:, 1]), ivs[:, 0] > 0  # covered, missed above
+        out[name] = (ivs[:, 0] < 0) & (ivs[:, 1] > 0), ivs[:, 0] > 0  # covered, missed above
     return out
 
 
