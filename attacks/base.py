@@ -1,28 +1,64 @@
 """The attack interface.
 
-An attack (or check) subclasses :class:`Attack`, declares ``name``, ``title``, a one-line
-``summary``, the ``citation`` of its paper, its ``threat_model`` in one sentence and a pydantic
-``Params`` model, and implements :meth:`Attack.metric_keys`, :meth:`Attack.default_gates` and
-:meth:`Attack.measure`. Attacks *measure*; they never decide pass or fail: the verdict module
-judges the gaps to the reference (STYLE.md 7c, step 7).
+An attack (or check) subclasses ``Attack[ItsParams]`` (the pydantic model of its parameters),
+declares ``name``, ``title``, a one-line ``summary``, the ``citation`` of its paper, its
+``threat_model`` in one sentence and what it ``requires`` beyond the three audited models, and
+implements :meth:`Attack.metric_keys`, :meth:`Attack.default_gates` and :meth:`Attack.measure`.
+Membership inference attacks subclass :class:`attacks.membership.MembershipAttack` instead and
+implement one ``scores()`` method. Attacks *measure*; they never decide pass or fail: the verdict
+module judges the gaps to the reference (STYLE.md 7c, step 7).
 """
 
 from __future__ import annotations
 
 import abc
+import enum
+import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
 from auditor.context import AuditContext
 from auditor.stats import Comparison
+from auditor.types import FORGET_KINDS
 
 
 class Params(BaseModel):
     """Base of every attack's parameters: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Need(enum.Flag):
+    """What an attack needs beyond the unlearned, reference and original models.
+
+    The config checks compare an attack's ``requires`` with what the audit provides, so an unmet
+    need is a config error (exit 2) before any training, not an inconclusive attack afterwards.
+    """
+
+    NONE = 0
+    SHADOWS = enum.auto()  # ctx.shadow_store(): shadow models trained with the target's recipe
+    METHOD = enum.auto()  # ctx.audited_method(): re-runs the method (not with unlearner.checkpoint)
+    TRIGGER = enum.auto()  # ctx.backdoor_trigger(): only under forget.kind: backdoor
+
+
+def params_model(cls: type, base: type) -> type[BaseModel] | None:
+    """The pydantic model ``M`` of a class declared ``class X(base[M])``, else None.
+
+    Plugin bases call this from ``__init_subclass__``, so the class line names the parameters
+    once and ``cls.Params`` follows from it (the way mkdocs' ``BasePlugin[Config]`` does).
+    """
+    for declared in getattr(cls, "__orig_bases__", ()):
+        origin = typing.get_origin(declared)
+        if isinstance(origin, type) and issubclass(origin, base):
+            args = typing.get_args(declared)
+            if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+                return args[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -152,8 +188,12 @@ class Measurement:
     figures: tuple[Figure, ...] = ()
 
 
-class Attack(abc.ABC):
-    """Base class of attacks and checks run against the unlearned, reference and original models."""
+class Attack(abc.ABC, Generic[P]):
+    """Base class of attacks and checks run against the unlearned, reference and original models.
+
+    Subclass it as ``class MyAttack(Attack[MyParams])``; ``MyAttack.Params`` is then ``MyParams``
+    and ``self.params`` is typed as one.
+    """
 
     name: ClassVar[str]
     title: ClassVar[str]
@@ -161,7 +201,10 @@ class Attack(abc.ABC):
     citation: ClassVar[str]
     threat_model: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = Params
-    needs_method: ClassVar[bool] = False  # True when the attack re-runs the unlearning method (e.g. U-LiRA)
+    # What the attack reads beyond the three audited models; checked against the config before training.
+    requires: ClassVar[Need] = Need.NONE
+    # The forget kinds it can measure (symmetric with Unlearner.supports); others are a config error.
+    forget_kinds: ClassVar[frozenset[str]] = FORGET_KINDS
     # The claim its metrics are evidence for: utility, forgetting, privacy or recoverability.
     default_category: ClassVar[str] = "privacy"
     # Metrics that are one-sided lower bounds or have no calibrated retrain null: they can FAIL a
@@ -170,8 +213,14 @@ class Attack(abc.ABC):
     # Reads the weights or internal activations, so it only makes sense on the declared architecture.
     white_box: ClassVar[bool] = False
 
-    def __init__(self, params: BaseModel | None = None) -> None:
-        self.params = params if params is not None else self.Params()
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = params_model(cls, Attack)
+        if declared is not None:
+            cls.Params = declared
+
+    def __init__(self, params: P | None = None) -> None:
+        self.params: P = params if params is not None else cast(P, self.Params())
 
     @abc.abstractmethod
     def metric_keys(self, forget_kind: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -20,7 +20,13 @@ from torch import nn
 from auditor.datasets import LoadedData
 from auditor.seeding import derive_seed
 from auditor.splits import Splits
+from auditor.stats import Comparison, compare_proportions, compare_scores
 from auditor.training import ProgressFn, Recipe, predict_logits, train_model
+
+if TYPE_CHECKING:  # only for annotations: the context sits below the shadows, the display and the triggers
+    from auditor.backdoor import Trigger
+    from auditor.progress import Progress
+    from auditor.shadows import ShadowStore
 
 FULL_PASS_BYTES = 256 << 20
 """Largest logits array (samples x classes x 4 bytes) kept per model for :meth:`AuditContext.logits_at`."""
@@ -38,6 +44,28 @@ class SplitData:
         return int(self.y.shape[0])
 
 
+def no_progress(done: int, total: int) -> None:
+    """The progress callback when nothing displays progress."""
+
+
+class MissingCapabilityError(RuntimeError):
+    """An attack asked the context for something this audit does not provide.
+
+    The config checks refuse such an audit before any training (``Attack.requires``), so this is
+    raised only when an attack is run by hand on a context built without it.
+    """
+
+
+class MethodRunner(Protocol):
+    """What attacks that re-run the audited method see of it (an :class:`unlearners.base.Unlearner`)."""
+
+    name: str
+
+    def run(self, original: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        """Unlearn a copy of ``original`` with ``inputs``."""
+        ...
+
+
 def take(data: LoadedData, indices: np.ndarray) -> SplitData:
     """The samples at ``indices`` as a :class:`SplitData`."""
     idx = torch.as_tensor(indices, dtype=torch.long)
@@ -50,13 +78,19 @@ class UnlearnInputs:
     Args:
         data: The dataset.
         splits: The splits.
-        forget_kind: ``class``, ``random`` or ``indices``.
+        forget_kind: ``class``, ``random``, ``indices`` or ``backdoor``.
         forget_classes: The labels being forgotten (class forgetting), else empty.
         recipe: The original model's training recipe.
         model_factory: Builds a fresh model of the audited architecture.
         device: Where to compute.
         seed: The root seed for this run of the method.
-        progress: Optional callback ``(done, total)``.
+        progress: Callback ``(done, total)``; a no-op unless a display is attached.
+
+    Attributes:
+        reads: Split name -> the most samples of it the method read.
+        notes: Diagnostics the method recorded with :meth:`note` (which step size a sweep chose,
+            why a loop stopped); the pipeline writes them to the evidence under
+            ``method.diagnostics``.
     """
 
     def __init__(
@@ -82,8 +116,13 @@ class UnlearnInputs:
         self.seed = seed
         self.num_classes = data.num_classes
         self.input_shape = data.input_shape
-        self.progress = progress
+        self.progress: ProgressFn = progress if progress is not None else no_progress
         self.reads: dict[str, int] = {}
+        self.notes: dict[str, Any] = {}
+
+    def note(self, key: str, value: Any) -> None:
+        """Record a diagnostic for the evidence (JSON-serialisable: numbers, strings, lists, dicts)."""
+        self.notes[key] = value
 
     def _read(self, name: str, indices: np.ndarray) -> SplitData:
         self.reads[name] = max(self.reads.get(name, 0), int(len(indices)))
@@ -144,7 +183,7 @@ class AuditContext:
         unlearned: The model under audit.
         references: Models retrained without the forget set (one per seed).
         original: The model before unlearning.
-        forget_kind: ``class``, ``random`` or ``indices``.
+        forget_kind: ``class``, ``random``, ``indices`` or ``backdoor``.
         forget_classes: Labels forgotten (class forgetting).
         recipe: The training recipe.
         model_factory: Fresh models of the audited architecture.
@@ -177,10 +216,10 @@ class AuditContext:
     bootstrap: int = 1000
     level: float = 0.95
     population_is_clean: bool = True
-    shadows: Any = None  # auditor.shadows.ShadowStore, for attacks calibrated with shadow models
-    progress: Any = None  # auditor.progress.Progress, for long phases inside attacks
-    method: Any = None  # the audited unlearners.base.Unlearner (None when a checkpoint was audited)
-    trigger: Any = None  # auditor.backdoor.Trigger under backdoor forgetting
+    shadows: ShadowStore | None = None  # for attacks calibrated with shadow models (Need.SHADOWS)
+    progress: Progress | None = None  # for long phases inside attacks
+    method: MethodRunner | None = None  # the audited method; None when a checkpoint was audited (Need.METHOD)
+    trigger: Trigger | None = None  # under backdoor forgetting (Need.TRIGGER)
     controls: dict[str, nn.Module] = field(default_factory=dict)
     architecture_differences: tuple[str, ...] = ()  # how the unlearned model departs from the declared one
     # (id(model), flip) -> (model, logits): the model is kept so that its id cannot be reused
@@ -253,13 +292,49 @@ class AuditContext:
             seed=seed,
         )
 
-    def generator_for(self, purpose: str) -> torch.Generator:
+    def generator(self, purpose: str) -> torch.Generator:
         """A torch generator seeded for ``purpose`` (the same purpose gives the same stream)."""
         return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
+
+    generator_for = generator  # the former name
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""
         return np.random.default_rng(derive_seed(self.seed, purpose))
+
+    def comparer(self, purpose: str) -> Comparer:
+        """The audit's comparisons bound to its bootstrap size, level and a generator for ``purpose``.
+
+        Every metric of one attack should share one comparer (one purpose), so its resamples are
+        drawn from one stream in metric order, as before the comparer existed.
+        """
+        return Comparer(reps=self.bootstrap, level=self.level, rng=self.rng(purpose))
+
+    def shadow_store(self) -> ShadowStore:
+        """The shadow models (attacks that declare ``Need.SHADOWS``)."""
+        if self.shadows is None:
+            raise MissingCapabilityError(
+                "this attack needs shadow models and the context has no shadow store; build the context "
+                "with shadows=auditor.shadows.ShadowStore(...) (the audit pipeline always does)"
+            )
+        return self.shadows
+
+    def audited_method(self) -> MethodRunner:
+        """The unlearning method under audit (attacks that declare ``Need.METHOD``)."""
+        if self.method is None:
+            raise MissingCapabilityError(
+                "this attack re-runs the unlearning method and the audit has none (unlearner.checkpoint "
+                "audits a finished model); name unlearner.name, or drop the attack"
+            )
+        return self.method
+
+    def backdoor_trigger(self) -> Trigger:
+        """The planted trigger (attacks that declare ``Need.TRIGGER``, under ``forget.kind: backdoor``)."""
+        if self.trigger is None:
+            raise MissingCapabilityError(
+                "this attack tests a backdoor trigger and the audit planted none; it needs forget.kind: backdoor"
+            )
+        return self.trigger
 
     def nonmember_indices(self) -> np.ndarray:
         """Held-out samples of the same classes as the forget set (membership non-members); under
@@ -289,3 +364,44 @@ class AuditContext:
             if self.population_is_clean
             else "test split (the method read the population split)"
         ) + ", same classes as the forget set"
+
+
+@dataclass(frozen=True)
+class Comparer:
+    """:func:`auditor.stats.compare_scores` and :func:`~auditor.stats.compare_proportions` with the
+    audit's bootstrap size, confidence level and one seeded generator bound once.
+
+    Attributes:
+        reps: Bootstrap resamples.
+        level: Confidence level of the reported intervals.
+        rng: The generator every comparison of this comparer draws from, in call order.
+    """
+
+    reps: int
+    level: float
+    rng: np.random.Generator
+
+    def scores(
+        self,
+        stat: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+        *,
+        max_reps: int | None = None,
+        min_negatives_needed: int = 1,
+    ) -> Comparison:
+        """Compare a row-wise membership statistic over (member, non-member) score pairs per role.
+
+        Args:
+            stat: Row-wise statistic, e.g. :func:`auditor.stats.auc_rows`.
+            pairs: Role -> one (member scores, non-member scores) pair per model.
+            max_reps: Cap on the resamples (for statistics that are slow or only displayed).
+            min_negatives_needed: Below this many non-members the statistic is not estimable.
+        """
+        reps = self.reps if max_reps is None else min(self.reps, max_reps)
+        return compare_scores(
+            stat, pairs, reps=reps, level=self.level, rng=self.rng, min_negatives_needed=min_negatives_needed
+        )
+
+    def proportions(self, values: dict[str, list[np.ndarray]]) -> Comparison:
+        """Compare per-sample outcomes (0/1 or real) on the same samples, role by role."""
+        return compare_proportions(values, reps=self.reps, level=self.level, rng=self.rng)

@@ -1,24 +1,27 @@
 """The unlearner interface.
 
-A method subclasses :class:`Unlearner`, declares ``name``, a one-line ``summary``, the
-``citation`` of its paper, the forget kinds it ``supports`` and a pydantic ``Params`` model of its
-hyperparameters (keyword-only by construction, validated at config time), and implements
-:meth:`Unlearner.unlearn`. The pipeline calls :meth:`Unlearner.run`, which hands the method a copy
-of the original and checks that the original was not touched.
+A method subclasses ``Unlearner[ItsParams]``, where ``ItsParams`` is the pydantic model of its
+hyperparameters (keyword-only by construction, validated at config time), declares ``name``, a
+one-line ``summary``, the ``citation`` of its paper and the forget kinds it ``supports``, and
+implements :meth:`Unlearner.unlearn`. The pipeline calls :meth:`Unlearner.run`, which hands the
+method a copy of the original and checks that the original was not touched.
 """
 
 from __future__ import annotations
 
 import abc
 import copy
-from typing import ClassVar, final
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, cast, final
 
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from attacks.base import params_model
 from auditor.context import UnlearnInputs
 from auditor.errors import AuditFailedError
 from auditor.models import has_nonfinite, state_digest
+from auditor.types import FORGET_KINDS
 
 
 class Params(BaseModel):
@@ -27,22 +30,60 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Unlearner(abc.ABC):
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """What an unlearning request asks, as far as a method can check it before any training.
+
+    Attributes:
+        forget_kind: ``class``, ``random``, ``indices`` or ``backdoor``.
+        num_classes: Classes of the dataset.
+        forget_classes: The labels being forgotten (class forgetting), else empty.
+        forget_fraction: The forget set's share of the training set, when known before the splits are
+            drawn (random forgetting), else None.
+    """
+
+    forget_kind: str
+    num_classes: int
+    forget_classes: tuple[int, ...] = ()
+    forget_fraction: float | None = None
+
+
+class Unlearner(abc.ABC, Generic[P]):
     """Base class of unlearning methods.
 
-    Subclasses fill in :meth:`unlearn`; they never override :meth:`run`. A method reads data only
-    through ``inputs`` (so the evidence can state which data it read) and trains only through
-    ``inputs.train`` or its own loop over the data it was given.
+    Subclass it as ``class MyMethod(Unlearner[MyParams])``; ``MyMethod.Params`` is then
+    ``MyParams`` and ``self.params`` is typed as one. Subclasses fill in :meth:`unlearn`; they
+    never override :meth:`run`. A method reads data only through ``inputs`` (so the evidence can
+    state which data it read), trains only through ``inputs.train`` or its own loop over the data
+    it was given, and records its diagnostics with ``inputs.note`` (they reach the evidence).
     """
 
     name: ClassVar[str]
     summary: ClassVar[str]
     citation: ClassVar[str]
-    supports: ClassVar[frozenset[str]] = frozenset({"class", "random", "indices", "backdoor"})
+    supports: ClassVar[frozenset[str]] = FORGET_KINDS
     Params: ClassVar[type[BaseModel]] = Params
 
-    def __init__(self, params: BaseModel | None = None) -> None:
-        self.params = params if params is not None else self.Params()
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = params_model(cls, Unlearner)
+        if declared is not None:
+            cls.Params = declared
+
+    def __init__(self, params: P | None = None) -> None:
+        self.params: P = params if params is not None else cast(P, self.Params())
+
+    def check(self, request: ForgetRequest) -> list[str]:
+        """Problems with running this method on ``request``, found before any training.
+
+        The config checks call it (with the key path ``unlearner.params``), so a request the
+        method cannot serve is a config error, not a failure after the original was trained.
+        The default finds none.
+        """
+        return []
 
     @abc.abstractmethod
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
