@@ -587,6 +587,7 @@ def _unlearn(
             "params": {},
             "data_read": None,
             "reads_forget_samples": None,
+            "diagnostics": None,
             "runtime_s": None,
             "_model": model,
             "_model_info": info,
@@ -620,6 +621,7 @@ def _unlearn(
         "supports": sorted(cls.supports),
         "data_read": dict(inputs.reads),
         "reads_forget_samples": "forget" in inputs.reads,
+        "diagnostics": dict(inputs.notes),  # what the method recorded with inputs.note()
         "runtime_s": round(runtime, 3),
         "_model": model.to(prep.device).eval(),
         "_model_info": {"source": "method", "seed": seed},
