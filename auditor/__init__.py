@@ -6,8 +6,7 @@ packages, registered by name. Importing this package is cheap: torch is imported
 modules that need it, so ``unlearn-audit --help`` stays fast.
 """
 
-__version__ = "0.1.0"
-
 from auditor.api import audit, build_config  # noqa: E402  (cheap: imports no torch until called)
+from auditor.version import __version__
 
 __all__ = ["__version__", "audit", "build_config"]

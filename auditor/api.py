@@ -102,7 +102,7 @@ def _arrays_to_npz(arrays: tuple, folder: Path) -> Path:
         for n, a in zip(names, arrays)
     }
     buf = io.BytesIO()
-    np.savez(buf, **tensors)
+    np.savez(buf, **tensors)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     return _store(buf.getvalue(), folder / "inputs", ".npz")
 
 
@@ -129,8 +129,9 @@ def _section(value: Any, key: str) -> dict[str, Any]:
 
 
 def _named_section(value: Any, section: str, field: str) -> dict[str, Any]:
-    """A config section from a name, a Python object (a function or class, named by ``module:name``)
-    or a mapping whose ``field`` may be such an object.
+    """A config section from a name, a Python object or a mapping whose ``field`` may be such an object.
+
+    An object (a function or class) is named by its ``module:name``.
     """
     key = f"{section}.{field}"
     if isinstance(value, str):

@@ -10,13 +10,33 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from auditor.config import ForgetConfig, TriggerConfig
 from auditor.datasets import LoadedData, fingerprint
 from auditor.seeding import derive_seed
+
+
+class TriggerSpec(Protocol):
+    """The trigger as configured (the config's ``forget.trigger`` section has these attributes)."""
+
+    @property
+    def pattern(self) -> str:
+        """``patch`` (a square) or ``pixels`` (seeded positions anywhere)."""
+
+    @property
+    def size(self) -> int:
+        """Side of the patch, or number of pixels."""
+
+    @property
+    def position(self) -> str:
+        """Where a patch goes: ``bottom_right``, ``top_left`` or ``seeded``."""
+
+    @property
+    def value(self) -> float | str:
+        """The stamped value in normalised units, or ``max`` (the dataset's largest value)."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +54,18 @@ class Trigger:
         out[:, :, list(self.rows), list(self.cols)] = self.value
         return out
 
+    @property
+    def digest(self) -> str:
+        """sha256 of the pixel positions and the value: what identifies the trigger without showing it."""
+        return hashlib.sha256(repr((self.rows, self.cols, round(self.value, 6))).encode()).hexdigest()
+
     def record(self) -> dict[str, object]:
         """What the evidence says about the trigger: its shape and a digest, not the pattern itself."""
-        digest = hashlib.sha256(repr((self.rows, self.cols, round(self.value, 6))).encode()).hexdigest()
-        return {"pixels": len(self.rows), "target": self.target, "sha256": digest}
+        return {"pixels": len(self.rows), "target": self.target, "sha256": self.digest}
 
 
 def make_trigger(
-    cfg: TriggerConfig, *, target: int, image_shape: tuple[int, ...], data_max: float, seed: int
+    cfg: TriggerSpec, *, target: int, image_shape: tuple[int, ...], data_max: float, seed: int
 ) -> Trigger:
     """Turn the config's trigger into pixel positions, deterministically from the seed."""
     _, h, w = image_shape
@@ -63,18 +87,21 @@ def make_trigger(
     return Trigger(tuple(rows), tuple(cols), value, target)
 
 
-def choose_canaries(data: LoadedData, train: np.ndarray, forget: ForgetConfig, seed: int) -> np.ndarray:
-    """Training samples (outside the target class) that will carry the trigger, sorted."""
+def choose_canaries(data: LoadedData, train: np.ndarray, *, target: int, count: int, seed: int) -> np.ndarray:
+    """The canaries: ``count`` training samples outside the ``target`` class (fewer if not so many), sorted.
+
+    They will carry the trigger and the target label.
+    """
     y = data.y.numpy()
-    pool = train[y[train] != forget.target]
-    n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
+    pool = train[y[train] != target]
     rng = np.random.default_rng(derive_seed(seed, "backdoor/canaries"))
-    return np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False))
+    return np.sort(rng.choice(pool, size=min(count, len(pool)), replace=False))
 
 
 def choose_decoys(data: LoadedData, population: np.ndarray, count: int, target: int, seed: int) -> np.ndarray:
-    """Held-out samples outside the target class that will carry the trigger as non-members, sorted:
-    as many as there are canaries where the population allows.
+    """The decoys: held-out samples outside the target class, sorted, as many as ``count`` allows.
+
+    They carry the trigger as non-members: as many as there are canaries where the population allows.
     """
     y = data.y.numpy()
     pool = population[y[population] != target]
@@ -83,8 +110,9 @@ def choose_decoys(data: LoadedData, population: np.ndarray, count: int, target: 
 
 
 def plant(data: LoadedData, canaries: np.ndarray, trigger: Trigger) -> LoadedData:
-    """The dataset with the trigger stamped on ``canaries`` and their labels set to the target (the
-    held-out decoys are planted the same way: pass both).
+    """The dataset with the trigger stamped on ``canaries`` and their labels set to the target.
+
+    The held-out decoys are planted the same way: pass both.
     """
     idx = torch.as_tensor(canaries, dtype=torch.long)
     x, y = data.x.clone(), data.y.clone()
@@ -92,7 +120,7 @@ def plant(data: LoadedData, canaries: np.ndarray, trigger: Trigger) -> LoadedDat
     y[idx] = trigger.target
     source = {
         **data.source,
-        "backdoor": f"{len(canaries)} canaries, trigger {trigger.record()['sha256'][:16]}",
+        "backdoor": f"{len(canaries)} canaries, trigger {trigger.digest[:16]}",
     }
     return replace(
         data, x=x, y=y, fingerprint=fingerprint(data.name + "+backdoor", x, y, data.test_mask), source=source

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from auditor.cache_admin import default_cache_dir
-from auditor.config import canonical_json
+from auditor.canonical import canonical_json
 from auditor.outputs import atomic_write_bytes
 
 ENTRY_FORMAT = "unlearn-audit/cache-entry/v2"

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from auditor import __version__
+from auditor.version import __version__
 
 EPILOG = (
     "Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 3 audit could not complete. "
@@ -30,8 +30,9 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _output_error(exc: OSError) -> Any:
-    """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file, for an OS error
-    (disk full, read-only or vanished folder) raised while the audit wrote its files.
+    """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file.
+
+    For an OS error (disk full, read-only or vanished folder) raised while the audit wrote its files.
     """
     from auditor.errors import OutputError
 
@@ -504,14 +505,20 @@ def list_plugins(as_json: bool) -> None:
     from attacks import ATTACKS
     from unlearners import UNLEARNERS
 
-    rows = {"unlearners": [], "attacks": []}
-    for kind, reg in (("unlearners", UNLEARNERS), ("attacks", ATTACKS)):
-        for name in reg.names():
-            cls = reg.get(name)
-            entry = {"name": name, "summary": cls.summary, "citation": cls.citation}
-            if kind == "unlearners":
-                entry["supports"] = sorted(cls.supports)
-            rows[kind].append(entry)
+    rows: dict[str, list[dict[str, Any]]] = {"unlearners": [], "attacks": []}
+    for name in UNLEARNERS.names():
+        method = UNLEARNERS.get(name)
+        rows["unlearners"].append(
+            {
+                "name": name,
+                "summary": method.summary,
+                "citation": method.citation,
+                "supports": sorted(method.supports),
+            }
+        )
+    for name in ATTACKS.names():
+        attack = ATTACKS.get(name)
+        rows["attacks"].append({"name": name, "summary": attack.summary, "citation": attack.citation})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -61,6 +61,7 @@ def role(name: str) -> str:
 
 
 def is_control(role_name: str) -> bool:
+    """Whether a role is a deception control's (``control:<name>``)."""
     return role_name.startswith(ROLE_PREFIX)
 
 

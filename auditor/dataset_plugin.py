@@ -27,15 +27,10 @@ from auditor.errors import ConfigError, Problem
 from auditor.registry import import_callable, source_sha256
 
 if TYPE_CHECKING:
-    from auditor.config import DataConfig
+    from auditor.config.schema import DataConfig
     from auditor.datasets import LoadedData
 
 KEY = "data.dataset"
-
-
-def is_plugin(name: str) -> bool:
-    """Whether a dataset name is a ``package.module:loader`` reference rather than a built-in name."""
-    return ":" in name
 
 
 def _fail(message: str) -> ConfigError:

@@ -28,10 +28,10 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any
 
 import torch
 
-from auditor.config import ExecutionConfig
 from auditor.training import Recipe
 
 StateDict = dict[str, torch.Tensor]
@@ -96,6 +96,9 @@ class Executor:
     name = "base"
     workers = 1
 
+    def __init__(self, *, workers: int | None = None) -> None:
+        self.workers = 1
+
     def run(
         self, groups: list[list[ModelJob]], recipe: Recipe, device: str
     ) -> Iterator[tuple[int, list[StateDict]]]:
@@ -104,19 +107,11 @@ class Executor:
     def describe(self) -> str:
         return self.name
 
-    @classmethod
-    def from_config(cls, cfg: ExecutionConfig) -> Executor:
-        """This executor as the config's ``execution`` section sets it up."""
-        return cls(workers=cfg.workers)
-
 
 class LocalExecutor(Executor):
-    """Every group in this process, in order."""
+    """Every group in this process, in order (``workers`` is ignored: always one)."""
 
     name = "local"
-
-    def __init__(self, *, workers: int | None = None) -> None:
-        self.workers = 1
 
     def run(
         self, groups: list[list[ModelJob]], recipe: Recipe, device: str
@@ -190,7 +185,8 @@ class RayExecutor(Executor):
             else:
                 ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
         try:
-            task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus)(train_group)
+            # Any: ray types remote() by the function's arity and misses train_group's optional threads.
+            task: Any = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus)(train_group)
             threads = max(1, int(self.cpus))
             refs = {task.remote(g, recipe, device, threads): i for i, g in enumerate(groups)}
             pending = list(refs)
@@ -205,15 +201,6 @@ class RayExecutor(Executor):
         where = f"cluster at {self.address}" if self.address else "a local Ray instance"
         return f"Ray tasks on {where} ({self.cpus:g} CPU, {self.gpus:g} GPU per task)"
 
-    @classmethod
-    def from_config(cls, cfg: ExecutionConfig) -> Executor:
-        return cls(
-            workers=cfg.workers,
-            address=cfg.ray_address,
-            cpus_per_task=cfg.cpus_per_task,
-            gpus_per_task=cfg.gpus_per_task,
-        )
-
 
 EXECUTORS: dict[str, type[Executor]] = {
     "local": LocalExecutor,
@@ -222,9 +209,30 @@ EXECUTORS: dict[str, type[Executor]] = {
 }
 
 
-def make_executor(cfg: ExecutionConfig) -> Executor:
-    """The executor ``cfg.executor`` names (the config validates the name), set up from ``cfg``."""
-    return EXECUTORS[cfg.executor].from_config(cfg)
+def make_executor(
+    name: str,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    cpus_per_task: float = 1.0,
+    gpus_per_task: float = 0.0,
+) -> Executor:
+    """The executor registered as ``name`` (the config validates the name), set up from the arguments.
+
+    Args:
+        name: ``local``, ``process`` or ``ray`` (``execution.executor``).
+        workers: Process-pool size, or concurrent Ray tasks to plan for (``execution.workers``);
+            None: the CPU count. The local executor always uses one.
+        address: ray only: address of a running Ray cluster (``execution.ray_address``); None
+            starts a local instance.
+        cpus_per_task: ray only: CPUs each task reserves (``execution.cpus_per_task``).
+        gpus_per_task: ray only: GPUs each task reserves (``execution.gpus_per_task``).
+    """
+    if name == "ray":
+        return RayExecutor(
+            workers=workers, address=address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task
+        )
+    return EXECUTORS[name](workers=workers)
 
 
 def split_groups(indices: list[int], *, batchable: bool, chunk: int, workers: int) -> list[list[int]]:

@@ -41,7 +41,7 @@ from auditor.datasets import LoadedData, make_loaded
 from auditor.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from auditor.config import DataConfig
+    from auditor.config.schema import DataConfig
 
 __all__ = [
     "load_cifar10",

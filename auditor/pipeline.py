@@ -22,15 +22,15 @@ from torch import nn
 
 from attacks import ATTACKS
 from attacks.base import Attack
-from auditor import __version__
 from auditor.cache import ModelCache, default_cache_dir
-from auditor.config import AuditConfig, canonical_json
+from auditor.canonical import canonical_json
+from auditor.config import AuditConfig
 from auditor.context import AuditContext, UnlearnInputs, take
 from auditor.controls import applicable as applicable_controls
 from auditor.controls import build_controls
 from auditor.environment import capture
 from auditor.errors import AuditFailedError
-from auditor.executors import make_executor
+from auditor.executors import Executor, make_executor
 from auditor.inference import evidence_from_replicates
 from auditor.models import arch_key, architecture_differences, file_digest, init_model, state_digest
 from auditor.outputs import Staging
@@ -42,7 +42,17 @@ from auditor.seeding import derive_seed
 from auditor.shadows import ShadowStore, shadow_group
 from auditor.splits import manifest_digest, manifest_text
 from auditor.training import Recipe, train_model
-from auditor.verdict import apply_bh, judge, overall, resolve_gates, rules_text, widen_to_noise
+from auditor.verdict import (
+    Gate,
+    GateResult,
+    apply_bh,
+    judge,
+    overall,
+    resolve_gates,
+    rules_text,
+    widen_to_noise,
+)
+from auditor.version import __version__
 from unlearners import UNLEARNERS
 
 
@@ -89,7 +99,7 @@ class _Trainer:
 
     def __init__(self, cfg: AuditConfig, prep: Prepared, cache: ModelCache, progress: Progress) -> None:
         self.cfg, self.prep, self.cache, self.progress = cfg, prep, cache, progress
-        self.recipe = Recipe.from_config(cfg.training)
+        self.recipe = Recipe.from_fields(**cfg.training.model_dump())
 
     def _spec(self, indices: Any, seed: int) -> dict[str, Any]:
         data = self.prep.data
@@ -104,9 +114,11 @@ class _Trainer:
         }
 
     def train_many(self, role: str, indices: Any, seeds: list[int]) -> list[tuple[nn.Module, dict[str, Any]]]:
-        """Several models on the same data with different seeds: the ones not in the cache train
-        together, batched over stacked parameters when the architecture allows (the same weights
-        as one at a time: :func:`auditor.executors.train_group`), 16 at a time, each stored.
+        """Several models on the same data with different seeds, each stored in the cache.
+
+        The ones not in the cache train together, batched over stacked parameters when the
+        architecture allows (the same weights as one at a time: :func:`auditor.executors.train_group`),
+        16 at a time.
         """
         from auditor.cache import cache_key
         from auditor.executors import ModelJob, train_group
@@ -267,17 +279,7 @@ def _audit(
     timings["train_original_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    references, reference_info = [], []
-    if cfg.reference.checkpoints:
-        for i, path in enumerate(cfg.reference.checkpoints):
-            m, info = trainer.load(f"reference.checkpoints.{i}", path)
-            references.append(m)
-            reference_info.append(info)
-    else:
-        seeds = [derive_seed(cfg.seed, f"reference/{i}") for i in range(cfg.reference.seeds)]
-        for m, info in trainer.train_many("reference", splits.retain, seeds):
-            references.append(m)
-            reference_info.append(info)
+    references, reference_info = _references(cfg, trainer, splits.retain)
     timings["reference_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -336,7 +338,7 @@ def _audit(
             cache=cache,
             device=prep.device,
             seed=cfg.seed,
-            executor=make_executor(cfg.execution),
+            executor=_executor(cfg),
             train_size=int(len(splits.train)),
             group=shadow_group(cfg.forget.kind, data, splits, tuple(cfg.forget.classes or ())),
         ),
@@ -355,46 +357,8 @@ def _audit(
             update(i + 1, len(cfg.attacks))
     timings["attacks_s"] = time.perf_counter() - t
 
-    # Gates and verdict.
-    defaults: dict[str, float] = {}
-    keys: list[str] = []
-    categories: dict[str, str] = {}
-    fail_only: set[str] = set()
-    for attack, _, _ in attacks:
-        attack_keys = attack.metric_keys(cfg.forget.kind)
-        keys += attack_keys
-        defaults.update(attack.default_gates(cfg.forget.kind))
-        categories.update({k: attack.category(k, cfg.forget.kind) for k in attack_keys})
-        if attack.fail_only:
-            fail_only.update(attack_keys)
-    rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
-    gates = resolve_gates(rules, defaults, keys, categories=categories, fail_only=fail_only)
-    evidence_by_key: dict[str, Any] = {}
-    metric_by_key: dict[str, dict[str, Any]] = {}
-    for _, record, metric_evidence in attacks:
-        evidence_by_key.update(metric_evidence)
-        metric_by_key.update({m["key"]: m for m in record["metrics"]})
-    results = []
-    for gate in gates:
-        metric = metric_by_key.get(gate.metric)
-        gap = (metric or {}).get("gap") or {}
-        note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
-        ev = evidence_by_key.get(gate.metric, {})
-        gate = widen_to_noise(gate, ev.get("unlearned"), multiplier=cfg.gates.seed_multiplier)
-        results.append(
-            judge(
-                gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note, correction=cfg.gates.correction
-            )
-        )
-    if cfg.gates.correction == "bh":
-        results = apply_bh(results, alpha=cfg.gates.alpha)
-    errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
-    verdict = overall(
-        results,
-        attack_errors=errors,
-        forget_kind=cfg.forget.kind,
-        controls=control_names,
-        forget_count=int(len(splits.forget)),
+    gates, results, verdict = _gates_and_verdict(
+        cfg, attacks, control_names, forget_count=int(len(splits.forget))
     )
     pass_rule, fail_rule = rules_text(cfg.gates.alpha, len(gates), cfg.gates.correction)
 
@@ -500,38 +464,14 @@ def _audit(
         "evidence.json": (_json(evidence).encode(), "The evidence record this report renders", "Data")
     }
     if signing_key is not None:
-        from auditor.signing import canonical, dsse_sign, statement
-
-        envelope = dsse_sign(canonical(statement(evidence, config_path=config_path)), signing_key)
-        envelope_bytes = (_json(envelope) + "\n").encode()
+        envelope_bytes = _signed_statement(evidence, signing_key, config_path)
         staging.write_bytes("evidence.intoto.json", envelope_bytes)
         attachments["evidence.intoto.json"] = (
             envelope_bytes,
             "DSSE-signed in-toto statement over the evidence",
             "Data",
         )
-    if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
-        from auditor.report import render_html, render_pdf
-
-        with progress.task("rendering report", 2) as update:
-            html = render_html(evidence)
-            if "html" in cfg.report.formats:
-                staging.write_text("report.html", html)
-            update(1, 2)
-            if "pdf" in cfg.report.formats:
-                pdf = render_pdf(html, evidence=evidence, attachments=attachments)
-                if signing_key is not None:
-                    from auditor.signing import sign_pdf
-
-                    pdf = sign_pdf(
-                        pdf,
-                        signing_key,
-                        reason="Machine-unlearning audit attestation",
-                        name=cfg.report.operator,
-                        tsa_url=cfg.report.signing.tsa_url,
-                    )
-                staging.write_bytes("report.pdf", pdf)
-            update(2, 2)
+    _render(cfg, evidence, staging, progress, signing_key=signing_key, attachments=attachments)
     timings["report_s"] = time.perf_counter() - t
     timings["total_s"] = time.time() - t_wall
     rounded = {k: round(v, 3) for k, v in timings.items()}
@@ -542,6 +482,126 @@ def _audit(
     staging.write_bytes("run-log.json", (_json(log) + "\n").encode())
     staging.write_bytes("evidence.json", (_json(evidence) + "\n").encode())
     return evidence, rounded
+
+
+def _references(
+    cfg: AuditConfig, trainer: _Trainer, retain: Any
+) -> tuple[list[nn.Module], list[dict[str, Any]]]:
+    """The reference models and their records: the supplied checkpoints, or retrains on ``retain``."""
+    if cfg.reference.checkpoints:
+        loaded = [
+            trainer.load(f"reference.checkpoints.{i}", p) for i, p in enumerate(cfg.reference.checkpoints)
+        ]
+    else:
+        seeds = [derive_seed(cfg.seed, f"reference/{i}") for i in range(cfg.reference.seeds)]
+        loaded = trainer.train_many("reference", retain, seeds)
+    return [m for m, _ in loaded], [info for _, info in loaded]
+
+
+def _executor(cfg: AuditConfig) -> Executor:
+    """The executor the config's ``execution`` section sets up (where shadow models train)."""
+    ex = cfg.execution
+    return make_executor(
+        ex.executor,
+        workers=ex.workers,
+        address=ex.ray_address,
+        cpus_per_task=ex.cpus_per_task,
+        gpus_per_task=ex.gpus_per_task,
+    )
+
+
+def _gates_and_verdict(
+    cfg: AuditConfig,
+    attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]],
+    control_names: list[str],
+    *,
+    forget_count: int,
+) -> tuple[list[Gate], list[GateResult], dict[str, Any]]:
+    """The gates (the config's rules, else the attacks' defaults), each one's judgement, and the verdict."""
+    defaults: dict[str, float] = {}
+    keys: list[str] = []
+    categories: dict[str, str] = {}
+    fail_only: set[str] = set()
+    for attack, _, _ in attacks:
+        attack_keys = attack.metric_keys(cfg.forget.kind)
+        keys += attack_keys
+        defaults.update(attack.default_gates(cfg.forget.kind))
+        categories.update({k: attack.category(k, cfg.forget.kind) for k in attack_keys})
+        if attack.fail_only:
+            fail_only.update(attack_keys)
+    rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
+    gates = resolve_gates(rules, defaults, keys, categories=categories, fail_only=fail_only)
+    evidence_by_key: dict[str, Any] = {}
+    metric_by_key: dict[str, dict[str, Any]] = {}
+    for _, record, metric_evidence in attacks:
+        evidence_by_key.update(metric_evidence)
+        metric_by_key.update({m["key"]: m for m in record["metrics"]})
+    results = []
+    for gate in gates:
+        metric = metric_by_key.get(gate.metric)
+        gap = (metric or {}).get("gap") or {}
+        note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
+        ev = evidence_by_key.get(gate.metric, {})
+        gate = widen_to_noise(gate, ev.get("unlearned"), multiplier=cfg.gates.seed_multiplier)
+        results.append(
+            judge(
+                gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note, correction=cfg.gates.correction
+            )
+        )
+    if cfg.gates.correction == "bh":
+        results = apply_bh(results, alpha=cfg.gates.alpha)
+    errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
+    verdict = overall(
+        results,
+        attack_errors=errors,
+        forget_kind=cfg.forget.kind,
+        controls=control_names,
+        forget_count=forget_count,
+    )
+    return gates, results, verdict
+
+
+def _signed_statement(evidence: dict[str, Any], signing_key: Any, config_path: Path | None) -> bytes:
+    """The DSSE envelope (``evidence.intoto.json``) of the in-toto statement over the evidence."""
+    from auditor.signing import dsse_sign, statement
+
+    envelope = dsse_sign(canonical_json(statement(evidence, config_path=config_path)), signing_key)
+    return (_json(envelope) + "\n").encode()
+
+
+def _render(
+    cfg: AuditConfig,
+    evidence: dict[str, Any],
+    staging: Staging,
+    progress: Progress,
+    *,
+    signing_key: Any,
+    attachments: dict[str, tuple[bytes, str, str]],
+) -> None:
+    """Write report.html and report.pdf (the PDF signed when there is a key), as ``report.formats`` lists."""
+    if "html" not in cfg.report.formats and "pdf" not in cfg.report.formats:
+        return
+    from auditor.report import render_html, render_pdf
+
+    with progress.task("rendering report", 2) as update:
+        html = render_html(evidence)
+        if "html" in cfg.report.formats:
+            staging.write_text("report.html", html)
+        update(1, 2)
+        if "pdf" in cfg.report.formats:
+            pdf = render_pdf(html, evidence=evidence, attachments=attachments)
+            if signing_key is not None:
+                from auditor.signing import sign_pdf
+
+                pdf = sign_pdf(
+                    pdf,
+                    signing_key,
+                    reason="Machine-unlearning audit attestation",
+                    name=cfg.report.operator,
+                    tsa_url=cfg.report.signing.tsa_url,
+                )
+            staging.write_bytes("report.pdf", pdf)
+        update(2, 2)
 
 
 def _signing_key(cfg: AuditConfig, prep: Prepared, staging: Staging, *, sign: bool) -> Any:
@@ -630,12 +690,14 @@ def _unlearn(
 
 
 def _evidence(comparison: Any) -> dict[str, Any]:
-    """Role -> gap evidence of one metric; for a comparison that carries none, the sample-only
-    evidence of the unlearned and original gaps (one reference: it cannot show equivalence).
+    """Role -> gap evidence of one metric.
+
+    For a comparison that carries none, the sample-only evidence of the unlearned and original
+    gaps (one reference: it cannot show equivalence).
     """
     if comparison.evidence:
         return dict(comparison.evidence)
-    out = {}
+    out: dict[str, Any] = {}
     ref = comparison.per_model.get("reference")
     if comparison.gap.value is None or ref is None or ref.value is None:
         return out

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from auditor.backdoor import Trigger, choose_decoys, make_trigger, plant
-from auditor.config import AuditConfig, DataConfig, TriggerConfig
+from auditor.config import AuditConfig, DataConfig, TriggerConfig, request_problems
 from auditor.datasets import LoadedData, load_dataset
 from auditor.errors import ConfigError, Problem
 from auditor.models import check_fits, model_factory, read_state_dict
@@ -58,6 +58,60 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     problems: list[Problem] = []
     problems += check_writable(out)
     device = resolve_device(cfg.execution.device)
+    problems += execution_problems(cfg, device)
+    try:
+        data = load_dataset(cfg.data)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems, source=source) from None
+    problems += nonfinite_data_problems(data, cfg.data)
+    splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
+    problems += split_problems
+    trigger = None
+    if splits is not None:
+        problems += request_problems(
+            cfg, num_classes=data.num_classes, forget_fraction=len(splits.forget) / max(len(splits.train), 1)
+        )
+        if cfg.forget.kind == "backdoor":
+            data, splits, trigger = plant_canaries(cfg, data, splits)
+    factory, probe, model_problems = probe_model(cfg.model.arch, data)
+    problems += model_problems
+
+    training_check = None
+    if cfg.training.function is not None and factory is not None and splits is not None and not problems:
+        training_check, training_problems = check_training_function(cfg, data, splits, factory, device)
+        problems += training_problems
+
+    checkpoints, checkpoint_problems = read_checkpoints(cfg, probe)
+    problems += checkpoint_problems
+    epoch = None
+    try:
+        epoch = source_date_epoch()
+    except ConfigError as exc:
+        problems += exc.problems
+    signing_key = None
+    if cfg.report.signing.enabled and sign:
+        try:
+            signing_key = configured_key(cfg)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems or splits is None or probe is None or factory is None:
+        raise ConfigError(problems, source=source)
+    return Prepared(
+        data=data,
+        splits=splits,
+        factory=factory,
+        device=device,
+        checkpoints=checkpoints,
+        trigger=trigger,
+        signing_key=signing_key,
+        source_date_epoch=epoch,
+        training_check=training_check,
+    )
+
+
+def execution_problems(cfg: AuditConfig, device: torch.device) -> list[Problem]:
+    """A problem when the configured device or executor is not available here."""
+    problems = []
     if device.type == "cuda" and not torch.cuda.is_available():
         problems.append(
             Problem(
@@ -77,57 +131,75 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
                     "local or process",
                 )
             )
-    try:
-        data = load_dataset(cfg.data)
-    except ConfigError as exc:
-        raise ConfigError(problems + exc.problems, source=source) from None
-    problems += nonfinite_data_problems(data, cfg.data)
-    splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
-    problems += split_problems
-    trigger = None
-    if cfg.forget.kind == "backdoor" and splits is not None:
-        trigger = make_trigger(
-            cfg.forget.trigger or TriggerConfig(),
-            target=int(cfg.forget.target or 0),
-            image_shape=data.input_shape,
-            data_max=float(data.x.max()),
-            seed=cfg.seed,
-        )
-        decoys = choose_decoys(data, splits.population, len(splits.forget), trigger.target, cfg.seed)
-        splits = replace(
-            splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys
-        )
-        data = plant(data, np.union1d(splits.forget, decoys), trigger)
+    return problems
 
+
+def plant_canaries(cfg: AuditConfig, data: LoadedData, splits: Splits) -> tuple[LoadedData, Splits, Trigger]:
+    """Backdoor forgetting: the data with the trigger planted, the splits with the decoys, and the trigger.
+
+    The decoys (triggered held-out non-members, as many as the canaries) leave the population.
+    """
+    trigger = make_trigger(
+        cfg.forget.trigger or TriggerConfig(),
+        target=int(cfg.forget.target or 0),
+        image_shape=data.input_shape,
+        data_max=float(data.x.max()),
+        seed=cfg.seed,
+    )
+    decoys = choose_decoys(data, splits.population, len(splits.forget), trigger.target, cfg.seed)
+    splits = replace(
+        splits, population=np.setdiff1d(splits.population, decoys).astype(np.int64), decoys=decoys
+    )
+    return plant(data, np.union1d(splits.forget, decoys), trigger), splits, trigger
+
+
+def probe_model(
+    arch: str, data: LoadedData
+) -> tuple[Callable[[], nn.Module] | None, nn.Module | None, list[Problem]]:
+    """The model factory, one model built by it, and the problems under ``model.arch``.
+
+    The model must map two inputs to ``(2, num_classes)`` logits. Factory and model are None when
+    the architecture cannot be built for the data.
+    """
     try:
-        factory = model_factory(cfg.model.arch, input_shape=data.input_shape, num_classes=data.num_classes)
+        factory = model_factory(arch, input_shape=data.input_shape, num_classes=data.num_classes)
         probe = factory()
         with torch.no_grad():
             out_shape = tuple(probe.eval()(data.x[:2]).shape)
-        if out_shape != (min(2, len(data)), data.num_classes):
-            problems.append(
+    except Exception as exc:  # a user's factory can fail in any way
+        return (
+            None,
+            None,
+            [
                 Problem(
                     "model.arch",
-                    f"{cfg.model.arch!r} outputs shape {out_shape} for 2 inputs; "
-                    f"expected (2, {data.num_classes}) logits",
+                    f"cannot build {arch!r} for inputs {data.input_shape} with {data.num_classes} classes: {exc}",
                 )
-            )
-    except Exception as exc:  # a user's factory can fail in any way
-        problems.append(
-            Problem(
-                "model.arch",
-                f"cannot build {cfg.model.arch!r} for inputs {data.input_shape} with "
-                f"{data.num_classes} classes: {exc}",
-            )
+            ],
         )
-        probe = None
+    if out_shape != (min(2, len(data)), data.num_classes):
+        return (
+            factory,
+            probe,
+            [
+                Problem(
+                    "model.arch",
+                    f"{arch!r} outputs shape {out_shape} for 2 inputs; expected (2, {data.num_classes}) logits",
+                )
+            ],
+        )
+    return factory, probe, []
 
-    training_check = None
-    if cfg.training.function is not None and probe is not None and splits is not None and not problems:
-        training_check, training_problems = check_training_function(cfg, data, splits, factory, device)
-        problems += training_problems
 
+def read_checkpoints(
+    cfg: AuditConfig, probe: nn.Module | None
+) -> tuple[dict[str, dict[str, torch.Tensor]], list[Problem]]:
+    """The configured checkpoints that are readable, finite and fit the architecture, by config key.
+
+    Also the problems with the others (none fit when ``probe``, the built model, is None).
+    """
     checkpoints: dict[str, dict[str, torch.Tensor]] = {}
+    problems: list[Problem] = []
     named = [("model.checkpoint", cfg.model.checkpoint), ("unlearner.checkpoint", cfg.unlearner.checkpoint)]
     named += [(f"reference.checkpoints.{i}", p) for i, p in enumerate(cfg.reference.checkpoints)]
     for key, path in named:
@@ -145,30 +217,7 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
             problems += fit
             if not fit and not bad:
                 checkpoints[key] = state
-    epoch = None
-    try:
-        epoch = source_date_epoch()
-    except ConfigError as exc:
-        problems += exc.problems
-    signing_key = None
-    if cfg.report.signing.enabled and sign:
-        try:
-            signing_key = configured_key(cfg)
-        except ConfigError as exc:
-            problems += exc.problems
-    if problems or splits is None or probe is None:
-        raise ConfigError(problems, source=source)
-    return Prepared(
-        data=data,
-        splits=splits,
-        factory=factory,
-        device=device,
-        checkpoints=checkpoints,
-        trigger=trigger,
-        signing_key=signing_key,
-        source_date_epoch=epoch,
-        training_check=training_check,
-    )
+    return checkpoints, problems
 
 
 def check_training_function(
@@ -185,8 +234,10 @@ def check_training_function(
     from auditor.training_plugin import TrainingFunctionError, check_deterministic
 
     spec = cfg.training.function
+    if spec is None:
+        return None, []
     try:
-        recipe = Recipe.from_config(cfg.training)
+        recipe = Recipe.from_fields(**cfg.training.model_dump())
         idx = torch.as_tensor(splits.train, dtype=torch.long)
         check = check_deterministic(
             spec, cfg.training.kwargs, factory, data.x[idx], data.y[idx], device=device

@@ -64,9 +64,10 @@ def import_callable(spec: str, *, what: str, hint: str) -> Any:
 
 
 def source_sha256(obj: Any) -> str | None:
-    """sha256 of the source file that defines ``obj`` (a user's function or class), or None when it
-    has none (a builtin, a notebook cell). Model-cache keys and the evidence carry it, so editing
-    the plugin retrains.
+    """sha256 of the source file that defines ``obj`` (a user's function or class), or None.
+
+    None when it has no source file (a builtin, a notebook cell). Model-cache keys and the evidence
+    carry it, so editing the plugin retrains.
     """
     import hashlib
     import inspect

@@ -30,7 +30,6 @@ from urllib.request import url2pathname
 import jinja2
 from markupsafe import Markup
 
-import auditor
 from auditor.plots import figure_data_uri
 
 SCHEMA = "unlearn-audit/evidence/v1"
@@ -58,6 +57,10 @@ class TemplatesNotFoundError(FileNotFoundError):
 # ---------------------------------------------------------------------------------------------------
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The installed ``auditor`` package: a wheel ships the templates inside it, as ``auditor/templates``."""
+
+
 def template_dir() -> Path:
     """The folder holding ``report.html.j2`` and ``report.css``.
 
@@ -67,8 +70,7 @@ def template_dir() -> Path:
     Raises:
         TemplatesNotFoundError: Neither folder holds the report template.
     """
-    package = Path(auditor.__file__).resolve().parent
-    candidates = (package / "templates", package.parent / "templates")
+    candidates = (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "templates")
     for folder in candidates:
         if (folder / TEMPLATE).is_file():
             return folder
@@ -240,8 +242,10 @@ def _scalar(x: Any) -> bool:
 
 
 def plain(x: Any) -> str:
-    """Any setting in a key/value table: scalars as written, flat lists joined, flat mappings as
-    ``key: value; ...``, anything deeper as JSON.
+    """Any setting in a key/value table.
+
+    Scalars as written, flat lists joined, flat mappings as ``key: value; ...``, anything deeper
+    as JSON.
     """
     if isinstance(x, (list, tuple)):
         if not x:

@@ -19,12 +19,12 @@ import base64
 import datetime as dt
 import hashlib
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.canonical import canonical_json
 from auditor.errors import AuditFailedError, ConfigError, Problem
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -318,10 +318,10 @@ def statement(evidence: dict[str, Any], *, config_path: Path | None) -> dict[str
     }
 
 
-def canonical(obj: Any) -> bytes:
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+canonical = canonical_json
+"""The bytes a statement is signed over: :func:`auditor.canonical.canonical_json` (one encoding for
+every digest in the tool).
+"""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,20 +9,69 @@ Datasets with an official test split keep it as ``test``; ``population`` is then
 official training data. Otherwise all three come from stratified splits drawn from the seed.
 ``data.train_size`` shrinks **train** to a seeded, stratified subset of that size; the rest of the
 training pool joins **population** (more non-member data for the attacks).
+
+The functions read the config's ``data`` and ``forget`` sections through the :class:`SplitSizes`
+and :class:`ForgetSpec` protocols (the attributes they use), so this module never imports the
+config schema: the sections themselves, or any object with those attributes, will do.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from auditor.config import DataConfig, ForgetConfig
 from auditor.datasets import LoadedData
 from auditor.errors import Problem
 from auditor.seeding import derive_seed
+
+
+class SplitSizes(Protocol):
+    """How the dataset is split (the config's ``data`` section has these attributes)."""
+
+    @property
+    def test_fraction(self) -> float:
+        """Share held out as test data, when the dataset has no official test split."""
+
+    @property
+    def population_fraction(self) -> float:
+        """Share held out as population data."""
+
+    @property
+    def train_size(self) -> int | None:
+        """Size of the stratified training subset, or None for the whole training pool."""
+
+
+class ForgetSpec(Protocol):
+    """What to forget (the config's ``forget`` section has these attributes)."""
+
+    @property
+    def kind(self) -> str:
+        """``class``, ``random``, ``indices`` or ``backdoor``."""
+
+    @property
+    def classes(self) -> Sequence[int] | None:
+        """For kind class: the labels to forget."""
+
+    @property
+    def fraction(self) -> float | None:
+        """For kind random or backdoor: the share of the training split (or ``count``)."""
+
+    @property
+    def count(self) -> int | None:
+        """For kind random or backdoor: the number of training samples (or ``fraction``)."""
+
+    @property
+    def path(self) -> Path | None:
+        """For kind indices: the file of dataset indices."""
+
+    @property
+    def target(self) -> int | None:
+        """For kind backdoor: the label the trigger flips canaries to."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +138,19 @@ def _stratified_subset(idx: np.ndarray, labels: np.ndarray, size: int, seed: int
     return np.sort(np.concatenate(chosen)).astype(np.int64) if chosen else np.empty(0, dtype=np.int64)
 
 
-def base_splits(data: LoadedData, cfg: DataConfig, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def base_splits(data: LoadedData, cfg: SplitSizes, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, test, population) dataset indices, sorted, determined by the seed.
 
     The training *pool* is what the test and population splits leave. With ``cfg.train_size``
     the original trains on a stratified subset of that many pool samples (drawn from the seed)
     and the rest of the pool joins the population; :func:`train_size_problems` checks the size.
     """
+    return _base_splits(data, cfg, seed, train_size=cfg.train_size)
+
+
+def _base_splits(
+    data: LoadedData, cfg: SplitSizes, seed: int, *, train_size: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = data.y.numpy()
     all_idx = np.arange(len(y), dtype=np.int64)
     if data.test_mask is not None:
@@ -106,18 +161,18 @@ def base_splits(data: LoadedData, cfg: DataConfig, seed: int) -> tuple[np.ndarra
         pool, test = _stratified_split(all_idx, y, cfg.test_fraction, derive_seed(seed, "split/test"))
         share = cfg.population_fraction / (1.0 - cfg.test_fraction)
     train, population = _stratified_split(pool, y[pool], share, derive_seed(seed, "split/population"))
-    if cfg.train_size is not None and cfg.train_size < len(train):
-        subset = _stratified_subset(train, y[train], cfg.train_size, derive_seed(seed, "split/train_size"))
+    if train_size is not None and train_size < len(train):
+        subset = _stratified_subset(train, y[train], train_size, derive_seed(seed, "split/train_size"))
         population = np.union1d(population, np.setdiff1d(train, subset)).astype(np.int64)
         train = subset
     return train, np.sort(test), population
 
 
-def train_size_problems(data: LoadedData, cfg: DataConfig, seed: int) -> list[Problem]:
+def train_size_problems(data: LoadedData, cfg: SplitSizes, seed: int) -> list[Problem]:
     """A problem when ``data.train_size`` exceeds the training pool (the test and population splits' rest)."""
     if cfg.train_size is None:
         return []
-    pool = len(base_splits(data, cfg.model_copy(update={"train_size": None}), seed)[0])
+    pool = len(_base_splits(data, cfg, seed, train_size=None)[0])
     if cfg.train_size <= pool:
         return []
     return [
@@ -168,96 +223,15 @@ def read_index_file(path: Path) -> list[int]:
 
 
 def forget_indices(
-    data: LoadedData, train: np.ndarray, forget: ForgetConfig, seed: int
+    data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int
 ) -> tuple[np.ndarray, list[Problem]]:
     """The forget set (sorted dataset indices) and the problems that make the request invalid."""
-    y = data.y.numpy()
-    problems: list[Problem] = []
-    if forget.kind == "class":
-        bad = [c for c in forget.classes or [] if not 0 <= c < data.num_classes]
-        if bad:
-            problems.append(
-                Problem(
-                    "forget.classes",
-                    f"class {', '.join(map(str, bad))} not in the dataset "
-                    f"'{data.name}', whose labels are 0..{data.num_classes - 1}",
-                )
-            )
-            return np.empty(0, dtype=np.int64), problems
-        chosen = train[np.isin(y[train], forget.classes)]
-    elif forget.kind == "random":
-        n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
-        if n > len(train):
-            problems.append(
-                Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}")
-            )
-            return np.empty(0, dtype=np.int64), problems
-        rng = np.random.default_rng(derive_seed(seed, "forget/random"))
-        chosen = rng.choice(train, size=n, replace=False)
-    elif forget.kind == "backdoor":
-        from auditor.backdoor import choose_canaries
-
-        if data.x.ndim != 4:
-            return np.empty(0, dtype=np.int64), [
-                Problem(
-                    "forget.kind", "backdoor canaries need image inputs (N, C, H, W); this dataset is tabular"
-                )
-            ]
-        if not 0 <= (forget.target or 0) < data.num_classes:
-            return np.empty(0, dtype=np.int64), [
-                Problem(
-                    "forget.target",
-                    f"class {forget.target} not in the dataset "
-                    f"'{data.name}' (labels 0..{data.num_classes - 1})",
-                )
-            ]
-        chosen = choose_canaries(data, train, forget, seed)
-        n = forget.count if forget.count is not None else int(round(forget.fraction * len(train)))  # type: ignore[operator]
-        if len(chosen) < n:
-            problems.append(
-                Problem(
-                    "forget.count",
-                    f"asks for {n} canaries but only {len(chosen)} training samples "
-                    "lie outside the target class",
-                )
-            )
-    else:  # indices
-        path = Path(forget.path)  # type: ignore[arg-type]
-        try:
-            listed = read_index_file(path)
-        except OSError as exc:
-            return np.empty(0, dtype=np.int64), [
-                Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")
-            ]
-        except ValueError as exc:
-            return np.empty(0, dtype=np.int64), [Problem("forget.path", str(exc))]
-        arr = np.asarray(listed, dtype=np.int64)
-        values, counts = np.unique(arr, return_counts=True)
-        dupes = values[counts > 1]
-        if len(dupes):
-            problems.append(
-                Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}")
-            )
-        out_of_range = arr[(arr < 0) | (arr >= len(y))]
-        if len(out_of_range):
-            problems.append(
-                Problem(
-                    "forget.path",
-                    f"{len(out_of_range)} index(es) outside 0..{len(y) - 1}, "
-                    f"e.g. {out_of_range[:5].tolist()}",
-                )
-            )
-        not_train = np.setdiff1d(arr[(arr >= 0) & (arr < len(y))], train)
-        if len(not_train):
-            problems.append(
-                Problem(
-                    "forget.path",
-                    f"{len(not_train)} index(es) are not in the training split "
-                    f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
-                    "never trained on. List dataset indices of training samples only.",
-                )
-            )
-        chosen = np.unique(arr)
+    choose = {"class": _class_forget, "random": _random_forget, "backdoor": _backdoor_forget}.get(
+        forget.kind, _listed_forget
+    )
+    chosen, problems = choose(data, train, forget, seed)
+    if chosen is None:  # the request cannot even be drawn
+        return np.empty(0, dtype=np.int64), problems
     chosen = np.sort(chosen.astype(np.int64))
     if not problems and len(chosen) == 0:
         problems.append(
@@ -274,8 +248,110 @@ def forget_indices(
     return chosen, problems
 
 
+_Chosen = tuple[np.ndarray | None, list[Problem]]
+
+
+def _requested(forget: ForgetSpec, train_count: int) -> int:
+    """How many samples a ``random`` or ``backdoor`` request asks for (``count``, or ``fraction`` of training)."""
+    return forget.count if forget.count is not None else int(round((forget.fraction or 0.0) * train_count))
+
+
+def _class_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int) -> _Chosen:
+    """Kind ``class``: every training sample of the listed classes."""
+    bad = [c for c in forget.classes or [] if not 0 <= c < data.num_classes]
+    if bad:
+        return None, [
+            Problem(
+                "forget.classes",
+                f"class {', '.join(map(str, bad))} not in the dataset "
+                f"'{data.name}', whose labels are 0..{data.num_classes - 1}",
+            )
+        ]
+    return train[np.isin(data.y.numpy()[train], list(forget.classes or []))], []
+
+
+def _random_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int) -> _Chosen:
+    """Kind ``random``: a seeded uniform draw from the training split."""
+    n = _requested(forget, len(train))
+    if n > len(train):
+        return None, [
+            Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}")
+        ]
+    rng = np.random.default_rng(derive_seed(seed, "forget/random"))
+    return rng.choice(train, size=n, replace=False), []
+
+
+def _backdoor_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int) -> _Chosen:
+    """Kind ``backdoor``: the canaries, training samples outside the target class."""
+    from auditor.backdoor import choose_canaries
+
+    if data.x.ndim != 4:
+        return None, [
+            Problem(
+                "forget.kind", "backdoor canaries need image inputs (N, C, H, W); this dataset is tabular"
+            )
+        ]
+    target = forget.target or 0
+    if not 0 <= target < data.num_classes:
+        return None, [
+            Problem(
+                "forget.target",
+                f"class {forget.target} not in the dataset '{data.name}' (labels 0..{data.num_classes - 1})",
+            )
+        ]
+    n = _requested(forget, len(train))
+    chosen = choose_canaries(data, train, target=target, count=n, seed=seed)
+    if len(chosen) < n:
+        return chosen, [
+            Problem(
+                "forget.count",
+                f"asks for {n} canaries but only {len(chosen)} training samples lie outside the target class",
+            )
+        ]
+    return chosen, []
+
+
+def _listed_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int) -> _Chosen:
+    """Kind ``indices``: the dataset indices listed in ``forget.path``, each checked to be a training sample."""
+    path = Path(forget.path)  # type: ignore[arg-type]
+    try:
+        listed = read_index_file(path)
+    except OSError as exc:
+        return None, [Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")]
+    except ValueError as exc:
+        return None, [Problem("forget.path", str(exc))]
+    n = len(data.y)
+    arr = np.asarray(listed, dtype=np.int64)
+    values, counts = np.unique(arr, return_counts=True)
+    dupes = values[counts > 1]
+    problems = []
+    if len(dupes):
+        problems.append(
+            Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}")
+        )
+    out_of_range = arr[(arr < 0) | (arr >= n)]
+    if len(out_of_range):
+        problems.append(
+            Problem(
+                "forget.path",
+                f"{len(out_of_range)} index(es) outside 0..{n - 1}, e.g. {out_of_range[:5].tolist()}",
+            )
+        )
+    not_train = np.setdiff1d(arr[(arr >= 0) & (arr < n)], train)
+    if len(not_train):
+        problems.append(
+            Problem(
+                "forget.path",
+                f"{len(not_train)} index(es) are not in the training split "
+                f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
+                "never trained on. List dataset indices of training samples only.",
+            )
+        )
+    return np.unique(arr), problems
+
+
 def make_splits(
-    data: LoadedData, cfg: DataConfig, forget: ForgetConfig, seed: int
+    data: LoadedData, cfg: SplitSizes, forget: ForgetSpec, seed: int
 ) -> tuple[Splits | None, list[Problem]]:
     """All splits, or the problems that prevent them."""
     problems = train_size_problems(data, cfg, seed)

@@ -1,4 +1,6 @@
-"""The one trainer: original, references, retrain unlearner, shadow models and relearn runs all
+"""The one trainer, through which every model of an audit trains.
+
+The original, the references, the retrain unlearner, the shadow models and the relearn runs all
 train through :func:`train_model`, so an attack never measures a recipe difference instead of
 membership (DESIGN.md, principle 4).
 """
@@ -13,8 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from auditor.config import TrainingConfig
 
 ProgressFn = Callable[[int, int], None]
 
@@ -36,9 +36,12 @@ class Recipe:
     function_sha256: str | None = None
 
     @classmethod
-    def from_config(cls, cfg: TrainingConfig) -> Recipe:
-        """The config's recipe; with ``training.function``, the function's source digest too."""
-        fields = cfg.model_dump()
+    def from_fields(cls, **fields: Any) -> Recipe:
+        """A recipe from the config's ``training`` fields, e.g. ``Recipe.from_fields(**cfg.training.model_dump())``.
+
+        With ``function``, the function's source digest is added as ``function_sha256``: it enters
+        the model cache keys, so editing the function retrains.
+        """
         if fields.get("function"):
             from auditor.training_plugin import source_digest
 

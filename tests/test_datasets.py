@@ -36,3 +36,48 @@ def test_npz_arrays_and_errors(tmp_path):
         load_dataset(DataConfig(dataset="npz", path=tmp_path / "float.npz"))
     with pytest.raises(ConfigError, match="no such file"):
         load_dataset(DataConfig(dataset="npz", path=tmp_path / "missing.npz"))
+
+
+def test_the_config_names_the_registered_datasets_in_order():
+    from auditor.config import DATASETS as CONFIG_NAMES
+    from auditor.config import json_schema
+    from auditor.datasets import DATASETS, LOADERS
+
+    assert CONFIG_NAMES == tuple(DATASETS) == tuple(LOADERS)
+    assert (
+        f"Dataset name ({', '.join(DATASETS)})"
+        in json_schema()["$defs"]["DataConfig"]["properties"]["dataset"]["description"]
+    )
+    for name, entry in DATASETS.items():
+        assert entry.reads in ("root", "path", None), name
+        assert entry.origin or entry.reads == "root", (
+            f"{name}: the messages about data.root / data.path need origin"
+        )
+
+
+def load_tiny(cfg) -> object:
+    """A dataset loader as a new built-in would have one (module level, called with the data section)."""
+    from auditor.datasets import make_loaded
+
+    return make_loaded("tiny", np.arange(40, dtype=np.float32).reshape(20, 2), np.arange(20) % 2)
+
+
+def test_a_new_dataset_is_one_registry_entry_and_one_loader(monkeypatch, tmp_path):
+    from auditor import datasets
+    from auditor.config import parse_config
+
+    with pytest.raises(ConfigError, match="unknown dataset 'tiny'"):
+        parse_config({"data": {"dataset": "tiny"}})
+    entry = datasets.BuiltinDataset(f"{__name__}:load_tiny", reads=None, origin="is made by the test")
+    monkeypatch.setitem(datasets.DATASETS, "tiny", entry)
+    cfg = parse_config({"data": {"dataset": "tiny"}})
+    data = load_dataset(cfg.data)
+    assert data.name == "tiny" and len(data) == 20 and data.num_classes == 2
+    with pytest.raises(ConfigError, match="dataset 'tiny' is made by the test: remove data.root / data.path"):
+        parse_config({"data": {"dataset": "tiny", "root": str(tmp_path)}})
+    monkeypatch.setitem(datasets.DATASETS, "tiny", datasets.BuiltinDataset(load_tiny, reads="root"))
+    with pytest.raises(ConfigError, match="dataset 'tiny' is read from a local folder: set data.root"):
+        parse_config({"data": {"dataset": "tiny"}})
+    assert (
+        load_dataset(parse_config({"data": {"dataset": "tiny", "root": str(tmp_path)}}).data).name == "tiny"
+    )

@@ -120,10 +120,9 @@ def test_template_dir_holds_the_templates() -> None:
 def test_template_dir_reports_a_clear_error_when_missing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    fake = tmp_path / "auditor" / "__init__.py"
-    fake.parent.mkdir()
-    fake.write_text("")
-    monkeypatch.setattr(report.auditor, "__file__", str(fake))
+    fake = tmp_path / "auditor"
+    fake.mkdir()
+    monkeypatch.setattr(report, "PACKAGE_DIR", fake)
     with pytest.raises(report.TemplatesNotFoundError, match="report.html.j2"):
         template_dir()
 
