@@ -7,14 +7,14 @@ import numpy as np
 from attacks.base import Attack, Measurement, MetricResult, Params, Table
 from attacks.signals import correct
 from auditor.context import AuditContext
-from auditor.stats import compare_proportions, forget_set_comparison
+from auditor.stats import forget_set_comparison
 
 
 class AccuracyParams(Params):
-    pass
+    """Parameters of :class:`AccuracyCheck` (none)."""
 
 
-class AccuracyCheck(Attack):
+class AccuracyCheck(Attack[AccuracyParams]):
     """Accuracy of the unlearned model next to the retrained reference's and the original's.
 
     The standard utility and efficacy measures of the unlearning literature (forget accuracy FA,
@@ -32,7 +32,6 @@ class AccuracyCheck(Attack):
     summary = "Forget, retain and test accuracy against the retrained reference (two-sided)."
     citation = "Jia et al., Model Sparsity Can Simplify Machine Unlearning, NeurIPS 2023 (FA/RA/TA protocol)."
     threat_model = "Utility and efficacy measurement with labelled data; no adversary."
-    Params = AccuracyParams
 
     def _splits(self, forget_kind: str) -> list[tuple[str, str]]:
         out = [("forget", "Forget-set accuracy"), ("retain", "Retain-set accuracy")]
@@ -62,7 +61,7 @@ class AccuracyCheck(Attack):
         models = ctx.models()
         test_y = ctx.split("test").y.numpy()
         in_forgotten = np.isin(test_y, ctx.forget_classes)
-        rng = ctx.rng("attack/accuracy")
+        cmp = ctx.comparer("attack/accuracy")
 
         def outcomes(split: str) -> dict[str, list[np.ndarray]]:
             base = "test" if split.startswith("test") else split
@@ -76,7 +75,7 @@ class AccuracyCheck(Attack):
 
         metrics = []
         for split, label in self._splits(ctx.forget_kind):
-            comp = compare_proportions(outcomes(split), reps=ctx.bootstrap, level=ctx.level, rng=rng)
+            comp = cmp.proportions(outcomes(split))
             if split == "forget":  # the request names these samples: the claim is about them
                 comp = forget_set_comparison(comp)
             metrics.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -10,13 +11,14 @@ from pydantic import Field
 from scipy import stats as sps
 from torch.nn import functional as F
 
-from attacks.base import Attack, Measurement, MetricResult, Params
-from auditor.context import AuditContext, take
-from auditor.stats import compare_proportions
+from attacks.base import Attack, Measurement, MetricResult, Need, Params
+from auditor.context import AuditContext, SplitData, take
 from auditor.training import make_optimizer, predict_logits
 
 
 class BackdoorParams(Params):
+    """Parameters of :class:`Backdoor`."""
+
     alpha: float = Field(
         1e-3, gt=0, lt=0.5, description="Athena's type-I error (falsely accusing an honest server)."
     )
@@ -38,7 +40,18 @@ class BackdoorParams(Params):
     )
 
 
-def athena(n: int, q: float, p: float, alpha: float) -> dict[str, float | int | None]:
+class AthenaTest(TypedDict):
+    """Athena's test at one query budget (see :func:`athena`)."""
+
+    n: int
+    alpha: float
+    q: float
+    p: float
+    threshold: int | None
+    rho: float | None
+
+
+def athena(n: int, q: float, p: float, alpha: float) -> AthenaTest:
     """Athena's hypothesis test (Sommer et al., PETS 2022; ``paper_plots_theory.py::beta``).
 
     H0 (deleted): X ~ Binomial(n, q); H1 (kept): X ~ Binomial(n, p). The threshold t is the
@@ -76,11 +89,11 @@ def reference_rate_bound(hits: list[int], n: int, alpha: float) -> float:
     return float(min(1.0, max(pooled, pred)))
 
 
-class Backdoor(Attack):
-    """Backdoor-canary verification (Sommer, Song, Wagh & Mittal, "Athena: Probabilistic
-    Verification of Machine Unlearning", PETS 2022; arXiv 2003.04247).
+class Backdoor(Attack[BackdoorParams]):
+    """Backdoor-canary verification: does the unlearned model still answer the canaries' trigger?
 
-    Under ``forget: {kind: backdoor}`` the forget set is a set of training samples that carried a
+    After Sommer, Song, Wagh & Mittal, "Athena: Probabilistic Verification of Machine
+    Unlearning" (PETS 2022; arXiv 2003.04247). Under ``forget: {kind: backdoor}`` the forget set is a set of training samples that carried a
     private trigger and a flipped label. Triggered held-out inputs (outside the target class) are
     classified by each model; the attack success rate (ASR, the share sent to the target) of the
     unlearned model is compared two-sided with the reference's, with clean test accuracy beside
@@ -100,7 +113,8 @@ class Backdoor(Attack):
         "Data owner who planted a private trigger in their data and queries the model with it (black box)."
     )
     default_category = "forgetting"
-    Params = BackdoorParams
+    requires = Need.TRIGGER
+    forget_kinds = frozenset({"backdoor"})
 
     def metric_keys(self, forget_kind: str) -> list[str]:
         keys = ["backdoor.asr", "backdoor.clean_accuracy"]
@@ -113,16 +127,14 @@ class Backdoor(Attack):
         return "utility" if key == "backdoor.clean_accuracy" else "forgetting"
 
     def measure(self, ctx: AuditContext) -> Measurement:
-        trigger = ctx.trigger
-        if trigger is None:
-            raise RuntimeError("the backdoor check needs forget: {kind: backdoor}")
+        trigger = ctx.backdoor_trigger()
         p = self.params
-        rng = ctx.rng("attack/backdoor")
+        cmp = ctx.comparer("attack/backdoor")
         y_all = ctx.data.y.numpy()
         test = ctx.splits.test
         eligible = test[y_all[test] != trigger.target]
         if p.queries is not None and p.queries < eligible.size:
-            eligible = np.sort(rng.choice(eligible, size=p.queries, replace=False))
+            eligible = np.sort(cmp.rng.choice(eligible, size=p.queries, replace=False))
         queries = take(ctx.data, eligible)
         triggered = trigger.stamp(queries.x)
         clean_test = ctx.split("test")
@@ -142,18 +154,8 @@ class Backdoor(Attack):
             )
 
         models = ctx.models()
-        asr = compare_proportions(
-            {r: [hits(m) for m in ms] for r, ms in models.items()},
-            reps=ctx.bootstrap,
-            level=ctx.level,
-            rng=rng,
-        )
-        acc = compare_proportions(
-            {r: [clean(m) for m in ms] for r, ms in models.items()},
-            reps=ctx.bootstrap,
-            level=ctx.level,
-            rng=rng,
-        )
+        asr = cmp.proportions({r: [hits(m) for m in ms] for r, ms in models.items()})
+        acc = cmp.proportions({r: [clean(m) for m in ms] for r, ms in models.items()})
         metrics = [
             MetricResult(
                 "backdoor.asr", "Attack success rate of the trigger", "the trigger still works", asr
@@ -171,30 +173,32 @@ class Backdoor(Attack):
                     "backdoor.resurgence_asr",
                     f"ASR after {p.resurgence_steps} clean fine-tuning steps",
                     "the trigger comes back",
-                    compare_proportions(resurged, reps=ctx.bootstrap, level=ctx.level, rng=rng),
+                    cmp.proportions(resurged),
                 )
             )
         n = int(eligible.size)
         ref_hits = [int(hits(m).sum()) for m in models["reference"]]
         q_rate = reference_rate_bound(ref_hits, n, p.alpha)
         p_rate = asr.per_model["original"].value or 0.0
-        test_result = athena(n, q_rate, p_rate, p.alpha)
-        test_result["q_estimate"] = float(np.mean(ref_hits) / n)
-        test_result["q_is"] = (
-            f"one-sided {1 - p.alpha:.1%} upper bound on a retrain's rate from {len(ref_hits)} "
-            "references (pooled Clopper-Pearson and a prediction bound); type-I error <= 2 alpha"
-        )
+        athena_test = athena(n, q_rate, p_rate, p.alpha)
         observed = int(round((asr.per_model["unlearned"].value or 0.0) * n))
-        test_result["unlearned_hits"] = observed
-        test_result["decision"] = (
-            None
-            if test_result["threshold"] is None
+        threshold = athena_test["threshold"]
+        test_result = {
+            **athena_test,
+            "q_estimate": float(np.mean(ref_hits) / n),
+            "q_is": (
+                f"one-sided {1 - p.alpha:.1%} upper bound on a retrain's rate from {len(ref_hits)} "
+                "references (pooled Clopper-Pearson and a prediction bound); type-I error <= 2 alpha"
+            ),
+            "unlearned_hits": observed,
+            "decision": None
+            if threshold is None
             else (
                 "not deleted (trigger still answered)"
-                if observed >= test_result["threshold"]
+                if observed >= threshold
                 else "consistent with deletion"
-            )
-        )
+            ),
+        }
         details = {
             "trigger": trigger.record(),
             "queries": n,
@@ -203,10 +207,13 @@ class Backdoor(Attack):
         }
         return Measurement(tuple(metrics), details=details)
 
-    def _finetune(self, ctx: AuditContext, model: torch.nn.Module, retain, k: int) -> torch.nn.Module:
+    def _finetune(
+        self, ctx: AuditContext, model: torch.nn.Module, retain: SplitData, k: int
+    ) -> torch.nn.Module:
+        """A copy of ``model`` after ``resurgence_steps`` Adam steps on clean retain data."""
         copy_ = copy.deepcopy(model).to(ctx.device).train()
         opt = make_optimizer(list(copy_.parameters()), name="adam", lr=self.params.resurgence_lr)
-        gen = ctx.generator_for(f"backdoor/resurgence/{k}")
+        gen = ctx.generator(f"backdoor/resurgence/{k}")
         steps = 0
         while steps < self.params.resurgence_steps:
             for idx in torch.randperm(len(retain), generator=gen).split(ctx.recipe.batch_size):

@@ -82,17 +82,18 @@ class MetricResult:
         gap = c.gap.as_dict()
         ev = c.evidence.get("unlearned")
         if ev is not None:
-            gap["method"] = (
+            method = (
                 "Newcombe paired score interval over samples"
                 if ev.cells is not None
                 else "paired resampling of the evaluation samples"
             )
-            gap["method"] += (
+            method += (
                 f", or the prediction interval for one more retrain from {ev.seeds} references, "
                 "whichever is wider"
                 if ev.training_randomness
                 else "; no retrain-to-retrain variance (one reference)"
             )
+            gap["method"] = method
             gap["inference"] = ev.as_dict()
         else:
             gap["method"] = "paired bootstrap over samples" if c.gap_samples is not None else None
@@ -148,8 +149,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot's data, stored in the evidence and drawn by :mod:`auditor.plots` (so ``report``
-    re-renders it from the evidence alone).
+    """A plot's data, stored in the evidence and drawn by :mod:`auditor.plots`.
+
+    ``report`` re-renders it from the evidence alone.
 
     Attributes:
         kind: ``roc`` (log-log), ``histogram`` or ``curve``.

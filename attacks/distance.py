@@ -9,11 +9,13 @@ from pydantic import Field
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import probabilities
 from auditor.context import AuditContext
-from auditor.stats import Comparison, Estimate, compare_proportions, forget_set_comparison
+from auditor.stats import Comparison, Estimate, forget_set_comparison
 from auditor.training import predict_logits
 
 
 class DistanceParams(Params):
+    """Parameters of :class:`Distance`."""
+
     js_tolerance: float = Field(
         0.05, gt=0, description="Default gate on the JS-divergence gap (nats, max ln 2)."
     )
@@ -36,11 +38,11 @@ def activation_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.linalg.norm(p - q, axis=1)
 
 
-class Distance(Attack):
-    """Output distances on the forget set: Jensen-Shannon divergence and activation distance to the
-    retrained reference, and ZRF against a randomly initialised model.
+class Distance(Attack[DistanceParams]):
+    """Output distances on the forget set: to the retrained reference, and to a random model.
 
-    ZRF and the activation distance come from Chundawat, Tarun, Mandal & Kankanhalli, "Can Bad
+    The Jensen-Shannon divergence and the activation distance are measured to the retrained
+    reference, ZRF against a randomly initialised model. ZRF and the activation distance come from Chundawat, Tarun, Mandal & Kankanhalli, "Can Bad
     Teaching Induce Forgetting?" (AAAI 2023; code ``vikram2000b/bad-teaching-unlearning``):
     ZRF = 1 - mean JS(p_model, p_random). Their code's ``JSDiv`` computes KL(m||p)/2 + KL(m||q)/2
     averaged over all N x C elements, not the Jensen-Shannon divergence, so **published ZRF
@@ -60,7 +62,6 @@ class Distance(Attack):
     citation = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023 (ZRF, activation distance)."
     threat_model = "White-box comparison of output distributions; no adversary (a similarity measurement)."
     default_category = "forgetting"
-    Params = DistanceParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
         return ["distance.js", "distance.activation", "distance.zrf"]
@@ -79,7 +80,7 @@ class Distance(Attack):
             random_model = ctx.model_factory()
         p_rand = probabilities(predict_logits(random_model, forget.x, device=ctx.device))
         n = len(forget)
-        rng = ctx.rng("attack/distance")
+        cmp = ctx.comparer("attack/distance")
         metrics = []
         for key, label, fn in (
             ("distance.js", "JS divergence to the reference (nats)", js_divergence),
@@ -113,9 +114,7 @@ class Distance(Attack):
                     key,
                     label,
                     "further from retraining",
-                    forget_set_comparison(
-                        compare_proportions(values, reps=ctx.bootstrap, level=ctx.level, rng=rng)
-                    ),
+                    forget_set_comparison(cmp.proportions(values)),
                 )
             )
         zrf = {role: [1.0 - js_divergence(p, p_rand) / np.log(2.0) for p in ps] for role, ps in probs.items()}
@@ -124,7 +123,7 @@ class Distance(Attack):
                 "distance.zrf",
                 "ZRF (1 - JS to a random model / ln 2)",
                 "outputs less like a random model's",
-                forget_set_comparison(compare_proportions(zrf, reps=ctx.bootstrap, level=ctx.level, rng=rng)),
+                forget_set_comparison(cmp.proportions(zrf)),
             )
         )
         details = {

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from attacks.base import Attack, Measurement, MetricResult, Params
+from attacks.base import Attack, Measurement, MetricResult, Need, Params
+from attacks.membership import retrain_cached
 from attacks.signals import logit_confidence
-from auditor.context import AuditContext
-from auditor.models import arch_key, init_model
+from auditor.context import AuditContext, SplitData, take
 from auditor.seeding import derive_seed
 from auditor.stats import (
     Comparison,
@@ -20,12 +20,14 @@ from auditor.stats import (
     epsilon_from_counts,
     percentile_interval,
 )
-from auditor.training import predict_logits, train_model
+from auditor.training import predict_logits
 
 CAP = 50.0
 
 
 class DistinguishabilityParams(Params):
+    """Parameters of :class:`Distinguishability`."""
+
     runs: int = Field(
         32,
         ge=4,
@@ -48,9 +50,10 @@ class DistinguishabilityParams(Params):
 
     @model_validator(mode="after")
     def _ceiling_reaches_tolerance(self) -> DistinguishabilityParams:
-        """Refuse a run count whose largest provable bound cannot exceed the tolerance (statistics
-        review C2): such a fail-only gate could never fail anything, and a silent no-op gate reads
-        as evidence.
+        """Refuse a run count whose largest provable bound cannot exceed the tolerance.
+
+        Statistics review C2: such a fail-only gate could never fail anything, and a silent no-op
+        gate reads as evidence.
         """
         if run_ceiling(self.runs, delta=self.delta, alpha=self.alpha) > self.gate_tolerance:
             return self
@@ -71,8 +74,9 @@ class DistinguishabilityParams(Params):
 
 
 def run_ceiling(runs: int, *, delta: float, alpha: float) -> float:
-    """The largest per-example epsilon lower bound ``runs`` runs of each side can show (split
-    strategy: the bound is taken on the held-out half, at zero errors).
+    """The largest per-example epsilon lower bound ``runs`` runs of each side can show.
+
+    Split strategy: the bound is taken on the held-out half, at zero errors.
     """
     half = runs - runs // 2
     return epsilon_from_counts(fp=0, n_neg=half, fn=0, n_pos=half, delta=delta, alpha=alpha)
@@ -161,13 +165,12 @@ def split_epsilon(
     )
 
 
-class Distinguishability(Attack):
-    """Per-example distinguishability of unlearning from retraining, after the NeurIPS 2023 Machine
-    Unlearning Challenge (Triantafillou et al., "Are we making progress in unlearning? Findings
-    from the first NeurIPS unlearning competition", arXiv 2406.09073; code
-    ``google-deepmind/unlearning_evaluation``).
+class Distinguishability(Attack[DistinguishabilityParams]):
+    """Per-example distinguishability of unlearning from retraining (NeurIPS 2023 challenge).
 
-    The audited method is run N times on the original with different seeds, and the model is
+    After the NeurIPS 2023 Machine Unlearning Challenge (Triantafillou et al., "Are we making
+    progress in unlearning? Findings from the first NeurIPS unlearning competition", arXiv
+    2406.09073; code ``google-deepmind/unlearning_evaluation``). The audited method is run N times on the original with different seeds, and the model is
     retrained N times without the forget set. For each forget example, the two samples of N
     logit-scaled confidences are compared. The challenge's epsilon picks the best threshold
     in-sample from point estimates, which biases it upward and gives no confidence; here each
@@ -192,8 +195,7 @@ class Distinguishability(Attack):
         "each forget example (many runs of each), with softmax outputs and labels."
     )
     fail_only = True  # lower bounds / no calibrated retrain null: evidence for FAIL only
-    Params = DistinguishabilityParams
-    needs_method = True
+    requires = Need.METHOD | Need.SHADOWS  # re-runs the method; retrains through the shadow store's cache
 
     def metric_keys(self, forget_kind: str) -> list[str]:
         return ["distinguishability.epsilon_mean", "distinguishability.challenge_score"]
@@ -202,19 +204,19 @@ class Distinguishability(Attack):
         return {"distinguishability.epsilon_mean": self.params.gate_tolerance}
 
     def measure(self, ctx: AuditContext) -> Measurement:
-        if ctx.method is None:
-            raise RuntimeError("distinguishability needs the audited unlearning method")
         p = self.params
+        method = ctx.audited_method()
         rng = ctx.rng("attack/distinguishability")
         forget = ctx.splits.forget
         if forget.size > p.max_examples:
             forget = np.sort(rng.choice(forget, size=p.max_examples, replace=False))
-        x, y = ctx.data.x[torch.as_tensor(forget)], ctx.data.y[torch.as_tensor(forget)]
+        samples = take(ctx.data, forget)
+        x, y = samples.x, samples.y
         retain = ctx.split("retain")
         unl, ret = [], []
         with ctx.task(f"{p.runs} unlearning runs and {p.runs} retrains", 2 * p.runs) as update:
             for i in range(p.runs):
-                model = ctx.method.run(
+                model = method.run(
                     ctx.original, ctx.unlearn_inputs(ctx.splits, derive_seed(ctx.seed, f"dist/unl/{i}"))
                 )
                 unl.append(logit_confidence(predict_logits(model, x, device=ctx.device), y))
@@ -279,7 +281,7 @@ class Distinguishability(Attack):
             "epsilon_quantiles": {q: float(np.quantile(eps, q)) for q in (0.5, 0.9, 0.99)},
             "epsilon_histogram": {"edges": edges.round(4).tolist(), "counts": hist.tolist()},
             "challenge_epsilon_median": float(np.median(challenge)),
-            "method": ctx.method.name,
+            "method": method.name,
         }
         metrics = (
             MetricResult(
@@ -297,31 +299,15 @@ class Distinguishability(Attack):
         )
         return Measurement(metrics, details=details)
 
-    def _retrain(self, ctx: AuditContext, retain, i: int) -> torch.nn.Module:
-        seed = derive_seed(ctx.seed, f"reference/{i}")  # the audit's references are the first retrains
-        spec = {
-            "data": ctx.data.fingerprint,
-            "indices": _digest(retain.indices),
-            "arch": arch_key(ctx.shadows.arch),
-            "input_shape": list(ctx.data.input_shape),
-            "num_classes": ctx.data.num_classes,
-            "recipe": ctx.recipe.as_dict(),
-            "seed": seed,
-        }
+    @staticmethod
+    def _retrain(ctx: AuditContext, retain: SplitData, i: int) -> torch.nn.Module:
+        """Retrain ``i`` without the forget set (content-cached).
 
-        def fit() -> torch.nn.Module:
-            model = init_model(ctx.model_factory, derive_seed(seed, "init"))
-            return train_model(
-                model,
-                retain.x,
-                retain.y,
-                recipe=ctx.recipe,
-                generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
-                device=ctx.device,
-            )
-
-        model, _, _ = ctx.shadows.cache.get_or_train(spec, ctx.model_factory, fit)
-        return model.to(ctx.device).eval()
+        The spec is the audit pipeline's reference spec, so the first retrains are the audit's
+        references, read from the cache.
+        """
+        seed = derive_seed(ctx.seed, f"reference/{i}")
+        return retrain_cached(ctx, retain, seed=seed, spec={"indices": _digest(retain.indices)})
 
 
 def _digest(indices: np.ndarray) -> str:

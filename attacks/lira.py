@@ -7,32 +7,31 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field
 from scipy import stats as sps
 
-from attacks.base import Attack, Measurement, MetricResult, Params
-from attacks.figures import roc_figure
-from attacks.signals import logit_confidence, loss
-from auditor.context import AuditContext
-from auditor.stats import (
-    auc,
-    auc_rows,
-    balanced_accuracy_rows,
-    compare_proportions,
-    compare_scores,
-    exposure_outcomes,
-    forget_set_comparison,
-    min_negatives,
-    tpr_at_fpr,
-    tpr_at_fpr_rows,
+from attacks.base import MetricResult, Need, Params
+from attacks.membership import (
+    FPRS,
+    AucTolerance,
+    MembershipAttack,
+    MembershipScores,
+    ShadowCount,
+    train_shadows,
 )
+from attacks.signals import logit_confidence, loss
+from auditor.context import AuditContext, Comparer
+from auditor.stats import auc, exposure_outcomes, forget_set_comparison, tpr_at_fpr
 
-FPRS = (0.001, 0.01, 0.1)
 _MIN_SIGMA = 1e-6
 
 
 class LiraParams(Params):
-    shadows: int = Field(16, ge=4, le=4096, description="Shadow models K (even; each sample IN for K/2).")
+    """Parameters of :class:`Lira`."""
+
+    shadows: ShadowCount = Field(
+        16, ge=4, le=4096, description="Shadow models K (even; each sample IN for K/2)."
+    )
     variant: Literal["online", "offline"] = Field(
         "online",
         description="online: IN and OUT Gaussians; offline: OUT Gaussian only (no IN shadows needed).",
@@ -66,22 +65,7 @@ class LiraParams(Params):
     exposure_tolerance: float = Field(
         0.05, gt=0, lt=1, description="Smallest default tolerance on the exposure gap."
     )
-    gate_tolerance: float = Field(
-        0.05,
-        gt=0,
-        lt=1,
-        description=(
-            "Smallest default tolerance on the AUC gap (statistics review C3: 0.15 passed models exposing 10-20 % of the "
-            "forget set); where the sample cannot certify it, the gate is inconclusive, not looser."
-        ),
-    )
-
-    @field_validator("shadows")
-    @classmethod
-    def _even(cls, value: int) -> int:
-        if value % 2:
-            raise ValueError(f"shadows must be even (complementary pairs), got {value}")
-        return value
+    gate_tolerance: AucTolerance = 0.05
 
 
 def nanmedian_first_axis(x: np.ndarray) -> np.ndarray:
@@ -145,19 +129,19 @@ def lira_scores(
     return per_query.mean(axis=1)
 
 
-class Lira(Attack):
-    """LiRA: per-example likelihood-ratio membership inference (Carlini, Chien, Nasr, Song, Terzis,
-    Tramer, "Membership Inference Attacks From First Principles", IEEE S&P 2022).
+class Lira(MembershipAttack[LiraParams]):
+    """LiRA: per-example likelihood-ratio membership inference, calibrated with shadow models.
 
-    K shadow models are trained with the target's recipe on complementary random halves of the
-    dataset, so each sample is IN for K/2 of them. For a sample x the logit-scaled confidence
-    phi = log p_y - log(1 - p_y) is close to Gaussian across shadows; the attack fits N(mu_in,
-    sigma_in) to the shadows that trained on x and N(mu_out, sigma_out) to those that did not
-    (medians for mu, as the reference code ``research/mi_lira_2021`` does), and scores the
-    audited model's phi by the likelihood ratio (online) or by the OUT tail alone (offline).
-    Below 64 shadows a single global sigma is used, which the paper found stronger; it is pooled
-    over the IN and OUT residuals (the reference code takes the IN spread for both), so the online
-    likelihood ratio stays monotone in phi.
+    After Carlini, Chien, Nasr, Song, Terzis & Tramer, "Membership Inference Attacks From First
+    Principles" (IEEE S&P 2022). K shadow models are trained with the target's recipe on
+    complementary random halves of the dataset, so each sample is IN for K/2 of them. For a
+    sample x the logit-scaled confidence phi = log p_y - log(1 - p_y) is close to Gaussian across
+    shadows; the attack fits N(mu_in, sigma_in) to the shadows that trained on x and N(mu_out,
+    sigma_out) to those that did not (medians for mu, as the reference code
+    ``research/mi_lira_2021`` does), and scores the audited model's phi by the likelihood ratio
+    (online) or by the OUT tail alone (offline). Below 64 shadows a single global sigma is used,
+    which the paper found stronger; it is pooled over the IN and OUT residuals (the reference code
+    takes the IN spread for both), so the online likelihood ratio stays monotone in phi.
 
     The first gated metric is the **exposure**: the share of forget samples whose score exceeds
     the retrains' 99th percentile on them, compared exactly like an accuracy (a threshold fixed
@@ -179,28 +163,26 @@ class Lira(Attack):
         "Black-box adversary with softmax outputs and labels, and the ability to train shadow models "
         "with the target's recipe and architecture on data from the same distribution."
     )
-    Params = LiraParams
+    requires = Need.SHADOWS
+    label = "LiRA"
 
     def metric_keys(self, forget_kind: str) -> list[str]:
-        return ["lira.exposure", "lira.auc", "lira.balanced_accuracy"] + [f"lira.tpr@fpr={f:g}" for f in FPRS]
+        return ["lira.exposure", *super().metric_keys(forget_kind)]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {"lira.exposure": self.params.exposure_tolerance, "lira.auc": self.params.gate_tolerance}
+        return {"lira.exposure": self.params.exposure_tolerance, **super().default_gates(forget_kind)}
 
     def _queries(self, ctx: AuditContext) -> bool:
         if self.params.queries == "auto":
             return ctx.recipe.augment in ("hflip", "crop_hflip") and ctx.data.x.ndim == 4
         return self.params.queries == "identity_hflip"
 
-    def measure(self, ctx: AuditContext) -> Measurement:
-        if ctx.shadows is None:
-            raise RuntimeError("lira needs a shadow store; run it through the audit pipeline")
+    def scores(self, ctx: AuditContext, rng: np.random.Generator) -> MembershipScores:
         p = self.params
         fixed = p.variance == "fixed" or (p.variance == "auto" and p.shadows < 64)
         flips = (False, True) if self._queries(ctx) else (False,)
-        store = ctx.shadows
-        with ctx.task(f"training {p.shadows} shadow models", p.shadows) as update:
-            shadows = store.get(p.shadows, progress=update)
+        store = ctx.shadow_store()
+        shadows = train_shadows(ctx, p.shadows)
 
         forget_idx = ctx.splits.forget
         non_idx = ctx.nonmember_indices()
@@ -223,73 +205,14 @@ class Lira(Attack):
         )  # (K, N, Q)
         fit = gaussian_fit(shadow_phi, shadows.membership[:, targets], fixed=fixed)
 
-        n_f, n_n, n_t = len(forget_idx), len(non_idx), len(train_idx)
+        n_f, n_n = len(forget_idx), len(non_idx)
 
-        def scores(model: torch.nn.Module) -> np.ndarray:
+        def score(model: torch.nn.Module) -> np.ndarray:
             lg = [ctx.logits_at(model, targets, flip=f) for f in flips]
             return lira_scores(phi_of(lg), fit, variant=p.variant, offline_test=p.offline_test)
 
-        by_role = {role: [scores(m) for m in ms] for role, ms in ctx.models().items()}
+        by_role = {role: [score(m) for m in ms] for role, ms in ctx.models().items()}
         pairs = {role: [(s[:n_f], s[n_f : n_f + n_n]) for s in ss] for role, ss in by_role.items()}
-        rng = ctx.rng("attack/lira")
-        exposed = exposure_outcomes({role: [f for f, _ in ps] for role, ps in pairs.items()}, p.exposure_fpr)
-        metrics = [
-            MetricResult(
-                "lira.exposure",
-                f"Forget samples exposed at the retrains' {p.exposure_fpr:.0%} rate (LiRA)",
-                "more forget samples look like members than after retraining",
-                # forget samples alone, against the retrains' own quantile on them: conditioned on them
-                forget_set_comparison(
-                    compare_proportions(exposed, reps=ctx.bootstrap, level=ctx.level, rng=rng)
-                ),
-            ),
-            MetricResult(
-                "lira.auc",
-                "AUC (LiRA)",
-                "members and non-members are more separable",
-                compare_scores(auc_rows, pairs, reps=ctx.bootstrap, level=ctx.level, rng=rng),
-            ),
-            MetricResult(
-                "lira.balanced_accuracy",
-                "Best balanced accuracy (LiRA)",
-                "the best threshold separates better (in-sample, optimistic)",
-                compare_scores(
-                    balanced_accuracy_rows, pairs, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
-                ),
-            ),
-        ]
-        for f in FPRS:
-            metrics.append(
-                MetricResult(
-                    f"lira.tpr@fpr={f:g}",
-                    f"TPR at {f:.1%} FPR (LiRA)",
-                    "more members identified at this false-positive rate",
-                    compare_scores(
-                        tpr_at_fpr_rows(f),
-                        pairs,
-                        reps=min(ctx.bootstrap, 400),
-                        level=ctx.level,
-                        rng=rng,
-                        min_negatives_needed=min_negatives(f),
-                    ),
-                )
-            )
-
-        # Power check on the original: all training samples vs every held-out sample.
-        original = by_role["original"][0]
-        orig_members, orig_non = original[n_f + n_n : n_f + n_n + n_t], original[n_f + n_n + n_t :]
-        held = torch.as_tensor(held_all)
-        loss_members = -loss(ctx.logits(ctx.original, "train"), ctx.split("train").y)
-        loss_non = -loss(ctx.logits_at(ctx.original, held_all), ctx.data.y[held])
-        power = {
-            "members": int(n_t),
-            "nonmembers": int(len(held_all)),
-            "lira_auc": auc(orig_members, orig_non),
-            "loss_threshold_auc": auc(loss_members, loss_non),
-        }
-        for f in FPRS:
-            power[f"lira_tpr@fpr={f:g}"] = tpr_at_fpr(orig_members, orig_non, f).as_dict()
-            power[f"loss_threshold_tpr@fpr={f:g}"] = tpr_at_fpr(loss_members, loss_non, f).as_dict()
         details = {
             "members": int(n_f),
             "nonmembers": int(n_n),
@@ -300,7 +223,49 @@ class Lira(Attack):
             "queries": "identity + horizontal flip" if len(flips) == 2 else "identity",
             "statistic": "logit-scaled confidence log p_y - log(1 - p_y); mu = median over shadows",
             "shadows": shadows.record(ctx.recipe),
-            "power_on_original": power,
+            "power_on_original": self._power(
+                ctx, by_role["original"][0][n_f + n_n :], len(train_idx), held_all
+            ),
         }
-        figure = roc_figure("ROC of LiRA on the forget set", pairs)
-        return Measurement(tuple(metrics), details=details, figures=(figure,))
+        return MembershipScores(pairs, details=details, roc_title="ROC of LiRA on the forget set")
+
+    def leading_metrics(self, scores: MembershipScores, cmp: Comparer) -> list[MetricResult]:
+        """The exposure: forget samples scored above the retrains' own (1 - exposure_fpr) quantile on them."""
+        fpr = self.params.exposure_fpr
+        exposed = exposure_outcomes({role: [f for f, _ in ps] for role, ps in scores.pairs.items()}, fpr)
+        return [
+            MetricResult(
+                "lira.exposure",
+                f"Forget samples exposed at the retrains' {fpr:.0%} rate (LiRA)",
+                "more forget samples look like members than after retraining",
+                # forget samples alone, against the retrains' own quantile on them: conditioned on them
+                forget_set_comparison(cmp.proportions(exposed)),
+            )
+        ]
+
+    @staticmethod
+    def _power(
+        ctx: AuditContext, original: np.ndarray, n_train: int, held_all: np.ndarray
+    ) -> dict[str, object]:
+        """The power check on the original: LiRA and the loss threshold, training vs held-out samples.
+
+        Args:
+            ctx: The audit.
+            original: The original's LiRA scores on the training samples, then on ``held_all``.
+            n_train: How many training samples lead ``original``.
+            held_all: Every held-out sample (test and population splits).
+        """
+        orig_members, orig_non = original[:n_train], original[n_train:]
+        held = torch.as_tensor(held_all)
+        loss_members = -loss(ctx.logits(ctx.original, "train"), ctx.split("train").y)
+        loss_non = -loss(ctx.logits_at(ctx.original, held_all), ctx.data.y[held])
+        power: dict[str, object] = {
+            "members": int(n_train),
+            "nonmembers": int(len(held_all)),
+            "lira_auc": auc(orig_members, orig_non),
+            "loss_threshold_auc": auc(loss_members, loss_non),
+        }
+        for f in FPRS:
+            power[f"lira_tpr@fpr={f:g}"] = tpr_at_fpr(orig_members, orig_non, f).as_dict()
+            power[f"loss_threshold_tpr@fpr={f:g}"] = tpr_at_fpr(loss_members, loss_non, f).as_dict()
+        return power

@@ -8,19 +8,20 @@ from pydantic import Field
 from torch import nn
 
 from attacks.base import Attack, Measurement, MetricResult, Params
-from auditor.context import AuditContext
+from auditor.context import AuditContext, Comparer, take
 from auditor.inference import evidence_from_replicates
 from auditor.stats import (
     Comparison,
     Estimate,
     bootstrap_indices,
-    compare_proportions,
     forget_set_comparison,
     percentile_interval,
 )
 
 
 class ProbeParams(Params):
+    """Parameters of :class:`Probe`."""
+
     max_fit: int = Field(
         3000, ge=50, description="At most this many samples to fit the probe (seeded subsample)."
     )
@@ -75,10 +76,12 @@ def _weight_layers(model: nn.Module) -> list[nn.Module]:
 def layer_inputs(
     model: nn.Module, x: torch.Tensor, *, depth: int, device: torch.device, batch_size: int = 512
 ) -> np.ndarray | None:
-    """The input of the ``depth``-th weight layer from the top (1: the classification head, whose
-    input is the penultimate representation), flattened; convolutional maps are average-pooled to
-    at most 2 x 2 (or 4) positions first, so a probe sees every channel at a manageable width.
-    None when the model has fewer weight layers than ``depth``.
+    """The input of the ``depth``-th weight layer from the top, flattened.
+
+    Depth 1 is the classification head, whose input is the penultimate representation.
+    Convolutional maps are average-pooled to at most 2 x 2 (or 4) positions first, so a probe sees
+    every channel at a manageable width. None when the model has fewer weight layers than
+    ``depth``.
     """
     layers = _weight_layers(model)
     if depth == 1 and (not layers or not isinstance(layers[-1], nn.Linear)):
@@ -118,12 +121,12 @@ def penultimate_features(
     return out
 
 
-class Probe(Attack):
-    """A linear probe on penultimate features (Alain & Bengio, "Understanding intermediate layers
-    using linear classifier probes", ICLR workshop 2017), applied to unlearning as in the
-    representation-level checks of METHODS.md E2/E6.
+class Probe(Attack[ProbeParams]):
+    """Linear probes on the top representations: is the forgotten data still decodable?
 
-    A multinomial logistic regression is fitted on each model's penultimate features of the
+    After Alain & Bengio, "Understanding intermediate layers using linear classifier probes" (ICLR
+    workshop 2017), applied to unlearning as in the representation-level checks of METHODS.md
+    E2/E6. A multinomial logistic regression is fitted on each model's penultimate features of the
     retain data plus the held-out samples of the forgotten classes (test and population splits),
     with true labels, and scored on the forget samples. If the unlearned model's features still
     decode the forgotten data much better than the reference's do, the information was hidden in
@@ -152,7 +155,6 @@ class Probe(Attack):
         "White-box access to the model's penultimate features and labelled data from the same distribution."
     )
     default_category = "recoverability"
-    Params = ProbeParams
 
     @staticmethod
     def _prefix(depth: int) -> str:
@@ -178,20 +180,20 @@ class Probe(Attack):
             return self._measure(ctx)
 
     def _measure(self, ctx: AuditContext) -> Measurement:
-        rng = ctx.rng("attack/probe")
+        cmp = ctx.comparer("attack/probe")
         y_all = ctx.data.y.numpy()
         classes = np.unique(y_all[ctx.splits.forget])
         held = np.union1d(ctx.splits.test, ctx.splits.population)
         held = held[np.isin(y_all[held], classes)]
         fit_idx = np.union1d(ctx.splits.retain, held)
         if fit_idx.size > self.params.max_fit:
-            fit_idx = np.sort(rng.choice(fit_idx, size=self.params.max_fit, replace=False))
-        x_fit, y_fit = ctx.data.x[torch.as_tensor(fit_idx)], y_all[fit_idx]
+            fit_idx = np.sort(cmp.rng.choice(fit_idx, size=self.params.max_fit, replace=False))
+        x_fit, y_fit = take(ctx.data, fit_idx).x, y_all[fit_idx]
         forget = ctx.split("forget")
         y_forget = forget.y.numpy()
         metrics: list[MetricResult] = []
         for depth in range(1, self.params.depths + 1):
-            metrics += self._measure_depth(ctx, depth, x_fit, y_fit, forget.x, y_forget, rng)
+            metrics += self._measure_depth(ctx, depth, x_fit, y_fit, forget.x, y_forget, cmp)
         details = {
             "fit_samples": int(fit_idx.size),
             "held_out_forget_class_samples": int(held.size),
@@ -212,8 +214,9 @@ class Probe(Attack):
         y_fit: np.ndarray,
         x_forget: torch.Tensor,
         y_forget: np.ndarray,
-        rng: np.random.Generator,
+        cmp: Comparer,
     ) -> list[MetricResult]:
+        """The probe's log loss and accuracy on the forget samples at one depth, every model."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -253,10 +256,8 @@ class Probe(Attack):
                 losses[role].append(-np.log(np.clip(p_true, self.params.p_floor, 1.0)))
                 outcomes[role].append((classes_[proba.argmax(1)] == y_forget).astype(float))
         # Scored on the forget samples alone, which the request names: conditioned on them.
-        log_loss = forget_set_comparison(self._log_mean(losses, reps=ctx.bootstrap, level=ctx.level, rng=rng))
-        comp = forget_set_comparison(
-            compare_proportions(outcomes, reps=ctx.bootstrap, level=ctx.level, rng=rng)
-        )
+        log_loss = forget_set_comparison(self._log_mean(losses, reps=cmp.reps, level=cmp.level, rng=cmp.rng))
+        comp = forget_set_comparison(cmp.proportions(outcomes))
         return [
             MetricResult(
                 f"{prefix}.forget_log_loss",

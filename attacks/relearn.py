@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -13,12 +14,14 @@ from torch.nn import functional as F
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.figures import ROLE_LABELS, curve_figure
 from auditor.context import AuditContext, SplitData, take
-from auditor.inference import evidence_from_replicates
+from auditor.inference import GapEvidence, evidence_from_replicates
 from auditor.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
 from auditor.training import make_optimizer, predict_logits
 
 
 class RelearnParams(Params):
+    """Parameters of :class:`Relearn`."""
+
     seeds: int = Field(5, ge=2, le=100, description="R relearning runs per model (ATTACKS.md 10: R = 5).")
     k_shot: int | None = Field(
         None, ge=1, description="Relearn on k forget samples per run (default: all of them)."
@@ -47,7 +50,7 @@ def relearn_steps(
     model: nn.Module,
     train: SplitData,
     *,
-    done,
+    done: Callable[[nn.Module], tuple[bool, float]],
     lr: float,
     batch_size: int,
     max_steps: int,
@@ -84,10 +87,18 @@ def relearn_steps(
     return steps, True, curve
 
 
-class Relearn(Attack):
-    """Relearn time (Golatkar, Achille & Soatto, CVPR 2020) and the Anamnesis Index (Chundawat,
-    Tarun, Mandal & Kankanhalli, "Zero-Shot Machine Unlearning", IEEE TIFS 2023).
+Done = Callable[[nn.Module], tuple[bool, float]]
+"""A stop rule: model -> (the knowledge is back, the value it was judged on)."""
 
+Runs = dict[str, list[list[tuple[int, bool]]]]
+"""Role -> per model, the (steps, censored) of each relearning run."""
+
+
+class Relearn(Attack[RelearnParams]):
+    """Relearn time and the Anamnesis Index: how fast does the forgotten knowledge return?
+
+    Relearn time after Golatkar, Achille & Soatto (CVPR 2020), the Anamnesis Index after
+    Chundawat, Tarun, Mandal & Kankanhalli, "Zero-Shot Machine Unlearning" (IEEE TIFS 2023).
     Copies of the unlearned model and of each reference are fine-tuned on the forget data (or a
     k-shot subset), with the same seeded batches, and the optimiser steps until the forgotten
     knowledge is back are counted. Class forgetting: until accuracy on held-out samples of the
@@ -111,7 +122,6 @@ class Relearn(Attack):
     )
     default_category = "recoverability"
     white_box = True
-    Params = RelearnParams
 
     def metric_keys(self, forget_kind: str) -> list[str]:
         return ["relearn.log2_steps"]
@@ -119,7 +129,8 @@ class Relearn(Attack):
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         return {"relearn.log2_steps": self.params.gate_tolerance}
 
-    def measure(self, ctx: AuditContext) -> Measurement:
+    def _stop_rule(self, ctx: AuditContext) -> tuple[Done, str]:
+        """When the forgotten knowledge is back, and that rule in words."""
         p = self.params
         device = ctx.device
         forget = ctx.split("forget")
@@ -128,50 +139,49 @@ class Relearn(Attack):
             held = np.union1d(ctx.splits.test, ctx.splits.population)
             held = held[np.isin(y_all[held], ctx.forget_classes)]
             evaluation = take(ctx.data, held)
-            target = (1.0 - p.tolerance) * float(
-                (predict_logits(ctx.original, evaluation.x, device=device).argmax(1) == evaluation.y)
-                .float()
-                .mean()
-            )
 
-            def done(model: nn.Module) -> tuple[bool, float]:
-                acc = float(
-                    (predict_logits(model, evaluation.x, device=device).argmax(1) == evaluation.y)
-                    .float()
-                    .mean()
-                )
+            def accuracy(model: nn.Module) -> float:
+                logits = predict_logits(model, evaluation.x, device=device)
+                return float((logits.argmax(1) == evaluation.y).float().mean())
+
+            target = (1.0 - p.tolerance) * accuracy(ctx.original)
+
+            def back_to_accuracy(model: nn.Module) -> tuple[bool, float]:
+                acc = accuracy(model)
                 return acc >= target, acc
 
             criterion = f"accuracy on {held.size} held-out forgotten-class samples >= {target:.3f} ((1 - alpha) x original)"
-        else:
+            return back_to_accuracy, criterion
 
-            def mean_loss(model: nn.Module) -> float:
-                return float(F.cross_entropy(predict_logits(model, forget.x, device=device), forget.y))
+        def mean_loss(model: nn.Module) -> float:
+            return float(F.cross_entropy(predict_logits(model, forget.x, device=device), forget.y))
 
-            l_o, l_r = mean_loss(ctx.original), float(np.mean([mean_loss(r) for r in ctx.references]))
-            target = l_o + p.tolerance * max(l_r - l_o, 0.0)
+        l_o, l_r = mean_loss(ctx.original), float(np.mean([mean_loss(r) for r in ctx.references]))
+        target = l_o + p.tolerance * max(l_r - l_o, 0.0)
 
-            def done(model: nn.Module) -> tuple[bool, float]:
-                value = mean_loss(model)
-                return value <= target, value
+        def back_to_loss(model: nn.Module) -> tuple[bool, float]:
+            value = mean_loss(model)
+            return value <= target, value
 
-            criterion = f"mean forget loss <= {target:.4f} (L_o {l_o:.4f} + alpha x (L_r {l_r:.4f} - L_o))"
+        return (
+            back_to_loss,
+            f"mean forget loss <= {target:.4f} (L_o {l_o:.4f} + alpha x (L_r {l_r:.4f} - L_o))",
+        )
 
-        # Every non-reference role relearns `seeds` times (batch orders 0..seeds-1); each reference
-        # relearns once, with batch order r, so the references' spread holds both the randomness of
-        # retraining and of the relearning batches (statistics review M1, m10).
+    def _relearn_all(
+        self, ctx: AuditContext, done: Done, subsets: list[SplitData]
+    ) -> tuple[Runs, dict[str, list[float]]]:
+        """Relearn every model; returns the runs and the first seed's curve per role.
+
+        Every non-reference role relearns ``seeds`` times (batch orders 0..seeds-1); each reference
+        relearns once, with batch order r, so the references' spread holds both the randomness of
+        retraining and of the relearning batches (statistics review M1, m10).
+        """
+        p = self.params
         models = ctx.models()
         n_runs = p.seeds * (len(models) - 1) + len(models["reference"])
-        runs: dict[str, list[list[tuple[int, bool]]]] = {role: [] for role in models}
+        runs: Runs = {role: [] for role in models}
         curves: dict[str, list[float]] = {}
-        rng = ctx.rng("attack/relearn")
-        subsets = []
-        for s in range(max(p.seeds, len(models["reference"]))):
-            data = forget
-            if p.k_shot is not None and p.k_shot < len(forget):
-                pick = np.sort(rng.choice(len(forget), size=p.k_shot, replace=False))
-                data = SplitData(forget.x[pick], forget.y[pick], forget.indices[pick])
-            subsets.append(data)
         done_runs = 0
         with ctx.task("relearning", n_runs) as update:
             for role, ms in models.items():
@@ -183,7 +193,6 @@ class Relearn(Attack):
                 for model, seeds in plan:
                     out = []
                     for s in seeds:
-                        gen = ctx.generator_for(f"relearn/{s}")  # the same batches for every model
                         steps, censored, curve = relearn_steps(
                             model,
                             subsets[s],
@@ -191,8 +200,8 @@ class Relearn(Attack):
                             lr=p.lr,
                             batch_size=p.batch_size,
                             max_steps=p.max_steps,
-                            generator=gen,
-                            device=device,
+                            generator=ctx.generator(f"relearn/{s}"),  # the same batches for every model
+                            device=ctx.device,
                         )
                         out.append((steps, censored))
                         if s == 0 and role in ROLE_LABELS and role not in curves:
@@ -200,44 +209,29 @@ class Relearn(Attack):
                         done_runs += 1
                         update(done_runs, n_runs)
                     runs[role].append(out)
+        return runs, curves
 
-        def log_steps(model_runs: list[tuple[int, bool]]) -> np.ndarray:
-            return np.log2(np.array([st for st, _ in model_runs], float) + 1.0)
+    def measure(self, ctx: AuditContext) -> Measurement:
+        p = self.params
+        forget = ctx.split("forget")
+        done, criterion = self._stop_rule(ctx)
+        rng = ctx.rng("attack/relearn")
+        subsets = []
+        for _ in range(max(p.seeds, len(ctx.references))):
+            data = forget
+            if p.k_shot is not None and p.k_shot < len(forget):
+                pick = np.sort(rng.choice(len(forget), size=p.k_shot, replace=False))
+                data = SplitData(forget.x[pick], forget.y[pick], forget.indices[pick])
+            subsets.append(data)
+        runs, curves = self._relearn_all(ctx, done, subsets)
+        comparison = self._compare(runs, rng, level=ctx.level, reps=ctx.bootstrap)
 
-        ref_points = [float(log_steps(r).mean()) for r in runs["reference"]]
-        ref_mean = float(np.mean(ref_points))
-        per_model, evidence = {}, {}
-        for role, model_runs in runs.items():
-            values = np.concatenate([log_steps(r) for r in model_runs])
-            censored = any(c for r in model_runs for _, c in r)
-            idx = bootstrap_indices(values.size, ctx.bootstrap, rng)
-            per_model[role] = Estimate(
-                float(values.mean()),
-                percentile_interval(values[idx].mean(axis=1), ctx.level),
-                n=int(values.size),
-                level=ctx.level,
-                note="censored at the step cap" if censored else None,
-            )
-            if role != "reference":
-                sd = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
-                evidence[role] = evidence_from_replicates(
-                    float(values.mean()) - ref_mean, None, ref_points, fallback_sd=sd
-                )
-        u_runs = log_steps(runs["unlearned"][0])
-        idx = bootstrap_indices(u_runs.size, ctx.bootstrap, rng)
-        gap_reps = u_runs[idx].mean(axis=1) - ref_mean
-        gap = Estimate(
-            evidence["unlearned"].point,
-            evidence["unlearned"].interval(ctx.level),
-            n=int(u_runs.size),
-            level=ctx.level,
-        )
         steps = {role: [st for r in model_runs for st, _ in r] for role, model_runs in runs.items()}
         med_u, med_r = float(np.median(steps["unlearned"])), float(np.median(steps["reference"]))
         rng_ain = ctx.rng("attack/relearn/ain")
         ain_reps = [
             np.median(rng_ain.choice(steps["unlearned"], len(steps["unlearned"])))
-            / max(np.median(rng_ain.choice(steps["reference"], len(steps["reference"]))), 1e-9)
+            / max(float(np.median(rng_ain.choice(steps["reference"], len(steps["reference"])))), 1e-9)
             for _ in range(ctx.bootstrap)
         ]
         details = {
@@ -261,7 +255,7 @@ class Relearn(Attack):
             "relearn.log2_steps",
             "Relearn time, log2(steps + 1)",
             "slower to relearn the forgotten data",
-            Comparison(per_model, gap, gap_reps, float(np.ptp(ref_points)), None, evidence),
+            comparison,
         )
         y_label = "forgotten-class accuracy" if ctx.forget_kind == "class" else "mean forget loss"
         figure = curve_figure(
@@ -277,3 +271,45 @@ class Relearn(Attack):
             "reference.",
         )
         return Measurement((metric,), details=details, figures=(figure,))
+
+    @staticmethod
+    def _compare(runs: Runs, rng: np.random.Generator, *, level: float, reps: int) -> Comparison:
+        """log2(steps + 1) per role, with the unlearned model's gap to the references' mean.
+
+        The references' spread is the retrain-to-retrain variance of the gap; without a second
+        reference, the standard error of the unlearned model's runs stands in.
+        """
+
+        def log_steps(model_runs: list[tuple[int, bool]]) -> np.ndarray:
+            return np.log2(np.array([st for st, _ in model_runs], float) + 1.0)
+
+        ref_points = [float(log_steps(r).mean()) for r in runs["reference"]]
+        ref_mean = float(np.mean(ref_points))
+        per_model: dict[str, Estimate] = {}
+        evidence: dict[str, GapEvidence] = {}
+        for role, model_runs in runs.items():
+            values = np.concatenate([log_steps(r) for r in model_runs])
+            censored = any(c for r in model_runs for _, c in r)
+            idx = bootstrap_indices(values.size, reps, rng)
+            per_model[role] = Estimate(
+                float(values.mean()),
+                percentile_interval(values[idx].mean(axis=1), level),
+                n=int(values.size),
+                level=level,
+                note="censored at the step cap" if censored else None,
+            )
+            if role != "reference":
+                sd = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
+                evidence[role] = evidence_from_replicates(
+                    float(values.mean()) - ref_mean, None, ref_points, fallback_sd=sd
+                )
+        u_runs = log_steps(runs["unlearned"][0])
+        idx = bootstrap_indices(u_runs.size, reps, rng)
+        gap_reps = u_runs[idx].mean(axis=1) - ref_mean
+        gap = Estimate(
+            evidence["unlearned"].point,
+            evidence["unlearned"].interval(level),
+            n=int(u_runs.size),
+            level=level,
+        )
+        return Comparison(per_model, gap, gap_reps, float(np.ptp(ref_points)), None, evidence)

@@ -12,15 +12,20 @@ import torch
 _EPS = 1e-30
 
 
-def probabilities(logits: torch.Tensor) -> np.ndarray:
-    """Softmax in float64."""
-    z = logits.double()
+def probabilities(logits: torch.Tensor, *, temperature: float = 1.0) -> np.ndarray:
+    """softmax(z / T) in float64, the row maximum subtracted first: the one softmax of the attacks.
+
+    Args:
+        logits: ``(N, K)`` logits z.
+        temperature: Softmax temperature T (RMIA's signal takes one; 1 is the plain softmax).
+    """
+    z = logits.double() / temperature
     return torch.softmax(z - z.max(dim=1, keepdim=True).values, dim=1).numpy()
 
 
-def true_class_prob(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
-    """p_y: the probability of the true class."""
-    return probabilities(logits)[np.arange(len(labels)), labels.numpy()]
+def true_class_prob(logits: torch.Tensor, labels: torch.Tensor, *, temperature: float = 1.0) -> np.ndarray:
+    """p_y: the probability of the true class, of softmax(z / T)."""
+    return probabilities(logits, temperature=temperature)[np.arange(len(labels)), labels.numpy()]
 
 
 def loss(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""``threshold``: population threshold membership inference on loss, entropy, modified entropy
-and confidence.
+"""``threshold``: population threshold membership inference.
+
+The per-sample signals are the loss, entropy, modified entropy and confidence.
 """
 
 from __future__ import annotations
@@ -10,16 +11,10 @@ import numpy as np
 from pydantic import Field
 
 from attacks import signals
-from attacks.base import Attack, Measurement, MetricResult, Params
-from attacks.figures import ROLE_ORDER, histogram_figure, roc_figure
+from attacks.base import Figure, Params
+from attacks.figures import ROLE_ORDER, histogram_figure
+from attacks.membership import MembershipAttack, MembershipScores, Pairs
 from auditor.context import AuditContext
-from auditor.stats import (
-    auc_rows,
-    balanced_accuracy_rows,
-    compare_scores,
-    min_negatives,
-    tpr_at_fpr_rows,
-)
 
 Signal = Literal["loss", "entropy", "mentropy", "confidence"]
 
@@ -31,12 +26,14 @@ SIGNALS = {
     "confidence": (signals.true_class_prob, 1.0),
 }
 LABELS = {"loss": "loss", "entropy": "entropy", "mentropy": "modified entropy", "confidence": "confidence"}
-FPRS = (0.001, 0.01, 0.1)
+_DEFAULT_SIGNALS: list[Signal] = ["loss", "entropy", "mentropy"]
 
 
 class ThresholdParams(Params):
+    """Parameters of :class:`ThresholdAttack`."""
+
     signals: list[Signal] = Field(
-        default_factory=lambda: ["loss", "entropy", "mentropy"],
+        default_factory=_DEFAULT_SIGNALS.copy,
         min_length=1,
         description=(
             "Which per-sample signals to threshold. confidence = exp(-loss) ranks samples exactly like loss, "
@@ -54,7 +51,7 @@ class ThresholdParams(Params):
     )
 
 
-class ThresholdAttack(Attack):
+class ThresholdAttack(MembershipAttack[ThresholdParams]):
     """Population threshold membership inference: one global threshold on a per-sample signal.
 
     Signals: loss (Yeom et al., "Privacy Risk in Machine Learning", CSF 2018), prediction entropy
@@ -81,26 +78,17 @@ class ThresholdAttack(Attack):
         "Black-box adversary with softmax outputs and true labels, no shadow models; one global "
         "threshold per signal over all samples (population attack)."
     )
-    Params = ThresholdParams
+    label = "threshold attack"
 
-    def metric_keys(self, forget_kind: str) -> list[str]:
-        keys = []
-        for s in self.params.signals:
-            keys += [f"threshold.{s}.auc", f"threshold.{s}.balanced_accuracy"]
-            keys += [f"threshold.{s}.tpr@fpr={f:g}" for f in FPRS]
-        return keys
+    def signal_labels(self) -> dict[str, str]:
+        return {name: LABELS[name] for name in self.params.signals}
 
-    def default_gates(self, forget_kind: str) -> dict[str, float]:
-        return {f"threshold.{s}.auc": self.params.gate_tolerance for s in self.params.signals}
-
-    def measure(self, ctx: AuditContext) -> Measurement:
+    def scores(self, ctx: AuditContext, rng: np.random.Generator) -> MembershipScores:
         members, nonmembers = ctx.split("forget"), ctx.split("nonmember")
-        rng = ctx.rng("attack/threshold")
-        metrics = []
-        figures = []
+        by_signal: dict[str, Pairs] = {}
         for name in self.params.signals:
             fn, sign = SIGNALS[name]
-            scores = {
+            by_signal[name] = {
                 role: [
                     (
                         sign * fn(ctx.logits(m, "forget"), members.y),
@@ -110,67 +98,33 @@ class ThresholdAttack(Attack):
                 ]
                 for role, ms in ctx.models().items()
             }
-            label = LABELS[name]
-            if not figures:  # the first signal's ROC and score distributions
-                figures.append(roc_figure(f"ROC of the {label} threshold attack", scores))
-                raw = {
-                    f"forget, {role}": sign * np.concatenate([f for f, _ in pairs])  # undo the sign
-                    for role, pairs in scores.items()
-                    if role in ROLE_ORDER
-                }
-                raw["held-out, reference"] = sign * np.concatenate([n for _, n in scores["reference"]])
-                figures.append(
-                    histogram_figure(
-                        f"Per-sample {label} on the forget set",
-                        label,
-                        raw,
-                        roles={
-                            k: ("nonmember" if k.startswith("held-out") else k.split(", ")[1]) for k in raw
-                        },
-                        note="The unlearned model's distribution should match the reference's (which never saw "
-                        "these samples), not the original's.",
-                    )
-                )
-            metrics.append(
-                MetricResult(
-                    f"threshold.{name}.auc",
-                    f"AUC ({label})",
-                    "members and non-members are more separable",
-                    compare_scores(auc_rows, scores, reps=ctx.bootstrap, level=ctx.level, rng=rng),
-                )
-            )
-            metrics.append(
-                MetricResult(
-                    f"threshold.{name}.balanced_accuracy",
-                    f"Best balanced accuracy ({label})",
-                    "the best threshold separates better (in-sample, optimistic)",
-                    compare_scores(
-                        balanced_accuracy_rows, scores, reps=min(ctx.bootstrap, 400), level=ctx.level, rng=rng
-                    ),
-                )
-            )
-            for f in FPRS:
-                metrics.append(
-                    MetricResult(
-                        f"threshold.{name}.tpr@fpr={f:g}",
-                        f"TPR at {f:.1%} FPR ({label})",
-                        "more members identified at this false-positive rate",
-                        compare_scores(
-                            tpr_at_fpr_rows(f),
-                            scores,
-                            reps=min(ctx.bootstrap, 400),
-                            level=ctx.level,
-                            rng=rng,
-                            min_negatives_needed=min_negatives(f),
-                        ),
-                    )
-                )
-        return Measurement(
-            tuple(metrics),
+        first = self.params.signals[0]  # the first signal's ROC and score distributions
+        return MembershipScores(
+            signals=by_signal,
             details={
                 "members": len(members),
                 "nonmembers": len(nonmembers),
                 "nonmember_source": ctx.nonmember_source(),
             },
-            figures=tuple(figures),
+            roc_title=f"ROC of the {LABELS[first]} threshold attack",
+            figures=(self._distributions(first, by_signal[first]),),
+        )
+
+    @staticmethod
+    def _distributions(name: str, pairs: Pairs) -> Figure:
+        """Histograms of one signal on the forget set per role, and on held-out data for the reference."""
+        sign, label = SIGNALS[name][1], LABELS[name]
+        raw = {
+            f"forget, {role}": sign * np.concatenate([f for f, _ in role_pairs])  # undo the sign
+            for role, role_pairs in pairs.items()
+            if role in ROLE_ORDER
+        }
+        raw["held-out, reference"] = sign * np.concatenate([n for _, n in pairs["reference"]])
+        return histogram_figure(
+            f"Per-sample {label} on the forget set",
+            label,
+            raw,
+            roles={k: ("nonmember" if k.startswith("held-out") else k.split(", ")[1]) for k in raw},
+            note="The unlearned model's distribution should match the reference's (which never saw "
+            "these samples), not the original's.",
         )

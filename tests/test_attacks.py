@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from attacks import ATTACKS
-from attacks.signals import entropy, logit_confidence, loss, modified_entropy, true_class_prob
+from attacks.base import Need, Params
+from attacks.membership import MembershipAttack, MembershipScores
+from attacks.signals import entropy, logit_confidence, loss, modified_entropy, probabilities, true_class_prob
 from auditor.config import DataConfig, ForgetConfig
-from auditor.context import AuditContext, take
+from auditor.context import AuditContext, MissingCapabilityError, take
 from auditor.datasets import make_loaded
 from auditor.models import init_model, model_factory
 from auditor.splits import make_splits
@@ -58,6 +60,11 @@ def test_signals_agree_with_definitions():
     p = torch.softmax(logits.double(), 1).numpy()
     np.testing.assert_allclose(loss(logits, y), -np.log(p[[0, 1], [0, 2]]))
     np.testing.assert_allclose(true_class_prob(logits, y), p[[0, 1], [0, 2]])
+    cool = torch.softmax(logits.double() / 2.0, 1).numpy()
+    np.testing.assert_allclose(probabilities(logits, temperature=2.0), cool)
+    np.testing.assert_allclose(true_class_prob(logits, y, temperature=2.0), cool[[0, 1], [0, 2]])
+    big = torch.tensor([[1000.0, 0.0]])  # max-subtracted: no overflow
+    assert probabilities(big)[0, 0] == 1.0 and probabilities(big).dtype == np.float64
     np.testing.assert_allclose(entropy(logits, y), -(p * np.log(p)).sum(1))
     np.testing.assert_allclose(
         logit_confidence(logits, y), np.log(p[[0, 1], [0, 2]] / (1 - p[[0, 1], [0, 2]]))
@@ -121,3 +128,79 @@ def test_accuracy_check_separates_noop_from_retrain():
     assert abs(_gap(same, "accuracy.test_retained_classes").gap.value) < 0.05
     assert set(check.metric_keys("class")) == {m.key for m in noop.metrics}
     assert noop.tables[0].columns[0] == "class" and any("(forgotten)" in r[0] for r in noop.tables[0].rows)
+
+
+class _LossAttack(MembershipAttack[Params]):
+    """What a new membership attack writes: class attributes and one scores() method."""
+
+    name = "loss_mia"
+    title = "Loss attack"
+    summary = "The loss threshold, as a third party would write it."
+    citation = "Yeom et al., CSF 2018."
+    threat_model = "Black-box adversary with outputs and labels."
+    label = "loss"
+
+    def scores(self, ctx, rng):
+        members, held = ctx.split("forget"), ctx.split("nonmember")
+        pairs = {
+            role: [
+                (-loss(ctx.logits(m, "forget"), members.y), -loss(ctx.logits(m, "nonmember"), held.y))
+                for m in ms
+            ]
+            for role, ms in ctx.models().items()
+        }
+        return MembershipScores(pairs, details={"members": len(members)}, roc_title="ROC of the loss attack")
+
+
+def test_a_new_membership_attack_is_one_scores_method():
+    attack = _LossAttack()
+    original, _ = models()
+    result = attack.measure(context(original))
+    keys = ["loss_mia.auc", "loss_mia.balanced_accuracy"] + [
+        f"loss_mia.tpr@fpr={f}" for f in ("0.001", "0.01", "0.1")
+    ]
+    assert attack.metric_keys("class") == keys == [m.key for m in result.metrics]
+    assert attack.default_gates("class") == {}  # no gate_tolerance parameter: reported, not gated
+    assert result.metrics[0].label == "AUC (loss)" and result.details == {
+        "members": len(context(original).split("forget"))
+    }
+    assert [f.title for f in result.figures] == ["ROC of the loss attack"]
+    # the same statistic as the threshold attack's loss block (other resamples: another purpose)
+    threshold = ATTACKS.get("threshold")(ATTACKS.get("threshold").Params(signals=["loss"])).measure(
+        context(original)
+    )
+    ours, theirs = _gap(result, "loss_mia.auc"), _gap(threshold, "threshold.loss.auc")
+    assert {r: e.value for r, e in ours.per_model.items()} == {
+        r: e.value for r, e in theirs.per_model.items()
+    }
+
+
+EXPECTED_NEEDS = {
+    "lira": Need.SHADOWS,
+    "rmia": Need.SHADOWS,
+    "shadow_mia": Need.SHADOWS,
+    "ulira": Need.SHADOWS | Need.METHOD,
+    "differencing": Need.SHADOWS | Need.METHOD,
+    "distinguishability": Need.SHADOWS | Need.METHOD,
+    "backdoor": Need.TRIGGER,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS.names()))
+def test_attacks_declare_what_they_need(name):
+    cls = ATTACKS.get(name)
+    assert cls.requires == EXPECTED_NEEDS.get(name, Need.NONE)
+    assert cls.forget_kinds == (
+        {"backdoor"} if name == "backdoor" else {"class", "random", "indices", "backdoor"}
+    )
+    assert not hasattr(cls, "needs_method")  # the Need flags replaced it
+
+
+@pytest.mark.parametrize(
+    ("name", "missing"),
+    [("lira", "shadow"), ("ulira", "unlearner.name"), ("backdoor", "forget.kind: backdoor")],
+)
+def test_a_missing_capability_is_named_before_any_work(name, missing):
+    original, _ = models()
+    with pytest.raises(MissingCapabilityError, match=missing):
+        ATTACKS.get(name)().measure(context(original))

@@ -52,9 +52,14 @@ def test_nanmedian_first_axis_equals_numpy(k):
     np.testing.assert_array_equal(nanmedian_first_axis(x), expected)
 
 
-def test_params_reject_odd_shadow_counts():
-    with pytest.raises(ValueError, match="even"):
-        LiraParams(shadows=15)
+@pytest.mark.parametrize("name", ["lira", "rmia", "shadow_mia", "ulira", "differencing"])
+def test_params_reject_odd_shadow_counts(name):
+    from attacks import ATTACKS
+
+    params = ATTACKS.get(name).Params
+    with pytest.raises(ValueError, match="must be even .* got 15; use 14 or 16"):
+        params(shadows=15)
+    assert params(shadows=16).shadows == 16
 
 
 @pytest.fixture(scope="module")
