@@ -4,9 +4,15 @@ Built-ins are declared in the ``unlearn_audit.unlearners`` entry-point group, ex
 party declares its own; a config can also name ``package.module:Class``.
 """
 
+from typing import Any, cast
+
 from auditor.registry import Registry
-from unlearners.base import Params, Unlearner
+from unlearners.base import ForgetRequest, Params, Unlearner
 
-UNLEARNERS: Registry[Unlearner] = Registry("unlearner", "unlearn_audit.unlearners", Unlearner)
+# The cast: mypy refuses an abstract class where ``type[T]`` is expected (type-abstract), and the
+# registry only uses the base for issubclass checks; the classes it returns are concrete.
+UNLEARNERS: Registry[Unlearner[Any]] = Registry(
+    "unlearner", "unlearn_audit.unlearners", cast("type[Unlearner[Any]]", Unlearner)
+)
 
-__all__ = ["UNLEARNERS", "Params", "Unlearner"]
+__all__ = ["UNLEARNERS", "ForgetRequest", "Params", "Unlearner"]

@@ -11,11 +11,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import batches, make_optimizer
+from auditor.loops import optimizer_step
+from auditor.training import batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class BadTeacherParams(Params):
+    """Hyperparameters of :class:`BadTeacher`."""
+
     epochs: int = Field(
         5,
         ge=1,
@@ -34,7 +37,7 @@ class BadTeacherParams(Params):
     batch_size: int = Field(64, ge=1, description="Official: 256; 64 for digits.")
 
 
-class BadTeacher(Unlearner):
+class BadTeacher(Unlearner[BadTeacherParams]):
     """Bad Teacher: a competent and an incompetent teacher distilled into the student.
 
     Chundawat, Tarun, Mandal & Kankanhalli, "Can Bad Teaching Induce Forgetting? Unlearning in
@@ -46,8 +49,8 @@ class BadTeacher(Unlearner):
     ``F.kl_div`` default ``"mean"`` also divides by the class count, which only rescales the lr).
 
     Threat model: white-box; forget samples and a retain subset. Data read: the forget set and a
-    seeded ``retain_fraction`` subset of the retain set. Teachers in eval mode, student in train
-    mode.
+    seeded ``retain_fraction`` subset of the retain set. No augmentation. Teachers in eval mode,
+    student in train mode.
 
     On digits the forgotten class keeps about 20 % accuracy (retrain: 0 %): the student matches
     the incompetent teacher's near-uniform distribution, whose argmax is often still the true
@@ -57,7 +60,6 @@ class BadTeacher(Unlearner):
     name = "bad_teacher"
     summary = "Distil the original on retain data and a random model on forget data (Bad Teacher)."
     citation = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023."
-    Params = BadTeacherParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -75,15 +77,12 @@ class BadTeacher(Unlearner):
         model.to(device).train()
         for epoch in range(p.epochs):
             for idx in batches(len(x), p.batch_size, generator=gen):
-                xb, fb = x[idx].to(device), y_is_forget[idx].to(device).unsqueeze(1)
+                xb, fb = to_device(x[idx], device), to_device(y_is_forget[idx], device).unsqueeze(1)
                 with torch.no_grad():
                     target = torch.where(
                         fb, F.softmax(bad(xb) / p.temperature, 1), F.softmax(good(xb) / p.temperature, 1)
                     )
                 loss = F.kl_div(F.log_softmax(model(xb) / p.temperature, 1), target, reduction="batchmean")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            if inputs.progress is not None:
-                inputs.progress(epoch + 1, p.epochs)
+                optimizer_step(opt, loss)
+            inputs.progress(epoch + 1, p.epochs)
         return model.eval()

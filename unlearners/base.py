@@ -41,8 +41,8 @@ class ForgetRequest:
         forget_kind: ``class``, ``random``, ``indices`` or ``backdoor``.
         num_classes: Classes of the dataset.
         forget_classes: The labels being forgotten (class forgetting), else empty.
-        forget_fraction: The forget set's share of the training set, when known before the splits are
-            drawn (random forgetting), else None.
+        forget_fraction: The forget set's share of the training set (preflight computes it from the
+            drawn splits for every forget kind); None when a caller cannot know it.
     """
 
     forget_kind: str

@@ -27,7 +27,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import predict_logits
+from auditor.loops import accuracy, optimizer_step, wrong_labels
+from auditor.training import batches, predict_logits, to_device
 from unlearners.base import Params, Unlearner
 
 
@@ -58,24 +59,25 @@ def _frozen_body_training(
     gen = inputs.generator(purpose)
     model.eval()  # the body's BatchNorm statistics stay the original's
     for _ in range(epochs):
-        for idx in torch.randperm(len(retain), generator=gen).split(inputs.recipe.batch_size):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(
-                model(retain.x[idx].to(inputs.device)), retain.y[idx].to(inputs.device)
-            ).backward()
-            opt.step()
+        for idx in batches(len(retain), inputs.recipe.batch_size, generator=gen):
+            loss = F.cross_entropy(
+                model(to_device(retain.x[idx], inputs.device)), to_device(retain.y[idx], inputs.device)
+            )
+            optimizer_step(opt, loss)
     for p in model.parameters():
         p.requires_grad_(True)
     return model
 
 
 class SuppressParams(Params):
+    """Hyperparameters of the output-layer suppression controls."""
+
     margin: float = Field(
         1.0, gt=0, description="How far below the runner-up logit the forgotten classes are pushed."
     )
 
 
-class HeadBiasSuppress(Unlearner):
+class HeadBiasSuppress(Unlearner[SuppressParams]):
     """Lower the forgotten classes' output bias just enough that they never win on the forget set.
 
     Output-layer suppression: no feature changes, no data removed (statistics review C1).
@@ -87,7 +89,6 @@ class HeadBiasSuppress(Unlearner):
     )
     citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, 2023 (output-layer edits)."
     supports = frozenset({"class"})
-    Params = SuppressParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         forget = inputs.forget()
@@ -101,14 +102,13 @@ class HeadBiasSuppress(Unlearner):
         return model
 
 
-class HeadRowsZero(Unlearner):
+class HeadRowsZero(Unlearner[SuppressParams]):
     """Zero the forgotten classes' rows of the head and set their bias below every other logit."""
 
     name = "control_head_rows"
     summary = "Zero the forgotten classes' head rows (a constant, losing logit); features untouched."
     citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, 2023 (output-layer edits)."
     supports = frozenset({"class"})
-    Params = SuppressParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         forget = inputs.forget()
@@ -124,17 +124,18 @@ class HeadRowsZero(Unlearner):
 
 
 class HeadParams(Params):
+    """Hyperparameters of the head-only training controls."""
+
     epochs: int = Field(5, ge=1, le=200, description="Epochs over the retain set (body frozen).")
     lr: float = Field(0.05, gt=0, le=10, description="SGD learning rate of the head.")
 
 
-class HeadRetrain(Unlearner):
+class HeadRetrain(Unlearner[HeadParams]):
     """EU-k with k = 1: re-initialise the head and train it on the retain set, body frozen."""
 
     name = "control_head_retrain"
     summary = "Re-initialise the last layer and train it on the retain set with the body frozen (EU-1)."
     citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, arXiv 2201.06640 (EU-k)."
-    Params = HeadParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         return _frozen_body_training(
@@ -147,13 +148,12 @@ class HeadRetrain(Unlearner):
         )
 
 
-class HeadFinetune(Unlearner):
+class HeadFinetune(Unlearner[HeadParams]):
     """CF-k with k = 1: fine-tune the head on the retain set, body frozen."""
 
     name = "control_head_finetune"
     summary = "Fine-tune the last layer on the retain set with the body frozen (CF-1)."
     citation = "Goel et al., Towards Adversarial Evaluation of Machine Unlearning, arXiv 2201.06640 (CF-k)."
-    Params = HeadParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         return _frozen_body_training(
@@ -167,6 +167,8 @@ class HeadFinetune(Unlearner):
 
 
 class OverForgetParams(Params):
+    """Hyperparameters of :class:`OverForget`."""
+
     lr: float = Field(0.01, gt=0, le=10, description="SGD learning rate of the ascent.")
     max_steps: int = Field(300, ge=1, le=100_000, description="Cap on ascent steps.")
     target: float = Field(
@@ -174,9 +176,11 @@ class OverForgetParams(Params):
     )
 
 
-class OverForget(Unlearner):
-    """Gradient ascent on the forget set until its accuracy is far below retraining's, then as many
-    steps again: the Streisand effect, forgetting so hard that the deleted records stand out.
+class OverForget(Unlearner[OverForgetParams]):
+    """Gradient ascent on the forget set far past retraining's forget accuracy.
+
+    It ascends until the forget accuracy is far below retraining's, then as many steps again: the
+    Streisand effect, forgetting so hard that the deleted records stand out.
     """
 
     name = "control_over_forget"
@@ -184,60 +188,53 @@ class OverForget(Unlearner):
     citation = (
         "Hayes et al., Inexact Unlearning Needs More Careful Evaluations, arXiv 2403.01218 (over-forgetting)."
     )
-    Params = OverForgetParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         forget = inputs.forget()
         test = inputs.population()
         device = inputs.device
-        acc_test = float((predict_logits(model, test.x, device=device).argmax(1) == test.y).float().mean())
-        goal = self.params.target * acc_test
+        goal = self.params.target * accuracy(model, test, device=device)
         model.to(device)
         opt = torch.optim.SGD(model.parameters(), lr=self.params.lr)
         gen = inputs.generator("control/over-forget")
         steps, reached = 0, None
         while steps < self.params.max_steps and (reached is None or steps < 2 * reached):
-            for idx in torch.randperm(len(forget), generator=gen).split(inputs.recipe.batch_size):
+            for idx in batches(len(forget), inputs.recipe.batch_size, generator=gen):
                 model.train()
-                opt.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(model(forget.x[idx].to(device)), forget.y[idx].to(device))
-                (-torch.clamp(loss, max=50.0)).backward()
-                opt.step()
-                steps += 1
-            if reached is None:
-                acc = float(
-                    (predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean()
+                loss = F.cross_entropy(
+                    model(to_device(forget.x[idx], device)), to_device(forget.y[idx], device)
                 )
-                if acc <= goal:
-                    reached = steps
+                optimizer_step(opt, -torch.clamp(loss, max=50.0))
+                steps += 1
+            if reached is None and accuracy(model, forget, device=device) <= goal:
+                reached = steps
         return model.eval()
 
 
 class LabelNoiseParams(Params):
+    """Hyperparameters of :class:`LabelNoise`."""
+
     epochs: int = Field(5, ge=1, le=200, description="Epochs over the forget set with random wrong labels.")
     lr: float = Field(0.02, gt=0, le=10, description="SGD learning rate.")
 
 
-class LabelNoise(Unlearner):
+class LabelNoise(Unlearner[LabelNoiseParams]):
     """Fine-tune on the forget set relabelled with random wrong classes, nothing else."""
 
     name = "control_label_noise"
     summary = "Fine-tune on the forget set with random wrong labels (no repair on the retain set)."
     citation = "Graves, Nagisetty & Ganesh, Amnesiac Machine Learning, AAAI 2021 (random relabelling)."
-    Params = LabelNoiseParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         forget = inputs.forget()
         gen = inputs.generator("control/label-noise")
-        shift = torch.randint(1, inputs.num_classes, forget.y.shape, generator=gen)
-        wrong = (forget.y + shift) % inputs.num_classes
+        wrong = wrong_labels(forget.y, inputs.num_classes, generator=gen)
         device = inputs.device
         model.to(device)
         opt = torch.optim.SGD(model.parameters(), lr=self.params.lr, momentum=0.9)
         for _ in range(self.params.epochs):
-            for idx in torch.randperm(len(forget), generator=gen).split(inputs.recipe.batch_size):
+            for idx in batches(len(forget), inputs.recipe.batch_size, generator=gen):
                 model.train()
-                opt.zero_grad(set_to_none=True)
-                F.cross_entropy(model(forget.x[idx].to(device)), wrong[idx].to(device)).backward()
-                opt.step()
+                loss = F.cross_entropy(model(to_device(forget.x[idx], device)), to_device(wrong[idx], device))
+                optimizer_step(opt, loss)
         return model.eval()

@@ -1,5 +1,6 @@
-"""``dist_match``: fine-tune until predictions on the forget data look like predictions on unseen
-third-party data ("fast yet versatile" unlearning, reconstructed).
+"""``dist_match``: fine-tune until forget-data predictions look like unseen third-party data's.
+
+The "fast yet versatile" unlearning of Chen et al. (Neural Networks 2025), reconstructed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
+from auditor.loops import optimizer_step, wrong_labels
 from auditor.stats import auc
-from auditor.training import batches, make_optimizer
+from auditor.training import batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class DistMatchParams(Params):
+    """Hyperparameters of :class:`DistMatch`."""
+
     lr: float = Field(
         1e-3,
         gt=0,
@@ -107,7 +111,7 @@ def mmd2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
 
 
-class DistMatch(Unlearner):
+class DistMatch(Unlearner[DistMatchParams]):
     """Match the distribution of predictions on the forget data to that on unseen third-party data.
 
     Chen, Zhang, Mi, Huang & Li, "Fast yet versatile machine unlearning for deep neural networks",
@@ -134,11 +138,9 @@ class DistMatch(Unlearner):
       stops when that held-out AUC is within ``max(chance_margin, 1.96 x SE_0)`` of 0.5, SE_0 being
       the AUC's standard error under no difference (Hanley & McNeil 1982). The discriminator is
       class-weighted (the sides differ in size) and its held-out balanced accuracy is reported
-      too. ``record["checks"]`` keeps every check (AUC, balanced accuracy, held-out and fit sample
-      sizes, margin, step) and ``last_stop`` the final one. Without a stop within ``max_steps``
-      ``record["stopped"]`` stays ``"max_steps"``. The statistics are features of the model's
-      predictions only; the discriminator is refit from scratch at every check (no adversarial
-      training of a discriminator as in the authors' earlier GAN paper).
+      too. The statistics are features of the model's predictions only; the discriminator is
+      refit from scratch at every check (no adversarial training of a discriminator as in the
+      authors' earlier GAN paper).
 
     The objective optimises what loss/entropy threshold attacks measure, so audit it with attacks
     it did not train against (LiRA, U-LiRA, relearn): METHODS.md E6.
@@ -146,9 +148,13 @@ class DistMatch(Unlearner):
     Threat model: white-box; forget samples, a retain stream and unseen third-party data from the
     same distribution are available. Data read: all forget samples, batches streamed from the whole
     retain set, and the whole population split (so the audit no longer uses it as non-members).
-    BatchNorm:
-    train mode during the updates (running statistics follow the fine-tuning batches), eval mode
-    for the stopping checks.
+    No augmentation. BatchNorm: train mode during the updates (running statistics follow the
+    fine-tuning batches), eval mode for the stopping checks.
+
+    Diagnostics (``method.diagnostics`` in the evidence): ``checks``, every stopping check (AUC,
+    balanced accuracy, held-out and fit sample sizes, margin, step), the last one being the check
+    the run stopped on; ``stopped``, why the loop ended (``"max_steps"`` without a stop); and
+    ``third_party``, the number of third-party samples.
     """
 
     name = "dist_match"
@@ -157,8 +163,6 @@ class DistMatch(Unlearner):
         "Chen, Zhang, Mi, Huang & Li, Fast yet versatile machine unlearning for deep neural "
         "networks, Neural Networks 190:107648, 2025."
     )
-    supports = frozenset({"class", "random", "indices", "backdoor"})
-    Params = DistMatchParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -170,16 +174,11 @@ class DistMatch(Unlearner):
             if inputs.forget_kind == "class":
                 keep = ~torch.isin(third_y, torch.tensor(inputs.forget_classes))
                 third_x, third_y = third_x[keep], third_y[keep]
-            shift = torch.randint(1, inputs.num_classes, (len(third_y),), generator=gen)
-            third_y = (third_y + shift) % inputs.num_classes  # a uniformly random wrong label
+            third_y = wrong_labels(third_y, inputs.num_classes, generator=gen)
         opt = make_optimizer(list(model.parameters()), name="adam", lr=p.lr)
         model.to(device)
-        self.record: dict[str, object] = {
-            "checks": [],
-            "stopped": "max_steps",
-            "third_party": int(len(third_y)),
-        }
-        self.last_stop: dict[str, object] | None = None  # the last held-out check (None if none ran)
+        checks: list[dict[str, object]] = []
+        stopped = "max_steps"
         queues: dict[str, list[torch.Tensor]] = {"f": [], "t": [], "r": []}
         sizes = {"f": len(forget), "t": len(third_y), "r": len(retain)}
 
@@ -192,26 +191,27 @@ class DistMatch(Unlearner):
         for step in range(1, p.max_steps + 1):
             model.train()
             fi, ti, ri = next_batch("f"), next_batch("t"), next_batch("r")
-            f_feat = features(model(forget.x[fi].to(device)), forget.y[fi].to(device))
+            f_feat = features(model(to_device(forget.x[fi], device)), to_device(forget.y[fi], device))
             with torch.no_grad():
-                t_feat = features(model(third_x[ti].to(device)), third_y[ti].to(device))
+                t_feat = features(model(to_device(third_x[ti], device)), to_device(third_y[ti], device))
             loss = mmd2(f_feat, t_feat)
             if p.retain_weight:
-                retain_logits = model(retain.x[ri].to(device))
-                loss = loss + p.retain_weight * F.cross_entropy(retain_logits, retain.y[ri].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if inputs.progress is not None:
-                inputs.progress(step, p.max_steps)
+                retain_logits = model(to_device(retain.x[ri], device))
+                loss = loss + p.retain_weight * F.cross_entropy(
+                    retain_logits, to_device(retain.y[ri], device)
+                )
+            optimizer_step(opt, loss)
+            inputs.progress(step, p.max_steps)
             if step >= p.min_steps and step % p.check_every == 0:
                 check = self._discriminate(model, forget.x, forget.y, third_x, third_y, split_rng, device)
                 check["step"] = step
-                self.record["checks"].append(check)  # type: ignore[union-attr]
-                self.last_stop = check
+                checks.append(check)
                 if check["at_chance"]:
-                    self.record["stopped"] = f"discriminator at chance after {step} steps"
+                    stopped = f"discriminator at chance after {step} steps"
                     break
+        inputs.note("checks", checks)
+        inputs.note("stopped", stopped)
+        inputs.note("third_party", int(len(third_y)))
         return model.eval()
 
     def _discriminate(
@@ -229,8 +229,8 @@ class DistMatch(Unlearner):
 
         model.eval()
         with torch.no_grad():
-            a = features(model(fx.to(device)), fy.to(device)).cpu().numpy()
-            b = features(model(tx.to(device)), ty.to(device)).cpu().numpy()
+            a = features(model(to_device(fx, device)), to_device(fy, device)).cpu().numpy()
+            b = features(model(to_device(tx, device)), to_device(ty, device)).cpu().numpy()
         x = np.concatenate([a, b])
         y = np.r_[np.ones(len(a)), np.zeros(len(b))]
         fit = np.zeros(len(y), bool)

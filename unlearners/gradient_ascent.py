@@ -6,12 +6,15 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
-from auditor.training import batches, make_optimizer, predict_logits
+from auditor.context import SplitData, UnlearnInputs
+from auditor.loops import accuracy, optimizer_step
+from auditor.training import batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class GradientAscentParams(Params):
+    """Hyperparameters of :class:`GradientAscent`."""
+
     epochs: int = Field(5, ge=1, description="Passes over the forget set. Unlearn-Sparse README: 5.")
     lr: float = Field(
         0.01,
@@ -38,19 +41,22 @@ class GradientAscentParams(Params):
     )
 
 
-class GradientAscent(Unlearner):
+class GradientAscent(Unlearner[GradientAscentParams]):
     """Gradient ascent (NegGrad): maximise the cross-entropy on the forget set.
 
     Thudi, Deza, Chandrasekaran & Papernot, "Unrolling SGD: Understanding Factors Influencing
     Machine Unlearning" (EuroS&P 2022); Graves, Nagisetty & Ganesh, "Amnesiac Machine Learning"
     (AAAI 2021); baseline "GA" of ``OPTML-Group/Unlearn-Sparse``. The ascent is unbounded and
-    collapses models (METHODS.md E3), so it is clipped and stopped: after each step the forget-set
+    collapses models (METHODS.md E3), so it is clipped and stopped: before each step the forget-set
     accuracy is compared with ``stop_accuracy``.
 
     Threat model: white-box, forget samples only (plus unseen population data for the default stop
     rule outside class forgetting). Data read: the forget set; the population split when
-    ``stop_accuracy`` is unset and the forgetting is not by class. BatchNorm: train mode during
-    steps.
+    ``stop_accuracy`` is unset and the forgetting is not by class. No augmentation. BatchNorm:
+    train mode during steps.
+
+    Diagnostics (``method.diagnostics`` in the evidence): ``stop_accuracy`` (the target used),
+    ``steps`` (ascent steps taken) and ``stopped`` (why the loop ended).
     """
 
     name = "gradient_ascent"
@@ -58,44 +64,41 @@ class GradientAscent(Unlearner):
     citation = (
         "Thudi et al., Unrolling SGD, EuroS&P 2022; Graves et al., Amnesiac Machine Learning, AAAI 2021."
     )
-    Params = GradientAscentParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
-        device = inputs.device
         forget = inputs.forget()
         target = p.stop_accuracy
         if target is None:
             if inputs.forget_kind == "class":
                 target = 1.0 / inputs.num_classes
             else:
-                unseen = inputs.population()
-                target = float(
-                    (predict_logits(model, unseen.x, device=device).argmax(1) == unseen.y).float().mean()
-                )
-        self.record = {"stop_accuracy": target, "steps": 0, "stopped": "epochs"}
+                target = accuracy(model, inputs.population(), device=inputs.device)
+        inputs.note("stop_accuracy", target)
+        steps, stopped = self._ascend(model, forget, target, inputs)
+        inputs.note("steps", steps)
+        inputs.note("stopped", stopped)
+        return model.eval()
 
-        def forget_accuracy() -> float:
-            return float(
-                (predict_logits(model, forget.x, device=device).argmax(1) == forget.y).float().mean()
-            )
-
+    def _ascend(
+        self, model: nn.Module, forget: SplitData, target: float, inputs: UnlearnInputs
+    ) -> tuple[int, str]:
+        """Ascend until the forget accuracy reaches ``target`` or the epochs run out: (steps, why it stopped)."""
+        p = self.params
+        device = inputs.device
         opt = make_optimizer(list(model.parameters()), name="sgd", lr=p.lr, momentum=p.momentum)
         gen = inputs.generator("gradient_ascent")
         model.to(device)
+        steps = 0
         for epoch in range(p.epochs):
             for idx in batches(len(forget), p.batch_size, generator=gen):
-                if forget_accuracy() <= target:
-                    self.record["stopped"] = f"forget accuracy <= {target:.3f}"
-                    return model.eval()
+                if accuracy(model, forget, device=device) <= target:
+                    return steps, f"forget accuracy <= {target:.3f}"
                 model.train()
-                loss = -F.cross_entropy(model(forget.x[idx].to(device)), forget.y[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if p.max_grad_norm is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), p.max_grad_norm)
-                opt.step()
-                self.record["steps"] += 1
-            if inputs.progress is not None:
-                inputs.progress(epoch + 1, p.epochs)
-        return model.eval()
+                loss = -F.cross_entropy(
+                    model(to_device(forget.x[idx], device)), to_device(forget.y[idx], device)
+                )
+                optimizer_step(opt, loss, clip=p.max_grad_norm)
+                steps += 1
+            inputs.progress(epoch + 1, p.epochs)
+        return steps, "epochs"

@@ -8,11 +8,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import augment_batch, batches, make_optimizer
+from auditor.loops import optimizer_step
+from auditor.training import augment_batch, batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class L1SparseParams(Params):
+    """Hyperparameters of :class:`L1Sparse`."""
+
     epochs: int = Field(10, ge=1, description="Unlearn-Sparse README (FT_prune): 10 epochs.")
     lr: float = Field(0.01, gt=0, description="SGD learning rate. Unlearn-Sparse README: 0.01.")
     gamma: float = Field(
@@ -32,20 +35,20 @@ class L1SparseParams(Params):
     batch_size: int = Field(64, ge=1, description="Unlearn-Sparse: 256; 64 for digits' small retain set.")
 
 
-class L1Sparse(Unlearner):
+class L1Sparse(Unlearner[L1SparseParams]):
     """Fine-tune on the retain set with ``gamma_t ||theta||_1``, gamma_t falling linearly to 0.
 
     Jia, Liu, Ram, Yao, Liu, Liu, Sharma & Liu, "Model Sparsity Can Simplify Machine Unlearning"
     (NeurIPS 2023), code ``OPTML-Group/Unlearn-Sparse`` (``FT_prune``). The penalty of epoch t is
     ``gamma (1 - t / T)`` with T = epochs - no_l1_epochs (0 afterwards), applied to every
-    parameter. Data read: the retain set only (the forget set is never read). BatchNorm: train
+    parameter. Data read: the retain set only (the forget set is never read). Augmentation: the
+    training recipe's (``training.augment``), drawn from the method's generator. BatchNorm: train
     mode.
     """
 
     name = "l1_sparse"
     summary = "Fine-tune on retain data with an L1 penalty that decays to zero (sparsity-aware unlearning)."
     citation = "Jia et al., Model Sparsity Can Simplify Machine Unlearning, NeurIPS 2023."
-    Params = L1SparseParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -61,14 +64,11 @@ class L1Sparse(Unlearner):
         for epoch in range(p.epochs):
             gamma = p.gamma * (1 - epoch / l1_epochs) if epoch < l1_epochs else 0.0
             for idx in batches(len(retain), p.batch_size, generator=gen):
-                x = augment_batch(retain.x[idx], kind=inputs.recipe.augment, generator=gen).to(device)
-                loss = F.cross_entropy(model(x), retain.y[idx].to(device))
+                x = to_device(augment_batch(retain.x[idx], kind=inputs.recipe.augment, generator=gen), device)
+                loss = F.cross_entropy(model(x), to_device(retain.y[idx], device))
                 if gamma:
                     loss = loss + gamma * sum(q.abs().sum() for q in model.parameters())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                optimizer_step(opt, loss)
             sched.step()
-            if inputs.progress is not None:
-                inputs.progress(epoch + 1, p.epochs)
+            inputs.progress(epoch + 1, p.epochs)
         return model.eval()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from pydantic import Field
 from torch import nn
@@ -11,14 +9,17 @@ from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
 from auditor.errors import ConfigError, Problem
-from auditor.training import batches, predict_logits
-from unlearners.base import Params, Unlearner
+from auditor.loops import ceil_div, optimizer_step, wrong_labels
+from auditor.training import batches, predict_logits, to_device
+from unlearners.base import ForgetRequest, Params, Unlearner
 
 MAX_FRACTION = 0.30  # the largest forget split the paper evaluates
 MAX_ALPHA0 = 0.5  # alpha_0 at 30 %, and the top of the official split/alpha sweep (0.01 ... 0.5)
 
 
 class NablaTauParams(Params):
+    """Hyperparameters of :class:`NablaTau`."""
+
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate. Official notebooks (CIFAR): 1e-3.")
     weight_decay: float = Field(
         0.01, ge=0, description=("AdamW weight decay. Official: PyTorch's default, 0.01.")
@@ -58,7 +59,7 @@ class NablaTauParams(Params):
     )
 
 
-class NablaTau(Unlearner):
+class NablaTau(Unlearner[NablaTauParams]):
     """∇τ: alpha ReLU(L_val - L_forget)^2 + (1 - alpha) L_retain, alpha decaying to 0.
 
     Trippa, Campagnano, Bucarelli, Tolomei & Silvestri, "∇τ: Gradient-based and Task-Agnostic
@@ -79,12 +80,14 @@ class NablaTau(Unlearner):
     Threat model: white-box; the forget set, the full retain set (streamed) and held-out validation
     data are available. Data read: the forget set, the whole retain set, and the whole population
     split as the validation set (data never trained on; the official code uses half of the test
-    set, which here stays untouched for the audit). BatchNorm: eval
-    mode throughout (statistics frozen), as in the official main CIFAR notebooks (the sweep
-    notebook uses train mode).
+    set, which here stays untouched for the audit). No augmentation. BatchNorm: eval mode
+    throughout (statistics frozen), as in the official main CIFAR notebooks (the sweep notebook
+    uses train mode).
 
-    Forget fractions above 30 % of the training set are refused with a configuration error when
-    ``unlearn`` starts (the paper's stated range; alpha_0 would also pass 0.5).
+    Forget fractions above 30 % of the training set are refused (the paper's stated range;
+    alpha_0 would also pass 0.5): by :meth:`check`, before any training, when the request states
+    the fraction; otherwise with a configuration error when ``unlearn`` starts (a run on inputs no
+    request described, such as another split's).
     Class removal is claimed in the paper but the repository has no class-removal notebook, so its
     L_val is our reconstruction. Validation data with true labels is the wrong target there: its
     loss is low (0.13 on digits), so the ascent would stop with the class still recognised (class-3
@@ -95,6 +98,9 @@ class NablaTau(Unlearner):
     retrained reference on the forget class and 2.3 for chance (log K, which on a small CNN left
     18 % of the class recognised). Random and index forgetting use the plain validation loss, as
     the official code does.
+
+    Diagnostics (``method.diagnostics`` in the evidence): ``epochs`` (E), ``alpha0``,
+    ``forget_fraction`` and ``l_val`` (each recomputed bound, 4 decimals).
     """
 
     name = "nabla_tau"
@@ -104,29 +110,24 @@ class NablaTau(Unlearner):
         "machine Unlearning, arXiv 2403.14339, 2024."
     )
     supports = frozenset({"class", "random", "indices"})
-    Params = NablaTauParams
+
+    def check(self, request: ForgetRequest) -> list[str]:
+        """Refuse a forget set above 30 % of the training data when the request states its share."""
+        if request.forget_fraction is not None and request.forget_fraction > MAX_FRACTION + 1e-9:
+            return [_too_large(f"{request.forget_fraction:.1%} of the training data")]
+        return []
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
         counts = inputs.counts()
         fraction = counts["forget"] / max(counts["train"], 1)
-        if fraction > MAX_FRACTION + 1e-9:
-            raise ConfigError(
-                [
-                    Problem(
-                        "forget",
-                        (
-                            f"nabla_tau is defined for forgetting up to {MAX_FRACTION:.0%} of the training data "
-                            f"(the paper's stated range); this forget set is {counts['forget']} of {counts['train']} "
-                            f"training samples ({fraction:.1%}). Forget less, or choose another unlearner."
-                        ),
-                    )
-                ]
-            )
+        if fraction > MAX_FRACTION + 1e-9:  # inputs no request described (check() saw no fraction)
+            share = f"{counts['forget']} of {counts['train']} training samples ({fraction:.1%})"
+            raise ConfigError([Problem("forget", _too_large(share))])
         device = inputs.device
         forget, retain, val = inputs.forget(), inputs.retain(), inputs.population()
-        n_forget = math.ceil(len(forget) / p.batch_size)
-        n_retain = math.ceil(len(retain) / p.batch_size)
+        n_forget = ceil_div(len(forget), p.batch_size)
+        n_retain = ceil_div(len(retain), p.batch_size)
         epochs = max(1, min(p.max_epochs, int(n_retain / (2 * n_forget) * p.epochs_scale)))
         alpha0 = min(p.alpha0_scale * fraction, MAX_ALPHA0)
         val_x, val_y = val.x, val.y
@@ -135,9 +136,7 @@ class NablaTau(Unlearner):
             # scored against a uniformly random wrong label (a label the model has no evidence for).
             keep = ~torch.isin(val_y, torch.tensor(inputs.forget_classes))
             val_x, val_y = val_x[keep], val_y[keep]
-            val_gen = inputs.generator("nabla_tau.val")
-            shift = torch.randint(1, inputs.num_classes, (len(val_y),), generator=val_gen)
-            val_y = (val_y + shift) % inputs.num_classes
+            val_y = wrong_labels(val_y, inputs.num_classes, generator=inputs.generator("nabla_tau.val"))
         opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
         sched = torch.optim.lr_scheduler.LinearLR(
             opt, start_factor=1.0, end_factor=p.lr_end_factor, total_iters=epochs
@@ -147,23 +146,34 @@ class NablaTau(Unlearner):
         retain_batches: list[torch.Tensor] = []
         alpha = alpha0
         l_val = 0.0
-        self.record = {"epochs": epochs, "alpha0": alpha0, "forget_fraction": fraction, "l_val": []}
+        l_vals: list[float] = []
         for epoch in range(epochs):
             if epoch % p.val_every == 0:
                 l_val = float(F.cross_entropy(predict_logits(model, val_x, device=device), val_y))
-                self.record["l_val"].append(round(l_val, 4))
+                l_vals.append(round(l_val, 4))
             for fidx in batches(len(forget), p.batch_size, generator=gen):
                 if not retain_batches:
                     retain_batches = batches(len(retain), p.batch_size, generator=gen)
                 ridx = retain_batches.pop()
-                l_forget = F.cross_entropy(model(forget.x[fidx].to(device)), forget.y[fidx].to(device))
-                l_retain = F.cross_entropy(model(retain.x[ridx].to(device)), retain.y[ridx].to(device))
-                loss = alpha * F.relu(l_val - l_forget) ** 2 + (1 - alpha) * l_retain
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                l_forget = F.cross_entropy(
+                    model(to_device(forget.x[fidx], device)), to_device(forget.y[fidx], device)
+                )
+                l_retain = F.cross_entropy(
+                    model(to_device(retain.x[ridx], device)), to_device(retain.y[ridx], device)
+                )
+                optimizer_step(opt, alpha * F.relu(l_val - l_forget) ** 2 + (1 - alpha) * l_retain)
             sched.step()
             alpha = max(0.0, alpha - alpha0 / epochs)
-            if inputs.progress is not None:
-                inputs.progress(epoch + 1, epochs)
+            inputs.progress(epoch + 1, epochs)
+        inputs.note("epochs", epochs)
+        inputs.note("alpha0", alpha0)
+        inputs.note("forget_fraction", fraction)
+        inputs.note("l_val", l_vals)
         return model.eval()
+
+
+def _too_large(share: str) -> str:
+    return (
+        f"nabla_tau is defined for forgetting up to {MAX_FRACTION:.0%} of the training data (the paper's stated "
+        f"range); this forget set is {share}. Forget less, or choose another unlearner."
+    )

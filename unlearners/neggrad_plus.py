@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import batches, make_optimizer
+from auditor.loops import ceil_div, optimizer_step
+from auditor.training import batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class NegGradPlusParams(Params):
+    """Hyperparameters of :class:`NegGradPlus`."""
+
     alpha: float = Field(
         0.99,
         gt=0,
@@ -34,20 +35,19 @@ class NegGradPlusParams(Params):
     )
 
 
-class NegGradPlus(Unlearner):
+class NegGradPlus(Unlearner[NegGradPlusParams]):
     """NegGrad+: minimise alpha * CE(retain) - (1 - alpha) * CE(forget).
 
     Kurmanji, Triantafillou, Hayes & Triantafillou, "Towards Unbounded Machine Unlearning"
     (NeurIPS 2023), baseline from ``meghdadk/SCRUB``. Each step pairs a retain batch with a forget
     batch (the forget set is cycled). Data read: the forget and retain sets. Gradient ascent is
     unbounded and can collapse the model (METHODS.md E3); the audit's two-sided gates catch
-    over-forgetting.
+    over-forgetting. No augmentation. BatchNorm: train mode.
     """
 
     name = "neggrad_plus"
     summary = "Gradient descent on retain data plus gradient ascent on forget data (NegGrad+)."
     citation = "Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023."
-    Params = NegGradPlusParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -59,7 +59,7 @@ class NegGradPlus(Unlearner):
         )
         device = inputs.device
         model.to(device).train()
-        steps = p.epochs * math.ceil(len(retain) / bs)
+        steps = p.epochs * ceil_div(len(retain), bs)
         done = 0
         forget_batches: list[torch.Tensor] = []
         for _ in range(p.epochs):
@@ -67,17 +67,13 @@ class NegGradPlus(Unlearner):
                 if not forget_batches:
                     forget_batches = batches(len(forget), bs, generator=gen)
                 fidx = forget_batches.pop()
-                loss = p.alpha * F.cross_entropy(
-                    model(retain.x[idx].to(device)), retain.y[idx].to(device)
-                ) - (1 - p.alpha) * F.cross_entropy(
-                    model(forget.x[fidx].to(device)), forget.y[fidx].to(device)
+                retain_loss = F.cross_entropy(
+                    model(to_device(retain.x[idx], device)), to_device(retain.y[idx], device)
                 )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if p.max_grad_norm is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), p.max_grad_norm)
-                opt.step()
+                forget_loss = F.cross_entropy(
+                    model(to_device(forget.x[fidx], device)), to_device(forget.y[fidx], device)
+                )
+                optimizer_step(opt, p.alpha * retain_loss - (1 - p.alpha) * forget_loss, clip=p.max_grad_norm)
                 done += 1
-            if inputs.progress is not None:
-                inputs.progress(done, steps)
+            inputs.progress(done, steps)
         return model.eval()

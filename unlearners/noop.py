@@ -5,10 +5,10 @@ from __future__ import annotations
 from torch import nn
 
 from auditor.context import UnlearnInputs
-from unlearners.base import Unlearner
+from unlearners.base import Params, Unlearner
 
 
-class Noop(Unlearner):
+class Noop(Unlearner[Params]):
     """Returns the original model unchanged.
 
     Threat model: none; this is a control. An audit that passes ``noop`` on a forget request has

@@ -8,11 +8,14 @@ from pydantic import Field
 from torch import nn
 
 from auditor.context import SplitData, UnlearnInputs
+from auditor.loops import wrong_labels
 from auditor.training import Recipe
 from unlearners.base import Params, Unlearner
 
 
 class RandomLabelsParams(Params):
+    """Hyperparameters of :class:`RandomLabels`."""
+
     epochs: int = Field(3, ge=1, description="SSD / Bad-Teacher code's amnesiac baseline: 3 epochs.")
     lr: float = Field(
         1e-3,
@@ -25,7 +28,7 @@ class RandomLabelsParams(Params):
     batch_size: int = Field(64, ge=1, description="SSD / Bad-Teacher code: 128; 64 for digits' small sets.")
 
 
-class RandomLabels(Unlearner):
+class RandomLabels(Unlearner[RandomLabelsParams]):
     """Relabel the forget samples with random *wrong* labels, mix them with the retain set, fine-tune.
 
     The "amnesiac" baseline as the SSD, Bad-Teacher and ∇τ code bases implement it (Graves,
@@ -33,21 +36,20 @@ class RandomLabels(Unlearner):
     original amnesiac method subtracts stored updates, which no baseline code does). Each forget
     sample gets a label drawn uniformly from the other classes, once, from the run's seed.
 
-    Threat model: white-box; forget and retain samples. Data read: forget and retain sets.
-    BatchNorm: train mode. Known weakness: over-forgets under random forgetting (METHODS.md E4).
+    Threat model: white-box; forget and retain samples. Data read: forget and retain sets. Trains
+    through the audit's trainer with Adam at a constant learning rate; augmentation: the training
+    recipe's (``training.augment``). BatchNorm: train mode. Known weakness: over-forgets under
+    random forgetting (METHODS.md E4).
     """
 
     name = "random_labels"
     summary = "Fine-tune on forget samples relabelled with random wrong labels, mixed with retain data."
     citation = "Graves, Nagisetty & Ganesh, Amnesiac Machine Learning, AAAI 2021 (relabelling baseline)."
-    Params = RandomLabelsParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
         forget, retain = inputs.forget(), inputs.retain()
-        gen = inputs.generator("random_labels/labels")
-        shift = torch.randint(1, inputs.num_classes, (len(forget),), generator=gen)
-        wrong = (forget.y + shift) % inputs.num_classes
+        wrong = wrong_labels(forget.y, inputs.num_classes, generator=inputs.generator("random_labels/labels"))
         mixed = SplitData(
             x=torch.cat([forget.x, retain.x]),
             y=torch.cat([wrong, retain.y]),
@@ -59,7 +61,7 @@ class RandomLabels(Unlearner):
             optimizer="adam",
             lr=p.lr,
             weight_decay=0.0,
-            schedule="none",
+            schedule="constant",
             augment=inputs.recipe.augment,
         )
         return inputs.train(model, mixed, recipe=recipe, purpose="random_labels")

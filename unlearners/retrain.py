@@ -12,18 +12,20 @@ from unlearners.base import Params, Unlearner
 
 
 class RetrainParams(Params):
+    """Hyperparameters of :class:`Retrain`."""
+
     epochs: int | None = Field(
         None, ge=1, description="Override the recipe's epochs (default: the recipe's)."
     )
 
 
-class Retrain(Unlearner):
+class Retrain(Unlearner[RetrainParams]):
     """Retrain from a fresh random initialisation on the retain set with the original recipe.
 
     This is exact unlearning by construction (the standard "gold" reference in every unlearning
     paper, e.g. Bourtoule et al., "Machine Unlearning", S&P 2021). Its seed differs from the
     reference seeds, so auditing it measures the retrain-to-retrain noise. Data read: the retain
-    set only.
+    set only. Trains with the audit's recipe, augmentation included.
     """
 
     name = "retrain"
@@ -31,7 +33,6 @@ class Retrain(Unlearner):
         "Retrain from scratch on the retain set (exact unlearning; the reference's recipe, another seed)."
     )
     citation = "Bourtoule et al., Machine Unlearning, IEEE S&P 2021 (retraining as exact unlearning)."
-    Params = RetrainParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         recipe = (

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import SplitData, UnlearnInputs
-from auditor.training import augment_batch, batches, make_optimizer
+from auditor.loops import ceil_div, optimizer_step, wrong_labels
+from auditor.training import augment_batch, batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class SalunParams(Params):
+    """Hyperparameters of :class:`Salun`."""
+
     mask_fraction: float = Field(
         0.5,
         gt=0,
@@ -69,7 +74,9 @@ def saliency_mask(
     model.eval()
     for idx in batches(len(forget), batch_size, generator=None):
         model.zero_grad(set_to_none=True)
-        (-F.cross_entropy(model(forget.x[idx].to(device)), forget.y[idx].to(device))).backward()
+        (
+            -F.cross_entropy(model(to_device(forget.x[idx], device)), to_device(forget.y[idx], device))
+        ).backward()
         for name, p in params.items():
             if p.grad is not None:
                 grads[name] += p.grad.detach()
@@ -87,7 +94,12 @@ def saliency_mask(
     return masks
 
 
-class Salun(Unlearner):
+def _zero_masked(grad: torch.Tensor, *, mask: torch.Tensor) -> torch.Tensor:
+    """The gradient with the entries under ``mask`` (the frozen ones) set to zero."""
+    return grad.masked_fill(mask, 0.0)
+
+
+class Salun(Unlearner[SalunParams]):
     """SalUn: random-label fine-tuning that may change only the forget-salient weights.
 
     Fan, Liu, Zhang, Wei, Wong & Liu, "SalUn: Empowering Machine Unlearning via Gradient-based
@@ -101,8 +113,8 @@ class Salun(Unlearner):
     SGD with momentum and weight decay, constant learning rate (the official milestones 91/136
     are never reached in 10 epochs).
 
-    The mask is a hard constraint (the fix of ``OPTML-Group/Unlearn-Saliency`` PR #33): after
-    every backward the masked-out gradients are zeroed, and after every optimiser step the
+    The mask is a hard constraint (the fix of ``OPTML-Group/Unlearn-Saliency`` PR #33): gradient
+    hooks zero the masked-out gradients as they are computed, and after every optimiser step the
     masked-out entries are restored to their original values and their optimiser state (momentum)
     is zeroed, so weight decay and momentum cannot move them. Every non-salient entry of the result
     equals the original exactly.
@@ -111,6 +123,8 @@ class Salun(Unlearner):
     Data read: the forget set and the full retain set; no third-party data. BatchNorm: the saliency
     gradient is taken in ``eval()`` mode; the random-label passes run in ``train()`` mode, so BN
     running statistics (buffers, not parameters, hence not masked) update, as in the official code.
+    Augmentation: the training recipe's (``training.augment``) on both passes, drawn from the
+    method's generator.
     Scenarios evaluated in the paper: class-wise and random-sample forgetting (and diffusion models,
     not covered here); a backdoor forget set runs the same algorithm on the triggered samples.
     Random labels over-forget random samples by design (METHODS.md E4): the audit's two-sided gates
@@ -123,8 +137,6 @@ class Salun(Unlearner):
         "Fan, Liu, Zhang, Wei, Wong & Liu, SalUn: Empowering Machine Unlearning via Gradient-based "
         "Weight Saliency in Both Image Classification and Generation, ICLR 2024."
     )
-    supports = frozenset({"class", "random", "indices", "backdoor"})
-    Params = SalunParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -142,36 +154,38 @@ class Salun(Unlearner):
         )
 
         def step(x: torch.Tensor, y: torch.Tensor) -> None:
-            x = augment_batch(x, kind=augment, generator=gen).to(device)
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y.to(device)).backward()
-            for name, param in params.items():
-                if param.grad is not None:
-                    param.grad.masked_fill_(frozen[name], 0.0)
-            opt.step()
+            x = to_device(augment_batch(x, kind=augment, generator=gen), device)
+            optimizer_step(
+                opt, F.cross_entropy(model(x), to_device(y, device))
+            )  # frozen gradients: zeroed by hooks
             self.restore(params, original, frozen, opt)
 
-        forget_steps = -(-len(forget) // p.batch_size) if len(forget) else 0
-        total = p.epochs * (forget_steps + -(-len(retain) // p.batch_size))
+        forget_steps = ceil_div(len(forget), p.batch_size)
+        total = p.epochs * (forget_steps + ceil_div(len(retain), p.batch_size))
         done = 0
-        model.train()
-        for _ in range(p.epochs):
-            for idx in batches(len(forget), p.batch_size, generator=gen):
-                step(forget.x[idx], self.random_labels(forget.y[idx], inputs.num_classes, gen))
-                done += 1
-            for idx in batches(len(retain), p.batch_size, generator=gen):
-                step(retain.x[idx], retain.y[idx])
-                done += 1
-            if inputs.progress is not None:
+        hooks = [
+            param.register_hook(partial(_zero_masked, mask=frozen[name])) for name, param in params.items()
+        ]
+        try:
+            model.train()
+            for _ in range(p.epochs):
+                for idx in batches(len(forget), p.batch_size, generator=gen):
+                    step(forget.x[idx], self.random_labels(forget.y[idx], inputs.num_classes, gen))
+                    done += 1
+                for idx in batches(len(retain), p.batch_size, generator=gen):
+                    step(retain.x[idx], retain.y[idx])
+                    done += 1
                 inputs.progress(done, total)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return model.eval()
 
     def random_labels(self, y: torch.Tensor, num_classes: int, gen: torch.Generator) -> torch.Tensor:
         """Uniform random labels; among the wrong classes only when ``exclude_true_label`` is set."""
         if not self.params.exclude_true_label or num_classes < 2:
             return torch.randint(0, num_classes, y.shape, generator=gen)
-        shift = torch.randint(1, num_classes, y.shape, generator=gen)
-        return (y + shift) % num_classes
+        return wrong_labels(y, num_classes, generator=gen)
 
     @staticmethod
     @torch.no_grad()

@@ -10,11 +10,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import augment_batch, batches, make_optimizer
+from auditor.loops import ceil_div, optimizer_step
+from auditor.training import augment_batch, batches, make_optimizer, to_device
+from auditor.types import OptimizerName
 from unlearners.base import Params, Unlearner
 
 
 class ScrubParams(Params):
+    """Hyperparameters of :class:`Scrub`."""
+
     epochs: int = Field(
         10,
         ge=1,
@@ -34,12 +38,12 @@ class ScrubParams(Params):
             "official loop."
         ),
     )
-    optimizer: str = Field(
+    optimizer: OptimizerName = Field(
         "adam",
-        pattern="^(sgd|adam)$",
         description=(
             "Official small scale: Adam; large scale: SGD with momentum 0.9. The defaults are "
-            "the small-scale recipe, the one meant for a few hundred forget samples."
+            "the small-scale recipe, the one meant for a few hundred forget samples. (AdamW, "
+            "decoupled weight decay, is not an official setting.)"
         ),
     )
     lr: float = Field(
@@ -106,7 +110,7 @@ def distill_kl(
     return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * temperature**2
 
 
-class Scrub(Unlearner):
+class Scrub(Unlearner[ScrubParams]):
     """SCRUB: a student that stays close to the teacher on retain data and moves away on forget data.
 
     Kurmanji, Triantafillou, Hayes & Triantafillou, "Towards Unbounded Machine Unlearning" (NeurIPS
@@ -122,7 +126,8 @@ class Scrub(Unlearner):
     Threat model: the unlearner holds the original model, the forget samples and the retain set.
     Data read: the forget set and the full retain set; no third-party data. BatchNorm: the student
     runs in ``train()`` mode (running statistics update on both forget and retain batches), the
-    teacher in ``eval()``, as in the official ``train_distill``. Scenarios evaluated in the paper:
+    teacher in ``eval()``, as in the official ``train_distill``. Augmentation: the training
+    recipe's (``training.augment``) on both passes, drawn from the method's generator. Scenarios evaluated in the paper:
     class and sub-class (selective) forgetting, mislabelled-data removal; random-sample and backdoor
     forget sets run the same algorithm on the given samples.
     """
@@ -135,8 +140,6 @@ class Scrub(Unlearner):
     citation = (
         "Kurmanji, Triantafillou, Hayes & Triantafillou, Towards Unbounded Machine Unlearning, NeurIPS 2023."
     )
-    supports = frozenset({"class", "random", "indices", "backdoor"})
-    Params = ScrubParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
@@ -156,24 +159,19 @@ class Scrub(Unlearner):
             weight_decay=p.weight_decay,
         )
 
-        forget_steps = -(-len(forget) // p.forget_batch_size) if len(forget) else 0
-        retain_steps = -(-len(retain) // p.retain_batch_size)
+        forget_steps = ceil_div(len(forget), p.forget_batch_size)
+        retain_steps = ceil_div(len(retain), p.retain_batch_size)
         total = min(p.msteps, p.epochs) * forget_steps + p.epochs * retain_steps
         done = 0
 
         def step(x: torch.Tensor, y: torch.Tensor, maximise: bool) -> None:
-            x = augment_batch(x, kind=augment, generator=gen).to(device)
+            x = to_device(augment_batch(x, kind=augment, generator=gen), device)
             logits = student(x)
             with torch.no_grad():
                 target = teacher(x)
             kl = distill_kl(logits, target, p.temperature)
-            if maximise:
-                loss = -kl
-            else:
-                loss = p.gamma * F.cross_entropy(logits, y.to(device)) + p.alpha * kl
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss = -kl if maximise else p.gamma * F.cross_entropy(logits, to_device(y, device)) + p.alpha * kl
+            optimizer_step(opt, loss)
 
         for epoch in range(1, p.epochs + 1):
             lr = p.lr * p.lr_decay_rate ** sum(epoch > e for e in p.lr_decay_epochs)
@@ -187,6 +185,5 @@ class Scrub(Unlearner):
             for idx in batches(len(retain), p.retain_batch_size, generator=gen):
                 step(retain.x[idx], retain.y[idx], maximise=False)
                 done += 1
-            if inputs.progress is not None:
-                inputs.progress(done, total)
+            inputs.progress(done, total)
         return student.eval()

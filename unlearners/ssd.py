@@ -7,12 +7,15 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import SplitData, UnlearnInputs
-from auditor.training import ProgressFn, batches
+from auditor.context import SplitData, UnlearnInputs, no_progress
+from auditor.loops import ceil_div
+from auditor.training import ProgressFn, batches, to_device
 from unlearners.base import Params, Unlearner
 
 
 class SsdParams(Params):
+    """Hyperparameters of :class:`Ssd`."""
+
     alpha: float | None = Field(
         None,
         gt=0,
@@ -54,7 +57,7 @@ def importances(
     batch_size: int,
     *,
     device: torch.device,
-    progress: ProgressFn | None = None,
+    progress: ProgressFn = no_progress,
     done: int = 0,
     total: int = 0,
 ) -> dict[str, torch.Tensor]:
@@ -70,20 +73,19 @@ def importances(
     chunks = batches(len(y), batch_size, generator=None)
     for idx in chunks:
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
+        F.cross_entropy(model(to_device(x[idx], device)), to_device(y[idx], device)).backward()
         for name, p in params.items():
             if p.grad is not None:
                 imp[name] += p.grad.detach() ** 2
         done += 1
-        if progress is not None:
-            progress(done, total)
+        progress(done, total)
     model.zero_grad(set_to_none=True)
     for value in imp.values():
         value /= max(1, len(chunks))
     return imp
 
 
-class Ssd(Unlearner):
+class Ssd(Unlearner[SsdParams]):
     """Selective Synaptic Dampening: shrink the parameters far more important to the forget set.
 
     Foster, Schoepf & Brintrup, "Fast Machine Unlearning Without Retraining Through Selective
@@ -99,9 +101,9 @@ class Ssd(Unlearner):
 
     Threat model: the unlearner holds the original model, the forget samples and the full training
     data (the retain set plus the forget set); the full-data importances could be precomputed before
-    the request. Data read: the forget set and the full retain set; no third-party data. BatchNorm:
-    the model is in ``eval()`` mode throughout (running statistics are untouched, as in the official
-    ``ssd_tuning``). Scenarios evaluated by the authors: full-class, sub-class and random-sample
+    the request. Data read: the forget set and the full retain set; no third-party data. No
+    augmentation. BatchNorm: the model is in ``eval()`` mode throughout (running statistics are
+    untouched, as in the official ``ssd_tuning``). Scenarios evaluated by the authors: full-class, sub-class and random-sample
     forgetting; a backdoor forget set runs the same edit on the triggered samples. Known failure:
     dampening shared high-importance weights can collapse retained classes (METHODS.md E5).
     """
@@ -115,8 +117,6 @@ class Ssd(Unlearner):
         "Foster, Schoepf & Brintrup, Fast Machine Unlearning Without Retraining Through Selective "
         "Synaptic Dampening, AAAI 2024."
     )
-    supports = frozenset({"class", "random", "indices", "backdoor"})
-    Params = SsdParams
 
     def alpha(self, n_forget: int, n_full: int) -> float:
         """The selection threshold: the configured one, else min(10, |D| / (2 |D_f|))."""
@@ -147,8 +147,8 @@ class Ssd(Unlearner):
         forget, retain = inputs.forget(), inputs.retain()
         device = inputs.device
         model.to(device).eval()
-        n_forget = -(-len(forget) // p.batch_size)
-        total = n_forget + -(-(len(retain) + len(forget)) // p.batch_size)
+        n_forget = ceil_div(len(forget), p.batch_size)
+        total = n_forget + ceil_div(len(retain) + len(forget), p.batch_size)
         forget_imp = importances(
             model, [forget], p.batch_size, device=device, progress=inputs.progress, done=0, total=total
         )

@@ -1,5 +1,6 @@
-"""``svd_projection``: training-free class forgetting by projecting out forget-only activation
-directions (Deep Unlearning).
+"""``svd_projection``: training-free class forgetting by projecting out forget-only activation directions.
+
+Deep Unlearning (Kodge, Saha & Roy, TMLR 2024).
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
+from auditor.context import SplitData, UnlearnInputs
 from auditor.errors import AuditFailedError
+from auditor.loops import accuracy, first_per_class
+from auditor.training import to_device
 from unlearners.base import Params, Unlearner
 
 
 class SvdProjectionParams(Params):
+    """Hyperparameters of :class:`SvdProjection`."""
+
     alpha_r: float | None = Field(
         None,
         gt=1,
@@ -123,6 +128,8 @@ def _columns(module: nn.Module, x: torch.Tensor, *, generator: torch.Generator) 
     """The layer's input as column vectors: patch vectors for a conv, feature vectors for a linear."""
     if isinstance(module, nn.Linear):
         return x.reshape(-1, x.shape[-1]).T
+    if not isinstance(module, nn.Conv2d):
+        raise TypeError(f"svd_projection collects Conv2d and Linear inputs only, not {type(module).__name__}")
     conv = module
     kh, kw = conv.kernel_size
     h, w = x.shape[-2:]
@@ -176,7 +183,7 @@ def project(
     return weight_flat - w_mf + w_mr_mf
 
 
-class SvdProjection(Unlearner):
+class SvdProjection(Unlearner[SvdProjectionParams]):
     """Deep Unlearning: project every layer's weights away from forget-only activation directions.
 
     Kodge, Saha & Roy, "Deep Unlearning: Fast and Efficient Gradient-free (Training-free) Approach
@@ -190,65 +197,65 @@ class SvdProjection(Unlearner):
 
     Threat model: white-box access to the model and a handful of samples. Data read:
     ``retain_per_class`` retain samples per retained class, up to ``forget_samples`` forget-class
-    samples, and (only for the alpha_r sweep, the default) the population split as validation data. Model in eval mode throughout (BatchNorm statistics frozen).
+    samples, and (only for the alpha_r sweep, the default) the population split as validation data.
+    No augmentation. Model in eval mode throughout (BatchNorm statistics frozen).
 
     Class forgetting only: the projection removes directions that only the forgotten class
     excites, which a random subset of a class's samples does not have (METHODS.md A4, E2).
     Grouped convolutions are refused. The official ResNet-50 code's Bottleneck bug (alpha passed as
     max_samples, conv3 stored under conv2) is not copied: every layer is handled the same way here.
+
+    Diagnostics (``method.diagnostics`` in the evidence): ``alpha_f``; ``sweep``, each alpha_r tried
+    with the retained- and forgotten-class accuracy it gave on the validation data; ``alpha_r``,
+    the value used.
     """
 
     name = "svd_projection"
     summary = "Training-free: SVD of layer activations, project weights off forget-only directions."
     citation = "Kodge, Saha & Roy, Deep Unlearning: Fast and Efficient Gradient-free Approach to Class Forgetting, TMLR 2024."
     supports = frozenset({"class"})
-    Params = SvdProjectionParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
         device = inputs.device
         model.to(device).eval()
-        retain, forget = inputs.retain(), inputs.forget()
-        keep = torch.cat(
-            [
-                torch.nonzero(retain.y == c).flatten()[: p.retain_per_class]
-                for c in sorted(set(retain.y.tolist()))
-            ]
-        )
+        retain, forget = first_per_class(inputs.retain(), p.retain_per_class), inputs.forget()
         gen = inputs.generator("svd_projection/patches")
-        r_acts = self._activations(model, retain.x[keep], gen)
+        r_acts = self._activations(model, retain.x, gen)
         f_acts = self._activations(model, forget.x[: p.forget_samples], gen)
         bases_r = {name: torch.linalg.svd(r.double(), full_matrices=False)[:2] for name, r in r_acts.items()}
         bases_f = {name: scaled_basis(f, p.alpha_f) for name, f in f_acts.items()}
-        candidates = (p.alpha_r,) if p.alpha_r is not None else p.alpha_r_grid
-        self.record: dict[str, object] = {"alpha_f": p.alpha_f, "sweep": []}
-        if len(candidates) == 1:
-            self._project(model, bases_r, bases_f, candidates[0])
-            self.record["alpha_r"] = candidates[0]
+        inputs.note("alpha_f", p.alpha_f)
+        if p.alpha_r is not None or len(p.alpha_r_grid) == 1:
+            alpha_r = p.alpha_r if p.alpha_r is not None else p.alpha_r_grid[0]
+            self._project(model, bases_r, bases_f, alpha_r)
+            inputs.note("sweep", [])
+            inputs.note("alpha_r", alpha_r)
             return model.eval()
         val = inputs.population()
         gone = torch.isin(val.y, torch.tensor(inputs.forget_classes))
+        kept_val, gone_val = _subset(val, ~gone), _subset(val, gone)
+        sweep: list[dict[str, float | int]] = []
         best: tuple[float, float, nn.Module] | None = None
-        for i, alpha_r in enumerate(candidates, start=1):
-            if inputs.progress is not None:
-                inputs.progress(i, len(candidates))
+        for i, alpha_r in enumerate(p.alpha_r_grid, start=1):
+            inputs.progress(i, len(p.alpha_r_grid))
             trial = copy.deepcopy(model)
             self._project(trial, bases_r, bases_f, alpha_r)
-            with torch.no_grad():
-                correct = (trial(val.x.to(device)).argmax(1).cpu() == val.y).float()
-            kept, forgot = float(correct[~gone].mean()), float(correct[gone].mean()) if gone.any() else 0.0
-            self.record["sweep"].append(
+            kept = accuracy(trial, kept_val, device=device)
+            forgot = accuracy(trial, gone_val, device=device) if len(gone_val) else 0.0
+            sweep.append(
                 {
                     "alpha_r": alpha_r,
                     "retained_accuracy": round(kept, 4),
                     "forgotten_accuracy": round(forgot, 4),
-                    "n": int(len(val.y)),
+                    "n": len(val),
                 }
             )
             if best is None or kept - forgot > best[0]:
                 best = (kept - forgot, alpha_r, trial)
         assert best is not None
-        self.record["alpha_r"] = best[1]
+        inputs.note("sweep", sweep)
+        inputs.note("alpha_r", best[1])
         return best[2].eval()
 
     def _project(
@@ -273,10 +280,16 @@ class SvdProjection(Unlearner):
         self, model: nn.Module, x: torch.Tensor, gen: torch.Generator
     ) -> dict[str, torch.Tensor]:
         collector = _Collector(model, max_patches=self.params.max_patches, generator=gen)
+        device = next(model.parameters()).device
         try:
             with torch.no_grad():
                 for start in range(0, len(x), self.params.batch_size):
-                    model(x[start : start + self.params.batch_size].to(next(model.parameters()).device))
+                    model(to_device(x[start : start + self.params.batch_size], device))
             return collector.matrices()
         finally:
             collector.close()
+
+
+def _subset(split: SplitData, mask: torch.Tensor) -> SplitData:
+    """The samples of ``split`` where ``mask`` is True."""
+    return SplitData(x=split.x[mask], y=split.y[mask], indices=split.indices[mask.numpy()])

@@ -8,11 +8,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.context import UnlearnInputs
-from auditor.training import batches, make_optimizer
+from auditor.loops import ceil_div, first_per_class, optimizer_step
+from auditor.training import batches, make_optimizer, to_device
 from unlearners.base import Params, Unlearner
 
 
 class UnsirParams(Params):
+    """Hyperparameters of :class:`Unsir`."""
+
     noise_batch: int = Field(
         64,
         ge=1,
@@ -77,7 +80,7 @@ class UnsirParams(Params):
     repair_epochs: int = Field(3, ge=1, description="Official notebook: 1; 3 here (see impair_lr).")
 
 
-class Unsir(Unlearner):
+class Unsir(Unlearner[UnsirParams]):
     """UNSIR: learn noise that maximises the error on each forgotten class, impair, then repair.
 
     Tarun, Chundawat, Mandal & Kankanhalli, "Fast Yet Effective Machine Unlearning", IEEE
@@ -89,7 +92,8 @@ class Unsir(Unlearner):
 
     Threat model: "zero-glance" class unlearning: the forget samples are never read. Data read: the
     forgotten class labels and up to ``retain_per_class`` retain samples per retained class; no
-    forget samples, no third-party data (the evidence shows ``reads_forget_samples: false``).
+    forget samples, no third-party data (the evidence shows ``reads_forget_samples: false``). No
+    augmentation (the notebook has none).
 
     Faithfulness notes: every noise sample is labelled with the class it was learned for (the
     official notebook labels all noise class 0, ``vikram2000b/Fast-Machine-Unlearning#2``; this
@@ -106,26 +110,19 @@ class Unsir(Unlearner):
         "Tarun, Chundawat, Mandal & Kankanhalli, Fast Yet Effective Machine Unlearning, IEEE TNNLS 2023."
     )
     supports = frozenset({"class"})
-    Params = UnsirParams
 
     def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         p = self.params
         device = inputs.device
         model.to(device)
         noise = [(self._noise(model, c, inputs), c) for c in inputs.forget_classes]
-        retain = inputs.retain()
-        keep = torch.cat(
-            [
-                torch.nonzero(retain.y == c).flatten()[: p.retain_per_class]
-                for c in sorted(set(retain.y.tolist()))
-            ]
-        )
-        rx, ry = retain.x[keep], retain.y[keep]
+        kept = first_per_class(inputs.retain(), p.retain_per_class)
+        rx, ry = kept.x, kept.y
         nx = torch.cat([n.repeat(p.noise_copies, *([1] * (n.ndim - 1))) for n, _ in noise])
         ny = torch.cat([torch.full((len(n) * p.noise_copies,), c, dtype=ry.dtype) for n, c in noise])
         impair_x, impair_y = torch.cat([nx, rx]), torch.cat([ny, ry])
-        total = p.impair_epochs * -(-len(impair_y) // p.batch_size) + p.repair_epochs * -(
-            -len(ry) // p.batch_size
+        total = p.impair_epochs * ceil_div(len(impair_y), p.batch_size) + p.repair_epochs * ceil_div(
+            len(ry), p.batch_size
         )
         done = self._epochs(
             model,
@@ -171,9 +168,7 @@ class Unsir(Unlearner):
                     -F.cross_entropy(model(noise), target)
                     + p.noise_l2 * noise.pow(2).flatten(1).sum(1).mean()
                 )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                optimizer_step(opt, loss)
         finally:
             for param in model.parameters():
                 param.requires_grad_(True)
@@ -197,11 +192,10 @@ class Unsir(Unlearner):
         model.train()
         for _ in range(epochs):
             for idx in batches(len(y), self.params.batch_size, generator=gen):
-                loss = F.cross_entropy(model(x[idx].to(inputs.device)), y[idx].to(inputs.device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                loss = F.cross_entropy(
+                    model(to_device(x[idx], inputs.device)), to_device(y[idx], inputs.device)
+                )
+                optimizer_step(opt, loss)
                 done += 1
-                if inputs.progress is not None:
-                    inputs.progress(done, total)
+                inputs.progress(done, total)
         return done
