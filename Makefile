@@ -1,10 +1,11 @@
-# unlearn-audit: `make demo` runs the embedded-default audit, `make test` runs the whole test suite.
+# unlearn-audit: `make demo` runs the example audits; `make test` runs the static checks (ruff, mypy) and the
+# whole test suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test install system-deps bench clean
+.PHONY: demo test check install system-deps bench clean
 
 # WeasyPrint renders through Pango (and subsets fonts with HarfBuzz); the PDF tests read text and
 # check signatures with poppler (pdftotext, pdfsig); the HTML test loads the report in headless
@@ -49,11 +50,17 @@ demo: install
 	  echo "(exit code $$code is the verdict; try --set unlearner.name=retrain --set 'unlearner.params={}')"; \
 	done
 
-test: install
+# The static checks (lint, formatting, types) run first, so CI fails on them before the tests.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/bench_audit.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info runs .pytest_cache .mypy_cache .ruff_cache

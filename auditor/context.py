@@ -59,7 +59,10 @@ class MissingCapabilityError(RuntimeError):
 class MethodRunner(Protocol):
     """What attacks that re-run the audited method see of it (an :class:`unlearners.base.Unlearner`)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The method's registry name."""
+        ...
 
     def run(self, original: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         """Unlearn a copy of ``original`` with ``inputs``."""
@@ -234,8 +237,10 @@ class AuditContext:
         return self._splits[name]
 
     def models(self) -> dict[str, list[nn.Module]]:
-        """Role -> models: ``unlearned``, ``reference`` (every seed), ``original``, and one
-        ``control:<name>`` role per deception control.
+        """Role -> models.
+
+        ``unlearned``, ``reference`` (every seed), ``original``, and one ``control:<name>`` role
+        per deception control.
         """
         roles = {
             "unlearned": [self.unlearned],
@@ -296,8 +301,6 @@ class AuditContext:
         """A torch generator seeded for ``purpose`` (the same purpose gives the same stream)."""
         return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
 
-    generator_for = generator  # the former name
-
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""
         return np.random.default_rng(derive_seed(self.seed, purpose))
@@ -337,10 +340,10 @@ class AuditContext:
         return self.trigger
 
     def nonmember_indices(self) -> np.ndarray:
-        """Held-out samples of the same classes as the forget set (membership non-members); under
-        backdoor forgetting the decoys, which carry the trigger like the canaries.
+        """The membership non-members: held-out samples of the forget set's classes.
 
-        The test split, plus the population split when no audited model touched it (a method that
+        Under backdoor forgetting they are the decoys, which carry the trigger like the canaries.
+        Otherwise the test split, plus the population split when no audited model touched it (a method that
         reads third-party data, such as distribution matching, makes it unusable as non-members).
         """
         if self.forget_kind == "backdoor" and len(self.splits.decoys):
@@ -368,8 +371,9 @@ class AuditContext:
 
 @dataclass(frozen=True)
 class Comparer:
-    """:func:`auditor.stats.compare_scores` and :func:`~auditor.stats.compare_proportions` with the
-    audit's bootstrap size, confidence level and one seeded generator bound once.
+    """The audit's comparisons with its bootstrap size, level and one seeded generator bound once.
+
+    Wraps :func:`auditor.stats.compare_scores` and :func:`~auditor.stats.compare_proportions`.
 
     Attributes:
         reps: Bootstrap resamples.

@@ -56,9 +56,10 @@ def wilson(k: float, n: float, level: float) -> tuple[float, float]:
 
 
 def newcombe_paired(cells: tuple[float, float, float, float], level: float) -> tuple[float, float]:
-    """Lower and upper half-widths of Newcombe's hybrid score interval for a paired difference of
-    proportions (method 10 of Newcombe, Statistics in Medicine 1998), from the 2x2 cells
-    (a: both 1, b: model 1 and reference 0, c: model 0 and reference 1, d: both 0).
+    """Lower and upper half-widths of Newcombe's interval for a paired difference of proportions.
+
+    The hybrid score interval (method 10 of Newcombe, Statistics in Medicine 1998), from the 2x2
+    cells (a: both 1, b: model 1 and reference 0, c: model 0 and reference 1, d: both 0).
     """
     a, b, c, d = cells
     n = a + b + c + d
@@ -109,8 +110,9 @@ class GapEvidence:
 
     @property
     def conditioned(self) -> bool:
-        """Whether the gap is conditioned on fixed samples: ``fixed_samples`` with a measured, nonzero
-        retrain spread. References that agree exactly (spread 0, e.g. every retrain at 0/n) say
+        """Whether the gap is conditioned on fixed samples.
+
+        That is ``fixed_samples`` with a measured, nonzero retrain spread. References that agree exactly (spread 0, e.g. every retrain at 0/n) say
         nothing about a new retrain at this resolution, so the sample part is kept there and a
         zero-width interval cannot certify anything (statistics review M2.1).
         """
@@ -133,16 +135,18 @@ class GapEvidence:
         return self.seed_sd / math.sqrt(self.seeds) if self.training_randomness and self.seed_sd else 0.0
 
     def mean_half_width(self, level: float) -> float:
-        """Half-width for the references' mean alone (Student t, R - 1 df): the training part of
-        the estimation interval of a fixed model's gap.
+        """Half-width for the references' mean alone (Student t, R - 1 df).
+
+        It is the training part of the estimation interval of a fixed model's gap.
         """
         if not self.training_randomness:
             return 0.0
         return float(sps.t.ppf(0.5 + level / 2.0, self.seeds - 1)) * self.mean_sd
 
     def sample_half_widths(self, level: float) -> tuple[float, float]:
-        """(lower, upper) half-widths from the evaluation samples alone (0 when they are fixed by the
-        request and training randomness is measured).
+        """(lower, upper) half-widths from the evaluation samples alone.
+
+        Both are 0 when the samples are fixed by the request and training randomness is measured.
         """
         if self.conditioned:
             return 0.0, 0.0
@@ -152,8 +156,10 @@ class GapEvidence:
         return h, h
 
     def interval(self, level: float) -> tuple[float, float]:
-        """Two-sided interval at ``level``: the wider of the prediction interval for one more
-        retrain and the estimation interval (samples and the references' mean by MOVER).
+        """Two-sided interval at ``level``.
+
+        The wider of the prediction interval for one more retrain and the estimation interval
+        (samples and the references' mean by MOVER).
         """
         lo, hi = self.sample_half_widths(level)
         hp, hm = self.seed_half_width(level), self.mean_half_width(level)
@@ -175,8 +181,10 @@ class GapEvidence:
 
     @property
     def df(self) -> float:
-        """Degrees of freedom of ``sd_total``: R - 1 for the prediction reading, Welch-Satterthwaite
-        for the estimation reading (the sample part counts as infinite).
+        """Degrees of freedom of ``sd_total``.
+
+        R - 1 for the prediction reading, Welch-Satterthwaite for the estimation reading (the
+        sample part counts as infinite).
         """
         if not self.training_randomness or self.seed_term == 0:
             return math.inf

@@ -120,9 +120,11 @@ def model_factory(arch: str, *, input_shape: tuple[int, ...], num_classes: int) 
 
 @functools.lru_cache(maxsize=64)
 def arch_key(arch: str) -> str:
-    """The architecture as model-cache keys name it: a built-in's name, or for a user's
-    ``package.module:factory`` the name plus the sha256 of the factory's source file, so that
-    editing the factory retrains instead of reusing models of the old architecture.
+    """The architecture as model-cache keys name it.
+
+    A built-in's name, or for a user's ``package.module:factory`` the name plus the sha256 of the
+    factory's source file, so that editing the factory retrains instead of reusing models of the
+    old architecture.
     """
     if arch in ARCHITECTURES:
         return arch

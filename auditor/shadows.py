@@ -280,10 +280,11 @@ class ShadowStore:
 def shadow_group(
     forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]
 ) -> np.ndarray | None:
-    """The samples LiRA's shadows must take IN or OUT as one block for this request (see
-    :func:`pair_membership`): every sample of the forgotten classes, or every sample carrying the
-    backdoor's trigger (canaries and decoys); None
-    for the erasure of individual records, whose samples are IN or OUT one by one.
+    """The samples LiRA's shadows must take IN or OUT as one block for this request.
+
+    Every sample of the forgotten classes, or every sample carrying the backdoor's trigger
+    (canaries and decoys); None for the erasure of individual records, whose samples are IN or
+    OUT one by one (see :func:`pair_membership`).
     """
     if forget_kind == "class" and classes:
         return np.nonzero(np.isin(data.y.numpy(), np.asarray(classes)))[0]

@@ -217,8 +217,10 @@ class Comparison:
 
 
 def forget_set_comparison(comp: Comparison) -> Comparison:
-    """``comp`` measured on the forget set alone, which the request fixes: its gap evidence is
-    conditioned on those samples (:attr:`auditor.inference.GapEvidence.fixed_samples`).
+    """``comp`` measured on the forget set alone, which the request fixes.
+
+    Its gap evidence is conditioned on those samples
+    (:attr:`auditor.inference.GapEvidence.fixed_samples`).
     """
     return replace(comp, evidence=on_fixed_samples(comp.evidence))
 

@@ -196,8 +196,10 @@ MAX_WIDENING = 3.0
 
 
 def widen_to_noise(gate: Gate, evidence: GapEvidence | None, *, multiplier: float) -> Gate:
-    """A default gate's tolerance: at least ``multiplier`` retrain standard deviations, at most
-    :data:`MAX_WIDENING` times the attack's floor.
+    """A default gate's tolerance, widened to the retrain noise.
+
+    At least ``multiplier`` retrain standard deviations, at most :data:`MAX_WIDENING` times the
+    attack's floor.
 
     An honest retrain differs from the references' mean by about one such deviation, so a
     tolerance near it would fail honest retraining (statistics review M1); the multiplier leaves
@@ -213,8 +215,10 @@ def widen_to_noise(gate: Gate, evidence: GapEvidence | None, *, multiplier: floa
 
 
 def _p_beyond(ev: GapEvidence, t: float) -> float:
-    """p-value of H0: |gap| <= t (one tail can reject), Student t with Welch-Satterthwaite degrees of
-    freedom, so that it agrees with the intervals when retrain noise dominates.
+    """p-value of H0: |gap| <= t (one tail can reject).
+
+    Student t with Welch-Satterthwaite degrees of freedom, so that it agrees with the intervals
+    when retrain noise dominates.
     """
     if ev.sd_total == 0:
         return 0.0 if abs(ev.point) > t else 1.0

@@ -76,6 +76,16 @@ class Verification:
         self.checks.append(Check(name, bool(ok), _one_line(detail)))
         return bool(ok)
 
+    def signed(self) -> dict[str, Any]:
+        """The signed statement; only called after ``evidence.statement`` passed.
+
+        Raises:
+            _Stopped: No statement was read (a check before it failed).
+        """
+        if self.statement is None:
+            raise _Stopped("evidence.statement")
+        return self.statement
+
     def require(self, name: str, ok: bool, detail: str) -> None:
         """Record a check and stop verification when it failed.
 
@@ -312,8 +322,6 @@ def cms_problem(
             if there is none).
     """
     from asn1crypto import cms
-    from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
 
     info = cms.ContentInfo.load(der)
     if info.dump(force=True) != der:
@@ -324,7 +332,13 @@ def cms_problem(
     signers = list(sd["signer_infos"])
     if len(signers) != 1:
         return f"the CMS holds {len(signers)} signer infos instead of 1"
-    si = signers[0]
+    return _fields_problem(sd, signers[0], timestamp_ok=timestamp_ok) or _certificates_problem(
+        sd, signers[0], signer_cert=signer_cert, extra_certs=extra_certs
+    )
+
+
+def _fields_problem(sd: Any, si: Any, *, timestamp_ok: bool | None) -> str | None:
+    """The SignedData and SignerInfo fields that do not hold the values pyHanko writes, or None."""
     expected = {
         "SignedData version": (sd["version"].native, "v1"),
         "SignerInfo version": (si["version"].native, "v1"),
@@ -343,6 +357,14 @@ def cms_problem(
     )
     if unsigned and (unsigned != ["signature_time_stamp_token"] or not timestamp_ok):
         return f"the CMS has unsigned attributes {unsigned} that are not one valid signature timestamp"
+    return None
+
+
+def _certificates_problem(sd: Any, si: Any, *, signer_cert: bytes, extra_certs: list[Any]) -> str | None:
+    """The embedded certificates and the signer identifier, checked against the signing certificate."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+
     embedded = []
     for choice in sd["certificates"] if sd["certificates"].native is not None else []:
         if choice.name != "certificate":
@@ -372,8 +394,9 @@ def _issued_by(cert: Any, issuer: Any) -> bool:
 
 
 def _chains_to(cert, roots) -> bool:
-    """The certificate is a root, or directly issued by one (the depth our test PKI and most
-    organisational signing setups use).
+    """The certificate is a root, or directly issued by one.
+
+    That is the depth our test PKI and most organisational signing setups use.
     """
     return any(cert == root or _issued_by(cert, root) for root in roots)
 
@@ -508,7 +531,7 @@ def verify_pdf(data: bytes, *, roots: list[Any], allow_untrusted: bool, result: 
     _check_statement(envelope, signer_cert.public_key(), "the PDF signer's key", result)
     if SIDECAR_NAME in files:
         with result.step("evidence.consistency", f"read the embedded {SIDECAR_NAME}"):
-            same = canonical(json.loads(files[SIDECAR_NAME])) == canonical(result.statement["predicate"])
+            same = canonical(json.loads(files[SIDECAR_NAME])) == canonical(result.signed()["predicate"])
         result.require(
             "evidence.consistency",
             same,
@@ -549,6 +572,7 @@ def _check_statement(envelope: Any, public_key: Any, key_name: str, result: Veri
         "or signed by another key)",
     )
     with result.step("evidence.statement", "read the signed statement"):
+        assert payload is not None  # evidence.dsse passed
         statement = json.loads(payload)
         if not (
             isinstance(statement, dict)
@@ -746,8 +770,8 @@ def verify(
             verify_statement(envelope, roots=roots, allow_untrusted=allow_untrusted, result=result)
         sidecar = sidecar_for(path, evidence)
         if sidecar is not None:
-            check_sidecar(sidecar, result.statement, result)
-        check_subjects(result.statement, models=models, configs=configs, result=result)
+            check_sidecar(sidecar, result.signed(), result)
+        check_subjects(result.signed(), models=models, configs=configs, result=result)
     except _Stopped:
         pass
     except Exception as exc:  # a bug in a check must still end as a FAIL line, not a traceback

@@ -95,7 +95,7 @@ def run_case(n: int, fraction: float, reps: int, budget: float, seed: int = 0) -
                 old_per_rep[name].append(dt / part)
                 old_reps[name] += part
                 start += part
-        del ip, ineg, pos_counts, neg_counts
+        ip = ineg = pos_counts = neg_counts = None  # free the block before drawing the next
     per_rep = {key: value / reps for key, value in seconds.items()}
     for name in STATS:
         per_rep[name, "old"] = min(old_per_rep[name])
