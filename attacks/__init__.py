@@ -7,7 +7,7 @@ party declares its own; a config can also name ``package.module:Class``.
 from typing import Any, cast
 
 from attacks.base import Attack, Measurement, MetricResult, Need, Params, Table
-from attacks.membership import MembershipAttack, MembershipScores
+from attacks.membership.base import MembershipAttack, MembershipScores
 from auditor.registry import Registry
 
 # The cast: mypy refuses an abstract class where ``type[T]`` is expected (type-abstract), and the

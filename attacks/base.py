@@ -4,7 +4,7 @@ An attack (or check) subclasses ``Attack[ItsParams]`` (the pydantic model of its
 declares ``name``, ``title``, a one-line ``summary``, the ``citation`` of its paper, its
 ``threat_model`` in one sentence and what it ``requires`` beyond the three audited models, and
 implements :meth:`Attack.metric_keys`, :meth:`Attack.default_gates` and :meth:`Attack.measure`.
-Membership inference attacks subclass :class:`attacks.membership.MembershipAttack` instead and
+Membership inference attacks subclass :class:`attacks.membership.base.MembershipAttack` instead and
 implement one ``scores()`` method. Attacks *measure*; they never decide pass or fail: the verdict
 module judges the gaps to the reference (STYLE.md 7c, step 7).
 """
@@ -19,8 +19,8 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.context import AuditContext
-from auditor.stats import Comparison
+from auditor.judge.stats import Comparison
+from auditor.run.context import AuditContext
 from auditor.types import FORGET_KINDS
 
 
@@ -149,7 +149,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Figure:
-    """A plot's data, stored in the evidence and drawn by :mod:`auditor.plots`.
+    """A plot's data, stored in the evidence and drawn by :mod:`auditor.report.plots`.
 
     ``report`` re-renders it from the evidence alone.
 

@@ -1,6 +1,6 @@
 """Pure functions that turn an attack's scores into :class:`~attacks.base.Figure` data.
 
-The evidence stores each figure's points, not a picture: the report draws them (``auditor.plots``)
+The evidence stores each figure's points, not a picture: the report draws them (``auditor.report.plots``)
 and ``unlearn-audit report`` can redraw them from ``evidence.json``. Points are summarised (ROC on a
 log-spaced FPR grid, histograms as densities on shared bins) so the evidence stays small and holds
 no per-sample values.
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from attacks.base import Figure, Series
-from auditor.stats import roc_curve
+from auditor.judge.stats import roc_curve
 
 ROLE_LABELS = {"unlearned": "unlearned", "reference": "retrained reference", "original": "original"}
 ROLE_ORDER = ("unlearned", "reference", "original")

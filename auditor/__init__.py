@@ -1,12 +1,82 @@
 """unlearn-audit: privacy auditing and certification for machine unlearning.
 
-The engine lives here (config, data, models, training, statistics, verdict, evidence, report);
-attacks and unlearning methods are plugins in the top-level ``attacks`` and ``unlearners``
-packages, registered by name. Importing this package is cheap: torch is imported only by the
-modules that need it, so ``unlearn-audit --help`` stays fast.
+The engine's subpackages follow the audit's stages: ``config`` (read and check the YAML),
+``data`` (datasets, splits, triggers), ``train`` (recipes, architectures, the model cache,
+shadows), ``run`` (preflight, the context plugins see, the pipeline, the Python API), ``judge``
+(statistics and the verdict), ``evidence`` (signing and verification), ``report`` (HTML/PDF and
+machine outputs) and ``cli``. Attacks and unlearning methods are plugins in the top-level
+``attacks`` and ``unlearners`` packages, registered by name; ``auditor.testing`` is the
+conformance kit for them.
+
+The public API is re-exported here. Importing this package is cheap: the names are resolved on
+first use (PEP 562), and torch is imported only by the modules that need it, so
+``unlearn-audit --help`` stays fast.
 """
 
-from auditor.api import audit, build_config  # noqa: E402  (cheap: imports no torch until called)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from auditor.version import __version__
 
-__all__ = ["__version__", "audit", "build_config"]
+if TYPE_CHECKING:
+    from attacks.base import Attack, Measurement, Need
+    from attacks.membership import MembershipAttack, MembershipScores
+    from auditor.config import AuditConfig, load_config, parse_config
+    from auditor.run.api import audit, build_config
+    from auditor.run.context import AuditContext, UnlearnInputs
+    from auditor.run.pipeline import run_audit
+    from unlearners.base import ForgetRequest, Unlearner
+
+# name -> the module that defines it
+_EXPORTS = {
+    "audit": "auditor.run.api",
+    "build_config": "auditor.run.api",
+    "run_audit": "auditor.run.pipeline",
+    "AuditConfig": "auditor.config",
+    "load_config": "auditor.config",
+    "parse_config": "auditor.config",
+    "AuditContext": "auditor.run.context",
+    "UnlearnInputs": "auditor.run.context",
+    "Attack": "attacks.base",
+    "Measurement": "attacks.base",
+    "Need": "attacks.base",
+    "MembershipAttack": "attacks.membership",
+    "MembershipScores": "attacks.membership",
+    "Unlearner": "unlearners.base",
+    "ForgetRequest": "unlearners.base",
+}
+
+__all__ = [
+    "Attack",
+    "AuditConfig",
+    "AuditContext",
+    "ForgetRequest",
+    "Measurement",
+    "MembershipAttack",
+    "MembershipScores",
+    "Need",
+    "UnlearnInputs",
+    "Unlearner",
+    "__version__",
+    "audit",
+    "build_config",
+    "load_config",
+    "parse_config",
+    "run_audit",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auditor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

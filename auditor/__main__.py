@@ -1,5 +1,5 @@
 """``python -m auditor`` is the same as the ``unlearn-audit`` command."""
 
-from auditor.cli import main
+from auditor.cli.commands import main
 
 main()

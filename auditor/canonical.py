@@ -1,8 +1,8 @@
 """Canonical JSON: the one byte encoding every digest in the tool is taken over.
 
-Model-cache keys (:func:`auditor.cache.cache_key`), the config digest, the evidence's
-``config_sha256`` and the signed in-toto statement (:mod:`auditor.signing`, checked again by
-:mod:`auditor.verify`) all hash these bytes, so changing the encoding changes every cache key and
+Model-cache keys (:func:`auditor.train.cache.cache_key`), the config digest, the evidence's
+``config_sha256`` and the signed in-toto statement (:mod:`auditor.evidence.sign`, checked again by
+:mod:`auditor.evidence.verify`) all hash these bytes, so changing the encoding changes every cache key and
 breaks every signature: keep it byte for byte.
 """
 

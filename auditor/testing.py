@@ -41,20 +41,20 @@ from pydantic import BaseModel, ValidationError
 from torch import nn
 
 from attacks.base import Attack, Figure, Measurement, MetricResult, Need, Table
-from auditor.backdoor import Trigger
-from auditor.cache import ModelCache
 from auditor.config import AuditConfig, DataConfig, ForgetConfig
-from auditor.context import AuditContext, MethodRunner, MissingCapabilityError, UnlearnInputs
-from auditor.datasets import LoadedData, load_digits
+from auditor.data.datasets import LoadedData, load_digits
+from auditor.data.splits import Splits, base_splits, make_splits
+from auditor.data.triggers import Trigger
 from auditor.errors import AuditFailedError
-from auditor.executors import LocalExecutor, ModelJob, train_group
-from auditor.models import architecture_differences, has_nonfinite, model_factory, state_digest
+from auditor.judge.verdict import CATEGORIES
+from auditor.run.context import AuditContext, MethodRunner, MissingCapabilityError, UnlearnInputs
 from auditor.seeding import derive_seed
-from auditor.shadows import ShadowStore, shadow_group
-from auditor.splits import Splits, base_splits, make_splits
-from auditor.training import Recipe
+from auditor.train.architectures import architecture_differences, has_nonfinite, model_factory, state_digest
+from auditor.train.cache import ModelCache
+from auditor.train.core import Recipe
+from auditor.train.executors import LocalExecutor, ModelJob, train_group
+from auditor.train.shadows import ShadowStore, shadow_group
 from auditor.types import FORGET_KINDS
-from auditor.verdict import CATEGORIES
 from unlearners.base import ForgetRequest, Unlearner
 
 __all__ = [
@@ -73,7 +73,7 @@ ARCH = "mlp"
 FORGET_CLASSES = (3,)  # class forgetting
 FORGET_FRACTION = 0.1  # random and indices forgetting: this share of the training split
 BACKDOOR_CANARIES, BACKDOOR_TARGET = 40, 0  # backdoor forgetting
-FIGURE_KINDS = ("roc", "histogram", "curve")  # what auditor.plots draws
+FIGURE_KINDS = ("roc", "histogram", "curve")  # what auditor.report.plots draws
 CHEAP_CONTROLS = ("head_bias", "label_noise", "head_rows", "head_finetune")  # in order of preference
 
 
@@ -168,8 +168,8 @@ class TinyWorld:
         )
 
     def control(self, name: str) -> nn.Module:
-        """A copy of the deception control ``name`` (:mod:`auditor.controls`), built once per world."""
-        from auditor.controls import build_controls
+        """A copy of the deception control ``name`` (:mod:`auditor.run.controls`), built once per world."""
+        from auditor.run.controls import build_controls
 
         if name not in self._controls:
             (built,) = build_controls(self.original, [name], inputs_for=self.inputs, seed=self.seed)
@@ -180,10 +180,10 @@ class TinyWorld:
 def tiny_setup(forget_kind: str = "class", *, seed: int = 0, references: int = 2) -> TinyWorld:
     """The tiny audit world for ``forget_kind``, built once per argument tuple and then shared.
 
-    Digits (1,797 8x8 images, 10 classes) split by :func:`auditor.splits.make_splits`; the forget
+    Digits (1,797 8x8 images, 10 classes) split by :func:`auditor.data.splits.make_splits`; the forget
     request is class 3, a random 10 % of the training split, the same 10 % listed as indices, or
     40 backdoor canaries relabelled 0 (planted as the pipeline plants them). The original, the
-    references and one more retrain are trained by :func:`auditor.executors.train_group` with
+    references and one more retrain are trained by :func:`auditor.train.executors.train_group` with
     :data:`TINY_RECIPE`, seeded as the pipeline seeds them. A few seconds on one CPU core.
 
     Args:
@@ -254,7 +254,7 @@ def _splits(
         raise RuntimeError(f"the tiny {forget_kind} world has invalid splits: {problems}")
     trigger = None
     if forget_kind == "backdoor":  # planted as the pipeline plants them, on canaries and decoys
-        from auditor.preflight import plant_canaries
+        from auditor.run.preflight import plant_canaries
 
         audit = AuditConfig.model_validate({"seed": seed, "data": cfg, "forget": forget})
         data, splits, trigger = plant_canaries(audit, data, splits)
@@ -300,7 +300,7 @@ def tiny_audit_context(
     bootstrap: int = 200,
     seed: int = 0,
 ) -> AuditContext:
-    """An :class:`~auditor.context.AuditContext` over the tiny world, as the pipeline builds one.
+    """An :class:`~auditor.run.context.AuditContext` over the tiny world, as the pipeline builds one.
 
     The context holds copies of the world's models, so an attack cannot change the shared world.
 
@@ -314,7 +314,7 @@ def tiny_audit_context(
         shadows: True for a shadow store over the world's cache, a store of your own, or False
             for none (``Need.SHADOWS`` attacks then fail).
         trigger: Whether the context carries the world's backdoor trigger (backdoor worlds only).
-        controls: Deception controls to score beside the audited model (:data:`auditor.controls.CONTROLS`).
+        controls: Deception controls to score beside the audited model (:data:`auditor.run.controls.CONTROLS`).
         bootstrap: Bootstrap resamples of every comparison (small, for speed).
         seed: The root seed of the world (ignored when ``world`` is given).
     """
@@ -781,7 +781,7 @@ def check_attack(
 
 
 def _control_kinds(name: str) -> frozenset[str]:
-    from auditor.controls import CONTROLS
+    from auditor.run.controls import CONTROLS
 
     return CONTROLS[name].supports if name in CONTROLS else frozenset()
 
@@ -957,7 +957,7 @@ def _check_roles(run: _Run, what: str) -> None:
             raise _fail(
                 what,
                 f"metric {r.key!r} has no value for {missing}; every metric compares the unlearned model "
-                "with the references (auditor.stats.compare_proportions or compare_scores over ctx.models())",
+                "with the references (auditor.judge.stats.compare_proportions or compare_scores over ctx.models())",
             )
         unknown = sorted(measured - roles)
         if unknown:

@@ -31,7 +31,7 @@ PHASES = ("train_original_s", "reference_s", "unlearn_s", "attacks_s", "report_s
 
 def one_run(config: Path, out: Path, overrides: dict) -> tuple[float, dict]:
     from auditor.config import load_config
-    from auditor.pipeline import run_audit
+    from auditor.run.pipeline import run_audit
 
     t = time.perf_counter()
     cfg = load_config(config, overrides=overrides)

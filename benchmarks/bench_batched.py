@@ -15,12 +15,12 @@ import time
 import numpy as np
 import torch
 
-from auditor.batched import train_batched
 from auditor.config import DataConfig
-from auditor.datasets import load_digits
-from auditor.models import init_model, model_factory
-from auditor.shadows import BATCH_CHUNK
-from auditor.training import Recipe, train_model
+from auditor.data.datasets import load_digits
+from auditor.train.architectures import init_model, model_factory
+from auditor.train.batched import train_batched
+from auditor.train.core import Recipe, train_model
+from auditor.train.shadows import BATCH_CHUNK
 
 RECIPES = {
     "mlp": Recipe(epochs=30, batch_size=64, optimizer="sgd", lr=0.05),  # examples/digits.yaml (the demo)

@@ -26,8 +26,8 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 from torchvision.transforms import ToTensor  # noqa: E402
 
-from auditor.models import init_model, model_factory  # noqa: E402
-from auditor.training import Recipe, train_model  # noqa: E402
+from auditor.train.architectures import init_model, model_factory  # noqa: E402
+from auditor.train.core import Recipe, train_model  # noqa: E402
 
 CIFAR_TRAIN = 50_000
 RECIPE = Recipe(

@@ -42,7 +42,7 @@ TARGETS_S = {"mnist1d.yaml": 120.0, "fashion_mnist.yaml": 600.0}
 def cold_run(config: Path, tmp: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     """One cold audit of ``config``: its wall and CPU seconds, load averages and evidence."""
     from auditor.config import load_config
-    from auditor.pipeline import run_audit
+    from auditor.run.pipeline import run_audit
 
     sets = {"execution.cache_dir": str(tmp / "cache"), **overrides}
     load_before = os.getloadavg()[0]

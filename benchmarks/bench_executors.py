@@ -25,10 +25,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from auditor.config import DataConfig  # noqa: E402
-from auditor.datasets import load_digits  # noqa: E402
-from auditor.executors import LocalExecutor, ModelJob, ProcessExecutor, RayExecutor, split_groups  # noqa: E402
-from auditor.shadows import BATCH_CHUNK  # noqa: E402
-from auditor.training import Recipe  # noqa: E402
+from auditor.data.datasets import load_digits  # noqa: E402
+from auditor.train.core import Recipe  # noqa: E402
+from auditor.train.executors import LocalExecutor, ModelJob, ProcessExecutor, RayExecutor, split_groups  # noqa: E402
+from auditor.train.shadows import BATCH_CHUNK  # noqa: E402
 
 
 def main() -> None:

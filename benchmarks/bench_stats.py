@@ -1,13 +1,13 @@
 """Bootstrap statistics: the index path (sort every resample) vs the weighted path (sort once), side by side.
 
 For each sample size n (members / non-members split 10 % / 90 %, and one balanced case) and each
-number of bootstrap replicates B, the same stratified index draws (``auditor.stats.bootstrap_indices``,
+number of bootstrap replicates B, the same stratified index draws (``auditor.judge.stats.bootstrap_indices``,
 as ``compare_scores`` makes them) are evaluated both ways:
 
-* old: ``stat(pos[ip], neg[ineg])``, the row-wise functions of ``auditor.stats`` on resampled
+* old: ``stat(pos[ip], neg[ineg])``, the row-wise functions of ``auditor.judge.stats`` on resampled
   score matrices (``auc_rows`` ranks with ``scipy.stats.rankdata``; ``balanced_accuracy_rows``
   sorts with ``argsort``): O(n log n) per replicate;
-* new: ``auditor.rankstats.index_counts`` on the draws (timed apart: ``compare_scores`` counts
+* new: ``auditor.judge.rankstats.index_counts`` on the draws (timed apart: ``compare_scores`` counts
   once and every model it compares shares the counts), then the statistic's ``weighted`` form:
   O(n) per replicate after one sort.
 
@@ -19,7 +19,7 @@ reports its fastest block per replicate; the new path's counts and statistic are
 three per block, and sort the scores again in every block (one sort per 500 replicates or
 more). The machine is shared: compare the ratios printed by one run rather than absolute times.
 
-It also times LiRA's medians over shadows (``attacks.lira.gaussian_fit``): ``np.nanmedian`` against
+It also times LiRA's medians over shadows (``attacks.membership.lira.gaussian_fit``): ``np.nanmedian`` against
 ``nanmedian_first_axis``, on the IN and OUT halves of ``(K, N, Q)`` shadow scores.
 
 Usage: ``python benchmarks/bench_stats.py [--reps 1000 10000] [--old-budget 4]``
@@ -32,9 +32,9 @@ import time
 
 import numpy as np
 
-from attacks.lira import nanmedian_first_axis
-from auditor import stats
-from auditor.rankstats import index_counts
+from attacks.membership.lira import nanmedian_first_axis
+from auditor.judge import stats
+from auditor.judge.rankstats import index_counts
 
 CASES = ((1_000, 0.1), (10_000, 0.1), (100_000, 0.1), (10_000, 0.5))  # (n, member fraction)
 STATS = {"AUC": stats.auc_rows, "balanced accuracy": stats.balanced_accuracy_rows}

@@ -36,7 +36,7 @@ def run_one(
     method: str, setting: str, seed: int, out: Path, config: Path = REPO / "examples" / "digits.yaml"
 ) -> dict:
     from auditor.config import load_config
-    from auditor.pipeline import run_audit
+    from auditor.run.pipeline import run_audit
 
     overrides = {"seed": seed, "unlearner": {"name": method, "params": {}}, "report.formats": ["json"]}
     if setting != "config":

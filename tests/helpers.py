@@ -7,11 +7,11 @@ from functools import cache
 import torch
 
 from auditor.config import DataConfig, ForgetConfig
-from auditor.context import AuditContext, UnlearnInputs, take
-from auditor.datasets import load_digits
-from auditor.models import init_model, model_factory
-from auditor.splits import make_splits
-from auditor.training import Recipe, predict_logits, train_model
+from auditor.data.datasets import load_digits
+from auditor.data.splits import make_splits
+from auditor.run.context import AuditContext, UnlearnInputs, take
+from auditor.train.architectures import init_model, model_factory
+from auditor.train.core import Recipe, predict_logits, train_model
 
 RECIPE = Recipe(epochs=8, batch_size=64, optimizer="adam", lr=0.003, weight_decay=0.0, schedule="cosine")
 

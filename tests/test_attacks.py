@@ -11,14 +11,14 @@ import torch
 
 from attacks import ATTACKS
 from attacks.base import Need, Params
-from attacks.membership import MembershipAttack, MembershipScores
+from attacks.membership.base import MembershipAttack, MembershipScores
 from attacks.signals import entropy, logit_confidence, loss, modified_entropy, probabilities, true_class_prob
 from auditor.config import DataConfig, ForgetConfig
-from auditor.context import AuditContext, MissingCapabilityError, take
-from auditor.datasets import make_loaded
-from auditor.models import init_model, model_factory
-from auditor.splits import make_splits
-from auditor.training import train_model
+from auditor.data.datasets import make_loaded
+from auditor.data.splits import make_splits
+from auditor.run.context import AuditContext, MissingCapabilityError, take
+from auditor.train.architectures import init_model, model_factory
+from auditor.train.core import train_model
 from tests.helpers import RECIPE, context, models, trained
 
 

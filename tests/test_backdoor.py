@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from attacks.backdoor import athena
-from auditor.backdoor import make_trigger, plant
+from attacks.checks.backdoor import athena
 from auditor.config import TriggerConfig, parse_config
+from auditor.data.triggers import make_trigger, plant
 from auditor.errors import ConfigError
-from auditor.pipeline import run_audit
+from auditor.run.pipeline import run_audit
 from tests.conftest import tiny_config
 
 
@@ -27,7 +27,7 @@ def test_trigger_positions_and_planting():
     x = torch.zeros(3, 3, 8, 8)
     stamped = pixels.stamp(x)
     assert float(stamped.sum()) == 3 * 3 * 4 * 2.0 and float(x.sum()) == 0.0  # the input is not modified
-    from auditor.datasets import make_loaded
+    from auditor.data.datasets import make_loaded
 
     data = make_loaded("npz", np.zeros((6, 1, 8, 8), np.float32), np.array([1, 2, 3, 1, 2, 3]))
     planted = plant(data, np.array([0, 2]), patch)
@@ -84,9 +84,9 @@ def test_backdoor_config_errors(write_config):
 def test_decoys_carry_the_trigger_and_serve_as_non_members(tmp_path):
     """Statistics review M4.3: membership non-members of a backdoor audit carry the trigger and the target
     label like the canaries, were never trained on, and leave the clean population."""
-    from auditor.context import AuditContext
-    from auditor.preflight import preflight
-    from auditor.shadows import shadow_group
+    from auditor.run.context import AuditContext
+    from auditor.run.preflight import preflight
+    from auditor.train.shadows import shadow_group
 
     cfg = parse_config(tiny_config(forget={"kind": "backdoor", "count": 40, "target": 0}))
     prep = preflight(cfg, out=tmp_path / "out", sign=False)

@@ -31,8 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from auditor.cache import ModelCache, verify_entry
-from auditor.cli import cli
+from auditor.cli.commands import cli
 from auditor.config import (
     MAX_EXPANDED_NODES,
     AuditConfig,
@@ -42,12 +41,13 @@ from auditor.config import (
     parse_overrides,
     read_yaml,
 )
-from auditor.datasets import load_digits, load_npz
+from auditor.data.datasets import load_digits, load_npz
+from auditor.data.splits import base_splits, forget_indices
 from auditor.errors import AuditFailedError, ConfigError, OutputError
-from auditor.models import model_factory, state_digest
-from auditor.outputs import OWNER_FILE, RUN_ARTIFACTS, STALE_AFTER_S, Staging, stale_staging
-from auditor.preflight import nonfinite_data_problems
-from auditor.splits import base_splits, forget_indices
+from auditor.run.outputs import OWNER_FILE, RUN_ARTIFACTS, STALE_AFTER_S, Staging, stale_staging
+from auditor.run.preflight import nonfinite_data_problems
+from auditor.train.architectures import model_factory, state_digest
+from auditor.train.cache import ModelCache, verify_entry
 from tests.conftest import tiny_config
 
 EXE = Path(sys.executable).parent / "unlearn-audit"
@@ -160,7 +160,7 @@ def test_nan_in_the_data_is_a_preflight_error_naming_data(write_config, tmp_path
 
 
 def test_a_diverging_recipe_is_blamed_not_the_method():
-    from auditor.pipeline import _check_trained
+    from auditor.run.pipeline import _check_trained
 
     model = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)()
     _check_trained(model, "original")  # finite: no error
@@ -227,7 +227,7 @@ def test_a_poisoned_cache_entry_is_retrained_recorded_and_the_verdict_unchanged(
     assert fingerprint(ev) == fingerprint(clean)
     state, why = verify_entry(torch.load(entry, weights_only=True))
     assert why is None and state_digest(state) == clean["models"]["references"][0]["sha256"]
-    from auditor.report import render_html
+    from auditor.report.render import render_html
 
     assert "1 corrupt entry retrained" in render_html(ev)
 
@@ -448,7 +448,7 @@ def test_staging_rule_removes_dead_and_old_folders_and_keeps_live_ones(tmp_path)
 def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
     out = tmp_path / "out"
     code = (
-        "import sys, time; from pathlib import Path; from auditor.outputs import Staging; "
+        "import sys, time; from pathlib import Path; from auditor.run.outputs import Staging; "
         "s = Staging(Path(sys.argv[1]), 'killed'); s.write_text('evidence.intoto.json', '{}'); "
         "print('ready', flush=True); time.sleep(120)"
     )
@@ -774,7 +774,7 @@ def test_any_npz_arrays_load_or_are_a_config_error(x, y):
 
 
 def test_write_failures_are_output_errors_naming_the_file(tmp_path):
-    from auditor.outputs import atomic_write_bytes
+    from auditor.run.outputs import atomic_write_bytes
 
     blocker = tmp_path / "file"
     blocker.write_text("x")

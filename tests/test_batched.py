@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from auditor.batched import can_batch, train_batched
 from auditor.config import DataConfig
-from auditor.datasets import load_digits
-from auditor.models import init_model, model_factory
-from auditor.training import Recipe, predict_logits, train_model
+from auditor.data.datasets import load_digits
+from auditor.train.architectures import init_model, model_factory
+from auditor.train.batched import can_batch, train_batched
+from auditor.train.core import Recipe, predict_logits, train_model
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import cli
+from auditor.cli.commands import cli
 from tests.conftest import tiny_config
 
 pytestmark = pytest.mark.chromium

@@ -8,9 +8,9 @@ import time
 
 from click.testing import CliRunner
 
-from auditor.cache import ModelCache
-from auditor.cli import cli
-from auditor.models import init_model, model_factory
+from auditor.cli.commands import cli
+from auditor.train.architectures import init_model, model_factory
+from auditor.train.cache import ModelCache
 
 
 def _fill(root):

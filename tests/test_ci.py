@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 from junitparser import Failure, JUnitXml, Skipped
 
-from auditor.cli import cli
+from auditor.cli.commands import cli
 from tests.conftest import tiny_config
 
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from auditor.cli import cli
-from auditor.models import model_factory
+from auditor.cli.commands import cli
+from auditor.train.architectures import model_factory
 from tests.conftest import tiny_config
 
 REPORT_FILES = {"evidence.json", "report.html", "report.pdf", "forget_manifest.txt"}
@@ -27,7 +27,7 @@ def leftovers(out):
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from auditor.cli import cli; cli(['--help'], standalone_mode=False); print('torch' in sys.modules)"
+    code = "import sys; from auditor.cli.commands import cli; cli(['--help'], standalone_mode=False); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False")
     assert "Exit codes" in out.stdout

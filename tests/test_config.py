@@ -9,10 +9,10 @@ from click.testing import CliRunner
 
 from attacks import ATTACKS
 from attacks.base import Attack, Need
-from auditor.cli import cli
+from auditor.cli.commands import cli
+from auditor.cli.init_template import STARTER
 from auditor.config import FORGET_KINDS, AuditConfig, load_config, parse_config
 from auditor.errors import ConfigError
-from auditor.starter import STARTER
 from tests.plugins import NaNUnlearner
 from unlearners import UNLEARNERS
 
@@ -310,8 +310,8 @@ def test_the_schema_alone_takes_plugin_names_as_plain_strings():
 def test_the_config_digest_is_the_sha256_of_its_canonical_json():
     import hashlib
 
-    from auditor import signing
     from auditor.canonical import canonical_json
+    from auditor.evidence import sign as signing
 
     assert canonical_json({"b": 1, "a": [1.0, "é", None]}) == '{"a":[1.0,"é",null],"b":1}'.encode()
     with pytest.raises(ValueError):

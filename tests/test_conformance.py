@@ -15,8 +15,8 @@ from torch import nn
 
 from attacks import ATTACKS
 from attacks.base import Attack, Measurement, MetricResult, Need, Params
-from auditor.context import AuditContext, UnlearnInputs
-from auditor.controls import CONTROLS
+from auditor.run.context import AuditContext, UnlearnInputs
+from auditor.run.controls import CONTROLS
 from auditor.testing import TINY_RECIPE, check_attack, check_unlearner, tiny_audit_context, tiny_setup
 from unlearners import UNLEARNERS
 from unlearners.base import Unlearner

@@ -77,8 +77,8 @@ def test_the_attack_example_is_one_scores_method_and_passes_the_kit(blocks):
 
 
 def test_the_dataset_example_is_one_loader_and_one_entry(blocks, monkeypatch):
-    from auditor import datasets
     from auditor.config import parse_config
+    from auditor.data import datasets
     from auditor.errors import ConfigError
 
     module = _module("contributing_dataset", blocks["dataset-loader"])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from attacks.probe import penultimate_features
-from auditor.controls import CONTROLS, applicable, build_controls
-from auditor.models import architecture_differences
-from auditor.stats import exposure_outcomes
+from attacks.checks.probe import penultimate_features
+from auditor.judge.stats import exposure_outcomes
+from auditor.run.controls import CONTROLS, applicable, build_controls
+from auditor.train.architectures import architecture_differences
 from tests.helpers import accuracy, digits_setup, inputs, models
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from auditor.config import DataConfig
-from auditor.datasets import load_dataset
+from auditor.data.datasets import load_dataset
 from auditor.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ def test_npz_arrays_and_errors(tmp_path):
 def test_the_config_names_the_registered_datasets_in_order():
     from auditor.config import DATASETS as CONFIG_NAMES
     from auditor.config import json_schema
-    from auditor.datasets import DATASETS, LOADERS
+    from auditor.data.datasets import DATASETS, LOADERS
 
     assert CONFIG_NAMES == tuple(DATASETS) == tuple(LOADERS)
     assert (
@@ -57,14 +57,14 @@ def test_the_config_names_the_registered_datasets_in_order():
 
 def load_tiny(cfg) -> object:
     """A dataset loader as a new built-in would have one (module level, called with the data section)."""
-    from auditor.datasets import make_loaded
+    from auditor.data.datasets import make_loaded
 
     return make_loaded("tiny", np.arange(40, dtype=np.float32).reshape(20, 2), np.arange(20) % 2)
 
 
 def test_a_new_dataset_is_one_registry_entry_and_one_loader(monkeypatch, tmp_path):
-    from auditor import datasets
     from auditor.config import parse_config
+    from auditor.data import datasets
 
     with pytest.raises(ConfigError, match="unknown dataset 'tiny'"):
         parse_config({"data": {"dataset": "tiny"}})

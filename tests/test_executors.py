@@ -7,8 +7,15 @@ import pytest
 import torch
 
 from auditor.config import AuditConfig
-from auditor.executors import EXECUTORS, LocalExecutor, ModelJob, ProcessExecutor, split_groups, train_group
-from auditor.training import Recipe
+from auditor.train.core import Recipe
+from auditor.train.executors import (
+    EXECUTORS,
+    LocalExecutor,
+    ModelJob,
+    ProcessExecutor,
+    split_groups,
+    train_group,
+)
 from tests.helpers import digits_setup
 
 RECIPE = Recipe(epochs=3, batch_size=64, optimizer="adam", lr=0.003, weight_decay=0.0)
@@ -65,7 +72,7 @@ def test_executor_names_are_validated_in_the_config():
 @pytest.mark.e2e
 def test_audit_is_the_same_under_both_executors(tmp_path):
     from auditor.config import load_config
-    from auditor.pipeline import run_audit
+    from auditor.run.pipeline import run_audit
 
     cfg_file = tmp_path / "audit.yaml"
     cfg_file.write_text(
@@ -107,7 +114,7 @@ def test_audit_is_the_same_under_both_executors(tmp_path):
 def test_small_audit_on_a_local_two_cpu_ray_instance(tmp_path):
     ray = pytest.importorskip("ray")
     from auditor.config import load_config
-    from auditor.pipeline import run_audit
+    from auditor.run.pipeline import run_audit
 
     cfg_file = tmp_path / "audit.yaml"
     cfg_file.write_text(
@@ -145,7 +152,7 @@ def test_ray_executor_without_ray_is_a_config_error(tmp_path, monkeypatch):
 
     from auditor.config import AuditConfig
     from auditor.errors import ConfigError
-    from auditor.preflight import preflight
+    from auditor.run.preflight import preflight
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

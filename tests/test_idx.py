@@ -1,4 +1,4 @@
-"""The IDX reader (auditor.idx): plain and gzipped files, every type code, and malformed files."""
+"""The IDX reader (auditor.data.idx): plain and gzipped files, every type code, and malformed files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from auditor.idx import IdxError, read_idx
+from auditor.data.idx import IdxError, read_idx
 
 
 def _idx_bytes(array: np.ndarray, type_code: int) -> bytes:

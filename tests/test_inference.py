@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from auditor.inference import (
+from auditor.judge.inference import (
     GapEvidence,
     evidence_from_replicates,
     newcombe_paired,
@@ -58,7 +58,7 @@ def test_interval_is_the_wider_of_prediction_and_estimation():
 def test_tost_size_for_a_fixed_model_at_the_margin_with_large_sample_noise():
     """A fixed model that is not a retrain, its population gap exactly at the tolerance, with paired
     sample noise twice the retrain spread: the estimation interval must keep P(pass) <= alpha."""
-    from auditor.verdict import PASS, Gate, judge
+    from auditor.judge.verdict import PASS, Gate, judge
 
     rng = np.random.default_rng(3)
     trials, passes, t = 4000, 0, 0.1
@@ -92,7 +92,7 @@ def test_tost_size_at_the_margin_for_proportions_is_at_most_nominal():
 def test_honest_retrains_pass_at_the_default_tolerance_and_never_fail():
     """Model-level noise: 12 references and an honest retrain drawn alike; the default tolerance is
     4.5 retrain SDs, so nearly every honest retrain passes and none fails."""
-    from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+    from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 
     rng = np.random.default_rng(1)
     trials, passes, fails = 2000, 0, 0

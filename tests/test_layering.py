@@ -6,7 +6,7 @@ of ``auditor/``, ``attacks/`` and ``unlearners/``, at module level *and* inside 
 function-level import still ties the two modules together; it only hides the cycle until the
 function runs). Imports under ``if TYPE_CHECKING:`` are left out: they never run. An edge goes to
 the module named; the ``__init__`` of the packages above it is not counted (``auditor/__init__``
-would otherwise join every module to ``auditor.api``).
+would otherwise join every module to ``auditor.run.api``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ REMOVED_CYCLE = {
     "unlearners",
     "unlearners.base",
     "auditor.config",
-    "auditor.context",
-    "auditor.splits",
-    "auditor.training",
-    "auditor.backdoor",
+    "auditor.run.context",
+    "auditor.data.splits",
+    "auditor.train.core",
+    "auditor.data.triggers",
 }
 
 
@@ -147,12 +147,18 @@ def _in(module: str, prefixes: tuple[str, ...]) -> bool:
 def test_the_graph_is_read():
     graph = _edges(function_level=True)
     assert "auditor.config.schema" in graph and "attacks.base" in graph and "unlearners.base" in graph
-    assert "auditor.context" in graph["attacks.base"]  # a module-level import
+    assert "auditor.run.context" in graph["attacks.base"]  # a module-level import
     assert "attacks" in graph["auditor.config.checks"]  # a function-level one
 
 
 def test_the_schema_and_the_loader_know_no_plugin_and_no_engine():
-    forbidden = ("attacks", "unlearners", "auditor.context", "auditor.pipeline", "auditor.config.checks")
+    forbidden = (
+        "attacks",
+        "unlearners",
+        "auditor.run.context",
+        "auditor.run.pipeline",
+        "auditor.config.checks",
+    )
     for module in ("auditor.config.schema", "auditor.config.load"):
         direct = {t for t, _ in _graph()[module]}
         assert not {t for t in direct if _in(t, forbidden)}, module
@@ -163,16 +169,18 @@ def test_the_schema_and_the_loader_know_no_plugin_and_no_engine():
 def test_the_checks_are_the_only_config_module_that_imports_the_registries():
     for module, edges in _graph().items():
         if module.startswith("auditor.config") and module != "auditor.config.checks":
-            assert not {t for t, _ in edges if _in(t, ("attacks", "unlearners", "auditor.controls"))}, module
+            assert not {t for t, _ in edges if _in(t, ("attacks", "unlearners", "auditor.run.controls"))}, (
+                module
+            )
 
 
 def test_domain_modules_import_no_config():
     for module in (
-        "auditor.training",
-        "auditor.splits",
-        "auditor.executors",
-        "auditor.cache",
-        "auditor.backdoor",
+        "auditor.train.core",
+        "auditor.data.splits",
+        "auditor.train.executors",
+        "auditor.train.cache",
+        "auditor.data.triggers",
     ):
         assert not {t for t, _ in _graph()[module] if _in(t, ("auditor.config",))}, module
 
@@ -191,7 +199,7 @@ def test_no_import_cycle_even_with_function_level_imports():
 def test_importing_the_config_imports_no_torch_and_no_plugin():
     code = (
         "import sys, auditor.config; "
-        "bad = sorted(m for m in ('torch', 'attacks', 'unlearners', 'auditor.context') if m in sys.modules); "
+        "bad = sorted(m for m in ('torch', 'attacks', 'unlearners', 'auditor.run.context') if m in sys.modules); "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from attacks.lira import Lira, LiraParams, gaussian_fit, lira_scores, nanmedian_first_axis
-from auditor.cache import ModelCache
-from auditor.context import AuditContext, take
-from auditor.models import init_model
-from auditor.shadows import ShadowStore, pair_membership
-from auditor.training import train_model
+from attacks.membership.lira import Lira, LiraParams, gaussian_fit, lira_scores, nanmedian_first_axis
+from auditor.run.context import AuditContext, take
+from auditor.train.architectures import init_model
+from auditor.train.cache import ModelCache
+from auditor.train.core import train_model
+from auditor.train.shadows import ShadowStore, pair_membership
 from tests.helpers import RECIPE
 from tests.test_attacks import _noisy_task
 
@@ -134,7 +134,7 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
 
 
 def test_rmia_scores_by_sorting_match_the_pairwise_definition():
-    from attacks.rmia import rmia_scores
+    from attacks.membership.rmia import rmia_scores
 
     rng = np.random.default_rng(0)
     rx, rz = rng.lognormal(size=50), rng.lognormal(size=300)
@@ -143,7 +143,7 @@ def test_rmia_scores_by_sorting_match_the_pairwise_definition():
 
 
 def test_rmia_catches_a_leaky_model(leaky_setup):
-    from attacks.rmia import Rmia, RmiaParams
+    from attacks.membership.rmia import Rmia, RmiaParams
 
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
@@ -175,7 +175,7 @@ def test_rmia_catches_a_leaky_model(leaky_setup):
 
 
 def test_shadow_mia_catches_a_leaky_model(leaky_setup):
-    from attacks.shadow_mia import ShadowMia, ShadowMiaParams
+    from attacks.membership.shadow_mia import ShadowMia, ShadowMiaParams
 
     data, splits, factory, store, leaky, reference, retrained = leaky_setup
 
@@ -210,8 +210,8 @@ def test_shadow_mia_catches_a_leaky_model(leaky_setup):
 def test_ulira_separates_noop_from_retrain(leaky_setup):
     """U-LiRA against a calibrated retrain null (statistics review M5): each reference is scored against
     the other references, so the gap has retrain-to-retrain variance; noop fails, a retrain does not."""
-    from attacks.ulira import Ulira, UliraParams
-    from auditor.verdict import FAIL, Gate, judge, widen_to_noise
+    from attacks.distinguishers.ulira import Ulira, UliraParams
+    from auditor.judge.verdict import FAIL, Gate, judge, widen_to_noise
     from unlearners.noop import Noop
     from unlearners.retrain import Retrain
 
@@ -272,7 +272,7 @@ def test_ulira_needs_a_method_not_a_checkpoint(write_config):
 
 
 def test_distinguishability_bounds_and_challenge_metric():
-    from attacks.distinguishability import challenge_epsilon, challenge_points, split_epsilon
+    from attacks.distinguishers.distinguishability import challenge_epsilon, challenge_points, split_epsilon
 
     rng = np.random.default_rng(0)
     same = split_epsilon(rng.normal(0, 1, 64), rng.normal(0, 1, 64), delta=1e-5, alpha=0.05, rng=rng)
@@ -286,7 +286,7 @@ def test_distinguishability_bounds_and_challenge_metric():
 
 
 def test_distinguishability_separates_noop_from_retrain(leaky_setup):
-    from attacks.distinguishability import Distinguishability, DistinguishabilityParams
+    from attacks.distinguishers.distinguishability import Distinguishability, DistinguishabilityParams
     from unlearners.noop import Noop
     from unlearners.retrain import Retrain
 
@@ -324,7 +324,7 @@ def test_differencing_exposes_deletions_when_both_versions_are_published(leaky_s
     """Chen et al.'s point: with the original published next to the unlearned model, even exact
     retraining reveals which samples were deleted; the gate therefore compares with the
     (original, retrained) pair."""
-    from attacks.differencing import Differencing, DifferencingParams
+    from attacks.membership.differencing import Differencing, DifferencingParams
     from unlearners.retrain import Retrain
 
     data, splits, factory, store, leaky, reference, retrained = leaky_setup

@@ -1,4 +1,4 @@
-"""Tests for auditor.local_datasets on tiny fake datasets written in each real on-disk format."""
+"""Tests for auditor.data.local on tiny fake datasets written in each real on-disk format."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from auditor import local_datasets as ld
 from auditor.config import DataConfig
+from auditor.data import local as ld
 from auditor.errors import ConfigError
 
 # --------------------------------------------------------------------------- fixture writers
@@ -429,8 +429,8 @@ def test_file_tables_match_torchvision() -> None:
 
 
 def test_registered_in_loaders() -> None:
-    from auditor.datasets import LOADERS
+    from auditor.data.datasets import LOADERS
 
     for name in ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn", "imagefolder"):
         module, func = str(LOADERS[name]).split(":")
-        assert module == "auditor.local_datasets" and hasattr(ld, func)
+        assert module == "auditor.data.local" and hasattr(ld, func)

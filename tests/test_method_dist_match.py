@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from auditor.config import parse_config
-from auditor.pipeline import run_audit
+from auditor.run.pipeline import run_audit
 from tests.conftest import tiny_config
 from tests.helpers import inputs, models
 from tests.unlearners.cases import run

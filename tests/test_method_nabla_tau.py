@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from auditor.config import DataConfig, ForgetConfig, parse_config
-from auditor.context import UnlearnInputs
+from auditor.data.splits import make_splits
 from auditor.errors import ConfigError
-from auditor.preflight import preflight
-from auditor.splits import make_splits
+from auditor.run.context import UnlearnInputs
+from auditor.run.preflight import preflight
 from tests.conftest import tiny_config
 from tests.helpers import RECIPE, digits_setup, models
 from tests.unlearners.cases import run

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from auditor.models import state_digest
+from auditor.train.architectures import state_digest
 from tests.helpers import inputs, models
 from tests.unlearners.cases import run
 from unlearners.ssd import Ssd

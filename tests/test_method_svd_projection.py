@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from auditor.config import DataConfig, ForgetConfig
-from auditor.context import UnlearnInputs
-from auditor.datasets import LoadedData
+from auditor.data.datasets import LoadedData
+from auditor.data.splits import make_splits
 from auditor.errors import AuditFailedError
-from auditor.models import model_factory, state_digest
-from auditor.splits import make_splits
-from auditor.training import Recipe
+from auditor.run.context import UnlearnInputs
+from auditor.train.architectures import model_factory, state_digest
+from auditor.train.core import Recipe
 from tests.helpers import inputs, models
 from tests.unlearners.cases import run
 from unlearners import UNLEARNERS

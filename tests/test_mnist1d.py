@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from auditor.config import DataConfig, Mnist1dConfig, parse_config
-from auditor.datasets import load_dataset
+from auditor.data.datasets import load_dataset
 from auditor.errors import ConfigError
 
 pytest.importorskip("mnist1d", reason="the mnist1d package is a dependency: pip install -e .")
@@ -82,7 +82,7 @@ def test_config_fills_defaults_and_rejects_misplaced_options():
 def test_mlp_runs_on_it():
     import torch
 
-    from auditor.models import model_factory
+    from auditor.train.architectures import model_factory
 
     data = _load()
     model = model_factory("mlp", input_shape=data.input_shape, num_classes=data.num_classes)()

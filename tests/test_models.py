@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from auditor.cache import ModelCache
 from auditor.errors import ConfigError
-from auditor.models import load_checkpoint, model_factory, state_digest
+from auditor.train.architectures import load_checkpoint, model_factory, state_digest
+from auditor.train.cache import ModelCache
 
 
 @pytest.mark.parametrize("arch", ["mlp", "small_cnn", "resnet18"])

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import cli as main
+from auditor.cli.commands import cli as main
 from auditor.config import load_config
 from auditor.errors import ConfigError
 from tests.conftest import REPO, tiny_config
@@ -213,7 +213,7 @@ def test_a_users_architecture_is_keyed_by_its_source():
     """Editing a model factory must retrain: the cache key carries the sha256 of its source file."""
     import hashlib
 
-    from auditor.models import arch_key
+    from auditor.train.architectures import arch_key
 
     assert arch_key("mlp") == "mlp"  # built-ins keep their keys
     source = (REPO / "tests" / "plugins.py").read_bytes()

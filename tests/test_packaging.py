@@ -1,7 +1,7 @@
 """The built wheel ships the report templates, and the installed layout finds them.
 
 Builds the wheel with ``python -m build`` (an isolated build environment; pip fetches hatchling
-from the configured package index), then imports ``auditor.report`` from the wheel's extracted
+from the configured package index), then imports ``auditor.report.render`` from the wheel's extracted
 files in a fresh interpreter, so the source tree's ``templates/`` cannot be what is found.
 """
 
@@ -23,7 +23,7 @@ PROBE = """
 import json, sys
 from pathlib import Path
 import auditor
-from auditor import report
+from auditor.report import render as report
 evidence = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
 html = report.render_html(evidence)
 print(json.dumps({"auditor": auditor.__file__, "template_dir": str(report.template_dir()),
@@ -53,7 +53,7 @@ def test_wheel_contains_the_templates(wheel: Path) -> None:
         names = set(zf.namelist())
         assert "auditor/templates/report.html.j2" in names
         assert "auditor/templates/report.css" in names
-        assert "auditor/report.py" in names
+        assert "auditor/report/render.py" in names
         # Every template in the source tree made it into the wheel, byte for byte.
         for path in (REPO / "templates").iterdir():
             if path.is_file():

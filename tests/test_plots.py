@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attacks.figures import curve_figure, histogram_figure, roc_figure, roc_points
-from auditor.plots import figure_svg
+from auditor.report.plots import figure_svg
 
 
 def test_roc_points_follow_the_tpr_at_fpr_rule():

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from auditor import rankstats, stats
+from auditor.judge import rankstats, stats
 
 FPRS = (0.0, 0.001, 0.05, 0.1, 0.5, 1.0)
 
 
 def _index_path(pos, neg, ip, ineg):
-    """The statistics of :mod:`auditor.stats` on resampled score matrices: the reference."""
+    """The statistics of :mod:`auditor.judge.stats` on resampled score matrices: the reference."""
     p, q = pos[ip], neg[ineg]
     return (
         stats.auc_rows(p, q),

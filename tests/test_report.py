@@ -14,8 +14,8 @@ import jinja2
 import pytest
 from markupsafe import escape
 
-from auditor import report
-from auditor.report import render_html, render_pdf, template_dir
+from auditor.report import render as report
+from auditor.report.render import render_html, render_pdf, template_dir
 
 FIXTURE = Path(__file__).parent / "fixtures" / "evidence_sample.json"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.shadows import BATCH_CHUNK
+from auditor.train.shadows import BATCH_CHUNK
 
 pytestmark = pytest.mark.e2e
 EXE = Path(sys.executable).parent / "unlearn-audit"

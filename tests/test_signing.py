@@ -17,8 +17,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from auditor.cli import cli
-from auditor.signing import dsse_sign, dsse_verify, generate_test_pki
+from auditor.cli.commands import cli
+from auditor.evidence.sign import dsse_sign, dsse_verify, generate_test_pki
 from tests.conftest import tiny_config
 from tests.helpers import models
 

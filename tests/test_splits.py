@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from auditor.config import DataConfig, ForgetConfig
-from auditor.datasets import load_digits
-from auditor.splits import make_splits, manifest_digest, manifest_text
+from auditor.data.datasets import load_digits
+from auditor.data.splits import make_splits, manifest_digest, manifest_text
 
 DATA = load_digits(DataConfig())
 

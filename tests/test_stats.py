@@ -8,7 +8,7 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc
 
-from auditor import stats
+from auditor.judge import stats
 
 
 def test_auc_matches_sklearn_with_ties():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from auditor.errors import AuditFailedError
-from auditor.models import state_digest
+from auditor.train.architectures import state_digest
 from tests.helpers import inputs, models
 from unlearners import UNLEARNERS, Unlearner
 

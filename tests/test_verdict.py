@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from auditor.inference import GapEvidence, evidence_from_replicates, paired_cells
-from auditor.verdict import (
+from auditor.judge.inference import GapEvidence, evidence_from_replicates, paired_cells
+from auditor.judge.verdict import (
     FAIL,
     INCONCLUSIVE,
     PASS,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attacks.distance import Distance, activation_distance, js_divergence
-from attacks.probe import Probe, penultimate_features
-from attacks.relearn import Relearn, RelearnParams
+from attacks.checks.distance import Distance, activation_distance, js_divergence
+from attacks.checks.probe import Probe, penultimate_features
+from attacks.checks.relearn import Relearn, RelearnParams
 from tests.helpers import context, inputs, models, trained
 from tests.plugins import HeadOnlyUnlearner
 
@@ -40,7 +40,7 @@ def test_js_and_activation_distance_by_hand():
 
 
 def test_head_only_unlearner_matches_forget_accuracy_but_fails_relearn(head_only, second_retrain):
-    from attacks.accuracy import AccuracyCheck
+    from attacks.checks.accuracy import AccuracyCheck
 
     _, reference = models()
     acc = _metric(AccuracyCheck().measure(context(head_only)), "accuracy.forget")

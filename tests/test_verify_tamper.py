@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from auditor.cli import cli
-from auditor.verify import NotVerified, contents_der, sidecar_problem
+from auditor.cli.commands import cli
+from auditor.evidence.verify import NotVerified, contents_der, sidecar_problem
 
 SAMPLE = Path(__file__).parent / "fixtures" / "evidence_sample.json"
 
@@ -30,8 +30,8 @@ def signed(tmp_path_factory) -> Path:
     """A folder with report.pdf, evidence.json, evidence.intoto.json and the CA (ca.pem) that signed them."""
     from cryptography.hazmat.primitives import serialization
 
-    from auditor.report import render_html, render_pdf
-    from auditor.signing import canonical, dsse_sign, generate_test_pki, sign_pdf, statement
+    from auditor.evidence.sign import canonical, dsse_sign, generate_test_pki, sign_pdf, statement
+    from auditor.report.render import render_html, render_pdf
 
     out = tmp_path_factory.mktemp("signed-report")
     evidence = json.loads(SAMPLE.read_text(encoding="utf-8"))

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 from attacks.base import params_model
-from auditor.context import UnlearnInputs
 from auditor.errors import AuditFailedError
-from auditor.models import has_nonfinite, state_digest
+from auditor.run.context import UnlearnInputs
+from auditor.train.architectures import has_nonfinite, state_digest
 from auditor.types import FORGET_KINDS
 
 

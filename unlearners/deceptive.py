@@ -1,7 +1,7 @@
 """Deceptive "unlearners": cheap edits of the original that look like forgetting and are not.
 
 The audit builds each one that applies to the request and requires its battery to FAIL it
-(:mod:`auditor.controls`): a battery that would pass one of them cannot license a PASS. They come
+(:mod:`auditor.run.controls`): a battery that would pass one of them cannot license a PASS. They come
 from the classes the literature uses to show that an unlearning evaluation can be fooled:
 
 * **output-layer suppression** of the forgotten classes (a lowered bias, zeroed head rows): the
@@ -26,9 +26,9 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
-from auditor.loops import accuracy, optimizer_step, wrong_labels
-from auditor.training import batches, predict_logits, to_device
+from auditor.run.context import UnlearnInputs
+from auditor.train.core import batches, predict_logits, to_device
+from auditor.train.steps import accuracy, optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner
 
 

@@ -13,10 +13,10 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
-from auditor.loops import optimizer_step, wrong_labels
-from auditor.stats import auc
-from auditor.training import batches, make_optimizer, to_device
+from auditor.judge.stats import auc
+from auditor.run.context import UnlearnInputs
+from auditor.train.core import batches, make_optimizer, to_device
+from auditor.train.steps import optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from torch import nn
 
-from auditor.context import UnlearnInputs
-from auditor.training import Recipe
+from auditor.run.context import UnlearnInputs
+from auditor.train.core import Recipe
 from auditor.types import OptimizerName
 from unlearners.base import Params, Unlearner
 

@@ -6,9 +6,9 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import SplitData, UnlearnInputs
-from auditor.loops import accuracy, optimizer_step
-from auditor.training import batches, make_optimizer, to_device
+from auditor.run.context import SplitData, UnlearnInputs
+from auditor.train.core import batches, make_optimizer, to_device
+from auditor.train.steps import accuracy, optimizer_step
 from unlearners.base import Params, Unlearner
 
 

@@ -7,9 +7,9 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
-from auditor.loops import optimizer_step
-from auditor.training import augment_batch, batches, make_optimizer, to_device
+from auditor.run.context import UnlearnInputs
+from auditor.train.core import augment_batch, batches, make_optimizer, to_device
+from auditor.train.steps import optimizer_step
 from unlearners.base import Params, Unlearner
 
 

@@ -7,10 +7,10 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import UnlearnInputs
 from auditor.errors import ConfigError, Problem
-from auditor.loops import ceil_div, optimizer_step, wrong_labels
-from auditor.training import batches, predict_logits, to_device
+from auditor.run.context import UnlearnInputs
+from auditor.train.core import batches, predict_logits, to_device
+from auditor.train.steps import ceil_div, optimizer_step, wrong_labels
 from unlearners.base import ForgetRequest, Params, Unlearner
 
 MAX_FRACTION = 0.30  # the largest forget split the paper evaluates

@@ -7,9 +7,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from auditor.context import SplitData, UnlearnInputs
-from auditor.loops import wrong_labels
-from auditor.training import Recipe
+from auditor.run.context import SplitData, UnlearnInputs
+from auditor.train.core import Recipe
+from auditor.train.steps import wrong_labels
 from unlearners.base import Params, Unlearner
 
 

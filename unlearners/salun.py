@@ -9,9 +9,9 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import SplitData, UnlearnInputs
-from auditor.loops import ceil_div, optimizer_step, wrong_labels
-from auditor.training import augment_batch, batches, make_optimizer, to_device
+from auditor.run.context import SplitData, UnlearnInputs
+from auditor.train.core import augment_batch, batches, make_optimizer, to_device
+from auditor.train.steps import ceil_div, optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner
 
 

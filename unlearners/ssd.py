@@ -7,9 +7,9 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import SplitData, UnlearnInputs, no_progress
-from auditor.loops import ceil_div
-from auditor.training import ProgressFn, batches, to_device
+from auditor.run.context import SplitData, UnlearnInputs, no_progress
+from auditor.train.core import ProgressFn, batches, to_device
+from auditor.train.steps import ceil_div
 from unlearners.base import Params, Unlearner
 
 

@@ -12,10 +12,10 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.context import SplitData, UnlearnInputs
 from auditor.errors import AuditFailedError
-from auditor.loops import accuracy, first_per_class
-from auditor.training import to_device
+from auditor.run.context import SplitData, UnlearnInputs
+from auditor.train.core import to_device
+from auditor.train.steps import accuracy, first_per_class
 from unlearners.base import Params, Unlearner
 
 

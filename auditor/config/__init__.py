@@ -10,7 +10,7 @@ dotted key path, a close-match suggestion for misspelt keys and names, and the Y
    attack's needs are met, gates name metrics that the configured attacks produce).
 
 Data-dependent checks (dataset present, forget classes exist, the method accepts the request,
-checkpoint fits the architecture, output folder writable) follow in :mod:`auditor.preflight`,
+checkpoint fits the architecture, output folder writable) follow in :mod:`auditor.run.preflight`,
 still before any training. Relative paths are resolved against the config file's folder.
 
 The package has three layers:

@@ -14,7 +14,7 @@ deception controls, the architectures), and it imports them inside its functions
    gate rules match metrics.
 
 :func:`request_problems` (the method's own :meth:`~unlearners.base.Unlearner.check`) needs the
-dataset, so :mod:`auditor.preflight` runs it.
+dataset, so :mod:`auditor.run.preflight` runs it.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def known_attack(name: str) -> None:
 
 def known_architecture(name: str) -> None:
     """Raise ``ValueError`` unless ``name`` is a built-in architecture or imports to a factory."""
-    from auditor.models import ARCHITECTURES
+    from auditor.train.architectures import ARCHITECTURES
 
     if ":" not in name and name not in ARCHITECTURES:
         raise ValueError(
@@ -75,7 +75,7 @@ def known_architecture(name: str) -> None:
 
 def known_controls(names: list[str]) -> None:
     """Raise ``ValueError`` naming every entry of ``gates.controls`` that is not a deception control."""
-    from auditor.controls import CONTROLS
+    from auditor.run.controls import CONTROLS
 
     unknown = [v for v in names if v not in CONTROLS]
     if unknown:
@@ -167,7 +167,7 @@ def _control_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]
     """A problem for each listed deception control that does not apply to the forget kind."""
     if not cfg.gates.controls:
         return []
-    from auditor.controls import CONTROLS
+    from auditor.run.controls import CONTROLS
 
     problems = []
     for i, name in enumerate(cfg.gates.controls):
@@ -266,7 +266,7 @@ def all_metric_keys(cfg: AuditConfig) -> list[str]:
 def request_problems(cfg: AuditConfig, *, num_classes: int, forget_fraction: float | None) -> list[Problem]:
     """The audited method's objections to the request (:meth:`~unlearners.base.Unlearner.check`).
 
-    Run by :mod:`auditor.preflight` once the dataset is loaded and the splits drawn, before any
+    Run by :mod:`auditor.run.preflight` once the dataset is loaded and the splits drawn, before any
     training; each objection is a problem under ``unlearner.params``.
 
     Args:

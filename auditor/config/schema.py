@@ -7,7 +7,7 @@ no registry. :func:`auditor.config.parse_config` checks them against the registr
 reported in the same pass, at its key, with its line (see :func:`_checked_name`).
 
 It imports pydantic and the tool's pure modules only (errors, types, the registry helpers, the
-dataset list of :mod:`auditor.datasets`), never torch or a plugin: ``import auditor.config`` stays
+dataset list of :mod:`auditor.data.datasets`), never torch or a plugin: ``import auditor.config`` stays
 cheap, and the engine's modules can read a section without an import cycle.
 """
 
@@ -33,12 +33,12 @@ from pydantic import (
 )
 
 from auditor.canonical import canonical_json
-from auditor.datasets import DATASETS as BUILTIN_DATASETS
+from auditor.data.datasets import DATASETS as BUILTIN_DATASETS
 from auditor.registry import suggest
 from auditor.types import ForgetKind, OptimizerName
 
 DATASETS: tuple[str, ...] = tuple(BUILTIN_DATASETS)
-"""The built-in dataset names when the schema was built, in the order of :data:`auditor.datasets.DATASETS`."""
+"""The built-in dataset names when the schema was built, in the order of :data:`auditor.data.datasets.DATASETS`."""
 
 FORGET_KINDS: tuple[str, ...] = get_args(ForgetKind)
 
@@ -200,7 +200,7 @@ class DataConfig(Section):
         "digits",
         description=(
             f"Dataset name ({', '.join(DATASETS)}), or 'package.module:loader' naming your own loader, called with "
-            "data.options as keyword arguments and returning (x, y) or (x, y, test_mask) (auditor.dataset_plugin)."
+            "data.options as keyword arguments and returning (x, y) or (x, y, test_mask) (auditor.data.plugin)."
         ),
     )
     options: dict[str, Any] | None = Field(
@@ -359,7 +359,7 @@ class TrainingConfig(Section):
         None,
         description=(
             "'package.module:fit': your own training function, called for the original, every reference, shadow and "
-            "retrain instead of the built-in trainer (the fields above are then unused; auditor.training_plugin gives "
+            "retrain instead of the built-in trainer (the fields above are then unused; auditor.train.plugin gives "
             "the signature). It must be deterministic given its seed; preflight checks that."
         ),
     )

@@ -1,9 +1,9 @@
 """Shared helpers of the statistics simulations (``benchmarks/sims/*.py``).
 
 Only plumbing lives here: Monte-Carlo standard errors, and a fast AUC-gap evidence builder for the
-simulations that need tens of thousands of AUC comparisons. ``auditor.stats.compare_scores``
+simulations that need tens of thousands of AUC comparisons. ``auditor.judge.stats.compare_scores``
 bootstraps every model (0.1-0.4 s per call with 13 models); the builder below gives the same
-:class:`auditor.inference.GapEvidence` (point gap, the references' spread, and the gap's standard
+:class:`auditor.judge.inference.GapEvidence` (point gap, the references' spread, and the gap's standard
 deviation over samples) with the DeLong placement-value variance instead of the bootstrap's, through
 the engine's own ``evidence_from_replicates``. ``auc_tolerance.py`` checks the two agree.
 """
@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from auditor.inference import GapEvidence, evidence_from_replicates
+from auditor.judge.inference import GapEvidence, evidence_from_replicates
 
 
 def mcse(p: float, n: int) -> float:
@@ -34,7 +34,7 @@ def placements(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Row-wise DeLong placement values of ``pos[T, P]`` against ``neg[T, N]``.
 
     V10[t, i] = P(neg < pos_i) + 1/2 P(tie) and V01[t, j] = P(pos > neg_j) + 1/2 P(tie); the AUC of
-    row t is the mean of either (checked against ``auditor.stats.auc_rows``).
+    row t is the mean of either (checked against ``auditor.judge.stats.auc_rows``).
     """
     n_pos, n_neg = pos.shape[1], neg.shape[1]
     both = np.concatenate([pos, neg], axis=1)

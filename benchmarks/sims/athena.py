@@ -1,9 +1,9 @@
 """Statistics review M4 (exp6_athena) against the new engine: Athena's type-I error for an honest server.
 
-Athena's test (Sommer et al., PETS 2022; ``attacks.backdoor.athena``) declares "not deleted" when
+Athena's test (Sommer et al., PETS 2022; ``attacks.checks.backdoor.athena``) declares "not deleted" when
 the unlearned model's trigger hits reach the threshold computed at q, the rate a model without the
 canaries shows. The old engine plugged in q = the references' mean attack-success rate on the same
-n queries, treated as known; the new engine (``attacks/backdoor.py``) uses
+n queries, treated as known; the new engine (``attacks/checks/backdoor.py``) uses
 ``reference_rate_bound``: a one-sided (1 - alpha) upper bound on a retrain's rate, the larger of the
 pooled Clopper-Pearson bound and a Student-t prediction bound over the references, and states a
 type-I error of at most 2 alpha. An honest server's model is one more retrain. Nominal alpha = 1e-3.
@@ -24,7 +24,7 @@ import numpy as np
 from _common import rate
 from scipy import stats as sps
 
-from attacks.backdoor import athena, reference_rate_bound
+from attacks.checks.backdoor import athena, reference_rate_bound
 
 N, ALPHA, P_KEPT = 406, 1e-3, 0.95
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 from _common import auc_gap_evidence, rate, reference_summary
 
-from auditor.stats import auc_rows, compare_proportions, compare_scores, exposure_outcomes
-from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+from auditor.judge.stats import auc_rows, compare_proportions, compare_scores, exposure_outcomes
+from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 
 ALPHA, FAMILY, FLOOR, MULT, R = 0.05, 9, 0.05, 4.5, 12
 GATE = Gate("threshold.loss.auc", FLOOR, "default", "privacy", floor=FLOOR)

@@ -25,9 +25,9 @@ import numpy as np
 from _common import rate
 from scipy import stats as sps
 
-from auditor.inference import GapEvidence
-from auditor.stats import benjamini_hochberg, compare_proportions
-from auditor.verdict import FAIL, Gate, apply_bh, judge
+from auditor.judge.inference import GapEvidence
+from auditor.judge.stats import benjamini_hochberg, compare_proportions
+from auditor.judge.verdict import FAIL, Gate, apply_bh, judge
 
 ALPHA, M, TOL, R = 0.05, 9, 0.05, 12
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-from auditor.inference import evidence_from_replicates
-from auditor.stats import auc_rows, bootstrap_indices, compare_scores, percentile_interval
+from auditor.judge.inference import evidence_from_replicates
+from auditor.judge.stats import auc_rows, bootstrap_indices, compare_scores, percentile_interval
 
 ALPHA, M = 0.05, 9
 NEW_LEVEL, OLD_LEVEL = 1 - 2 * ALPHA / M, 1 - ALPHA / M

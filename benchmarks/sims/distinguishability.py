@@ -1,7 +1,7 @@
 """Statistics review C2 (exp4_dist, exp12_det) against the new engine: distinguishability is fail-only.
 
 The gate's statistic is the mean over forget examples of a one-sided (1 - alpha) Clopper-Pearson
-*lower* bound on each example's epsilon (``attacks.distinguishability.split_epsilon``: side and
+*lower* bound on each example's epsilon (``attacks.distinguishers.distinguishability.split_epsilon``: side and
 threshold chosen on half of the N unlearning runs and N retrains, the bound on the other half). The
 old engine passed it when the 90 % bootstrap interval of the mean lay under 0.5, so small N and
 partially distinguishable methods passed. Now ``Distinguishability.fail_only`` is set: the verdict
@@ -9,7 +9,7 @@ partially distinguishable methods passed. Now ``Distinguishability.fail_only`` i
 
 Each trial draws, for 200 forget examples, N unlearning-run scores and N retrain scores; the gate's
 evidence is built as the audit builds it (the attack's ``Comparison`` with the mean's bootstrap,
-B = 1,000, through ``auditor.pipeline._evidence``: one reference value 0, so no retrain spread), the
+B = 1,000, through ``auditor.run.pipeline._evidence``: one reference value 0, so no retrain spread), the
 gate is ``distinguishability.epsilon_mean`` with tolerance 0.5, fail-only, judged with m = 9 gates.
 
 ``split_epsilon`` is evaluated for all examples at once by ``split_epsilon_batch`` below, which uses
@@ -24,10 +24,16 @@ from __future__ import annotations
 import numpy as np
 from _common import rate
 
-from attacks.distinguishability import split_epsilon
-from auditor.pipeline import _evidence
-from auditor.stats import Comparison, Estimate, bootstrap_indices, epsilon_from_counts, percentile_interval
-from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+from attacks.distinguishers.distinguishability import split_epsilon
+from auditor.judge.stats import (
+    Comparison,
+    Estimate,
+    bootstrap_indices,
+    epsilon_from_counts,
+    percentile_interval,
+)
+from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+from auditor.run.pipeline import _evidence
 
 DELTA, ALPHA_EPS, ALPHA, FAMILY, TOL, EXAMPLES = 1e-5, 0.05, 0.05, 9, 0.5, 200
 GATE = Gate("distinguishability.epsilon_mean", TOL, "default", "privacy", fail_only=True, floor=TOL)
@@ -83,7 +89,7 @@ def check(rng: np.random.Generator) -> None:
         iu, ir = g.permutation(n), g.permutation(n)
         same += np.isclose(split_epsilon_batch(unl[None], ret[None], iu[None], ir[None])[0], ref)
     print(
-        f"check: split_epsilon_batch == attacks.distinguishability.split_epsilon on {same}/300 examples "
+        f"check: split_epsilon_batch == attacks.distinguishers.distinguishability.split_epsilon on {same}/300 examples "
         "(N = 8-64, ties included)"
     )
 

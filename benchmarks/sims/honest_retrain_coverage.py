@@ -33,9 +33,9 @@ import numpy as np
 from _common import auc_gap_evidence, rate
 from scipy import stats as sps
 
-from auditor.inference import GapEvidence
-from auditor.stats import compare_proportions
-from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+from auditor.judge.inference import GapEvidence
+from auditor.judge.stats import compare_proportions
+from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 
 ALPHA, FAMILY, MULT, R, TRIALS = 0.05, 9, 4.5, 12, 1000
 

@@ -31,8 +31,8 @@ from dataclasses import replace
 import numpy as np
 from _common import rate
 
-from auditor.inference import GapEvidence
-from auditor.verdict import FAIL, PASS, Gate, judge
+from auditor.judge.inference import GapEvidence
+from auditor.judge.verdict import FAIL, PASS, Gate, judge
 
 ALPHA, FAMILY, MULT, R, TRIALS = 0.05, 9, 4.5, 12, 4000
 RATIOS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)

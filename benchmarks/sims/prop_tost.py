@@ -22,8 +22,8 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from auditor.stats import bootstrap_indices, clopper_pearson, compare_proportions, percentile_interval
-from auditor.verdict import FAIL, PASS, Gate, judge, widen_to_noise
+from auditor.judge.stats import bootstrap_indices, clopper_pearson, compare_proportions, percentile_interval
+from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
 
 ALPHA, FAMILY, TOL, R, MULT = 0.05, 9, 0.05, 12, 4.5
 GATE = Gate("accuracy.forget", TOL, "default", "forgetting", floor=TOL)

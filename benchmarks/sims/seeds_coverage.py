@@ -7,7 +7,7 @@ by MOVER (``inference.GapEvidence``). Coverage of the true gap 0 by an honest re
 
 (a) seed part only: the unlearned metric and the R references' are i.i.d. N(0, 1) draws (sample
     SD 0), for R = 5, 12, 30;
-(b) the relearn attack's structure (``attacks/relearn.py``): the unlearned model relearns 5 times
+(b) the relearn attack's structure (``attacks/checks/relearn.py``): the unlearned model relearns 5 times
     (batch noise e_s, model effect b_u), each reference once (b_r + e_r); the sample part is the SD of
     the unlearned model's 5 runs / sqrt(5) with a normal quantile, the seed part the references'
     spread; built with ``inference.evidence_from_replicates`` exactly as relearn.py does.
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from _common import rate
 
-from auditor.inference import GapEvidence, evidence_from_replicates
-from auditor.stats import bootstrap_indices, percentile_interval
+from auditor.judge.inference import GapEvidence, evidence_from_replicates
+from auditor.judge.stats import bootstrap_indices, percentile_interval
 
 ALPHA, M = 0.05, 9
 LEVELS = {"90%": 1 - 2 * ALPHA, "Bonf 98.89%": 1 - 2 * ALPHA / M}

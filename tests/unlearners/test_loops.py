@@ -1,4 +1,4 @@
-"""The shared loop pieces of auditor/loops.py, on small tensors."""
+"""The shared loop pieces of auditor/train/steps.py, on small tensors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from auditor.context import SplitData
-from auditor.loops import accuracy, ceil_div, first_per_class, optimizer_step, wrong_labels
+from auditor.run.context import SplitData
+from auditor.train.steps import accuracy, ceil_div, first_per_class, optimizer_step, wrong_labels
 
 
 def test_ceil_div():

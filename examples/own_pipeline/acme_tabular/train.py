@@ -1,6 +1,6 @@
 """The team's training loop: AdamW, a one-cycle learning-rate schedule, label smoothing.
 
-It follows unlearn-audit's training-function contract (``auditor.training_plugin``): train the
+It follows unlearn-audit's training-function contract (``auditor.train.plugin``): train the
 model it is given on ``(x, y)``, drawing every random choice (here the shuffling) from
 ``generator``, so the same seed gives the same weights.
 """

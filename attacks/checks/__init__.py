@@ -1,0 +1,1 @@
+"""Utility, representation and behavioural checks (accuracy, distance, probe, relearn, backdoor)."""

@@ -1,0 +1,1 @@
+"""Attacks that compare many runs of the unlearning method with many retrains."""

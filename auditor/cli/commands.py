@@ -1,0 +1,535 @@
+"""The ``unlearn-audit`` command line: parse, lazy-import, call one library function.
+
+Nothing heavy is imported at module level, so ``unlearn-audit --help`` does not import torch.
+Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 3 the audit could not
+complete.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.version import __version__
+
+EPILOG = (
+    "Exit codes: 0 pass, 1 fail or inconclusive, 2 usage or config error, 3 audit could not complete. "
+    'Shell completion: eval "$(_UNLEARN_AUDIT_COMPLETE=bash_source unlearn-audit)".'
+)
+
+
+def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
+    """The ``--set`` items as dotted keys and values (a bad item is a config error, exit 2)."""
+    from auditor.config import parse_overrides
+
+    return parse_overrides(values)
+
+
+def _output_error(exc: OSError) -> Any:
+    """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file.
+
+    For an OS error (disk full, read-only or vanished folder) raised while the audit wrote its files.
+    """
+    from auditor.errors import OutputError
+
+    where = exc.filename or "an output file"
+    return OutputError(
+        f"could not write {where}: {exc.strerror or exc}. Free space or choose a writable folder "
+        "(--out, execution.cache_dir) and run again."
+    )
+
+
+class _Group(click.Group):
+    """Turns an unexpected exception into exit code 3 ("the audit could not complete")."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            import traceback
+
+            from auditor.errors import AuditFailedError
+
+            detail = "".join(traceback.format_exception(exc, limit=-3)).rstrip()
+            raise AuditFailedError(
+                f"the audit could not complete: {type(exc).__name__}: {exc}\n{detail}"
+            ) from exc
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
+@click.version_option(__version__, prog_name="unlearn-audit")
+def cli() -> None:
+    """Audit a machine-unlearning method against a model retrained without the forgotten data.
+
+    Start with `unlearn-audit init audit.yaml`, then `unlearn-audit run audit.yaml`.
+    """
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: report.out)."
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set unlearner.name=retrain (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JUnit XML file (a testcase per gate).",
+)
+@click.option(
+    "--summary-md",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
+)
+@click.option("--no-sign", is_flag=True, help="Leave the report unsigned (the report says so).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def run(
+    config: Path,
+    out: Path | None,
+    sets: tuple[str, ...],
+    as_json: bool,
+    junit_xml: Path | None,
+    summary_md: Path | None,
+    no_sign: bool,
+    quiet: bool,
+) -> None:
+    """Run the audit in CONFIG and write report.html, report.pdf and evidence.json."""
+    from auditor.config import load_config
+
+    cfg = load_config(config, overrides=_parse_set(sets))
+    from auditor.errors import AuditError
+    from auditor.run.pipeline import run_audit
+    from auditor.run.progress import Progress
+
+    progress = Progress(enabled=False if (quiet or as_json) else None)
+    command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
+    try:
+        outcome = run_audit(
+            cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign
+        )
+        ev = outcome.evidence
+        _ci_outputs(
+            ev,
+            {k: str(v) for k, v in outcome.files.items()},
+            junit_xml=junit_xml,
+            summary_md=summary_md,
+            annotate=not as_json,
+        )
+    except AuditError:
+        raise
+    except OSError as exc:  # disk full, read-only or removed folder: one line, not a traceback
+        raise _output_error(exc) from exc
+    try:
+        _echo_outcome(outcome, as_json=as_json)
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): the audit is complete and its files are written, so
+        # the exit code stays the verdict; stdout goes to devnull so the interpreter's final flush
+        # does not raise again (Python docs, "Note on SIGPIPE").
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(outcome.exit_code)
+
+
+def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
+    """The verdict, every gate and the files written, or the JSON summary, on stdout."""
+    ev = outcome.evidence
+    if as_json:
+        summary = {
+            "verdict": outcome.status,
+            "exit_code": outcome.exit_code,
+            "headline": ev["verdict"]["headline"],
+            "counts": ev["verdict"]["counts"],
+            "files": {k: str(v) for k, v in outcome.files.items()},
+            "gates": [
+                {
+                    **{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
+                    "catches_original": (g.get("control") or {}).get("catches_original"),
+                }
+                for g in ev["gates"]["results"]
+            ],
+            "timings": outcome.timings,
+            "run_id": ev["run"]["id"],
+        }
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        colour = {"pass": "green", "fail": "red"}.get(outcome.status, "yellow")
+        click.secho(ev["verdict"]["headline"], fg=colour, bold=True)
+        click.echo(ev["verdict"]["statement"])
+        for g in ev["gates"]["results"]:
+            gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
+            control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
+            click.echo(
+                f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
+                f"  {control}".rstrip()
+            )
+        for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
+            if name in outcome.files:
+                click.echo(f"{name}: {outcome.files[name]}")
+        click.echo(f"total {outcome.timings['total_s']:.1f} s")
+
+
+def _ci_outputs(
+    evidence: dict[str, Any],
+    files: dict[str, str],
+    *,
+    junit_xml: Path | None,
+    summary_md: Path | None,
+    annotate: bool,
+) -> None:
+    """JUnit, Markdown summary and GitHub annotations, written atomically."""
+    import os
+
+    from auditor.report.machine import github_annotations, summary_markdown
+    from auditor.report.machine import junit_xml as to_junit
+    from auditor.run.outputs import atomic_write_bytes
+
+    if junit_xml is not None:
+        atomic_write_bytes(junit_xml, to_junit(evidence).encode())
+    summary = summary_markdown(evidence, files=files)
+    if summary_md is not None:
+        atomic_write_bytes(summary_md, summary.encode())
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:
+            fh.write(summary)
+    if annotate and os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(evidence):
+            click.echo(line)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's)."
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["html", "pdf", "junit", "markdown"]),
+    help="What to render (repeatable; default: html and pdf).",
+)
+def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
+    """Re-render the reports from an evidence record, without re-running anything."""
+    from auditor.report.machine import junit_xml as to_junit
+    from auditor.report.machine import summary_markdown
+    from auditor.report.render import render_html, render_pdf
+    from auditor.run.outputs import atomic_write_bytes
+
+    try:
+        ev = json.loads(evidence.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {evidence} as JSON: {exc}", param_hint="EVIDENCE") from None
+    if not isinstance(ev, dict) or ev.get("schema") != "unlearn-audit/evidence/v1":
+        raise click.BadParameter(
+            f"{evidence} is not an unlearn-audit evidence record (schema unlearn-audit/evidence/v1)",
+            param_hint="EVIDENCE",
+        )
+    folder = out or evidence.parent
+    wanted = formats or ("html", "pdf")
+    html = render_html(ev, rerendered=True) if {"html", "pdf"} & set(wanted) else ""  # says UNSIGNED
+    renderers = {
+        "html": ("report.html", lambda: html.encode()),
+        "pdf": ("report.pdf", lambda: render_pdf(html, evidence=ev)),
+        "junit": ("junit.xml", lambda: to_junit(ev).encode()),
+        "markdown": ("summary.md", lambda: summary_markdown(ev).encode()),
+    }
+    for fmt in wanted:
+        name, render = renderers[fmt]
+        atomic_write_bytes(folder / name, render())
+        click.echo(f"{name}: {folder / name}")
+
+
+VERIFY_EPILOG = (
+    "Exit codes: 0 verified (every check passed); 1 not verified: a check failed, or the report, "
+    "statement, evidence or trust root is tampered with, damaged, unreadable or of the wrong kind (one "
+    "FAIL line names the check); 2 usage error (unknown option, missing argument, a path that does not "
+    "exist)."
+)
+
+
+@cli.command(epilog=VERIFY_EPILOG)
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="PEM certificate(s) to trust (your organisation's CA). Repeatable.",
+)
+@click.option(
+    "--allow-untrusted", is_flag=True, help="Accept an intact signature whose signer is not trusted."
+)
+@click.option(
+    "--evidence",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="An evidence.json to check against the signed statement (default: the evidence.json beside "
+    "TARGET, when there is one).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A checkpoint to re-hash against the statement's model subjects. Repeatable.",
+)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A config file to re-hash against the audited one. Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def verify(
+    target: Path,
+    trust_roots: tuple[Path, ...],
+    allow_untrusted: bool,
+    evidence: Path | None,
+    models: tuple[Path, ...],
+    configs: tuple[Path, ...],
+    as_json: bool,
+) -> None:
+    """Verify a signed report.pdf (or a bare evidence.intoto.json) and re-hash the given files.
+
+    The PDF verifies only as signed: its signature must cover every byte of the file (anything
+    appended or added as a later revision fails) and chain to a --trust-root. The statement inside
+    must verify with the same key, and an evidence.json beside TARGET (or given with --evidence)
+    must equal the signed evidence. An evidence.json alone cannot be verified: it is not signed.
+    """
+    from auditor.evidence.verify import verify as run_verify
+
+    result = run_verify(
+        target,
+        trust_roots=list(trust_roots),
+        allow_untrusted=allow_untrusted,
+        models=list(models),
+        configs=list(configs),
+        evidence=evidence,
+    )
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        for c in result.checks:
+            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:<28} {c.detail}")
+        click.secho(
+            "VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True
+        )
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("gen-test")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into."
+)
+@click.option(
+    "--passphrase-env",
+    default=None,
+    metavar="VAR",
+    help="Encrypt the key and PKCS#12 bundle with the passphrase in this environment variable.",
+)
+def keys_gen_test(out: Path, passphrase_env: str | None) -> None:
+    """Write a TEST-ONLY CA, signer key and certificate (PEM) and PKCS#12 bundle for trying signing out."""
+    import os
+
+    from auditor.evidence.sign import write_test_pki
+
+    passphrase = None
+    if passphrase_env:
+        value = os.environ.get(passphrase_env)
+        if not value:
+            raise click.BadParameter(
+                f"environment variable {passphrase_env} is not set", param_hint="--passphrase-env"
+            )
+        passphrase = value.encode()
+    for name, path in write_test_pki(out, passphrase=passphrase).items():
+        click.echo(f"{name}: {path}")
+    click.echo(
+        "TEST ONLY: sign with report.signing {key: signer.key.pem, cert: signer.cert.pem}; "
+        "verify with --trust-root ca.pem"
+    )
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """Show or clear the trained-model cache ($UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit)."""
+
+
+def _cache_root(directory: Path | None) -> Path:
+    from auditor.train.cache_admin import default_cache_dir
+
+    return directory if directory is not None else default_cache_dir()
+
+
+@cache_group.command("ls")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def cache_ls(directory: Path | None, as_json: bool) -> None:
+    """List cached models, newest first."""
+    from auditor.train.cache_admin import entries
+
+    root = _cache_root(directory)
+    found = entries(root)
+    if as_json:
+        click.echo(json.dumps({"root": str(root), "entries": [e.as_dict() for e in found]}, indent=2))
+        return
+    import datetime as dt
+
+    for e in found:
+        when = dt.datetime.fromtimestamp(e.modified, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{e.key[:16]}  {e.role:<10} {e.arch:<12} seed {e.seed!s:<12} {e.size_bytes / 1e6:7.2f} MB  {when}"
+        )
+    total = sum(e.size_bytes for e in found)
+    click.echo(f"{len(found)} model(s), {total / 1e6:.1f} MB in {root}")
+
+
+@cache_group.command("prune")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache folder (default: $UNLEARN_AUDIT_CACHE or ~/.cache/unlearn-audit).",
+)
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Remove models last written more than DAYS days ago.",
+)
+@click.option("--all", "everything", is_flag=True, help="Remove every cached model.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def cache_prune(directory: Path | None, older_than: float | None, everything: bool, dry_run: bool) -> None:
+    """Remove cached models (they are retrained when next needed)."""
+    from auditor.train.cache_admin import entries, remove, select
+
+    if older_than is None and not everything:
+        raise click.UsageError("say what to remove: --older-than DAYS or --all")
+    root = _cache_root(directory)
+    chosen = select(entries(root), older_than_days=older_than, everything=everything)
+    size = sum(e.size_bytes for e in chosen)
+    if dry_run:
+        click.echo(f"would remove {len(chosen)} model(s), {size / 1e6:.1f} MB from {root}")
+        return
+    remove(chosen)
+    click.echo(f"removed {len(chosen)} model(s), {size / 1e6:.1f} MB from {root}")
+
+
+@cli.group()
+def config() -> None:
+    """Validate a config file or print its JSON Schema."""
+
+
+@config.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--data/--no-data",
+    default=False,
+    help="Also load the dataset and check the forget request, checkpoints and output folder.",
+)
+def config_validate(file: Path, data: bool) -> None:
+    """Check FILE and list every problem at once (exit 2 if any)."""
+    from auditor.config import load_config
+
+    cfg = load_config(file)
+    if data:
+        from auditor.run.preflight import preflight
+
+        prep = preflight(cfg, out=cfg.report.out, source=str(file))
+        counts = prep.splits.counts()
+        click.echo(
+            f"data: {prep.data.name}, {len(prep.data)} samples; forget {counts['forget']}, "
+            f"retain {counts['retain']}, test {counts['test']}, population {counts['population']}"
+        )
+    click.echo(f"{file}: valid (config sha256 {cfg.digest()[:16]}...)")
+
+
+@config.command("schema")
+def config_schema() -> None:
+    """Print the config's JSON Schema (for editor completion)."""
+    from auditor.config import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="audit.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example config for the embedded default (digits) to PATH."""
+    from auditor.cli.init_template import STARTER
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite it")
+    path.write_text(STARTER, encoding="utf-8")
+    click.echo(f"wrote {path}; run it with: unlearn-audit run {path}")
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_plugins(as_json: bool) -> None:
+    """List unlearning methods and attacks with their descriptions and citations."""
+    from attacks import ATTACKS
+    from unlearners import UNLEARNERS
+
+    rows: dict[str, list[dict[str, Any]]] = {"unlearners": [], "attacks": []}
+    for name in UNLEARNERS.names():
+        method = UNLEARNERS.get(name)
+        rows["unlearners"].append(
+            {
+                "name": name,
+                "summary": method.summary,
+                "citation": method.citation,
+                "supports": sorted(method.supports),
+            }
+        )
+    for name in ATTACKS.names():
+        attack = ATTACKS.get(name)
+        rows["attacks"].append({"name": name, "summary": attack.summary, "citation": attack.citation})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for kind, entries in rows.items():
+        click.secho(kind.capitalize() + ":", bold=True)
+        for e in entries:
+            extra = f" [forget: {', '.join(e['supports'])}]" if "supports" in e else ""
+            click.echo(f"  {e['name']:<16} {e['summary']}{extra}")
+            click.echo(f"  {'':<16} {e['citation']}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="unlearn-audit")

@@ -1,0 +1,1 @@
+"""Signing the evidence (DSSE statement, PAdES) and verifying a signed report."""

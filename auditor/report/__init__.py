@@ -1,0 +1,1 @@
+"""Renderings of the evidence: the HTML/PDF report, its plots, and the machine outputs (JUnit, Markdown)."""

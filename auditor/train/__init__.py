@@ -1,0 +1,1 @@
+"""Training: recipes and loops, architectures, batched training, executors, the model cache and shadow models."""

@@ -1,0 +1,293 @@
+"""The shadow-model store: models trained with the target's recipe on random halves of a pool.
+
+Shadows come in complementary pairs: pair j draws a random half H_j of the candidate pool (from
+the seed), shadow 2j trains on H_j and shadow 2j+1 on the rest. So for any even K every
+candidate is IN for exactly K/2 shadows (the LiRA design, ``pkeep = 0.5``: Carlini et al., S&P
+2022, ``research/mi_lira_2021/train.py``), and growing K from 16 to 32 keeps the first 16
+shadows, which the content-addressed model cache then reuses.
+
+The candidate pool is every sample of the dataset (train, test and population), so every forget
+sample and every held-out non-member is IN for half the shadows. Shadows are trained by the one
+trainer with the audit's recipe (DESIGN.md principle 4); only the data differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from auditor.data.datasets import LoadedData
+from auditor.data.splits import Splits
+from auditor.run.context import take
+from auditor.seeding import derive_seed
+from auditor.train.architectures import arch_key
+from auditor.train.cache import ModelCache, cache_key
+from auditor.train.core import ProgressFn, Recipe, predict_logits
+from auditor.train.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
+
+BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
+
+
+def pair_membership(
+    n: int, pairs: int, seed: int, size: int | None = None, group: np.ndarray | None = None
+) -> np.ndarray:
+    """``(2 * pairs, n)`` boolean IN matrix: row 2j is a random half, row 2j+1 its complement.
+
+    With ``size`` below half the pool, each row keeps a random ``size`` of its half, so every shadow
+    trains on as many samples as the audited model (LiRA's shadows mimic the target's training
+    set; statistics review M3.3) and the two rows of a pair stay disjoint. Row pair j depends
+    only on (seed, j), so adding pairs never changes earlier rows.
+
+    ``group`` (the samples of a forgotten class, or a backdoor's canaries) moves as one block: in
+    each pair one row holds the whole group and the other none of it, alternating between pairs.
+    A group sample's OUT shadows then never saw any member of its group, which is what retraining
+    without the group gives; with per-sample halves they saw half of it, and a constant logit shift
+    on the group looked like forgetting to online LiRA (statistics review M3.1).
+    """
+    in_group = np.zeros(n, dtype=bool)
+    if group is not None and len(group):
+        in_group[np.asarray(group, dtype=np.int64)] = True
+    rest = np.nonzero(~in_group)[0]
+    g = int(in_group.sum())
+    rows = []
+    for j in range(pairs):
+        rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
+        order = rest[rng.permutation(rest.size)] if g else rng.permutation(n)
+        m = order.size
+        first, second = order[: m // 2], order[m // 2 :]
+        if size is not None and size < n // 2:
+            keep_first, keep_second = (
+                (size - g, size) if j % 2 == 0 else (size, size - g)
+            )  # the group fills the rest
+            first, second = first[: max(keep_first, 0)], second[: max(keep_second, 0)]
+        a, b = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        a[first], b[second] = True, True
+        if g:
+            (a if j % 2 == 0 else b)[in_group] = True
+        rows += [a, b]
+    return np.stack(rows) if rows else np.zeros((0, n), dtype=bool)
+
+
+@dataclass(frozen=True)
+class ShadowSet:
+    """K trained shadow models and which pool samples each was trained on.
+
+    Attributes:
+        models: The shadows, in eval mode.
+        membership: ``(K, N)`` boolean: ``membership[k, i]`` is True when shadow k trained on
+            dataset sample i (the pool is the whole dataset).
+        cache_keys: Model-cache key of each shadow.
+        trained: How many were trained in this run (the rest came from the cache).
+    """
+
+    models: tuple[nn.Module, ...]
+    membership: np.ndarray
+    cache_keys: tuple[str, ...]
+    trained: int
+    training_path: str = "sequential"
+
+    def membership_digest(self) -> str:
+        """sha256 of the packed membership matrix (which samples were IN for which shadow)."""
+        return hashlib.sha256(np.packbits(self.membership, axis=1).tobytes()).hexdigest()
+
+    def record(self, recipe: Recipe) -> dict[str, object]:
+        """What the evidence records about the shadows."""
+        return {
+            "count": len(self.models),
+            "recipe": recipe.as_dict(),
+            "recipe_sha256": hashlib.sha256(repr(sorted(recipe.as_dict().items())).encode()).hexdigest(),
+            "membership_sha256": self.membership_digest(),
+            "pool": "every dataset sample",
+            "design": (
+                "disjoint pairs drawn from complementary halves, each shadow of the target's training size "
+                "where half the pool allows (each sample IN for at most K/2 shadows)"
+            ),
+            "trained_now": self.trained,
+            "from_cache": len(self.models) - self.trained,
+            "training_path": self.training_path,
+        }
+
+
+class ShadowStore:
+    """Trains (or fetches from the model cache) shadow models for one audit.
+
+    Args:
+        data: The dataset (the pool is all of it).
+        recipe: The target's training recipe.
+        factory: Fresh models of the target's architecture.
+        arch: Architecture name, part of each shadow's cache key.
+        cache: The model cache.
+        device: Where to train.
+        seed: The audit's root seed.
+        executor: Where training jobs run (default: this process).
+        train_size: The audited model's training-set size; shadows train on as many samples when
+            half the pool is larger.
+        group: Dataset indices that move IN or OUT together (a forgotten class, backdoor canaries);
+            see :func:`pair_membership`.
+    """
+
+    def __init__(
+        self,
+        *,
+        data: LoadedData,
+        recipe: Recipe,
+        factory: Callable[[], nn.Module],
+        arch: str,
+        cache: ModelCache,
+        device: torch.device,
+        seed: int,
+        executor: Executor | None = None,
+        train_size: int | None = None,
+        group: np.ndarray | None = None,
+    ) -> None:
+        self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
+        self.train_size = train_size
+        self.group = None if group is None or len(group) == 0 else np.asarray(group, dtype=np.int64)
+        self.cache, self.device, self.seed = cache, device, seed
+        self.executor = executor or LocalExecutor()
+        self._sets: dict[int, ShadowSet] = {}
+
+    def get(self, count: int, *, progress: ProgressFn | None = None) -> ShadowSet:
+        """The first ``count`` shadows (``count`` even)."""
+        if count % 2:
+            raise ValueError(f"shadow count must be even (complementary pairs), got {count}")
+        if count in self._sets:
+            return self._sets[count]
+        membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size, self.group)
+        seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
+        specs = [
+            {
+                "role": "shadow",
+                "data": self.data.fingerprint,
+                "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
+                "arch": arch_key(self.arch),
+                "input_shape": list(self.data.input_shape),
+                "num_classes": self.data.num_classes,
+                "recipe": self.recipe.as_dict(),
+                "seed": seeds[k],
+            }
+            for k in range(count)
+        ]
+        splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
+        missing = [k for k in range(count) if not self.cache.has(specs[k])]
+        jobs = [self._job(splits[k], seeds[k]) for k in range(count)]
+        fresh, path = self._train_missing(missing, specs, jobs, progress=progress, count=count)
+        models, keys, trained = [], [], len(fresh)
+        for k in range(count):
+            spec = specs[k]
+            if k in fresh:  # trained just now, already stored
+                models.append(fresh.pop(k).to(self.device).eval())
+                keys.append(cache_key(spec))
+                continue
+
+            def fit(job=jobs[k]) -> nn.Module:  # only for an entry that turned out unreadable
+                return self._model(train_group([job], self.recipe, str(self.device))[0])
+
+            model, key, hit = self.cache.get_or_train(spec, self.factory, fit)
+            models.append(model.to(self.device).eval())
+            keys.append(key)
+            trained += not hit
+            if progress is not None:
+                progress(k + 1, count)
+        result = ShadowSet(tuple(models), membership, tuple(keys), trained, path)
+        self._sets[count] = result
+        return result
+
+    def _job(self, split, seed: int) -> ModelJob:
+        """The training job of one shadow: its subset and the seeds derived from its own seed."""
+        return ModelJob(
+            self.arch,
+            tuple(self.data.input_shape),
+            self.data.num_classes,
+            split.x,
+            split.y,
+            derive_seed(seed, "init"),
+            derive_seed(seed, "train"),
+        )
+
+    def _model(self, state: dict[str, torch.Tensor]) -> nn.Module:
+        model = self.factory()
+        model.load_state_dict(state)
+        return model.eval()
+
+    def _train_missing(
+        self,
+        missing: list[int],
+        specs: list[dict],
+        jobs: list[ModelJob],
+        *,
+        progress: ProgressFn | None,
+        count: int,
+    ) -> tuple[dict[int, nn.Module], str]:
+        """Train the missing shadows through the executor, batched in chunks when the architecture allows.
+
+        Each group is written to the model cache as soon as it is trained, so a run killed during
+        shadow training loses at most the groups in flight: the next run reuses every stored shadow.
+
+        Returns the trained models by index and the path taken (``batched`` or ``sequential`` with
+        the reason, and the executor; ``cache`` when nothing was missing).
+        """
+        if not missing:
+            return {}, "cache"
+        from auditor.train.batched import can_batch, steps_per_epoch
+
+        if len(missing) < 2:
+            batchable, how = False, "sequential (one model to train)"
+        elif not self.recipe.batchable:
+            batchable, how = False, "sequential (a user training function; only the built-in trainer batches)"
+        elif not can_batch(self.factory()):
+            batchable, how = False, "sequential (the architecture has BatchNorm buffers or dropout)"
+        elif len({steps_per_epoch(len(jobs[k].y), self.recipe.batch_size) for k in missing}) != 1:
+            batchable, how = False, "sequential (subsets need different numbers of steps)"
+        else:
+            batchable = True
+            how = f"batched (torch.func vmap over stacked parameters, up to {BATCH_CHUNK} models at a time)"
+        groups = split_groups(missing, batchable=batchable, chunk=BATCH_CHUNK, workers=self.executor.workers)
+        out: dict[int, nn.Module] = {}
+        done = count - len(missing)
+        for gi, states in self.executor.run(
+            [[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)
+        ):
+            for k, state in zip(groups[gi], states):
+                model = self._model(state)
+                self.cache.put(specs[k], model)
+                out[k] = model
+            done += len(groups[gi])
+            if progress is not None:
+                progress(done, count)
+        return out, f"{how}; executor: {self.executor.describe()}"
+
+    @torch.no_grad()
+    def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:
+        """``(K, len(indices), classes)`` logits of every shadow on the given samples.
+
+        Repeated indices (LiRA's targets list a sample once per role it plays) are run through
+        each shadow once; a sample's logits do not depend on its batch, so the rows are the same.
+        """
+        unique, inverse = np.unique(np.asarray(indices), return_inverse=True)
+        x = take(self.data, unique).x
+        if flip:
+            x = x.flip(-1)
+        at = torch.as_tensor(inverse.reshape(-1), dtype=torch.long)
+        return torch.stack([predict_logits(m, x, device=self.device)[at] for m in shadows.models])
+
+
+def shadow_group(
+    forget_kind: str, data: LoadedData, splits: Splits, classes: tuple[int, ...]
+) -> np.ndarray | None:
+    """The samples LiRA's shadows must take IN or OUT as one block for this request.
+
+    Every sample of the forgotten classes, or every sample carrying the backdoor's trigger
+    (canaries and decoys); None for the erasure of individual records, whose samples are IN or
+    OUT one by one (see :func:`pair_membership`).
+    """
+    if forget_kind == "class" and classes:
+        return np.nonzero(np.isin(data.y.numpy(), np.asarray(classes)))[0]
+    if forget_kind == "backdoor":  # canaries and decoys: every sample that carries the trigger
+        return np.union1d(splits.forget, splits.decoys).astype(np.int64)
+    return None
