@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch and NumPy are imported when a generator is made, not with this module
+    import numpy
+    import torch
 
 
 def derive_seed(root: int, purpose: str) -> int:
@@ -15,14 +20,14 @@ def derive_seed(root: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
 
 
-def torch_generator(root: int, purpose: str):  # -> torch.Generator (torch imported lazily)
+def torch_generator(root: int, purpose: str) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded with :func:`derive_seed`."""
     import torch
 
     return torch.Generator().manual_seed(derive_seed(root, purpose))
 
 
-def numpy_rng(root: int, purpose: str):  # -> numpy.random.Generator
+def numpy_rng(root: int, purpose: str) -> numpy.random.Generator:
     """A NumPy ``Generator`` seeded with :func:`derive_seed`."""
     import numpy as np
 

@@ -48,7 +48,7 @@ from auditor.data.triggers import Trigger
 from auditor.errors import AuditFailedError
 from auditor.judge.verdict import CATEGORIES
 from auditor.run.context import AuditContext, MethodRunner, MissingCapabilityError, UnlearnInputs
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, numpy_rng
 from auditor.train.architectures import architecture_differences, has_nonfinite, model_factory, state_digest
 from auditor.train.cache import ModelCache
 from auditor.train.core import Recipe
@@ -242,7 +242,7 @@ def _splits(
             forget = ForgetConfig(kind="random", fraction=FORGET_FRACTION)
         elif forget_kind == "indices":  # a seeded 10 % of the training split, listed in a file
             train, _, _ = base_splits(data, cfg, seed)
-            rng = np.random.default_rng(derive_seed(seed, "kit/indices"))
+            rng = numpy_rng(seed, "kit/indices")
             listed = rng.choice(train, size=round(FORGET_FRACTION * len(train)), replace=False)
             path = Path(tmp) / "forget.txt"
             path.write_text("".join(f"{i}\n" for i in sorted(listed.tolist())), encoding="utf-8")

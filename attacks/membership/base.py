@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, final
 
 import numpy as np
-import torch
 from pydantic import AfterValidator, Field
 from torch import nn
 
@@ -54,7 +53,7 @@ from attacks.figures import roc_figure
 from auditor.data.splits import Splits
 from auditor.judge.stats import auc_rows, balanced_accuracy_rows, min_negatives, tpr_at_fpr_rows
 from auditor.run.context import AuditContext, Comparer, SplitData
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, torch_generator
 from auditor.train.architectures import arch_key, init_model
 from auditor.train.core import train_model
 
@@ -326,7 +325,7 @@ def retrain_cached(ctx: AuditContext, split: SplitData, *, seed: int, spec: Mapp
             split.x,
             split.y,
             recipe=ctx.recipe,
-            generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+            generator=torch_generator(seed, "train"),
             device=ctx.device,
         )
 

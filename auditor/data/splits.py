@@ -27,7 +27,7 @@ import numpy as np
 
 from auditor.data.datasets import LoadedData
 from auditor.errors import Problem
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, numpy_rng
 
 
 class SplitSizes(Protocol):
@@ -277,7 +277,7 @@ def _random_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed
         return None, [
             Problem("forget.count", f"asks for {n} samples but the training split has {len(train)}")
         ]
-    rng = np.random.default_rng(derive_seed(seed, "forget/random"))
+    rng = numpy_rng(seed, "forget/random")
     return rng.choice(train, size=n, replace=False), []
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from auditor.data.datasets import LoadedData, fingerprint
-from auditor.seeding import derive_seed
+from auditor.seeding import numpy_rng
 
 
 class TriggerSpec(Protocol):
@@ -69,7 +69,7 @@ def make_trigger(
 ) -> Trigger:
     """Turn the config's trigger into pixel positions, deterministically from the seed."""
     _, h, w = image_shape
-    rng = np.random.default_rng(derive_seed(seed, "backdoor/trigger"))
+    rng = numpy_rng(seed, "backdoor/trigger")
     value = data_max if cfg.value == "max" else float(cfg.value)
     if cfg.pattern == "pixels":
         flat = rng.choice(h * w, size=min(cfg.size, h * w), replace=False)
@@ -94,7 +94,7 @@ def choose_canaries(data: LoadedData, train: np.ndarray, *, target: int, count: 
     """
     y = data.y.numpy()
     pool = train[y[train] != target]
-    rng = np.random.default_rng(derive_seed(seed, "backdoor/canaries"))
+    rng = numpy_rng(seed, "backdoor/canaries")
     return np.sort(rng.choice(pool, size=min(count, len(pool)), replace=False))
 
 
@@ -105,7 +105,7 @@ def choose_decoys(data: LoadedData, population: np.ndarray, count: int, target: 
     """
     y = data.y.numpy()
     pool = population[y[population] != target]
-    rng = np.random.default_rng(derive_seed(seed, "backdoor/decoys"))
+    rng = numpy_rng(seed, "backdoor/decoys")
     return np.sort(rng.choice(pool, size=min(count, len(pool)), replace=False)).astype(np.int64)
 
 

@@ -20,7 +20,7 @@ from torch import nn
 from auditor.data.datasets import LoadedData
 from auditor.data.splits import Splits
 from auditor.judge.stats import Comparison, compare_proportions, compare_scores
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, numpy_rng, torch_generator
 from auditor.train.core import ProgressFn, Recipe, predict_logits, train_model
 
 if TYPE_CHECKING:  # only for annotations: the context sits below the shadows, the display and the triggers
@@ -139,7 +139,7 @@ class UnlearnInputs:
         """The retain set, or a seeded random subset of ``max_samples`` of it."""
         idx = self._splits.retain
         if max_samples is not None and max_samples < len(idx):
-            rng = np.random.default_rng(derive_seed(self.seed, "retain-subset"))
+            rng = numpy_rng(self.seed, "retain-subset")
             idx = np.sort(rng.choice(idx, size=max_samples, replace=False))
         return self._read("retain", idx)
 
@@ -153,7 +153,7 @@ class UnlearnInputs:
 
     def generator(self, purpose: str) -> torch.Generator:
         """A CPU generator seeded for ``purpose`` within this run."""
-        return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
+        return torch_generator(self.seed, purpose)
 
     def fresh_model(self, purpose: str = "init") -> nn.Module:
         """A randomly initialised model of the audited architecture, seeded for ``purpose``."""
@@ -299,11 +299,11 @@ class AuditContext:
 
     def generator(self, purpose: str) -> torch.Generator:
         """A torch generator seeded for ``purpose`` (the same purpose gives the same stream)."""
-        return torch.Generator().manual_seed(derive_seed(self.seed, purpose))
+        return torch_generator(self.seed, purpose)
 
     def rng(self, purpose: str) -> np.random.Generator:
         """A NumPy generator seeded for ``purpose``."""
-        return np.random.default_rng(derive_seed(self.seed, purpose))
+        return numpy_rng(self.seed, purpose)
 
     def comparer(self, purpose: str) -> Comparer:
         """The audit's comparisons bound to its bootstrap size, level and a generator for ``purpose``.

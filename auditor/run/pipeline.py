@@ -46,7 +46,7 @@ from auditor.run.preflight import Prepared, preflight
 from auditor.run.progress import Progress
 from auditor.run.reproducible import run_id as reproducible_run_id
 from auditor.run.reproducible import split_volatile
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, torch_generator
 from auditor.train.architectures import (
     arch_key,
     architecture_differences,
@@ -184,7 +184,7 @@ class _Trainer:
                     split.x,
                     split.y,
                     recipe=self.recipe,
-                    generator=torch.Generator().manual_seed(derive_seed(seed, "train")),
+                    generator=torch_generator(seed, "train"),
                     device=self.prep.device,
                     progress=lambda d, t: update(d * self.recipe.epochs // t, self.recipe.epochs),
                 )

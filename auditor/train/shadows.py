@@ -24,7 +24,7 @@ from torch import nn
 from auditor.data.datasets import LoadedData
 from auditor.data.splits import Splits
 from auditor.run.context import take
-from auditor.seeding import derive_seed
+from auditor.seeding import derive_seed, numpy_rng
 from auditor.train.architectures import arch_key
 from auditor.train.cache import ModelCache, cache_key
 from auditor.train.core import ProgressFn, Recipe, predict_logits
@@ -56,7 +56,7 @@ def pair_membership(
     g = int(in_group.sum())
     rows = []
     for j in range(pairs):
-        rng = np.random.default_rng(derive_seed(seed, f"shadow-pair/{j}"))
+        rng = numpy_rng(seed, f"shadow-pair/{j}")
         order = rest[rng.permutation(rest.size)] if g else rng.permutation(n)
         m = order.size
         first, second = order[: m // 2], order[m // 2 :]
