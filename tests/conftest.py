@@ -8,8 +8,6 @@ import pytest
 import torch
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
@@ -40,22 +38,3 @@ def write_config(tmp_path):
         return path
 
     return write
-
-
-def tiny_config(**sections) -> dict:
-    """A fast digits audit (MLP, few epochs) for CLI and pipeline tests."""
-    cfg = {
-        "seed": 0,
-        "data": {"dataset": "digits"},
-        "model": {"arch": "mlp"},
-        "training": {"epochs": 8, "batch_size": 64, "optimizer": "adam", "lr": 0.003, "weight_decay": 0.0},
-        "forget": {"kind": "class", "classes": [3]},
-        "unlearner": {"name": "noop"},
-        "reference": {"seeds": 1},
-        "attacks": [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}],
-        "gates": {"bootstrap": 300},
-        "report": {"formats": ["json"]},
-    }
-    for key, value in sections.items():
-        cfg[key] = value
-    return cfg

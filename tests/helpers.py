@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import torch
 
@@ -14,6 +15,9 @@ from auditor.train.architectures import init_model, model_factory
 from auditor.train.core import Recipe, predict_logits, train_model
 
 RECIPE = Recipe(epochs=8, batch_size=64, optimizer="adam", lr=0.003, weight_decay=0.0, schedule="cosine")
+
+REPO = Path(__file__).resolve().parents[1]
+"""The repository root (tests read the README, examples and CONTRIBUTING.md from it)."""
 
 
 @cache
@@ -82,3 +86,22 @@ def context(unlearned, kind: str = "class", references=None, original=None) -> A
         seed=0,
         bootstrap=300,
     )
+
+
+def tiny_config(**sections) -> dict:
+    """A fast digits audit (MLP, few epochs) for CLI and pipeline tests."""
+    cfg = {
+        "seed": 0,
+        "data": {"dataset": "digits"},
+        "model": {"arch": "mlp"},
+        "training": {"epochs": 8, "batch_size": 64, "optimizer": "adam", "lr": 0.003, "weight_decay": 0.0},
+        "forget": {"kind": "class", "classes": [3]},
+        "unlearner": {"name": "noop"},
+        "reference": {"seeds": 1},
+        "attacks": [{"name": "accuracy"}, {"name": "threshold", "params": {"signals": ["loss"]}}],
+        "gates": {"bootstrap": 300},
+        "report": {"formats": ["json"]},
+    }
+    for key, value in sections.items():
+        cfg[key] = value
+    return cfg

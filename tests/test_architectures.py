@@ -86,3 +86,32 @@ def test_cache_reuses_by_content_and_writes_atomically(tmp_path):
     (tmp_path / "models" / key[:2] / f"{key}.pt").write_bytes(b"truncated")  # a corrupt entry is retrained
     _, _, hit = cache.get_or_train(spec, make, train)
     assert hit is False and len(calls) == 3
+
+
+def test_train_spec_keys_the_audits_models_as_the_pipeline_always_has():
+    import hashlib
+
+    import numpy as np
+
+    from auditor.data.datasets import make_loaded
+    from auditor.train.cache import TrainSpec, cache_key, index_digest
+    from auditor.train.core import Recipe
+
+    rng = np.random.default_rng(0)
+    data = make_loaded("toy", rng.normal(size=(30, 5)).astype(np.float32), np.arange(30) % 3)
+    recipe = Recipe(epochs=2, batch_size=8, optimizer="sgd", lr=0.1, weight_decay=0.0, schedule="constant")
+    idx = np.array([0, 4, 7, 29], dtype=np.int32)
+    legacy = {  # the dict pipeline._spec built before TrainSpec: the original's and references' keys
+        "data": data.fingerprint,
+        "indices": hashlib.sha256(",".join(map(str, list(idx))).encode()).hexdigest(),
+        "arch": "mlp",
+        "input_shape": list(data.input_shape),
+        "num_classes": 3,
+        "recipe": recipe.as_dict(),
+        "seed": 7,
+    }
+    spec = TrainSpec.of(data, indices=idx, arch="mlp", recipe=recipe, seed=7)
+    assert spec.as_dict() == legacy and cache_key(spec) == cache_key(legacy)
+    assert index_digest(idx) == index_digest(list(map(int, idx)))  # one encoding, whatever the dtype
+    shadow = TrainSpec.of(data, indices=idx, arch="mlp", recipe=recipe, seed=7, role="shadow")
+    assert cache_key(shadow) != cache_key(spec) and shadow.as_dict()["role"] == "shadow"

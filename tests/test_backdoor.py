@@ -11,7 +11,7 @@ from auditor.config import TriggerConfig, parse_config
 from auditor.data.triggers import make_trigger, plant
 from auditor.errors import ConfigError
 from auditor.run.pipeline import run_audit
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def test_trigger_positions_and_planting():

@@ -48,7 +48,7 @@ from auditor.run.outputs import OWNER_FILE, RUN_ARTIFACTS, STALE_AFTER_S, Stagin
 from auditor.run.preflight import nonfinite_data_problems
 from auditor.train.architectures import model_factory, state_digest
 from auditor.train.cache import ModelCache, verify_entry
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 EXE = Path(sys.executable).parent / "unlearn-audit"
 # BAD_INPUT_EXAMPLES=2000 explores further (the default keeps the file fast).

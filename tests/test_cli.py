@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from auditor.cli.commands import cli
 from auditor.train.architectures import model_factory
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 REPORT_FILES = {"evidence.json", "report.html", "report.pdf", "forget_manifest.txt"}
 

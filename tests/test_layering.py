@@ -17,7 +17,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PACKAGES = ("auditor", "attacks", "unlearners")
 

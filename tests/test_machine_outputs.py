@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from junitparser import Failure, JUnitXml, Skipped
 
 from auditor.cli.commands import cli
-from tests.conftest import tiny_config
+from tests.helpers import tiny_config
 
 
 def test_junit_summary_and_annotations_match_the_evidence(write_config, tmp_path, monkeypatch):

@@ -10,8 +10,7 @@ import torch
 
 from auditor.config import parse_config
 from auditor.run.pipeline import run_audit
-from tests.conftest import tiny_config
-from tests.helpers import inputs, models
+from tests.helpers import inputs, models, tiny_config
 from tests.unlearners.cases import run
 from unlearners import UNLEARNERS
 from unlearners.dist_match import mmd2

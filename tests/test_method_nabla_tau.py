@@ -14,8 +14,7 @@ from auditor.data.splits import make_splits
 from auditor.errors import ConfigError
 from auditor.run.context import UnlearnInputs
 from auditor.run.preflight import preflight
-from tests.conftest import tiny_config
-from tests.helpers import RECIPE, digits_setup, models
+from tests.helpers import RECIPE, digits_setup, models, tiny_config
 from tests.unlearners.cases import run
 from unlearners import UNLEARNERS, ForgetRequest
 

@@ -126,7 +126,7 @@ def test_grouped_convolution_is_refused():
 def test_random_forgetting_is_a_config_error(write_config):
     from auditor.config import load_config
     from auditor.errors import ConfigError
-    from tests.conftest import tiny_config
+    from tests.helpers import tiny_config
 
     cfg = write_config(
         tiny_config(forget={"kind": "random", "fraction": 0.1}, unlearner={"name": "svd_projection"})

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from auditor.cli.commands import cli as main
 from auditor.config import load_config
 from auditor.errors import ConfigError
-from tests.conftest import REPO, tiny_config
+from tests.helpers import REPO, tiny_config
 
 EXAMPLE = REPO / "examples" / "own_pipeline"
 

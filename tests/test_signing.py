@@ -19,8 +19,7 @@ from click.testing import CliRunner
 
 from auditor.cli.commands import cli
 from auditor.evidence.sign import dsse_sign, dsse_verify, generate_test_pki
-from tests.conftest import tiny_config
-from tests.helpers import models
+from tests.helpers import models, tiny_config
 
 PASS_ENV = "UA_TEST_SIGNING_PASSPHRASE"
 

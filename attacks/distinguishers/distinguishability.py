@@ -307,10 +307,4 @@ class Distinguishability(Attack[DistinguishabilityParams]):
         references, read from the cache.
         """
         seed = derive_seed(ctx.seed, f"reference/{i}")
-        return retrain_cached(ctx, retain, seed=seed, spec={"indices": _digest(retain.indices)})
-
-
-def _digest(indices: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha256(",".join(map(str, list(indices))).encode()).hexdigest()
+        return retrain_cached(ctx, retain, seed=seed, role=None)

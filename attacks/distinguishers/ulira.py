@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from collections.abc import Callable
 from typing import Literal
@@ -334,5 +333,5 @@ class Ulira(Attack[UliraParams]):
             ctx,
             take(ctx.data, sp.retain),
             seed=derive_seed(ctx.seed, f"ulira/retrain/{k}"),
-            spec={"role": "shadow-retrain", "indices": hashlib.sha256(sp.retain.tobytes()).hexdigest()},
+            role="shadow-retrain",
         )

@@ -54,7 +54,8 @@ from auditor.data.splits import Splits
 from auditor.judge.stats import auc_rows, balanced_accuracy_rows, min_negatives, tpr_at_fpr_rows
 from auditor.run.context import AuditContext, Comparer, SplitData
 from auditor.seeding import derive_seed, torch_generator
-from auditor.train.architectures import arch_key, init_model
+from auditor.train.architectures import init_model
+from auditor.train.cache import TrainSpec
 from auditor.train.core import train_model
 
 if TYPE_CHECKING:
@@ -296,27 +297,20 @@ def shadow_splits(
     )
 
 
-def retrain_cached(ctx: AuditContext, split: SplitData, *, seed: int, spec: Mapping[str, Any]) -> nn.Module:
+def retrain_cached(ctx: AuditContext, split: SplitData, *, seed: int, role: str | None) -> nn.Module:
     """A fresh model trained on ``split`` with the audit's recipe, through the shadow store's model cache.
 
     Args:
         ctx: The audit.
         split: The training data.
         seed: Seeds the initialisation (``<seed>/init``) and the batch order (``<seed>/train``).
-        spec: What names the training data in the cache key (e.g. ``indices``: a digest of
-            ``split.indices``, and a ``role``); the dataset, architecture, input shape, classes,
-            recipe and seed are added.
+        role: The cache role (``shadow-retrain``); None keys it as the audit's own references are
+            keyed, so a retrain on the audit's retain set with a reference's seed is that reference.
     """
     store = ctx.shadow_store()
-    full = {
-        **spec,
-        "data": ctx.data.fingerprint,
-        "arch": arch_key(store.arch),
-        "input_shape": list(ctx.data.input_shape),
-        "num_classes": ctx.data.num_classes,
-        "recipe": ctx.recipe.as_dict(),
-        "seed": seed,
-    }
+    spec = TrainSpec.of(
+        ctx.data, indices=split.indices, arch=store.arch, recipe=ctx.recipe, seed=seed, role=role
+    )
 
     def fit() -> nn.Module:
         model = init_model(ctx.model_factory, derive_seed(seed, "init"))
@@ -329,7 +323,7 @@ def retrain_cached(ctx: AuditContext, split: SplitData, *, seed: int, spec: Mapp
             device=ctx.device,
         )
 
-    model, _, _ = store.cache.get_or_train(full, ctx.model_factory, fit)
+    model, _, _ = store.cache.get_or_train(spec, ctx.model_factory, fit)
     return model.to(ctx.device).eval()
 
 

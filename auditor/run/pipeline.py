@@ -48,13 +48,12 @@ from auditor.run.reproducible import run_id as reproducible_run_id
 from auditor.run.reproducible import split_volatile
 from auditor.seeding import derive_seed, torch_generator
 from auditor.train.architectures import (
-    arch_key,
     architecture_differences,
     file_digest,
     init_model,
     state_digest,
 )
-from auditor.train.cache import ModelCache, default_cache_dir
+from auditor.train.cache import ModelCache, TrainSpec, default_cache_dir
 from auditor.train.core import Recipe, train_model
 from auditor.train.executors import Executor, make_executor
 from auditor.train.shadows import ShadowStore, shadow_group
@@ -80,10 +79,6 @@ def _utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _index_digest(indices: Any) -> str:
-    return hashlib.sha256(",".join(map(str, list(indices))).encode()).hexdigest()
-
-
 def _check_trained(model: nn.Module, role: str) -> None:
     """Stop with a clear error when training with the audit's recipe diverged (NaN or inf weights).
 
@@ -107,17 +102,10 @@ class _Trainer:
         self.cfg, self.prep, self.cache, self.progress = cfg, prep, cache, progress
         self.recipe = Recipe.from_fields(**cfg.training.model_dump())
 
-    def _spec(self, indices: Any, seed: int) -> dict[str, Any]:
-        data = self.prep.data
-        return {
-            "data": data.fingerprint,
-            "indices": _index_digest(indices),
-            "arch": arch_key(self.cfg.model.arch),
-            "input_shape": list(data.input_shape),
-            "num_classes": data.num_classes,
-            "recipe": self.recipe.as_dict(),
-            "seed": seed,
-        }
+    def _spec(self, indices: Any, seed: int) -> TrainSpec:
+        return TrainSpec.of(
+            self.prep.data, indices=indices, arch=self.cfg.model.arch, recipe=self.recipe, seed=seed
+        )
 
     def train_many(self, role: str, indices: Any, seeds: list[int]) -> list[tuple[nn.Module, dict[str, Any]]]:
         """Several models on the same data with different seeds, each stored in the cache.

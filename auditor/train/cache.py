@@ -20,29 +20,116 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+import numpy as np
 import torch
 from torch import nn
 
 from auditor.canonical import canonical_json
 from auditor.run.outputs import atomic_write_bytes
+from auditor.train.architectures import arch_key
 from auditor.train.cache_admin import default_cache_dir
+
+if TYPE_CHECKING:
+    from auditor.data.datasets import LoadedData
+    from auditor.train.core import Recipe
 
 ENTRY_FORMAT = "unlearn-audit/cache-entry/v2"
 
 
-def cache_key(spec: dict[str, Any]) -> str:
+def index_digest(indices: Iterable[int] | np.ndarray) -> str:
+    """sha256 of the training indices, in order, as comma-separated decimals: the one encoding."""
+    return hashlib.sha256(
+        ",".join(map(str, np.asarray(indices, dtype=np.int64).tolist())).encode()
+    ).hexdigest()
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Everything that determines a trained model's weights; its canonical JSON names its cache entry.
+
+    Every model the audit trains (the original, the references, shadows, the retrains attacks ask
+    for) is keyed by one of these, so two callers that train the same model find the same entry:
+    ``distinguishability``'s first retrains are the audit's references.
+
+    Attributes:
+        data: The dataset fingerprint.
+        indices: :func:`index_digest` of the training indices.
+        arch: The architecture's cache name (:func:`auditor.train.architectures.arch_key`).
+        input_shape: One sample's shape.
+        num_classes: Classes of the dataset.
+        recipe: ``Recipe.as_dict()``.
+        seed: Seeds the initialisation and the batch order.
+        role: ``shadow``, ``shadow-retrain``, ...; None for the audit's original and references,
+            whose keys predate roles.
+    """
+
+    data: str
+    indices: str
+    arch: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    recipe: Mapping[str, Any]
+    seed: int
+    role: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        data: LoadedData,
+        *,
+        indices: Iterable[int] | np.ndarray,
+        arch: str,
+        recipe: Recipe,
+        seed: int,
+        role: str | None = None,
+    ) -> TrainSpec:
+        """The spec of a model of architecture ``arch`` trained on ``data[indices]`` with ``recipe``."""
+        return cls(
+            data=data.fingerprint,
+            indices=index_digest(indices),
+            arch=arch_key(arch),
+            input_shape=tuple(data.input_shape),
+            num_classes=int(data.num_classes),
+            recipe=recipe.as_dict(),
+            seed=int(seed),
+            role=role,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec as stored beside the entry and hashed into its key."""
+        out = {
+            "data": self.data,
+            "indices": self.indices,
+            "arch": self.arch,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "recipe": dict(self.recipe),
+            "seed": self.seed,
+        }
+        return out if self.role is None else {"role": self.role, **out}
+
+
+Spec: TypeAlias = "TrainSpec | Mapping[str, Any]"
+"""What the cache accepts: a :class:`TrainSpec`, or its dict (as stored beside an entry)."""
+
+
+def _fields(spec: Spec) -> dict[str, Any]:
+    return spec.as_dict() if isinstance(spec, TrainSpec) else dict(spec)
+
+
+def cache_key(spec: Spec) -> str:
     """sha256 of the canonical JSON of a model's training specification.
 
     ``v2`` entries carry a content digest; ``v1`` entries (bare state_dicts) live under other keys
     and are never read (``unlearn-audit cache prune`` removes them).
     """
     return hashlib.sha256(
-        canonical_json({"kind": "trained-model/v2", "torch": torch.__version__, **spec})
+        canonical_json({"kind": "trained-model/v2", "torch": torch.__version__, **_fields(spec)})
     ).hexdigest()
 
 
@@ -128,7 +215,7 @@ class ModelCache:
     def _path(self, key: str) -> Path:
         return self.root / "models" / key[:2] / f"{key}.pt"
 
-    def has(self, spec: dict[str, Any]) -> bool:
+    def has(self, spec: Spec) -> bool:
         """Whether a model for ``spec`` is stored (a corrupt entry still counts; it is retrained on read)."""
         return self.enabled and self._path(cache_key(spec)).is_file()
 
@@ -150,7 +237,7 @@ class ModelCache:
 
     def get_or_train(
         self,
-        spec: dict[str, Any],
+        spec: Spec,
         factory: Callable[[], nn.Module],
         train: Callable[[], nn.Module],
         *,
@@ -172,7 +259,9 @@ class ModelCache:
                 self.hits += 1
                 return model, key, True
             self.corrupt.append(
-                CorruptEntry(key, reason or "corrupt", role or spec.get("role"), spec.get("seed"))
+                CorruptEntry(
+                    key, reason or "corrupt", role or _fields(spec).get("role"), _fields(spec).get("seed")
+                )
             )
             path.unlink(missing_ok=True)
         model = train()
@@ -191,7 +280,7 @@ class ModelCache:
             "corrupt": [c.as_dict() for c in self.corrupt],
         }
 
-    def put(self, spec: dict[str, Any], model: nn.Module) -> str:
+    def put(self, spec: Spec, model: nn.Module) -> str:
         """Store a trained model under its spec's key (atomically; a no-op when disabled).
 
         The weights (with their digest) are renamed into place before the spec beside them, so an
@@ -204,7 +293,9 @@ class ModelCache:
         if self.enabled and not nonfinite_names(state):
             path = self._path(key)
             atomic_write_bytes(path, entry_bytes(state))
-            atomic_write_bytes(path.with_suffix(".json"), json.dumps(spec, sort_keys=True, indent=1).encode())
+            atomic_write_bytes(
+                path.with_suffix(".json"), json.dumps(_fields(spec), sort_keys=True, indent=1).encode()
+            )
         return key
 
 

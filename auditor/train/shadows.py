@@ -25,8 +25,7 @@ from auditor.data.datasets import LoadedData
 from auditor.data.splits import Splits
 from auditor.run.context import take
 from auditor.seeding import derive_seed, numpy_rng
-from auditor.train.architectures import arch_key
-from auditor.train.cache import ModelCache, cache_key
+from auditor.train.cache import ModelCache, TrainSpec, cache_key
 from auditor.train.core import ProgressFn, Recipe, predict_logits
 from auditor.train.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
 
@@ -161,16 +160,14 @@ class ShadowStore:
         membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size, self.group)
         seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
         specs = [
-            {
-                "role": "shadow",
-                "data": self.data.fingerprint,
-                "indices": hashlib.sha256(np.packbits(membership[k]).tobytes()).hexdigest(),
-                "arch": arch_key(self.arch),
-                "input_shape": list(self.data.input_shape),
-                "num_classes": self.data.num_classes,
-                "recipe": self.recipe.as_dict(),
-                "seed": seeds[k],
-            }
+            TrainSpec.of(
+                self.data,
+                indices=np.flatnonzero(membership[k]),
+                arch=self.arch,
+                recipe=self.recipe,
+                seed=seeds[k],
+                role="shadow",
+            )
             for k in range(count)
         ]
         splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
@@ -218,7 +215,7 @@ class ShadowStore:
     def _train_missing(
         self,
         missing: list[int],
-        specs: list[dict],
+        specs: list[TrainSpec],
         jobs: list[ModelJob],
         *,
         progress: ProgressFn | None,
