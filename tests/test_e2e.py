@@ -129,3 +129,24 @@ def test_reports_render(runs):
     assert "FAIL" in html and "accuracy.forget" in html
     assert (base / "noop" / "report.pdf").read_bytes().startswith(b"%PDF")
     assert not [p for p in (base / "noop").iterdir() if p.name.startswith(".staging")]
+
+
+def test_the_evidence_matches_its_published_schema_and_the_schema_has_teeth(runs):
+    from auditor.errors import AuditFailedError
+    from auditor.evidence.model import Evidence, validate_evidence
+
+    base, _, _ = runs
+    for name in ("noop", "retrain"):
+        validate_evidence(json.loads((base / name / "evidence.json").read_text()))
+    ev = json.loads((base / "retrain" / "evidence.json").read_text())
+    ev["gates"]["results"][0]["tolerence"] = 0.1  # a misspelt extra field
+    del ev["verdict"]["headline"]
+    with pytest.raises(
+        AuditFailedError, match=r"gates\.results\.0\.tolerence.*verdict\.headline|verdict.*tolerence"
+    ):
+        validate_evidence(ev)
+    printed = subprocess.run(
+        [str(EXE), "config", "schema", "--evidence"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(printed.stdout) == Evidence.model_json_schema(by_alias=True)
+    assert "schema" in json.loads(printed.stdout)["properties"]

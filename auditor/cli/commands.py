@@ -238,9 +238,11 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
         ev = json.loads(evidence.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"cannot read {evidence} as JSON: {exc}", param_hint="EVIDENCE") from None
-    if not isinstance(ev, dict) or ev.get("schema") != "unlearn-audit/evidence/v1":
+    from auditor.evidence.model import SCHEMA
+
+    if not isinstance(ev, dict) or ev.get("schema") != SCHEMA:
         raise click.BadParameter(
-            f"{evidence} is not an unlearn-audit evidence record (schema unlearn-audit/evidence/v1)",
+            f"{evidence} is not an unlearn-audit evidence record (schema {SCHEMA})",
             param_hint="EVIDENCE",
         )
     folder = out or evidence.parent
@@ -478,8 +480,14 @@ def config_validate(file: Path, data: bool) -> None:
 
 
 @config.command("schema")
-def config_schema() -> None:
-    """Print the config's JSON Schema (for editor completion)."""
+@click.option("--evidence", is_flag=True, help="Print the evidence record's schema (evidence.json) instead.")
+def config_schema(evidence: bool) -> None:
+    """Print the config's JSON Schema (for editor completion), or the evidence record's."""
+    if evidence:
+        from auditor.evidence.model import Evidence
+
+        click.echo(json.dumps(Evidence.model_json_schema(by_alias=True), indent=2))
+        return
     from auditor.config import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.evidence.model import SCHEMA
 from auditor.evidence.sign import PREDICATE_TYPE, STATE_DIGEST, STATEMENT_TYPE, canonical, dsse_verify
 
-EVIDENCE_SCHEMA = "unlearn-audit/evidence/v1"
 SIDECAR_NAME = "evidence.json"
 STATEMENT_NAME = "evidence.intoto.json"
 # Written into evidence.json after the report is signed (rendering time), so not in the signed predicate.
@@ -202,7 +202,7 @@ def target_kind(data: bytes, name: str) -> tuple[str, Any]:
         ) from None
     if isinstance(doc, dict) and "payload" in doc and "signatures" in doc:
         return "statement", doc
-    if isinstance(doc, dict) and (doc.get("schema") == EVIDENCE_SCHEMA or "verdict" in doc):
+    if isinstance(doc, dict) and (doc.get("schema") == SCHEMA or "verdict" in doc):
         raise NotVerified(
             f"{name} is an unsigned evidence record, which cannot be verified on its own; verify the "
             f"signed report.pdf (or {STATEMENT_NAME}) and pass --evidence {name} to check it against "

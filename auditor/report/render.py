@@ -30,9 +30,9 @@ from urllib.request import url2pathname
 import jinja2
 from markupsafe import Markup
 
+from auditor.evidence.model import SCHEMA
 from auditor.report.plots import figure_data_uri
 
-SCHEMA = "unlearn-audit/evidence/v1"
 TEMPLATE = "report.html.j2"
 #: Tables longer than this are cut, with a line saying how many rows were left out.
 MAX_ROWS = 200

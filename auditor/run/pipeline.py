@@ -26,6 +26,7 @@ from auditor.canonical import canonical_json
 from auditor.config import AuditConfig
 from auditor.data.splits import manifest_digest, manifest_text
 from auditor.errors import AuditFailedError
+from auditor.evidence.model import SCHEMA, validate_evidence
 from auditor.judge.inference import evidence_from_replicates
 from auditor.judge.verdict import (
     Gate,
@@ -367,7 +368,7 @@ def _audit(
             epoch=epoch, config_sha256=config_sha256, data_fingerprint=data.fingerprint, seed=cfg.seed
         )
     evidence: dict[str, Any] = {
-        "schema": "unlearn-audit/evidence/v1",
+        "schema": SCHEMA,
         "tool": {"name": "unlearn-audit", "version": __version__},
         "run": {
             "id": run_id,
@@ -454,6 +455,7 @@ def _audit(
     staging.write_text("forget_manifest.txt", manifest_text(splits.forget))
     signing_key = _signing_key(cfg, prep, staging, sign=sign)
     evidence["signing"] = signing_key.record() if signing_key is not None else {"mode": "unsigned"}
+    validate_evidence(evidence)  # the record matches its published schema before it is written or signed
     attachments = {
         "evidence.json": (_json(evidence).encode(), "The evidence record this report renders", "Data")
     }
