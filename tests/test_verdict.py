@@ -163,3 +163,37 @@ def test_benjamini_hochberg_runs_over_the_whole_family():
     assert far.status == INCONCLUSIVE  # bh alone never fails in judge
     final = apply_bh(results[:8] + [far], alpha=0.05)
     assert final[8].status == FAIL and "Benjamini-Hochberg" in final[8].reason
+
+
+def _measured(name, key, point, *, category="forgetting", error=None, original=0.5):
+    from auditor.judge.verdict import MeasuredAttack
+
+    return MeasuredAttack(
+        name=name,
+        keys=(key,),
+        default_gates={key: 0.05},
+        categories={key: category},
+        fail_only=False,
+        metrics={} if error else {key: {"key": key, "gap": {"value": point}}},
+        evidence={} if error else {key: {"unlearned": ev(point), "original": ev(original)}},
+        error=error,
+    )
+
+
+def test_decide_turns_measurements_into_gates_and_a_verdict():
+    from auditor.judge.verdict import decide
+
+    settings = dict(
+        alpha=0.05, correction="bonferroni", seed_multiplier=2.0, forget_kind="class", controls=[]
+    )
+    close = decide([_measured("a", "a.x", 0.0)], rules=None, forget_count=100, **settings)
+    assert [g.metric for g in close.gates] == ["a.x"] and close.results[0].status == PASS
+    far = decide([_measured("a", "a.x", 0.3)], rules=None, forget_count=100, **settings)
+    assert far.results[0].status == FAIL and far.verdict["status"] == FAIL
+    # a configured rule replaces the default tolerance (and is not widened); a crashed attack's gate
+    # is inconclusive, and so is the verdict
+    ruled = decide([_measured("a", "a.x", 0.0)], rules=[("a.*", 0.2)], forget_count=100, **settings)
+    assert ruled.gates[0].tolerance == 0.2
+    crashed = decide([_measured("a", "a.x", 0.0, error="boom")], rules=None, forget_count=100, **settings)
+    assert crashed.results[0].status == INCONCLUSIVE and crashed.verdict["status"] == INCONCLUSIVE
+    assert "did not complete" in crashed.results[0].reason

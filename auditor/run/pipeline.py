@@ -28,16 +28,7 @@ from auditor.data.splits import manifest_digest, manifest_text
 from auditor.errors import AuditFailedError
 from auditor.evidence.model import SCHEMA, validate_evidence
 from auditor.judge.inference import evidence_from_replicates
-from auditor.judge.verdict import (
-    Gate,
-    GateResult,
-    apply_bh,
-    judge,
-    overall,
-    resolve_gates,
-    rules_text,
-    widen_to_noise,
-)
+from auditor.judge.verdict import Gate, GateResult, MeasuredAttack, decide, rules_text
 from auditor.run.context import AuditContext, UnlearnInputs, take
 from auditor.run.controls import applicable as applicable_controls
 from auditor.run.controls import build_controls
@@ -513,48 +504,32 @@ def _gates_and_verdict(
     *,
     forget_count: int,
 ) -> tuple[list[Gate], list[GateResult], dict[str, Any]]:
-    """The gates (the config's rules, else the attacks' defaults), each one's judgement, and the verdict."""
-    defaults: dict[str, float] = {}
-    keys: list[str] = []
-    categories: dict[str, str] = {}
-    fail_only: set[str] = set()
-    for attack, _, _ in attacks:
-        attack_keys = attack.metric_keys(cfg.forget.kind)
-        keys += attack_keys
-        defaults.update(attack.default_gates(cfg.forget.kind))
-        categories.update({k: attack.category(k, cfg.forget.kind) for k in attack_keys})
-        if attack.fail_only:
-            fail_only.update(attack_keys)
-    rules = [(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None
-    gates = resolve_gates(rules, defaults, keys, categories=categories, fail_only=fail_only)
-    evidence_by_key: dict[str, Any] = {}
-    metric_by_key: dict[str, dict[str, Any]] = {}
-    for _, record, metric_evidence in attacks:
-        evidence_by_key.update(metric_evidence)
-        metric_by_key.update({m["key"]: m for m in record["metrics"]})
-    results = []
-    for gate in gates:
-        metric = metric_by_key.get(gate.metric)
-        gap = (metric or {}).get("gap") or {}
-        note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
-        ev = evidence_by_key.get(gate.metric, {})
-        gate = widen_to_noise(gate, ev.get("unlearned"), multiplier=cfg.gates.seed_multiplier)
-        results.append(
-            judge(
-                gate, ev, alpha=cfg.gates.alpha, family=len(gates), note=note, correction=cfg.gates.correction
-            )
+    """The gates, each one's judgement, and the verdict: :func:`auditor.judge.verdict.decide` on the runs."""
+    kind = cfg.forget.kind
+    measured = [
+        MeasuredAttack(
+            name=record["name"],
+            keys=tuple(attack.metric_keys(kind)),
+            default_gates=attack.default_gates(kind),
+            categories={k: attack.category(k, kind) for k in attack.metric_keys(kind)},
+            fail_only=attack.fail_only,
+            metrics={m["key"]: m for m in record["metrics"]},
+            evidence=metric_evidence,
+            error=record["error"],
         )
-    if cfg.gates.correction == "bh":
-        results = apply_bh(results, alpha=cfg.gates.alpha)
-    errors = [rec["name"] for _, rec, _ in attacks if rec["error"]]
-    verdict = overall(
-        results,
-        attack_errors=errors,
-        forget_kind=cfg.forget.kind,
+        for attack, record, metric_evidence in attacks
+    ]
+    decision = decide(
+        measured,
+        rules=[(r.metric, r.tolerance) for r in cfg.gates.rules] if cfg.gates.rules is not None else None,
+        alpha=cfg.gates.alpha,
+        correction=cfg.gates.correction,
+        seed_multiplier=cfg.gates.seed_multiplier,
+        forget_kind=kind,
         controls=control_names,
         forget_count=forget_count,
     )
-    return gates, results, verdict
+    return decision.gates, decision.results, decision.verdict
 
 
 def _signed_statement(evidence: dict[str, Any], signing_key: Any, config_path: Path | None) -> bytes:
