@@ -14,9 +14,14 @@ import numpy as np
 
 from attacks.base import Figure, Series
 from auditor.judge.stats import roc_curve
+from auditor.types import ROLES, Role
 
-ROLE_LABELS = {"unlearned": "unlearned", "reference": "retrained reference", "original": "original"}
-ROLE_ORDER = ("unlearned", "reference", "original")
+ROLE_LABELS: dict[Role, str] = {
+    "unlearned": "unlearned",
+    "reference": "retrained reference",
+    "original": "original",
+}
+ROLE_ORDER: tuple[Role, ...] = ROLES
 
 
 def _pool(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

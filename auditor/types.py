@@ -21,6 +21,3 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 OptimizerName: TypeAlias = Literal["sgd", "adam", "adamw"]
 """The optimisers :func:`auditor.train.core.make_optimizer` builds (the recipe's and the methods' own)."""
-
-JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
-"""A value :func:`json.dumps` writes without a custom encoder (what evidence records hold)."""

@@ -497,6 +497,21 @@ def _executor(cfg: AuditConfig) -> Executor:
     )
 
 
+def _measured(attack: Attack, record: dict[str, Any], evidence: dict[str, Any], kind: str) -> MeasuredAttack:
+    """What the verdict reads of one attack's run: its keys, default gates and categories, and results."""
+    keys = tuple(attack.metric_keys(kind))
+    return MeasuredAttack(
+        name=record["name"],
+        keys=keys,
+        default_gates=attack.default_gates(kind),
+        categories={k: attack.category(k, kind) for k in keys},
+        fail_only=attack.fail_only,
+        metrics={m["key"]: m for m in record["metrics"]},
+        evidence=evidence,
+        error=record["error"],
+    )
+
+
 def _gates_and_verdict(
     cfg: AuditConfig,
     attacks: list[tuple[Attack, dict[str, Any], dict[str, Any]]],
@@ -507,17 +522,7 @@ def _gates_and_verdict(
     """The gates, each one's judgement, and the verdict: :func:`auditor.judge.verdict.decide` on the runs."""
     kind = cfg.forget.kind
     measured = [
-        MeasuredAttack(
-            name=record["name"],
-            keys=tuple(attack.metric_keys(kind)),
-            default_gates=attack.default_gates(kind),
-            categories={k: attack.category(k, kind) for k in attack.metric_keys(kind)},
-            fail_only=attack.fail_only,
-            metrics={m["key"]: m for m in record["metrics"]},
-            evidence=metric_evidence,
-            error=record["error"],
-        )
-        for attack, record, metric_evidence in attacks
+        _measured(attack, record, metric_evidence, kind) for attack, record, metric_evidence in attacks
     ]
     decision = decide(
         measured,
