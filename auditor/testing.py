@@ -844,9 +844,17 @@ def _check_keys_and_gates(attack: Attack[Any], kind: str, what: str) -> None:
             what, f"default_gates({kind!r}) names {unknown}, which metric_keys({kind!r}) does not report"
         )
     for key, tol in gates.items():
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (math.isfinite(tol) and tol > 0):
+        # 0 only for a fail-only attack: its gate FAILs when the gap is beyond what retraining shows at all
+        smallest_ok = tol >= 0 if attack.fail_only else tol > 0
+        if (
+            isinstance(tol, bool)
+            or not isinstance(tol, int | float)
+            or not (math.isfinite(tol) and smallest_ok)
+        ):
             raise _fail(
-                what, f"default_gates({kind!r})[{key!r}] = {tol!r}; a tolerance is a finite number > 0"
+                what,
+                f"default_gates({kind!r})[{key!r}] = {tol!r}; a tolerance is a finite number > 0 "
+                "(or 0 for a fail-only attack)",
             )
     for key in keys:
         category = attack.category(key, kind)
