@@ -47,7 +47,7 @@ from auditor.data.splits import Splits, base_splits, make_splits
 from auditor.data.triggers import Trigger
 from auditor.errors import AuditFailedError
 from auditor.judge.verdict import CATEGORIES
-from auditor.run.context import AuditContext, MethodRunner, MissingCapabilityError, UnlearnInputs
+from auditor.plugin.context import AuditContext, MethodRunner, MissingCapabilityError, UnlearnInputs
 from auditor.seeding import derive_seed, numpy_rng
 from auditor.train.architectures import architecture_differences, has_nonfinite, model_factory, state_digest
 from auditor.train.cache import ModelCache
@@ -304,7 +304,7 @@ def tiny_audit_context(
     bootstrap: int = 200,
     seed: int = 0,
 ) -> AuditContext:
-    """An :class:`~auditor.run.context.AuditContext` over the tiny world, as the pipeline builds one.
+    """An :class:`~auditor.plugin.context.AuditContext` over the tiny world, as the pipeline builds one.
 
     The context holds copies of the world's models, so an attack cannot change the shared world.
 
@@ -791,7 +791,7 @@ def check_attack(
 
 
 def _control_kinds(name: str) -> frozenset[str]:
-    from auditor.run.controls import CONTROLS
+    from unlearners.deceptive import CONTROLS
 
     return CONTROLS[name].supports if name in CONTROLS else frozenset()
 

@@ -782,7 +782,7 @@ def test_any_npz_arrays_load_or_are_a_config_error(x, y):
 
 
 def test_write_failures_are_output_errors_naming_the_file(tmp_path):
-    from auditor.run.outputs import atomic_write_bytes
+    from auditor.files import atomic_write_bytes
 
     blocker = tmp_path / "file"
     blocker.write_text("x")

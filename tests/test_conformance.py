@@ -15,11 +15,11 @@ from torch import nn
 
 from attacks import ATTACKS
 from attacks.base import Attack, Measurement, MetricResult, Need, Params
-from auditor.run.context import AuditContext, UnlearnInputs
-from auditor.run.controls import CONTROLS
+from auditor.plugin.context import AuditContext, UnlearnInputs
 from auditor.testing import TINY_RECIPE, check_attack, check_unlearner, tiny_audit_context, tiny_setup
 from unlearners import UNLEARNERS
 from unlearners.base import Unlearner
+from unlearners.deceptive import CONTROLS
 
 # Cheap parameters where a plugin's defaults would be slow on the tiny world (few epochs, shadows, runs).
 UNLEARNER_PARAMS: dict[str, dict[str, Any]] = {

@@ -197,9 +197,9 @@ def _ci_outputs(
     """JUnit, Markdown summary and GitHub annotations, written atomically."""
     import os
 
+    from auditor.files import atomic_write_bytes
     from auditor.report.machine import github_annotations, summary_markdown
     from auditor.report.machine import junit_xml as to_junit
-    from auditor.run.outputs import atomic_write_bytes
 
     if junit_xml is not None:
         atomic_write_bytes(junit_xml, to_junit(evidence).encode())
@@ -229,10 +229,10 @@ def _ci_outputs(
 )
 def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
     """Re-render the reports from an evidence record, without re-running anything."""
+    from auditor.files import atomic_write_bytes
     from auditor.report.machine import junit_xml as to_junit
     from auditor.report.machine import summary_markdown
     from auditor.report.render import render_html, render_pdf
-    from auditor.run.outputs import atomic_write_bytes
 
     try:
         ev = json.loads(evidence.read_text(encoding="utf-8"))

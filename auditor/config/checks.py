@@ -75,7 +75,7 @@ def known_architecture(name: str) -> None:
 
 def known_controls(names: list[str]) -> None:
     """Raise ``ValueError`` naming every entry of ``gates.controls`` that is not a deception control."""
-    from auditor.run.controls import CONTROLS
+    from unlearners.deceptive import CONTROLS
 
     unknown = [v for v in names if v not in CONTROLS]
     if unknown:
@@ -167,7 +167,7 @@ def _control_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]
     """A problem for each listed deception control that does not apply to the forget kind."""
     if not cfg.gates.controls:
         return []
-    from auditor.run.controls import CONTROLS
+    from unlearners.deceptive import CONTROLS
 
     problems = []
     for i, name in enumerate(cfg.gates.controls):

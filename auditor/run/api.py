@@ -72,7 +72,7 @@ def _spec(obj: Any, key: str) -> str:
 
 def _store(payload: bytes, folder: Path, suffix: str) -> Path:
     """Write ``payload`` once under ``folder`` by its sha256 (atomically) and return the path."""
-    from auditor.run.outputs import atomic_write_bytes
+    from auditor.files import atomic_write_bytes
 
     path = folder / f"{hashlib.sha256(payload).hexdigest()}{suffix}"
     if not path.is_file():

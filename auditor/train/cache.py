@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from auditor.canonical import canonical_json
-from auditor.run.outputs import atomic_write_bytes
+from auditor.files import atomic_write_bytes
 from auditor.train.architectures import arch_key
 from auditor.train.cache_admin import default_cache_dir
 

@@ -1,5 +1,8 @@
 """What unlearners and attacks are given: the data, the models, the recipe, seeded generators.
 
+The context a plugin receives, at the bottom of the engine: it imports nothing above ``train/`` and
+``judge/``, so attacks and methods never depend on the orchestration that calls them.
+
 :class:`UnlearnInputs` hands an unlearning method its data through accessors that record what
 was read, so the evidence states which data the method actually touched (e.g. that UNSIR never
 read the forget samples). :class:`AuditContext` hands attacks the audited models and splits, and
