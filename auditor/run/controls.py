@@ -36,18 +36,6 @@ from auditor.train.attest import Attested, attest
 from auditor.train.trainer import Trainer, TrainRequest
 from unlearners.deceptive import CONTROLS, DESCRIPTIONS
 
-ROLE_PREFIX = "control:"
-
-
-def role(name: str) -> str:
-    """The role under which a control is scored."""
-    return ROLE_PREFIX + name
-
-
-def is_control(role_name: str) -> bool:
-    """Whether a role is a control's (``control:<name>``)."""
-    return role_name.startswith(ROLE_PREFIX)
-
 
 @dataclass(frozen=True)
 class BuiltControl:

@@ -41,6 +41,7 @@ from auditor.run.environment import capture
 from auditor.run.measure import AttackRun
 from auditor.run.models import UNLEARNED_FILE, AuditedModel, Unlearned
 from auditor.run.preflight import Prepared
+from auditor.types import control_role
 from auditor.version import __version__
 
 DIGEST_METHOD = "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order"
@@ -152,7 +153,7 @@ def controls_record(built: list[BuiltControl], partials: list[PartialErasure]) -
         out.append(
             ControlRecord(
                 name=c.name,
-                role=f"control:{c.name}",
+                role=control_role(c.name),
                 description=c.description,
                 sha256=c.sha256,
                 runtime_s=c.runtime_s,
