@@ -3,8 +3,11 @@
 Validation happens in three passes, and every problem from a pass is reported at once with its
 dotted key path, a close-match suggestion for misspelt keys and names, and the YAML line:
 
-1. the schema (types, ranges, unknown keys, plugin names) of the whole file;
-2. each plugin's own parameters (``unlearner.params``, ``attacks[i].params``) against the
+1. the schema (types, ranges, unknown keys, method and attack names) of the whole file. It
+   imports neither torch nor a plugin, so a config error in the file itself comes back in a
+   fraction of a second; when it finds problems, validation stops there;
+2. the names whose lists live in the engine (built-in architectures, deception controls) and
+   each plugin's own parameters (``unlearner.params``, ``attacks[i].params``) against the
    plugin's ``Params`` model;
 3. cross-field checks that need a valid config (the unlearner supports the forget kind, each
    attack's needs are met, gates name metrics that the configured attacks produce).
@@ -33,6 +36,7 @@ from auditor.config.checks import (
     NAME_CHECKS,
     all_metric_keys,
     cross_problems,
+    engine_name_problems,
     plugin_problems,
     raw_plugin_problems,
     request_problems,
@@ -103,6 +107,7 @@ __all__ = [
     "canonical_json",
     "cross_problems",
     "decode_config_bytes",
+    "engine_name_problems",
     "duplicate_key_problems",
     "expanded_size",
     "importable_beside",
@@ -150,14 +155,16 @@ def parse_config(
     try:
         cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir, "names": NAME_CHECKS})
     except ValidationError as exc:
-        problems = problems_from(exc, AuditConfig, tree=tree)
-        # Plugin params are still checked for every entry whose name resolved.
-        raise ConfigError(known + problems + raw_plugin_problems(data, tree), source=source) from None
-    problems = plugin_problems(cfg, tree)
+        # The file's own problems, found without importing torch or a plugin: they come back at once.
+        # The plugins' parameters are checked once these are fixed (the next pass imports the plugins).
+        raise ConfigError(known + problems_from(exc, AuditConfig, tree=tree), source=source) from None
+    if known:
+        raise ConfigError(known, source=source)
+    problems = engine_name_problems(cfg, tree) + plugin_problems(cfg, tree)
     if not problems:
         problems = cross_problems(cfg, tree)
-    if known or problems:
-        raise ConfigError(known + problems, source=source)
+    if problems:
+        raise ConfigError(problems, source=source)
     return cfg
 
 

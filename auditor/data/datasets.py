@@ -18,7 +18,7 @@ names, its messages and its JSON schema follow from the entry::
     # auditor/data/datasets.py, in DATASETS
     "my_data": BuiltinDataset("auditor.my_data:load_my_data", reads="root"),
 
-This module imports no torch at module level (the config schema reads :data:`DATASETS`, and
+This module imports neither torch nor NumPy at module level (the config schema reads :data:`DATASETS`, and
 ``unlearn-audit --help`` stays fast); the loaders import what they need when called.
 """
 
@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-import numpy as np
-
 from auditor.errors import ConfigError, Problem
 from auditor.registry import import_object
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from auditor.config.schema import DataConfig
@@ -79,6 +78,8 @@ def fingerprint(name: str, x: torch.Tensor, y: torch.Tensor, test_mask: np.ndarr
     The split is part of the content: MNIST-1D's ``train_split`` moves samples between the official
     splits without changing ``x`` or ``y``. Without a test split the digest is as it always was.
     """
+    import numpy as np
+
     h = hashlib.sha256()
     h.update(f"{name}|{tuple(x.shape)}|{x.dtype}|{tuple(y.shape)}".encode())
     h.update(x.contiguous().numpy().tobytes())
@@ -106,6 +107,7 @@ def make_loaded(
     ``x`` may be ``(N, H, W)`` (a channel axis is added), ``(N, C, H, W)``, or ``(N, F)`` for
     tabular features (usable with the ``mlp`` architecture only).
     """
+    import numpy as np
     import torch
 
     x_arr, y_arr = np.asarray(x), np.asarray(y)
@@ -150,6 +152,8 @@ def make_loaded(
 
 def standardise(x: np.ndarray, *, mean: np.ndarray | float, std: np.ndarray | float) -> np.ndarray:
     """``(x - mean) / std`` in float32."""
+    import numpy as np
+
     return ((np.asarray(x, dtype=np.float32) - mean) / std).astype(np.float32)
 
 
@@ -159,6 +163,7 @@ def load_digits(cfg: DataConfig) -> LoadedData:
     Reference: Alpaydin & Kaynak, UCI "Optical Recognition of Handwritten Digits" (1998), as
     shipped by ``sklearn.datasets.load_digits``.
     """
+    import numpy as np
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
@@ -178,6 +183,8 @@ def load_npz(cfg: DataConfig) -> LoadedData:
 
     Inputs are used as given (normalise them before saving).
     """
+    import numpy as np
+
     path = Path(cfg.path)  # type: ignore[arg-type]
     if not path.is_file():
         raise ConfigError(
