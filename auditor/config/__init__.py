@@ -55,6 +55,7 @@ from auditor.config.load import (
     read_yaml,
     set_dotted,
 )
+from auditor.config.overrides import apply_overrides
 from auditor.config.schema import (
     DATASETS,
     FORGET_KINDS,
@@ -104,6 +105,7 @@ __all__ = [
     "TriggerConfig",
     "UnlearnerConfig",
     "all_metric_keys",
+    "apply_overrides",
     "canonical_json",
     "cross_problems",
     "decode_config_bytes",
@@ -168,13 +170,18 @@ def parse_config(
     return cfg
 
 
-def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
+def load_config(
+    path: str | Path, *, overrides: dict[str, Any] | None = None, notes: list[str] | None = None
+) -> AuditConfig:
     """Read, validate and resolve a YAML config file.
 
     Args:
         path: The YAML file (UTF-8).
         overrides: Dotted keys to set after reading, e.g. ``{"report.out": "runs/x"}``; list
-            entries are addressed by index (``attacks.0.name``).
+            entries are addressed by index (``attacks.0.name``). An override that switches a
+            choice drops the keys the old choice owned (:mod:`auditor.config.overrides`):
+            ``unlearner.name=noop`` drops the file's ``unlearner.params``.
+        notes: When given, one line per key an override dropped is appended to it.
 
     Raises:
         ConfigError: The file is unreadable, not UTF-8 YAML, over the alias limits, or invalid
@@ -185,8 +192,10 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     known = duplicate_key_problems(tree)
     if isinstance(data, dict) or data is None:
         data = data if isinstance(data, dict) else {}
-        for key, value in (overrides or {}).items():
-            known += set_dotted(data, key, value)
+        override_problems, dropped = apply_overrides(data, dict(overrides or {}))
+        known += override_problems
+        if notes is not None:
+            notes += dropped
     importable_beside(path.resolve().parent)
     return parse_config(data, base_dir=path.resolve().parent, source=str(path), tree=tree, known=known)
 

@@ -140,7 +140,9 @@ whose lists live in torch modules (architectures, controls) are checked by
 def engine_name_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
     """``model.arch`` and ``gates.controls`` against the engine's lists (run once the schema passes)."""
     problems = []
-    checks: list[tuple[tuple[Any, ...], NameCheck, Any]] = [(("model", "arch"), known_architecture, cfg.model.arch)]
+    checks: list[tuple[tuple[Any, ...], NameCheck, Any]] = [
+        (("model", "arch"), known_architecture, cfg.model.arch)
+    ]
     if cfg.gates.controls is not None:
         checks.append((("gates", "controls"), known_controls, cfg.gates.controls))
     for loc, check, value in checks:

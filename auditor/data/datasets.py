@@ -53,6 +53,12 @@ class LoadedData:
         test_mask: Boolean array marking the official test split, or None when the dataset has none.
         fingerprint: sha256 over the name, shapes, input bytes, labels and test split.
         source: How it was read (files, folder), for the evidence.
+        ids: One record ID per row, as text (a loader's ``ids``; :mod:`auditor.data.records`), or
+            None. They name rows in erasure requests and split files; the fingerprint leaves them
+            out (they change no model), and nothing the audit writes holds them.
+        train_mask: The rows the user's original was trained on, when the loader declares the
+            split (:mod:`auditor.data.declared`); None otherwise.
+        population_mask: The rows the loader declares as population (never trained on), or None.
     """
 
     name: str
@@ -63,6 +69,9 @@ class LoadedData:
     test_mask: np.ndarray | None = None
     fingerprint: str = ""
     source: dict[str, str] = field(default_factory=dict)
+    ids: tuple[str, ...] | None = field(default=None, repr=False)
+    train_mask: np.ndarray | None = None
+    population_mask: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -101,6 +110,9 @@ def make_loaded(
     num_classes: int | None = None,
     test_mask: np.ndarray | None = None,
     source: dict[str, str] | None = None,
+    ids: tuple[str, ...] | None = None,
+    train_mask: np.ndarray | None = None,
+    population_mask: np.ndarray | None = None,
 ) -> LoadedData:
     """Build a :class:`LoadedData` from arrays, checking shapes and labels.
 
@@ -147,6 +159,9 @@ def make_loaded(
         test_mask=test_mask,
         fingerprint=fingerprint(name, xt, yt, test_mask),
         source=dict(source or {}),
+        ids=ids,
+        train_mask=train_mask,
+        population_mask=population_mask,
     )
 
 

@@ -24,7 +24,8 @@ from attacks import ATTACKS
 from attacks.base import Attack
 from auditor.canonical import canonical_json
 from auditor.config import AuditConfig
-from auditor.data.splits import manifest_digest, manifest_text
+from auditor.data.provenance import data_record
+from auditor.data.splits import manifest_text
 from auditor.errors import AuditFailedError
 from auditor.evidence.model import SCHEMA, validate_evidence
 from auditor.judge.inference import evidence_from_replicates
@@ -35,7 +36,7 @@ from auditor.run.controls import build_controls
 from auditor.run.environment import capture
 from auditor.run.outputs import Staging
 from auditor.run.preflight import Prepared, preflight
-from auditor.run.progress import Progress
+from auditor.run.progress import Progress, part_of
 from auditor.run.reproducible import run_id as reproducible_run_id
 from auditor.run.reproducible import split_volatile
 from auditor.seeding import derive_seed, torch_generator
@@ -130,7 +131,12 @@ class _Trainer:
             with self.progress.task(f"training {len(missing)} {role}s", len(missing)) as update:
                 for start in range(0, len(missing), 16):
                     chunk = missing[start : start + 16]
-                    states = train_group(jobs[start : start + 16], self.recipe, str(self.prep.device))
+                    states = train_group(
+                        jobs[start : start + 16],
+                        self.recipe,
+                        str(self.prep.device),
+                        progress=part_of(update, start, len(chunk), len(missing)),
+                    )
                     for i, state in zip(chunk, states):
                         model = self.prep.factory()
                         model.load_state_dict(state)
@@ -378,24 +384,13 @@ def _audit(
         "config_file_sha256": file_digest(config_path) if config_path else None,
         "seed": cfg.seed,
         "environment": capture(str(prep.device)),
-        "data": {
-            "dataset": data.name,
-            "fingerprint": data.fingerprint,
-            "num_classes": data.num_classes,
-            "input_shape": list(data.input_shape),
-            "split_sha256": splits.digest(),
-            "source": data.source,
-            "counts": {"total": len(data), **splits.counts()},
-            "forget": {
-                "kind": cfg.forget.kind,
-                "classes": cfg.forget.classes,
-                "fraction": cfg.forget.fraction,
-                "trigger": prep.trigger.record() if prep.trigger is not None else None,
-                "count": int(len(splits.forget)),
-                "manifest_sha256": manifest_digest(splits.forget),
-                "manifest_file": "forget_manifest.txt",
-            },
-        },
+        "data": data_record(
+            data,
+            splits,
+            cfg.forget,
+            trigger=prep.trigger.record() if prep.trigger else None,
+            id_salt=prep.id_salt,
+        ),
         "models": {
             "original": {"role": "original", "sha256": state_digest(original), **original_info},
             "unlearned": {
