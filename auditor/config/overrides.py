@@ -73,7 +73,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> tuple[li
         parts = key.split(".")
         old = _get(data, parts)
         section = _get(data, parts[:-1])
-        if owned and isinstance(section, dict) and old is not None and old != value and value is not None:
+        if owned and isinstance(section, dict) and old != value and value is not None:
             if pattern == "forget.kind":
                 keep = _FORGET_FIELDS.get(str(value), frozenset())
                 owned = tuple(k for k in owned if k not in keep)
@@ -81,9 +81,14 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> tuple[li
             for sibling in owned:
                 if section.get(sibling) in (None, {}, []) or f"{prefix}.{sibling}" in given:
                     continue
+                why = (
+                    f"it belongs to {parts[-1]} {old!r}"
+                    if old is not None
+                    else f"it does not go with {parts[-1]}"
+                )
                 notes.append(
                     f"--set {key}={value}: dropped {prefix}.{sibling} {_short(section[sibling])} from the file "
-                    f"(it belongs to {parts[-1]} {old!r}); set it too if you meant to keep it"
+                    f"({why}); set it too if you meant to keep it"
                 )
                 del section[sibling]
         problems += set_dotted(data, key, value)
