@@ -261,3 +261,48 @@ def test_split_export_writes_atomically_and_refuses_a_bad_config(write_config, t
     result = CliRunner().invoke(cli, ["split", "export", str(bad), "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "data.train_size" in result.output
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+@pytest.mark.e2e
+def test_an_audit_of_named_ids_on_a_declared_split_writes_no_id(write_config, tmp_path):
+    """The loader declares the split and returns IDs; the request names IDs in a CSV column.
+
+    The evidence records the split's source and the request's count, salt and digest, and no output
+    file holds any ID.
+    """
+    import json
+
+    from auditor.data.records import salted_digest
+    from auditor.run.pipeline import run_audit
+    from tests.helpers import tiny_config
+
+    data = table(declare="masks")
+    erased = [data.ids[i] for i in range(0, 160, 4)]  # 40 training rows (position mod 4 == 0)
+    (tmp_path / "erase.csv").write_text(
+        "customer_id,ticket\n" + "".join(f"{i},T-{k}\n" for k, i in enumerate(erased))
+    )
+    config = tiny_config(
+        data={"dataset": TABLE, "options": {"declare": "masks"}},
+        forget={"kind": "ids", "path": "erase.csv", "column": "customer_id"},
+        report={"formats": ["json", "html"], "request_id": "ER-2026-7"},
+    )
+    cfg = load_config(write_config(config))
+    outcome = run_audit(cfg, out=tmp_path / "out", sign=True)
+    ev = outcome.evidence
+    assert ev["data"]["split_source"] == "loader"
+    assert ev["data"]["counts"]["train"] == int((np.arange(len(data)) % 4 < 2).sum())
+    recorded = ev["data"]["forget"]["ids"]
+    assert recorded["count"] == 40
+    assert recorded["salted_sha256"] == salted_digest(erased, bytes.fromhex(recorded["salt"]))
+    manifest = (tmp_path / "out" / "forget_manifest.txt").read_text().split()
+    assert manifest == [str(i) for i in range(0, 160, 4)]  # dataset indices, not IDs
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert {"evidence.json", "report.html", "forget_manifest.txt", "evidence.intoto.json"} <= {
+        p.name for p in files
+    }
+    every_id = set(data.ids)
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        leaked = [i for i in every_id if i in text]
+        assert not leaked, f"{path.name} holds IDs, e.g. {leaked[:3]}"
+    json.loads((tmp_path / "out" / "evidence.json").read_text())

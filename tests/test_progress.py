@@ -1,0 +1,90 @@
+"""Progress: timestamped lines off a terminal, nothing when quiet, and per model under a user's
+training function (it used to sit at 0 % until every reference had trained)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import torch
+
+from auditor.run.progress import Progress, part_of
+from auditor.train.core import Recipe
+from auditor.train.executors import ModelJob, train_group
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_off_a_terminal_each_phase_prints_timestamped_start_progress_and_end_lines(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("auditor.run.progress.time.monotonic", clock)
+    out = io.StringIO()
+    progress = Progress(stream=out, interval=10)
+    assert progress.mode == "lines"
+    with progress, progress.task("training 12 references", 12) as update:
+        clock.now += 5
+        update(1, 12)  # within the interval: no line
+        clock.now += 10
+        update(3, 12)
+        clock.now += 45
+    lines = out.getvalue().splitlines()
+    assert all(re.match(r"\d\d:\d\d:\d\d ", line) for line in lines)
+    assert [line[9:] for line in lines] == [
+        "training 12 references ...",
+        "training 12 references: 25 % (0:15 elapsed, about 0:45 left)",
+        "training 12 references: done in 1:00",
+    ]
+
+
+def test_a_phase_that_raises_says_it_stopped():
+    out = io.StringIO()
+    progress = Progress(stream=out)
+    try:
+        with progress.task("attacks", 4):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert out.getvalue().splitlines()[-1].endswith("attacks: stopped after 0:00")
+
+
+def test_quiet_prints_nothing():
+    out = io.StringIO()
+    progress = Progress(enabled=False, stream=out)
+    with progress, progress.task("training original", 30) as update:
+        update(10, 30)
+    assert progress.mode == "off" and out.getvalue() == ""
+
+
+def test_a_terminal_gets_bars():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert Progress(stream=Terminal()).mode == "bars"
+
+
+def test_part_of_maps_a_chunks_progress_onto_the_whole():
+    seen = []
+    report = part_of(lambda done, total: seen.append(done / total), offset=16, size=16, total=40)
+    report(0, 16)
+    report(8, 16)
+    report(16, 16)
+    assert seen == [16 / 40, 24 / 40, 32 / 40]
+
+
+def test_a_user_training_function_reports_after_each_model():
+    """Sequential training (a user's function) reports the group's share after every model."""
+    x, y = torch.randn(40, 4), torch.arange(40) % 2
+    jobs = [ModelJob("tests.plugins:tiny_linear", (4,), 2, x, y, init_seed=i, train_seed=i) for i in range(3)]
+    recipe = Recipe(epochs=2, batch_size=16, function="tests.plugins:fit_seeded", kwargs={"epochs": 2})
+    shares = []
+    train_group(jobs, recipe, "cpu", progress=lambda done, total: shares.append(done / total))
+    after_each = [s for s in shares if s in (1 / 3, 2 / 3, 1.0)]
+    assert after_each[:3] == [1 / 3, 2 / 3, 1.0]
+    assert shares == sorted(shares)  # never goes back
