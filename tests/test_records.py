@@ -181,3 +181,26 @@ def test_kind_ids_in_a_config(write_config):
         load_config(write_config({"forget": {"kind": "ids", "path": "e.csv", "by": "index"}}))
     with pytest.raises(ConfigError, match="kind 'class' does not take column"):
         load_config(write_config({"forget": {"kind": "class", "classes": [1], "column": "c"}}))
+
+
+def test_the_readmes_python_one_liner_gives_the_same_digest(tmp_path):
+    """The documented recipe, run as printed, recomputes the evidence's salted digest."""
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    line = next(
+        line
+        for line in (REPO / "README.md").read_text().splitlines()
+        if line.startswith('python -c "import hashlib')
+    )
+    ids = ["C0000042", "C1234567", "Zoë-9"]
+    path = request(tmp_path, ["# request ER-1", *ids, ""])
+    salt = "0f" * 16
+    words = shlex.split(line)
+    words = [sys.executable, *words[1:-2], salt, str(path)]
+    assert shlex.split(line)[-2:] == ["SALT", "erase.txt"]
+    done = subprocess.run(words, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == salted_digest(ids, bytes.fromhex(salt)), done.stderr
