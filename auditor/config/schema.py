@@ -498,6 +498,7 @@ class ForgetConfig(Section):
     kind: ForgetKind = Field(
         "class",
         description="class | random | indices (by: index or id) | backdoor; ids = indices with by: id.",
+        json_schema_extra={"enum": [*FORGET_KINDS, "ids"]},  # the shorthand too, so editors accept it
     )
     classes: list[int] | None = Field(None, description="kind=class: the class labels to forget.")
     fraction: float | None = Field(
