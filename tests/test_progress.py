@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from auditor.run.progress import Progress, part_of
+from auditor.run.progress import Progress
 from auditor.train.core import Recipe
-from auditor.train.executors import ModelJob, train_group
 
 
 class _Clock:
@@ -69,22 +70,25 @@ def test_a_terminal_gets_bars():
     assert Progress(stream=Terminal()).mode == "bars"
 
 
-def test_part_of_maps_a_chunks_progress_onto_the_whole():
-    seen = []
-    report = part_of(lambda done, total: seen.append(done / total), offset=16, size=16, total=40)
-    report(0, 16)
-    report(8, 16)
-    report(16, 16)
-    assert seen == [16 / 40, 24 / 40, 32 / 40]
-
-
 def test_a_user_training_function_reports_after_each_model():
-    """Sequential training (a user's function) reports the group's share after every model."""
+    """References through a user's function train one at a time, and the bar moves after each."""
+    from auditor.data.datasets import make_loaded
+    from auditor.train.architectures import model_factory
+    from auditor.train.cache import ModelCache
+    from auditor.train.trainer import Trainer, TrainRequest
+
     x, y = torch.randn(40, 4), torch.arange(40) % 2
-    jobs = [ModelJob("tests.plugins:tiny_linear", (4,), 2, x, y, init_seed=i, train_seed=i) for i in range(3)]
+    data = make_loaded("toy", x.numpy(), y.numpy())
     recipe = Recipe(epochs=2, batch_size=16, function="tests.plugins:fit_seeded", kwargs={"epochs": 2})
-    shares = []
-    train_group(jobs, recipe, "cpu", progress=lambda done, total: shares.append(done / total))
-    after_each = [s for s in shares if s in (1 / 3, 2 / 3, 1.0)]
-    assert after_each[:3] == [1 / 3, 2 / 3, 1.0]
-    assert shares == sorted(shares)  # never goes back
+    trainer = Trainer(
+        data=data,
+        arch="tests.plugins:tiny_linear",
+        recipe=recipe,
+        factory=model_factory("tests.plugins:tiny_linear", input_shape=(4,), num_classes=2),
+        cache=ModelCache(Path("unused"), enabled=False),
+        device=torch.device("cpu"),
+    )
+    seen = []
+    requests = [TrainRequest(np.arange(40), seed) for seed in (1, 2, 3)]
+    trainer.train_many(requests, label="reference", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -126,19 +126,3 @@ class Progress:
             self._line(
                 f"{description}: {'done in' if ok else 'stopped after'} {_clock(time.monotonic() - start)}"
             )
-
-
-def part_of(
-    update: Callable[[int, int], None], offset: int, size: int, total: int
-) -> Callable[[int, int], None]:
-    """``update`` for ``size`` of ``total`` units starting at ``offset``, driven by the part's own ``(done, of)``.
-
-    E.g. a chunk of 16 of 40 models, starting at model 16, reports its own progress as a share of
-    the 40: ``part_of(update, 16, 16, 40)(8, 16)`` is ``update(16 + 8, 40)`` (in scaled units).
-    """
-
-    def report(done: int, of: int) -> None:
-        of = max(of, 1)
-        update(offset * of + min(done, of) * size, total * of)
-
-    return report

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from auditor.train.core import ProgressFn, Recipe
+from auditor.train.core import Recipe
 
 StateDict = dict[str, torch.Tensor]
 
@@ -61,18 +61,11 @@ class ModelJob:
 
 
 def train_group(
-    jobs: list[ModelJob],
-    recipe: Recipe,
-    device: str,
-    threads: int | None = None,
-    progress: ProgressFn | None = None,
+    jobs: list[ModelJob], recipe: Recipe, device: str, threads: int | None = None
 ) -> list[StateDict]:
     """Train a group of models (batched when possible); returns their CPU state dicts in order.
 
-    Module-level so that a spawned worker can unpickle it by reference. ``progress(done, total)``
-    (in this process only) reports the group's share done: after each model when they train one
-    after another (a user's training function, or a BatchNorm model), and within a model when its
-    trainer reports steps; once at the end when they train batched.
+    Module-level so that a spawned worker can unpickle it by reference.
     """
     from auditor.train.architectures import init_model, model_factory
     from auditor.train.batched import can_batch, steps_per_epoch, train_batched
@@ -90,21 +83,10 @@ def train_group(
             inits, [(j.x, j.y) for j in jobs], recipe=recipe, generators=gens, device=device
         )
     else:
-        models = []
-        for i, (m, j, g) in enumerate(zip(inits, jobs, gens)):
-            within = None
-            if progress is not None:
-
-                def within(done: int, total: int, i: int = i) -> None:
-                    progress(i * max(total, 1) + min(done, total), len(jobs) * max(total, 1))
-
-            models.append(
-                train_model(m, j.x, j.y, recipe=recipe, generator=g, device=device, progress=within)
-            )
-            if progress is not None:
-                progress(i + 1, len(jobs))
-    if progress is not None:
-        progress(len(jobs), len(jobs))
+        models = [
+            train_model(m, j.x, j.y, recipe=recipe, generator=g, device=device)
+            for m, j, g in zip(inits, jobs, gens)
+        ]
     return [{k: v.detach().cpu() for k, v in m.state_dict().items()} for m in models]
 
 
