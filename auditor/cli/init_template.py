@@ -51,6 +51,7 @@ attacks:                    # the default battery; each is judged against the re
   - name: threshold         # loss, entropy, modified entropy and confidence thresholds
   - name: lira              # per-example membership inference, calibrated with shadow models
     params: {shadows: 16}   # trained with `training` on random halves of the data; cached
+  - name: records           # per-record test: catches records left in training
   - name: probe             # white-box: catches output-layer and head-only fakes
 
 gates:
