@@ -140,3 +140,23 @@ def test_paths_in_the_config_and_on_screen_are_normalised(write_config, tmp_path
     monkeypatch.chdir(tmp_path)
     assert shown_path(tmp_path / "runs" / ".." / "runs" / "x" / "report.pdf") == "runs/x/report.pdf"
     assert shown_path("/elsewhere/../tmp/r.pdf") == "/tmp/r.pdf"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cache", "prune"],  # says what to remove
+        ["config", "validate", "missing.yaml"],
+        ["run", "missing.yaml"],
+        ["split", "export", "missing.yaml"],
+        ["ids", "digest", "missing.txt"],
+        ["run", "audit.yaml", "--set", "seed"],  # not KEY=VALUE
+        ["nonsense"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_usage_errors_exit_2(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audit.yaml").write_text("seed: 0\n")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output

@@ -92,3 +92,21 @@ def test_a_user_training_function_reports_after_each_model():
     requests = [TrainRequest(np.arange(40), seed) for seed in (1, 2, 3)]
     trainer.train_many(requests, label="reference", progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_the_python_api_shows_progress_by_default(monkeypatch):
+    """audit() passes an enabled display (lines off a terminal, as under pytest); progress=False silences it."""
+    import auditor.run.pipeline as pipeline
+    from auditor import audit
+
+    seen = {}
+
+    def fake_run_audit(cfg, *, out, progress, command, sign):
+        seen["mode"] = progress.mode
+        return "outcome"
+
+    monkeypatch.setattr(pipeline, "run_audit", fake_run_audit)
+    assert audit(forget={"kind": "class", "classes": [3]}) == "outcome"
+    assert seen["mode"] == "lines"
+    audit(forget={"kind": "class", "classes": [3]}, progress=False)
+    assert seen["mode"] == "off"
