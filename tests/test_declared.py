@@ -306,3 +306,25 @@ def test_an_audit_of_named_ids_on_a_declared_split_writes_no_id(write_config, tm
         leaked = [i for i in every_id if i in text]
         assert not leaked, f"{path.name} holds IDs, e.g. {leaked[:3]}"
     json.loads((tmp_path / "out" / "evidence.json").read_text())
+
+
+def test_a_backdoor_audit_of_a_checkpoint_on_a_declared_split_is_refused(write_config):
+    """The canaries are planted before the audit trains the original: a checkpoint trained elsewhere never saw them."""
+    from auditor.data.splits import Splits
+    from auditor.run.preflight import declared_split_problems
+
+    rows = np.arange(100)
+    splits = Splits(
+        train=rows[:60], test=rows[60:80], population=rows[80:], forget=rows[:5], retain=rows[5:60]
+    )
+    config = {
+        "forget": {"kind": "backdoor", "count": 5, "target": 0},
+        "model": {"checkpoint": "original.pt"},
+        "attacks": [{"name": "accuracy"}],
+    }
+    cfg = load_config(write_config(config))
+    (problem,) = declared_split_problems(cfg, Splits(**{**splits.__dict__, "source": "files"}))
+    assert problem.path == "forget.kind" and "never saw them" in problem.message
+    assert declared_split_problems(cfg, splits) == []  # a seeded split: the checkpoint may be the audit's own
+    cfg = load_config(write_config({**config, "model": {}}, "trained_here.yaml"))
+    assert declared_split_problems(cfg, Splits(**{**splits.__dict__, "source": "files"})) == []
