@@ -152,15 +152,20 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
     """The verdict, every gate and the files written, or the JSON summary, on stdout."""
     ev = outcome.evidence
     if as_json:
+        from auditor.judge.states import gate_state, state_counts
+
         summary = {
             "verdict": outcome.status,
             "exit_code": outcome.exit_code,
             "headline": ev["verdict"]["headline"],
             "counts": ev["verdict"]["counts"],
+            "states": state_counts(ev["gates"]["results"]).as_dict(),  # powered and unpowered apart
             "files": {k: str(v) for k, v in outcome.files.items()},
             "gates": [
                 {
                     **{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
+                    "state": gate_state(g).state,
+                    "powered": bool(g.get("powered")),
                     "catches_original": (g.get("control") or {}).get("catches_original"),
                 }
                 for g in ev["gates"]["results"]
@@ -173,13 +178,10 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
         colour = {"pass": "green", "fail": "red"}.get(outcome.status, "yellow")
         click.secho(ev["verdict"]["headline"], fg=colour, bold=True)
         click.echo(ev["verdict"]["statement"])
-        for g in ev["gates"]["results"]:
-            gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
-            control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
-            click.echo(
-                f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
-                f"  {control}".rstrip()
-            )
+        from auditor.report.machine import console_lines
+
+        for line in console_lines(ev):  # gates without power read NOT POWERED, never PASS
+            click.echo(line)
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
                 click.echo(f"{name}: {outcome.files[name]}")
@@ -197,15 +199,15 @@ def _ci_outputs(
     """JUnit, Markdown summary and GitHub annotations, written atomically."""
     import os
 
+    from auditor.report.files import write_public
     from auditor.report.machine import github_annotations, summary_markdown
     from auditor.report.machine import junit_xml as to_junit
-    from auditor.run.outputs import atomic_write_bytes
 
-    if junit_xml is not None:
-        atomic_write_bytes(junit_xml, to_junit(evidence).encode())
+    if junit_xml is not None:  # read by CI runners and artefact uploaders: mode 0644
+        write_public(junit_xml, to_junit(evidence).encode())
     summary = summary_markdown(evidence, files=files)
     if summary_md is not None:
-        atomic_write_bytes(summary_md, summary.encode())
+        write_public(summary_md, summary.encode())
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:

@@ -369,6 +369,7 @@ def _audit(
             "operator": cfg.report.operator,
             "organisation": cfg.report.organisation,
             "request_id": cfg.report.request_id,
+            "responsible": cfg.report.responsible.model_dump(mode="json") if cfg.report.responsible else None,
             "config_path": str(config_path) if config_path else None,
             "command": command or (f"unlearn-audit run {config_path}" if config_path else None),
             "source_date_epoch": epoch,
