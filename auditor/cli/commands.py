@@ -217,7 +217,13 @@ def _ci_outputs(
             click.echo(line)
 
 
-@cli.command(epilog=EPILOG)
+REPORT_EPILOG = (
+    "Exit codes: 0 the verdict recomputed from the record's gates is PASS; 1 FAIL or INCONCLUSIVE; 2 usage "
+    "error (a file that is not an evidence record); 3 an output could not be written."
+)
+
+
+@cli.command(epilog=REPORT_EPILOG)
 @click.argument("evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's)."
@@ -229,12 +235,25 @@ def _ci_outputs(
     type=click.Choice(["html", "pdf", "junit", "markdown"]),
     help="What to render (repeatable; default: html and pdf).",
 )
-def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
-    """Re-render the reports from an evidence record, without re-running anything."""
+@click.option(
+    "--redacted",
+    is_flag=True,
+    default=None,
+    help="Leave out per-record rows, file paths, commands and host names (default: the record's "
+    "report.redacted), for a report that leaves the organisation.",
+)
+def report(evidence: Path, out: Path | None, formats: tuple[str, ...], redacted: bool | None) -> None:
+    """Re-render the reports from an evidence record, without re-running anything.
+
+    The verdict is recomputed from the record's gates (an evidence.json can be edited by anyone);
+    where the record disagrees with its gates, the page says so and shows the recomputed verdict.
+    The output is never signed, and its first page says UNSIGNED as prominently as the verdict.
+    """
+    from auditor.report.files import write_public
     from auditor.report.machine import junit_xml as to_junit
     from auditor.report.machine import summary_markdown
+    from auditor.report.recheck import rechecked
     from auditor.report.render import render_html, render_pdf
-    from auditor.run.outputs import atomic_write_bytes
 
     try:
         ev = json.loads(evidence.read_text(encoding="utf-8"))
@@ -247,19 +266,33 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
             f"{evidence} is not an unlearn-audit evidence record (schema {SCHEMA})",
             param_hint="EVIDENCE",
         )
+    try:
+        shown, check = rechecked(ev)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise click.BadParameter(
+            f"{evidence}: its verdict cannot be recomputed from its gates ({exc}); it is damaged or not written by "
+            "unlearn-audit",
+            param_hint="EVIDENCE",
+        ) from None
     folder = out or evidence.parent
     wanted = formats or ("html", "pdf")
-    html = render_html(ev, rerendered=True) if {"html", "pdf"} & set(wanted) else ""  # says UNSIGNED
+    html = ""
+    if {"html", "pdf"} & set(wanted):  # says UNSIGNED; shows the recomputed verdict
+        html = render_html(ev, rerendered=True, recheck=check, redacted=redacted)
     renderers = {
         "html": ("report.html", lambda: html.encode()),
         "pdf": ("report.pdf", lambda: render_pdf(html, evidence=ev)),
-        "junit": ("junit.xml", lambda: to_junit(ev).encode()),
-        "markdown": ("summary.md", lambda: summary_markdown(ev).encode()),
+        "junit": ("junit.xml", lambda: to_junit(shown).encode()),
+        "markdown": ("summary.md", lambda: summary_markdown(shown).encode()),
     }
     for fmt in wanted:
         name, render = renderers[fmt]
-        atomic_write_bytes(folder / name, render())
+        write_public(folder / name, render())
         click.echo(f"{name}: {folder / name}")
+    click.echo(f"verdict, recomputed from the gates: {check.status.upper()} (UNSIGNED copy)")
+    for problem in check.problems:
+        click.secho(f"warning: {problem}", fg="yellow", err=True)
+    sys.exit(check.exit_code)
 
 
 VERIFY_EPILOG = (
@@ -333,11 +366,21 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
+        from auditor.evidence.verify import signed_summary, summary_lines
+
         for c in result.checks:
             click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:<28} {c.detail}")
-        click.secho(
-            "VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True
-        )
+        if result.ok and result.statement is not None:
+            click.echo("What was signed:")
+            for line in summary_lines(signed_summary(result.statement)):
+                click.echo(f"  {line}")
+        for warning in result.warnings:
+            click.secho(f"WARNING: {warning}", fg="yellow", bold=True)
+        if result.ok:
+            verdict = "VERIFIED" + (" (with the warning above)" if result.warnings else "")
+            click.secho(verdict, fg="yellow" if result.warnings else "green", bold=True)
+        else:
+            click.secho("NOT VERIFIED", fg="red", bold=True)
     sys.exit(0 if result.ok else 1)
 
 

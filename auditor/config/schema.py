@@ -623,7 +623,9 @@ class ResponsiblePerson(Section):
 
     name: str = Field(..., min_length=1, max_length=200, description="Name of the responsible person.")
     role: str | None = Field(
-        None, max_length=200, description="Their role, e.g. 'Data protection officer' or 'Head of ML platform'."
+        None,
+        max_length=200,
+        description="Their role, e.g. 'Data protection officer' or 'Head of ML platform'.",
     )
 
 
@@ -669,7 +671,8 @@ class ReportConfig(Section):
     )
     signing: SigningConfig = Field(default_factory=SigningConfig)
     responsible: ResponsiblePerson | None = Field(
-        None, description="Who answers for this audit (the report's signature block; EU AI Act Annex IV 2(g))."
+        None,
+        description="Who answers for this audit (the report's signature block; EU AI Act Annex IV 2(g)).",
     )
     risk: DeclaredRisk = Field(default_factory=DeclaredRisk)
     redacted: bool = Field(

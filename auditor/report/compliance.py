@@ -80,7 +80,9 @@ def _signature(evidence: Mapping[str, Any], rerendered: bool) -> str:
     return "signed with the organisation's configured key"
 
 
-def rows(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None = None, *, rerendered: bool = False) -> list[Row]:
+def rows(
+    evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None = None, *, rerendered: bool = False
+) -> list[Row]:
     """The cross-reference rows for this evidence."""
     verdict = verdict if verdict is not None else (evidence.get("verdict") or {})
     status = str(verdict.get("status")).upper()

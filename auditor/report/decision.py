@@ -104,8 +104,11 @@ def _request(evidence: Mapping[str, Any], *, redacted: bool) -> tuple[Fact, ...]
     facts = [
         Fact("Request", str(run.get("request_id") or "not stated (set report.request_id)")),
         Fact("Erased", request_words(evidence)),
-        Fact("Dataset", f"{data.get('dataset')}, {count((data.get('counts') or {}).get('train'))} training records"
-             + (f"; split {data['split_source']}" if data.get("split_source") else "")),
+        Fact(
+            "Dataset",
+            f"{data.get('dataset')}, {count((data.get('counts') or {}).get('train'))} training records"
+            + (f"; split {data['split_source']}" if data.get("split_source") else ""),
+        ),
     ]
     ids = forget.get("ids")
     if isinstance(ids, Mapping) and ids.get("count") is not None:
@@ -151,9 +154,7 @@ def false_fail(evidence: Mapping[str, Any]) -> str:
             f"{m} checks at a false discovery rate of {percent(alpha, 0)})"
         )
     else:
-        rule = (
-            f"at most {percent(alpha, 0)} (Bonferroni: {percent(alpha / max(m, 1), 2)} for each of the {m} checks)"
-        )
+        rule = f"at most {percent(alpha, 0)} (Bonferroni: {percent(alpha / max(m, 1), 2)} for each of the {m} checks)"
     return f"A model that equals retraining is FAILed by this configuration with probability {rule}; {NULL_STUDIES}."
 
 
@@ -169,7 +170,9 @@ def _signed(evidence: Mapping[str, Any], *, rerendered: bool) -> tuple[Fact, ...
     signing = evidence.get("signing") or {}
     mode = signing.get("mode")
     if rerendered:
-        signer = "UNSIGNED copy, re-rendered from an evidence.json; only the run's own report.pdf can be verified"
+        signer = (
+            "UNSIGNED copy, re-rendered from an evidence.json; only the run's own report.pdf can be verified"
+        )
     elif mode == "test-key":
         signer = (
             "a throwaway test key made for this run: it shows the files are unchanged since the run, not who "
@@ -188,8 +191,13 @@ def _signed(evidence: Mapping[str, Any], *, rerendered: bool) -> tuple[Fact, ...
     else:
         who = "not named (set report.responsible)"
     facts.append(Fact("Responsible person", who))
-    facts.append(Fact("Audit run", f"{run.get('id')}, finished {_utc(run.get('finished_utc'))}"
-                      + (f", operator {run['operator']}" if run.get("operator") else "")))
+    facts.append(
+        Fact(
+            "Audit run",
+            f"{run.get('id')}, finished {_utc(run.get('finished_utc'))}"
+            + (f", operator {run['operator']}" if run.get("operator") else ""),
+        )
+    )
     return tuple(facts)
 
 

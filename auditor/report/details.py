@@ -49,7 +49,9 @@ def _power_on_original(power: Mapping[str, Any]) -> str:
     """LiRA's power check on the original, as one sentence."""
     parts = []
     if finite(power.get("lira_auc")) and finite(power.get("loss_threshold_auc")):
-        parts.append(f"AUC {sig(power['lira_auc'])} against {sig(power['loss_threshold_auc'])} for the loss threshold")
+        parts.append(
+            f"AUC {sig(power['lira_auc'])} against {sig(power['loss_threshold_auc'])} for the loss threshold"
+        )
     for key in sorted(k for k in power if k.startswith("lira_tpr@fpr=")):
         fpr = key.split("=", 1)[1]
         mine = (power.get(key) or {}).get("value") if isinstance(power.get(key), Mapping) else None

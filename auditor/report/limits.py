@@ -115,4 +115,12 @@ def not_checked(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None =
     return NotChecked(skipped, failed, unclaimed, behavioural_limits())
 
 
-__all__ = ["KNOWN_ATTACKS", "THUDI_2022", "THUDI_SHORT", "Limit", "NotChecked", "behavioural_limits", "not_checked"]
+__all__ = [
+    "KNOWN_ATTACKS",
+    "THUDI_2022",
+    "THUDI_SHORT",
+    "Limit",
+    "NotChecked",
+    "behavioural_limits",
+    "not_checked",
+]

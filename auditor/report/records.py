@@ -25,6 +25,8 @@ TOP_ROWS = 15
 
 @dataclass(frozen=True)
 class RecordRow:
+    """One erased record: its position in the manifest, its statistic, and whether it is flagged."""
+
     position: int
     z: float | None
     p_value: float | None
@@ -58,7 +60,9 @@ def _num(x: Any) -> float | None:
     return float(x) if finite(x) else None
 
 
-def record_table(evidence: Mapping[str, Any], *, redacted: bool = False, top: int = TOP_ROWS) -> RecordTable | None:
+def record_table(
+    evidence: Mapping[str, Any], *, redacted: bool = False, top: int = TOP_ROWS
+) -> RecordTable | None:
     """The per-record view of ``evidence["records"]``, or None when the record has none."""
     records = evidence.get("records")
     if not isinstance(records, Mapping):

@@ -394,7 +394,9 @@ def render_html(
         evidence=evidence,
         metric_index=_metric_index(evidence),
         gated=gated,
-        plot_uri=lambda figure, attack=None: figure_data_uri(figure, gates=_figure_gates(figure, attack, gated)),
+        plot_uri=lambda figure, attack=None: figure_data_uri(
+            figure, gates=_figure_gates(figure, attack, gated)
+        ),
         figure_gate=lambda figure, attack=None: next(iter(_figure_gates(figure, attack, gated)), None),
         evidence_signing={"mode": "unsigned"} if rerendered else evidence.get("signing"),
         rerendered=rerendered,
@@ -426,7 +428,10 @@ def _figure_gates(
         gate = gated.get(key)
         if not key.endswith(".auc") or gate is None:
             continue
-        values = {role: (metric.get("values") or {}).get(role, {}).get("value") for role in ("unlearned", "reference", "original")}
+        values = {
+            role: (metric.get("values") or {}).get(role, {}).get("value")
+            for role in ("unlearned", "reference", "original")
+        }
         out.append(
             {
                 "metric": key,
@@ -437,15 +442,22 @@ def _figure_gates(
             }
         )
     title = str(figure.get("title") or "").lower()
-    matching = [g for g in out if g["metric"].split(".")[-2] in title or any(w in title for w in _signal_words(g["metric"]))]
+    matching = [
+        g
+        for g in out
+        if g["metric"].split(".")[-2] in title or any(w in title for w in _signal_words(g["metric"]))
+    ]
     return matching[:1] or out[:1]
 
 
 def _signal_words(metric: str) -> tuple[str, ...]:
     signal = metric.split(".")[-2]
-    return {"mentropy": ("modified entropy",), "loss": ("loss",), "entropy": ("entropy",), "confidence": ("confidence",)}.get(
-        signal, (signal,)
-    )
+    return {
+        "mentropy": ("modified entropy",),
+        "loss": ("loss",),
+        "entropy": ("entropy",),
+        "confidence": ("confidence",),
+    }.get(signal, (signal,))
 
 
 # ---------------------------------------------------------------------------------------------------

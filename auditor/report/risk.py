@@ -72,11 +72,17 @@ def _value(metric: Mapping[str, Any], role: str) -> tuple[float | None, tuple[fl
     est = (metric.get("values") or {}).get(role) or {}
     value = est.get("value")
     ci = est.get("ci")
-    pair = (float(ci[0]), float(ci[1])) if isinstance(ci, list) and len(ci) == 2 and all(finite(v) for v in ci) else None
+    pair = (
+        (float(ci[0]), float(ci[1]))
+        if isinstance(ci, list) and len(ci) == 2 and all(finite(v) for v in ci)
+        else None
+    )
     return (float(value) if finite(value) else None), pair
 
 
-def _tpr_metrics(evidence: Mapping[str, Any]) -> tuple[str | None, str | None, list[tuple[float, Mapping[str, Any]]]]:
+def _tpr_metrics(
+    evidence: Mapping[str, Any],
+) -> tuple[str | None, str | None, list[tuple[float, Mapping[str, Any]]]]:
     """The preferred attack's TPR-at-FPR metrics (for threshold, the signal with the highest AUC)."""
     attacks = {str(a.get("name")): a for a in evidence.get("attacks") or () if isinstance(a, Mapping)}
     for name in PREFERRED:
@@ -150,7 +156,11 @@ def risk(evidence: Mapping[str, Any]) -> Risk:
     flagged = None
     if isinstance(records, Mapping) and isinstance(records.get("flagged"), int):
         chance = records.get("chance_range")
-        span = f" (honest retrains show {sig(chance[0])}\u2013{sig(chance[1])})" if isinstance(chance, list) and len(chance) == 2 else ""
+        span = (
+            f" (honest retrains show {sig(chance[0])}\u2013{sig(chance[1])})"
+            if isinstance(chance, list) and len(chance) == 2
+            else ""
+        )
         flagged = (
             f"{count(records['flagged'])} of {count(records.get('n'))} erased records flagged at "
             f"{percent(records.get('fpr'))} FPR; {sig(records.get('expected_by_chance'), 2)} expected by chance{span}"
