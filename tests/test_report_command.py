@@ -74,7 +74,9 @@ def test_edited_gate_statuses_are_checked_against_their_intervals(tmp_path):
     assert 'class="verdict verdict-fail"' in (folder / "report.html").read_text()
 
 
-@pytest.mark.parametrize(("name", "code"), [("evidence_digits_pass.json", 0), ("evidence_mnist1d_fail.json", 1)])
+@pytest.mark.parametrize(
+    ("name", "code"), [("evidence_digits_pass.json", 0), ("evidence_mnist1d_fail.json", 1)]
+)
 def test_report_exits_with_the_verdicts_code_and_writes_readable_files(tmp_path, name, code):
     res, folder = _report(tmp_path, _load(name), "html", "junit", "markdown")
     assert res.exit_code == code, res.output
@@ -88,7 +90,9 @@ def test_redacted_rerendering_leaves_out_paths_and_commands(tmp_path):
     ev = _load("evidence_mnist1d_fail.json")
     path = tmp_path / "evidence.json"
     path.write_text(json.dumps(ev), encoding="utf-8")
-    res = CliRunner().invoke(cli, ["report", str(path), "--out", str(tmp_path), "--format", "html", "--redacted"])
+    res = CliRunner().invoke(
+        cli, ["report", str(path), "--out", str(tmp_path), "--format", "html", "--redacted"]
+    )
     assert res.exit_code == 1
     html = (tmp_path / "report.html").read_text()
     assert ev["run"]["command"] not in html and "/home/reviewer" not in html

@@ -113,13 +113,9 @@ def _request(evidence: Mapping[str, Any], *, redacted: bool) -> tuple[Fact, ...]
     ids = forget.get("ids")
     if isinstance(ids, Mapping) and ids.get("count") is not None:
         facts.append(
-            Fact(
-                "Record IDs",
-                f"{count(ids.get('count'))} IDs named by the request (not printed); salted sha256 "
-                f"{ids.get('salted_sha256')}",
-                mono=False,
-            )
+            Fact("Record IDs", f"{count(ids.get('count'))} IDs named by the request (never printed)")
         )
+        facts.append(Fact("IDs, salted sha256", str(ids.get("salted_sha256")), mono=True))
     facts.append(Fact("Forget manifest sha256", str(forget.get("manifest_sha256")), mono=True))
     del redacted  # every request fact is a count or a digest
     return tuple(facts)

@@ -66,17 +66,16 @@ def gate_text(gate: Mapping[str, Any]) -> str:
 def _testsuite(
     parent: ET.Element, name: str, cases: list[ET.Element], *, time: float | None, **attrs: str
 ) -> None:
-    suite = ET.SubElement(
-        parent,
-        "testsuite",
-        name=name,
-        tests=str(len(cases)),
-        failures=str(sum(c.find("failure") is not None for c in cases)),
-        errors=str(sum(c.find("error") is not None for c in cases)),
-        skipped=str(sum(c.find("skipped") is not None for c in cases)),
+    values = {
+        "name": name,
+        "tests": str(len(cases)),
+        "failures": str(sum(c.find("failure") is not None for c in cases)),
+        "errors": str(sum(c.find("error") is not None for c in cases)),
+        "skipped": str(sum(c.find("skipped") is not None for c in cases)),
         **({"time": f"{time:.3f}"} if time is not None else {}),
         **attrs,
-    )
+    }
+    suite = ET.SubElement(parent, "testsuite", values)
     for case in cases:
         suite.append(case)
 

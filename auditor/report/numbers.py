@@ -12,14 +12,14 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 NBSP = "\u00a0"
 DASH = "\u2014"
 MINUS = "-"
 
 
-def finite(x: Any) -> bool:
+def finite(x: Any) -> TypeGuard[int | float]:
     """A real, finite number (booleans are not numbers)."""
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -27,7 +27,7 @@ def finite(x: Any) -> bool:
 def sig(x: Any, digits: int = 3, *, sign: bool = False) -> str:
     """``x`` to ``digits`` significant digits, in plain notation where that stays short.
 
-    ``sig(0.0542145) == "0.0542"``, ``sig(1234.5) == "1235"``, ``sig(3e-7) == "3.00e-07"``;
+    ``sig(0.0542145) == "0.0542"``, ``sig(1234.6) == "1235"``, ``sig(3e-7) == "3.00e-07"``;
     None or a non-finite value gives an em dash. Integers keep every digit. With ``sign`` a positive
     value carries ``+`` (gaps); zero never shows as ``-0``.
     """

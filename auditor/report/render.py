@@ -47,6 +47,10 @@ TEMPLATE = "report.html.j2"
 MAX_ROWS = 200
 #: The PDF flavour written by :func:`render_pdf` (WeasyPrint's name for it).
 PDF_VARIANT = "pdf/a-3b"
+#: Tagged PDF (a structure tree, so screen readers and text extraction follow the reading order).
+#: WeasyPrint writes tags for any variant that does not forbid them; PDF/A-3b allows them (PDF/A-3a,
+#: "accessible", would require them and more, which this report does not claim).
+PDF_TAGS = True
 
 STATUS_LABELS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
@@ -442,15 +446,16 @@ def _figure_gates(
             }
         )
     title = str(figure.get("title") or "").lower()
-    matching = [
-        g
-        for g in out
-        if g["metric"].split(".")[-2] in title or any(w in title for w in _signal_words(g["metric"]))
+    # The gate whose signal the title names; the longest name wins ("modified entropy" over "entropy").
+    scored = [
+        (max((len(w) for w in _signal_words(str(g["metric"])) if w in title), default=0), g) for g in out
     ]
-    return matching[:1] or out[:1]
+    best = max(scored, key=lambda item: item[0], default=(0, None))
+    return [best[1]] if best[1] is not None and best[0] > 0 else out[:1]
 
 
 def _signal_words(metric: str) -> tuple[str, ...]:
+    """Words a figure title uses for the signal of an AUC metric (``threshold.mentropy.auc``: modified entropy)."""
     signal = metric.split(".")[-2]
     return {
         "mentropy": ("modified entropy",),
@@ -570,7 +575,7 @@ def render_pdf(
     with _source_date_epoch(_epoch(finished)):
         document = weasyprint.HTML(
             string=html, base_url=str(folder), url_fetcher=local_url_fetcher(folder)
-        ).render(pdf_variant=PDF_VARIANT)
+        ).render(pdf_variant=PDF_VARIANT, pdf_tags=PDF_TAGS)
         # The HTML head carries the same dates (dcterms.created/modified); setting them here keeps
         # the PDF reproducible even for HTML that lacks them.
         document.metadata.created = finished
@@ -589,11 +594,14 @@ def render_pdf(
             )
             for name, (data, description, relation) in (attachments or {}).items()
         ]
-        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=identifier, attachments=files)
+        return document.write_pdf(
+            pdf_variant=PDF_VARIANT, pdf_tags=PDF_TAGS, pdf_identifier=identifier, attachments=files
+        )
 
 
 __all__ = [
     "MAX_ROWS",
+    "PDF_TAGS",
     "PDF_VARIANT",
     "SCOPE_STATEMENT",
     "TemplatesNotFoundError",

@@ -132,7 +132,8 @@ def risk(evidence: Mapping[str, Any]) -> Risk:
         ref, _ = _value(metric, "reference")
         orig, _ = _value(metric, "original")
         gap = metric.get("gap") or {}
-        gap_ci = gap.get("ci") if isinstance(gap.get("ci"), list) and len(gap.get("ci")) == 2 else None
+        raw_ci = gap.get("ci")
+        gap_ci = raw_ci if isinstance(raw_ci, list) and len(raw_ci) == 2 else None
         excess = n * max(0.0, tpr - ref) if n is not None and ref is not None else None
         excess_ci = (
             (n * max(0.0, float(gap_ci[0])), n * max(0.0, float(gap_ci[1])))

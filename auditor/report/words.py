@@ -27,6 +27,14 @@ CATEGORY_QUESTIONS = {
     "privacy": "Can an attacker tell that the erased records were in training?",
     "recoverability": "Can the erased data be decoded or quickly relearned from the weights?",
 }
+CONTROL_WORDS = {
+    "head_bias": "a lowered output bias",
+    "head_rows": "suppressed output rows",
+    "head_retrain": "a retrained output layer",
+    "head_finetune": "a fine-tuned output layer",
+    "over_forget": "over-forgetting",
+    "label_noise": "label noise",
+}
 KIND_WORDS = {
     "class": "removal of whole classes",
     "random": "erasure of individual records",
@@ -128,35 +136,55 @@ def power_sentence(gate: Mapping[str, Any], metrics: Mapping[str, Mapping[str, A
     control = gate.get("control") or {}
     original_gap = control.get("gap")
     state = gate_state(gate)
+    utility = gate.get("category") == "utility"
     pieces = []
     if state.state == NOT_POWERED:
-        pieces.append(f"Not powered: {state.reason}")
-    elif gate.get("category") == "utility":
-        if finite(gate.get("minimum_detectable_effect")):
-            pieces.append(
-                f"It can FAIL a change of {unit.magnitude(gate['minimum_detectable_effect'])} or more in either direction"
-            )
-    elif finite(original_gap):
+        pieces.append(f"Not powered: {unpowered_words(gate)}")
+    elif finite(original_gap) and not utility:
         caught = "catches" if control.get("catches_original") else "does not catch"
         pieces.append(
             f"It {caught} the original model, which forgot nothing (its gap {unit.gap(original_gap)})"
         )
+    what = "a change" if utility else "a gap"
     records = gate.get("mde_80_records")
-    if finite(records):
+    if finite(records) and not utility:
         pieces.append(
             f"it FAILs, 80 % of the time, a method that leaves about {sig(records, 2)} of the requested records "
             "in training"
         )
     elif finite(gate.get("mde_80")):
-        pieces.append(f"it FAILs, 80 % of the time, a gap of {unit.magnitude(gate['mde_80'])} or more")
-    elif (
-        finite(gate.get("minimum_detectable_effect"))
-        and state.state != NOT_POWERED
-        and gate.get("category") != "utility"
-    ):
-        pieces.append(f"it can FAIL a gap of {unit.magnitude(gate['minimum_detectable_effect'])} or more")
+        pieces.append(f"it FAILs, 80 % of the time, {what} of {unit.magnitude(gate['mde_80'])} or more")
+    elif finite(gate.get("minimum_detectable_effect")) and state.state != NOT_POWERED:
+        pieces.append(f"it can FAIL {what} of {unit.magnitude(gate['minimum_detectable_effect'])} or more")
     text = "; ".join(pieces)
     return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def unpowered_words(gate: Mapping[str, Any]) -> str:
+    """Why a gate has no power, in words with units (the record's ``power_reason`` keeps the raw numbers)."""
+    key = str(gate.get("metric"))
+    unit = unit_of(key)
+    tol = gate.get("tolerance")
+    control = gate.get("control") or {}
+    effect = control.get("gap")
+    mde = gate.get("minimum_detectable_effect")
+    if gate.get("fail_only"):
+        return "a one-sided measure that can only fail a model, never certify one"
+    if gate.get("category") == "utility" and finite(mde) and finite(tol):
+        return (
+            f"at this sample size it could only detect a change of {unit.magnitude(mde)}, more than twice its "
+            f"tolerance \u00b1{unit.magnitude(tol)}"
+        )
+    if finite(effect) and finite(tol) and abs(float(effect)) <= 2 * float(tol):
+        return (
+            f"the original model itself differs from retrained ones by only {unit.magnitude(effect)}, not more than "
+            f"twice the tolerance \u00b1{unit.magnitude(tol)}, so a method that removed half of it could not be told "
+            "apart"
+        )
+    if control.get("status") not in (None, FAIL):
+        return "it does not fail the original model at this sample size"
+    reason = gate.get("power_reason")
+    return str(reason) if reason else "the record does not show that it can catch the original model"
 
 
 @dataclass(frozen=True)
@@ -226,45 +254,40 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def verdict_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None = None) -> str:
-    """Why the verdict is what it is, in one or two sentences of words (no metric keys)."""
-    verdict = verdict if verdict is not None else (evidence.get("verdict") or {})
-    status = verdict.get("status")
+def _fail_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
     categories = verdict.get("categories") or {}
-    gates = [g for g in (evidence.get("gates") or {}).get("results") or () if isinstance(g, Mapping)]
-    metrics = metrics_by_key(evidence)
-    errors = [
-        str(a.get("name")) for a in evidence.get("attacks") or () if isinstance(a, Mapping) and a.get("error")
-    ]
-    if status == FAIL:
-        failed = [g for g in gates if g.get("status") == FAIL]
-        cats = [CATEGORY_NAMES.get(c, c).lower() for c in categories if categories[c].get("status") == FAIL]
-        cats = cats or sorted({str(g.get("category")) for g in failed})
-        best = strongest_gate(failed)
-        text = (
-            f"The unlearned model behaves measurably unlike models retrained without the erased data "
-            f"({_join(cats)}): {len(failed)} of {len(gates)} checks found a gap beyond its tolerance, "
-            "with the randomness of training included."
-        )
-        if best is not None:
-            text += f" Largest: {gate_sentence(best, metrics)}."
-        return text
-    if status == PASS:
-        claimed = [CATEGORY_NAMES.get(c, c).lower() for c, r in categories.items() if r.get("claimed")]
-        controls = verdict.get("controls") or {}
-        return (
-            f"For every claim this request makes ({_join(claimed)}), a check that can catch the original model "
-            "found the unlearned model within its tolerance of models retrained without the erased data"
-            + (f", and all {len(controls)} cheap fakes of unlearning were caught." if controls else ".")
-            + " This is equivalence within the stated tolerances against these checks, not a proof."
-        )
-    if errors:
-        return (
-            f"The check(s) {_join(errors)} did not complete, so the battery is incomplete and no verdict of "
-            "pass can be given; no completed check failed."
-        )
+    gates = _gate_records(evidence)
+    failed = [g for g in gates if g.get("status") == FAIL]
+    cats = [CATEGORY_NAMES.get(c, c).lower() for c in categories if categories[c].get("status") == FAIL]
+    cats = cats or sorted({str(g.get("category")) for g in failed})
+    best = strongest_gate(failed)
+    text = (
+        f"The unlearned model behaves measurably unlike models retrained without the erased data "
+        f"({_join(cats)}): {len(failed)} of {len(gates)} checks found a gap beyond its tolerance, "
+        "with the randomness of training included."
+    )
+    if best is not None:
+        text += f" Largest: {gate_sentence(best, metrics_by_key(evidence))}."
+    return text
+
+
+def _pass_reason(verdict: Mapping[str, Any]) -> str:
+    categories = verdict.get("categories") or {}
+    claimed = [CATEGORY_NAMES.get(c, c).lower() for c, r in categories.items() if r.get("claimed")]
+    controls = verdict.get("controls") or {}
+    return (
+        f"For every claim this request makes ({_join(claimed)}), a check that can catch the original model "
+        "found the unlearned model within its tolerance of models retrained without the erased data"
+        + (f", and all {len(controls)} cheap fakes of unlearning were caught." if controls else ".")
+        + " This is equivalence within the stated tolerances against these checks, not a proof."
+    )
+
+
+def _unsettled_reasons(evidence: Mapping[str, Any], verdict: Mapping[str, Any]) -> list[str]:
+    """Why an audit with no failure did not pass: claims without power, undecided checks, uncaught fakes."""
     reasons = []
-    for name, record in categories.items():
+    blind: list[str] = []
+    for name, record in (verdict.get("categories") or {}).items():
         if not record.get("claimed") or record.get("status") == PASS:
             continue
         title = CATEGORY_NAMES.get(name, name).lower()
@@ -276,19 +299,74 @@ def verdict_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | Non
         elif record.get("powered"):
             reasons.append(f"for {title}, no check that can catch the original model passed")
         else:
-            reasons.append(
-                f"for {title}, no check in this audit can tell the original model (which forgot nothing) from "
-                "retrained ones at this sample size, so passing them would show nothing"
-            )
+            blind.append(name)
+    if blind:
+        text = (
+            f"for {_join([CATEGORY_NAMES.get(c, c).lower() for c in blind])}, no check in this audit could tell the "
+            "original model (which forgot nothing) from retrained ones at this sample size, so passing them would "
+            "show nothing"
+        )
+        quiet = _original_within_tolerance(
+            _gate_records(evidence), [c for c in blind if c != "utility"], metrics_by_key(evidence)
+        )
+        if quiet:
+            text += f" (the original itself stayed within tolerance: {quiet})"
+        reasons.insert(0, text)
     uncaught = [n for n, c in (verdict.get("controls") or {}).items() if not (c or {}).get("caught_by")]
     if uncaught:
+        fakes = _join([CONTROL_WORDS.get(n, n.replace("_", " ")) for n in uncaught])
         reasons.append(
-            f"no check catches the cheap fake(s) of unlearning {_join(uncaught)}, so the passes are not evidence"
+            f"no check catches the cheap fakes of unlearning ({fakes}), so its passes are not evidence"
         )
+    return reasons
+
+
+def _gate_records(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [g for g in (evidence.get("gates") or {}).get("results") or () if isinstance(g, Mapping)]
+
+
+def verdict_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None = None) -> str:
+    """Why the verdict is what it is, in one or two sentences of words (no metric keys)."""
+    verdict = verdict if verdict is not None else (evidence.get("verdict") or {})
+    status = verdict.get("status")
+    if status == FAIL:
+        return _fail_reason(evidence, verdict)
+    if status == PASS:
+        return _pass_reason(verdict)
+    errors = [
+        str(a.get("name")) for a in evidence.get("attacks") or () if isinstance(a, Mapping) and a.get("error")
+    ]
+    if errors:
+        return (
+            f"The check(s) {_join(errors)} did not complete, so the battery is incomplete and no verdict of "
+            "pass can be given; no completed check failed."
+        )
+    reasons = _unsettled_reasons(evidence, verdict)
     if not reasons:
         return str(verdict.get("statement") or "No check failed, but the audit could not show every claim.")
-    text = "No check failed, but " + "; ".join(reasons[:2]) + "."
-    return text
+    return "No check failed, but " + "; ".join(reasons[:2]) + "."
+
+
+def _original_within_tolerance(
+    gates: list[Mapping[str, Any]], categories: list[str], metrics: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """When the original model sits within tolerance on every gate of these categories: its largest gap, in words.
+
+    A reviewer should know when there was little for the checks to find (the original barely leaked),
+    which is why they have no power; an empty string when that is not so.
+    """
+    mine = [g for g in gates if g.get("category") in categories]
+    effects = [g for g in mine if finite((g.get("control") or {}).get("gap")) and finite(g.get("tolerance"))]
+    if not mine or len(effects) != len(mine):
+        return ""
+    if any(abs(float(g["control"]["gap"])) > float(g["tolerance"]) for g in effects):
+        return ""
+    largest = max(effects, key=lambda g: abs(float(g["control"]["gap"])) / float(g["tolerance"]))
+    unit = unit_of(str(largest.get("metric")))
+    return (
+        f"its largest gap, {unit.gap(largest['control']['gap'])} in {label_of(str(largest.get('metric')), metrics)}, "
+        f"against \u00b1{unit.magnitude(largest['tolerance'])}"
+    )
 
 
 def request_words(evidence: Mapping[str, Any]) -> str:
