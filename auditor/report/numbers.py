@@ -41,7 +41,7 @@ def sig(x: Any, digits: int = 3, *, sign: bool = False) -> str:
         text = "0"
     else:
         magnitude = math.floor(math.log10(abs(value)))
-        if -4 <= magnitude < 6:
+        if -3 <= magnitude < 6:
             decimals = max(0, digits - 1 - magnitude)
             text = f"{value:.{decimals}f}"
             if float(text) == 0:
@@ -162,6 +162,15 @@ def seconds(x: Any) -> str:
     return f"{hours}{NBSP}h {minutes:02d}{NBSP}min"
 
 
+def amount(x: Any) -> str:
+    """A count that may be fractional (records expected by chance): ``7``, ``3.2``, ``0.45``."""
+    if not finite(x):
+        return DASH
+    if float(x) == round(float(x)):
+        return f"{round(float(x)):,}"
+    return sig(x, 2)
+
+
 def count(n: Any) -> str:
     """An integer with thousands separators: ``3,200``."""
     if isinstance(n, bool) or not isinstance(n, int):
@@ -171,6 +180,7 @@ def count(n: Any) -> str:
 
 __all__ = [
     "AUC",
+    "amount",
     "LOG",
     "LOG2",
     "NUMBER",

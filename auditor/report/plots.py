@@ -152,7 +152,10 @@ def figure_svg(figure: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]] 
             ax.set_xlabel(figure.get("x_label", ""))
             ax.set_ylabel(figure.get("y_label", ""))
             ax.grid(True, which="major", linewidth=0.3, color="#dddddd")
-        axes[0].legend(frameon=False, fontsize=6.5)
+        if figure["kind"] == "roc":  # the lower right of a ROC is empty: the curves run above the diagonal
+            axes[0].legend(frameon=True, framealpha=1.0, edgecolor="#dddddd", fontsize=6, loc="lower right")
+        else:
+            axes[0].legend(frameon=False, fontsize=6.5)
         fig.tight_layout()
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "unlearn-audit"})

@@ -36,7 +36,7 @@ from auditor.report import compliance
 from auditor.report.decision import page_one
 from auditor.report.details import attack_facts, omitted_details, timing_label
 from auditor.report.limits import behavioural_limits
-from auditor.report.numbers import percent, sig, unit_of
+from auditor.report.numbers import amount, percent, sig, unit_of
 from auditor.report.numbers import seconds as duration
 from auditor.report.plots import figure_data_uri
 from auditor.report.records import record_table
@@ -124,6 +124,7 @@ def _environment(folder: str) -> jinja2.Environment:
         flatten=flatten,
         basename=lambda path: Path(str(path)).name,
         sig=sig,
+        amount=amount,
         percent=percent,
         duration=duration,
         timing_label=timing_label,

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.report.numbers import count, finite, percent, sig
+from auditor.report.numbers import amount, count, finite, percent
 
 #: Attacks whose TPR at low FPR the measured block reports, strongest first.
 PREFERRED = ("lira", "rmia", "shadow_mia", "threshold")
@@ -158,13 +158,13 @@ def risk(evidence: Mapping[str, Any]) -> Risk:
     if isinstance(records, Mapping) and isinstance(records.get("flagged"), int):
         chance = records.get("chance_range")
         span = (
-            f" (honest retrains show {sig(chance[0])}\u2013{sig(chance[1])})"
+            f" (honest retrains show {amount(chance[0])}\u2013{amount(chance[1])})"
             if isinstance(chance, list) and len(chance) == 2
             else ""
         )
         flagged = (
             f"{count(records['flagged'])} of {count(records.get('n'))} erased records flagged at "
-            f"{percent(records.get('fpr'))} FPR; {sig(records.get('expected_by_chance'), 2)} expected by chance{span}"
+            f"{percent(records.get('fpr'))} FPR; {amount(records.get('expected_by_chance'))} expected by chance{span}"
         )
     return Risk(
         attack=name,
