@@ -79,7 +79,7 @@ def test_page_one_answers_the_sign_off_questions_in_words(make):
     assert "at most 5\u00a0%" in page.false_fail and "Bonferroni" in page.false_fail
     assert page.not_checked.limits == behavioural_limits()
     signed = {f.label: f.text for f in page.signed}
-    assert "Responsible person" in signed and "Signed by" in signed
+    assert "Responsible person" in signed and "Signature" in signed
     assert page.verify_command.startswith("unlearn-audit verify report.pdf --trust-root")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.report.recheck import recompute
 from auditor.report.render import render_html, render_pdf
 from tests.report_records import all_records
 
@@ -53,7 +54,11 @@ window.addEventListener("load", () => {
 
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, tuple[dict, str]]:
-    return {name: (ev, render_html(ev)) for name, ev in all_records().items()}
+    out = {name: (ev, render_html(ev)) for name, ev in all_records().items()}
+    ev = all_records()["inconclusive+contract"]
+    edited = {**ev, "verdict": {**ev["verdict"], "status": "pass"}}  # an edited record, re-rendered
+    out["edited+unsigned"] = (edited, render_html(edited, rerendered=True, recheck=recompute(edited)))
+    return out
 
 
 def _chromium() -> str:
@@ -129,7 +134,7 @@ def test_the_probe_finds_an_overflow(tmp_path):
 # PDF
 
 
-PDF_RECORDS = ("fail", "pass", "inconclusive+contract")
+PDF_RECORDS = ("fail", "pass", "inconclusive+contract", "edited+unsigned")
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +205,9 @@ def test_page_one_is_the_whole_decision(pdfs, rendered, name):
     ):
         assert needle in first, needle
     assert "Verify:" not in second and "How sure" not in second  # nothing of page 1 spilled over
+    if name.endswith("unsigned"):
+        assert first.index("UNSIGNED COPY") < first.index("VERDICT") and "INCONCLUSIVE UNSIGNED COPY" in first
+        assert "UNSIGNED COPY, not verifiable" in second  # in every page's footer
     assert (
         second.split(" ", 8)[-1].startswith(("Claims and verdict", "Record check"))
         or "Claims and verdict" in second

@@ -178,7 +178,7 @@ def _signed(evidence: Mapping[str, Any], *, rerendered: bool) -> tuple[Fact, ...
         signer = "not signed (signing was turned off)"
     else:
         signer = f"{signing.get('subject')}"
-    facts = [Fact("Signed by", signer)]
+    facts = [Fact("Signature", signer)]
     if not rerendered and signing.get("cert_sha256") and mode not in (None, "unsigned"):
         facts.append(Fact("Certificate sha256", str(signing["cert_sha256"]), mono=True))
     responsible = run.get("responsible")
