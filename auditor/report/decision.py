@@ -97,7 +97,8 @@ def _method(evidence: Mapping[str, Any]) -> str:
     return "A model unlearned outside this tool, supplied as a checkpoint (the method is not recorded)."
 
 
-def _request(evidence: Mapping[str, Any], *, redacted: bool) -> tuple[Fact, ...]:
+def _request(evidence: Mapping[str, Any]) -> tuple[Fact, ...]:
+    """The request's facts: every one a count, a name or a digest (nothing to redact)."""
     run = evidence.get("run") or {}
     data = evidence.get("data") or {}
     forget = data.get("forget") or {}
@@ -117,7 +118,6 @@ def _request(evidence: Mapping[str, Any], *, redacted: bool) -> tuple[Fact, ...]
         )
         facts.append(Fact("IDs, salted sha256", str(ids.get("salted_sha256")), mono=True))
     facts.append(Fact("Forget manifest sha256", str(forget.get("manifest_sha256")), mono=True))
-    del redacted  # every request fact is a count or a digest
     return tuple(facts)
 
 
@@ -221,7 +221,6 @@ def page_one(
     verdict: Mapping[str, Any] | None = None,
     *,
     rerendered: bool = False,
-    redacted: bool = False,
 ) -> PageOne:
     """Page 1's content.
 
@@ -229,14 +228,13 @@ def page_one(
         evidence: The evidence record.
         verdict: The verdict to show (``report`` passes the one recomputed from the gates).
         rerendered: The page is a re-rendering, which is never signed.
-        redacted: Leave out anything that is not a count or a digest.
     """
     verdict = verdict if verdict is not None else (evidence.get("verdict") or {})
     gates = [g for g in (evidence.get("gates") or {}).get("results") or () if isinstance(g, Mapping)]
     return PageOne(
         status=str(verdict.get("status")),
         reason=verdict_reason(evidence, verdict),
-        request=_request(evidence, redacted=redacted),
+        request=_request(evidence),
         model=_model(evidence),
         categories=tuple(category_lines(evidence, verdict)),
         counts=state_counts(gates),

@@ -407,7 +407,7 @@ def render_html(
         rerendered=rerendered,
         recheck=recheck,
         redacted=redacted,
-        page=page_one(evidence, rerendered=rerendered, redacted=redacted),
+        page=page_one(evidence, rerendered=rerendered),
         state_counts=state_counts(results),
         risk=risk_blocks(evidence),
         records=record_table(evidence, redacted=redacted),
