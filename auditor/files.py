@@ -21,8 +21,20 @@ def write_failed(path: Path, exc: OSError) -> OutputError:
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+PUBLIC_MODE = 0o644
+"""Files others read (JUnit, the Markdown summary, a re-rendered report): world-readable, ``rw-r--r--``."""
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Args:
+        path: The file.
+        data: Its bytes.
+        mode: Permissions to give it (``mkstemp`` creates files ``0600``, whatever the umask); None
+            keeps ``0600``, right for the model cache and keys.
+    """
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,6 +42,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise write_failed(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -39,3 +53,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise write_failed(path, exc) from exc
         raise
+
+
+def write_public(path: Path, data: bytes) -> None:
+    """Write a file others read (a CI runner, an artefact uploader, a reviewer): atomic, mode ``0644``."""
+    atomic_write_bytes(path, data, mode=PUBLIC_MODE)

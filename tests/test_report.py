@@ -226,13 +226,18 @@ def test_fail_and_inconclusive_render_with_their_labels(evidence: dict, status: 
         headline=f"{label}: test headline",
         counts={"pass": 5, status: 1} | ({"fail": 0} if status == "inconclusive" else {"inconclusive": 0}),
     )
-    ev["gates"]["results"][0].update(status=status, reason=f"reason for {status}")
+    ev["gates"]["results"][0].update(status=status, reason=f"reason for {status}", powered=True)
     html = render_html(ev)
     assert f'class="verdict verdict-{status}"' in html
     assert f'<span class="verdict-status">{label}</span>' in html
     assert f'<span class="badge badge-{status}">{label}</span>' in html
     assert f"{label}: test headline" in html
     assert 'class="verdict verdict-pass"' not in html
+    # Without power the same gate reads NOT POWERED (never PASS or a plain status), unless it failed.
+    ev["gates"]["results"][0]["powered"] = False
+    html = render_html(ev)
+    badge = '<span class="badge badge-fail">FAIL</span>' if status == "fail" else "badge-not-powered"
+    assert badge in html
 
 
 def test_unknown_status_is_shown_not_styled_as_pass(evidence: dict) -> None:
@@ -256,7 +261,7 @@ def test_optional_fields(evidence: dict) -> None:
     for cell in cells[2:4]:  # no original, no gap: a dash, never a number
         assert cell.strip().startswith('<span class="na">\u2014</span>')
         assert 'class="v"' not in cell
-    assert "<td>Report</td>" in html and "1 min 15 s" in html and "<td>Attacks</td>" not in html
+    assert "<td>Report</td>" in html and "1\u00a0min 15\u00a0s" in html and "<td>Attacks</td>" not in html
 
 
 def test_attack_error_is_shown_instead_of_metrics(evidence: dict) -> None:
@@ -343,7 +348,7 @@ def test_pdf_outline_carries_the_verdict(sample_pdf: tuple[dict, bytes, bytes]) 
     """The headline is laid out in the document: WeasyPrint turns its heading into a bookmark."""
     ev, pdf, _ = sample_pdf
     titles = _pdf_strings(pdf, b"Title")
-    assert ev["verdict"]["headline"] in titles
+    assert ev["verdict"]["headline"] in titles and "Verdict PASS" in titles
     assert "Checks" in titles and "Reproducibility" in titles
 
 

@@ -188,8 +188,12 @@ def test_default_test_key_and_no_sign(write_config, tmp_path):
     assert res.exit_code in (0, 1), res.output
     out = tmp_path / "test-key"
     assert (out / "signer-test.cert.pem").exists() and (out / "signer-test-ca.pem").exists()
-    assert "self-signed <strong>test key</strong>" in (out / "report.html").read_text()
-    assert verify("--trust-root", out / "signer-test-ca.pem", pdf=out / "report.pdf").exit_code == 0
+    assert "a throwaway test key made for this run" in (out / "report.html").read_text()
+    res = verify("--trust-root", out / "signer-test-ca.pem", pdf=out / "report.pdf")
+    assert (
+        res.exit_code == 0
+        and "WARNING: the trust root signer-test-ca.pem is a throwaway TEST ONLY CA" in res.output
+    )
 
     res = invoke("run", cfg, "--out", tmp_path / "unsigned", "-q", "--no-sign")
     out = tmp_path / "unsigned"

@@ -183,15 +183,20 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
     """The verdict, every gate and the files written, or the JSON summary, on stdout."""
     ev = outcome.evidence
     if as_json:
+        from auditor.judge.states import gate_state, state_counts
+
         summary = {
             "verdict": outcome.status,
             "exit_code": outcome.exit_code,
             "headline": ev["verdict"]["headline"],
             "counts": ev["verdict"]["counts"],
+            "states": state_counts(ev["gates"]["results"]).as_dict(),  # powered and unpowered apart
             "files": {k: str(v) for k, v in outcome.files.items()},
             "gates": [
                 {
                     **{k: g[k] for k in ("metric", "status", "gap", "tolerance")},
+                    "state": gate_state(g).state,
+                    "powered": bool(g.get("powered")),
                     "catches_original": (g.get("control") or {}).get("catches_original"),
                 }
                 for g in ev["gates"]["results"]
@@ -204,13 +209,10 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
         colour = {"pass": "green", "fail": "red"}.get(outcome.status, "yellow")
         click.secho(ev["verdict"]["headline"], fg=colour, bold=True)
         click.echo(ev["verdict"]["statement"])
-        for g in ev["gates"]["results"]:
-            gap = "n/a" if g["gap"] is None else f"{g['gap']:+.3f}"
-            control = "catches the original" if (g.get("control") or {}).get("catches_original") else ""
-            click.echo(
-                f"  {g['status'].upper():<13} {g['metric']:<40} gap {gap:>7}  (tolerance ±{g['tolerance']:.3g})"
-                f"  {control}".rstrip()
-            )
+        from auditor.report.machine import console_lines
+
+        for line in console_lines(ev):  # gates without power read NOT POWERED, never PASS
+            click.echo(line)
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
                 click.echo(f"{name}: {shown_path(outcome.files[name])}")
@@ -228,15 +230,15 @@ def _ci_outputs(
     """JUnit, Markdown summary and GitHub annotations, written atomically."""
     import os
 
-    from auditor.files import atomic_write_bytes
+    from auditor.files import write_public
     from auditor.report.machine import github_annotations, summary_markdown
     from auditor.report.machine import junit_xml as to_junit
 
-    if junit_xml is not None:
-        atomic_write_bytes(junit_xml, to_junit(evidence).encode())
+    if junit_xml is not None:  # read by CI runners and artefact uploaders: mode 0644
+        write_public(junit_xml, to_junit(evidence).encode())
     summary = summary_markdown(evidence, files=files)
     if summary_md is not None:
-        atomic_write_bytes(summary_md, summary.encode())
+        write_public(summary_md, summary.encode())
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:
@@ -246,7 +248,13 @@ def _ci_outputs(
             click.echo(line)
 
 
-@cli.command(epilog=EPILOG)
+REPORT_EPILOG = (
+    "Exit codes: 0 the verdict recomputed from the record's gates is PASS; 1 FAIL or INCONCLUSIVE; 2 usage "
+    "error (a file that is not an evidence record); 3 an output could not be written."
+)
+
+
+@cli.command(epilog=REPORT_EPILOG)
 @click.argument("evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default: the evidence's)."
@@ -258,11 +266,24 @@ def _ci_outputs(
     type=click.Choice(["html", "pdf", "junit", "markdown"]),
     help="What to render (repeatable; default: html and pdf).",
 )
-def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
-    """Re-render the reports from an evidence record, without re-running anything."""
-    from auditor.files import atomic_write_bytes
+@click.option(
+    "--redacted",
+    is_flag=True,
+    default=None,
+    help="Leave out per-record rows, file paths, commands and host names (default: the record's "
+    "report.redacted), for a report that leaves the organisation.",
+)
+def report(evidence: Path, out: Path | None, formats: tuple[str, ...], redacted: bool | None) -> None:
+    """Re-render the reports from an evidence record, without re-running anything.
+
+    The verdict is recomputed from the record's gates (an evidence.json can be edited by anyone);
+    where the record disagrees with its gates, the page says so and shows the recomputed verdict.
+    The output is never signed, and its first page says UNSIGNED as prominently as the verdict.
+    """
+    from auditor.files import write_public
     from auditor.report.machine import junit_xml as to_junit
     from auditor.report.machine import summary_markdown
+    from auditor.report.recheck import rechecked
     from auditor.report.render import render_html, render_pdf
 
     try:
@@ -276,19 +297,33 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...]) -> None:
             f"{evidence} is not an unlearn-audit evidence record (schema {SCHEMA})",
             param_hint="EVIDENCE",
         )
+    try:
+        shown, check = rechecked(ev)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise click.BadParameter(
+            f"{evidence}: its verdict cannot be recomputed from its gates ({exc}); it is damaged or not written by "
+            "unlearn-audit",
+            param_hint="EVIDENCE",
+        ) from None
     folder = out or evidence.parent
     wanted = formats or ("html", "pdf")
-    html = render_html(ev, rerendered=True) if {"html", "pdf"} & set(wanted) else ""  # says UNSIGNED
+    html = ""
+    if {"html", "pdf"} & set(wanted):  # says UNSIGNED; shows the recomputed verdict
+        html = render_html(ev, rerendered=True, recheck=check, redacted=redacted)
     renderers = {
         "html": ("report.html", lambda: html.encode()),
         "pdf": ("report.pdf", lambda: render_pdf(html, evidence=ev)),
-        "junit": ("junit.xml", lambda: to_junit(ev).encode()),
-        "markdown": ("summary.md", lambda: summary_markdown(ev).encode()),
+        "junit": ("junit.xml", lambda: to_junit(shown).encode()),
+        "markdown": ("summary.md", lambda: summary_markdown(shown).encode()),
     }
     for fmt in wanted:
         name, render = renderers[fmt]
-        atomic_write_bytes(folder / name, render())
+        write_public(folder / name, render())
         click.echo(f"{name}: {folder / name}")
+    click.echo(f"verdict, recomputed from the gates: {check.status.upper()} (UNSIGNED copy)")
+    for problem in check.problems:
+        click.secho(f"warning: {problem}", fg="yellow", err=True)
+    sys.exit(check.exit_code)
 
 
 VERIFY_EPILOG = (
@@ -362,11 +397,21 @@ def verify(
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
+        from auditor.evidence.verify import signed_summary, summary_lines
+
         for c in result.checks:
             click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:<28} {c.detail}")
-        click.secho(
-            "VERIFIED" if result.ok else "NOT VERIFIED", fg="green" if result.ok else "red", bold=True
-        )
+        if result.ok and result.statement is not None:
+            click.echo("What was signed:")
+            for line in summary_lines(signed_summary(result.statement)):
+                click.echo(f"  {line}")
+        for warning in result.warnings:
+            click.secho(f"WARNING: {warning}", fg="yellow", bold=True)
+        if result.ok:
+            verdict = "VERIFIED" + (" (with the warning above)" if result.warnings else "")
+            click.secho(verdict, fg="yellow" if result.warnings else "green", bold=True)
+        else:
+            click.secho("NOT VERIFIED", fg="red", bold=True)
     sys.exit(0 if result.ok else 1)
 
 

@@ -752,6 +752,48 @@ class SigningConfig(Section):
         return self
 
 
+class ResponsiblePerson(Section):
+    """The person responsible for the audit, named in the report's signature block.
+
+    The EU AI Act (Annex IV, point 2(g)) asks for test reports "dated and signed by the responsible
+    persons"; the cryptographic signature shows which key signed, this names who answers for it.
+    """
+
+    name: str = Field(..., min_length=1, max_length=200, description="Name of the responsible person.")
+    role: str | None = Field(
+        None,
+        max_length=200,
+        description="Their role, e.g. 'Data protection officer' or 'Head of ML platform'.",
+    )
+
+
+class DeclaredRisk(Section):
+    """What the controller declares about the people behind the records; the audit measures none of it.
+
+    The report keeps these apart from what was measured and shows what follows when the two are
+    combined (expected exposed records, the precision of an attacker's membership claims), never one
+    merged score.
+    """
+
+    attacker_prior: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description=(
+            "Prior probability that a record an attacker tests was among the erased records (the base rate "
+            "of members among the attacker's candidates), e.g. 0.01."
+        ),
+    )
+    harm: str | None = Field(
+        None,
+        max_length=500,
+        description="The harm to a person if their record is shown to have been in the training data, in words.",
+    )
+    severity: Literal["low", "medium", "high", "very high"] | None = Field(
+        None, description="The controller's rating of that harm."
+    )
+
+
 class ReportConfig(Section):
     """Where the outputs go and who the report names."""
 
@@ -766,6 +808,18 @@ class ReportConfig(Section):
         description="Pseudonymous reference of the erasure request (never personal data).",
     )
     signing: SigningConfig = Field(default_factory=SigningConfig)
+    responsible: ResponsiblePerson | None = Field(
+        None,
+        description="Who answers for this audit (the report's signature block; EU AI Act Annex IV 2(g)).",
+    )
+    risk: DeclaredRisk = Field(default_factory=DeclaredRisk)
+    redacted: bool = Field(
+        False,
+        description=(
+            "For reports that leave the organisation: the report lists no per-record positions, file paths, "
+            "commands or host names (counts and digests stay; evidence.json keeps everything)."
+        ),
+    )
 
     @field_validator("formats")
     @classmethod

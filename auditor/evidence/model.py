@@ -42,6 +42,13 @@ class ToolRecord(_Record):
     version: str
 
 
+class ResponsibleRecord(_Record):
+    """The person responsible for the audit (``report.responsible``), for the signature block."""
+
+    name: str
+    role: str | None = None
+
+
 class RunRecord(_Record):
     """When, by whom and from which config the audit ran."""
 
@@ -56,6 +63,7 @@ class RunRecord(_Record):
     command: str | None
     source_date_epoch: int | None
     reproducible: JSONObject | None = None  # reproducible mode: what moved to run-log.json
+    responsible: ResponsibleRecord | None = None  # report.responsible; absent in older records
 
 
 class DataRecord(_Record):

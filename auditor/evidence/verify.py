@@ -66,10 +66,18 @@ class Check:
 
 @dataclass
 class Verification:
-    """All checks, and the statement when one could be read."""
+    """All checks, the statement when one could be read, and warnings a reader must see.
+
+    Attributes:
+        checks: Every check run, in order.
+        statement: The signed in-toto statement, once its signature verified.
+        warnings: Plain-language warnings that do not fail verification but change what it proves
+            (the trust root is the run's own test CA; no trust root was checked).
+    """
 
     checks: list[Check] = field(default_factory=list)
     statement: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, name: str, ok: bool, detail: str) -> bool:
         """Record a check (its detail folded onto one line); returns ``ok``."""
@@ -119,7 +127,87 @@ class Verification:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
+        return {
+            "ok": self.ok,
+            "checks": [c.__dict__ for c in self.checks],
+            "signed": signed_summary(self.statement) if self.ok and self.statement is not None else None,
+            "warnings": list(self.warnings),
+        }
+
+
+TEST_CA_NAME = "signer-test-ca.pem"
+"""The throwaway CA a run without a configured key writes beside its report."""
+TEST_ORGANISATION = "unlearn-audit TEST ONLY"
+
+
+def signed_summary(statement: dict[str, Any] | None) -> dict[str, Any]:
+    """What the verified statement signs, for a reader: verdict, request, erased records, models, signer.
+
+    Read from the signed predicate only (never from an unsigned sidecar), so it is what the
+    signature covers. Missing fields are None (records of older versions lack some).
+    """
+    predicate = (statement or {}).get("predicate") or {}
+
+    def get(*path: str) -> Any:
+        node: Any = predicate
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
+
+    unlearned_file = get("models", "unlearned", "file")
+    return {
+        "verdict": (get("verdict", "status") or "").upper() or None,
+        "headline": get("verdict", "headline"),
+        "request_id": get("run", "request_id"),
+        "run_id": get("run", "id"),
+        "finished_utc": get("run", "finished_utc"),
+        "forget_kind": get("data", "forget", "kind"),
+        "forget_count": get("data", "forget", "count"),
+        "forget_manifest_sha256": get("data", "forget", "manifest_sha256"),
+        "original_sha256": get("models", "original", "sha256"),
+        "unlearned_sha256": get("models", "unlearned", "sha256"),
+        "unlearned_file": unlearned_file if isinstance(unlearned_file, dict) else None,
+        "signer": get("signing", "subject"),
+        "signing_mode": get("signing", "mode"),
+        "responsible": get("run", "responsible"),
+    }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The signed summary as lines for the terminal."""
+    lines = [
+        f"verdict            {summary.get('headline') or summary.get('verdict') or 'not recorded'}",
+        f"request            {summary.get('request_id') or 'not stated'}",
+        f"records erased     {summary.get('forget_count')} ({summary.get('forget_kind')})",
+        f"forget manifest    sha256 {summary.get('forget_manifest_sha256')}",
+        f"original model     sha256 {summary.get('original_sha256')}",
+        f"unlearned model    sha256 {summary.get('unlearned_sha256')} (state digest)",
+    ]
+    file = summary.get("unlearned_file")
+    if file:
+        lines.append(f"unlearned file     {file.get('name')} sha256 {file.get('sha256')}")
+    responsible = summary.get("responsible")
+    if isinstance(responsible, dict) and responsible.get("name"):
+        lines.append(
+            f"responsible        {responsible['name']}"
+            + (f", {responsible['role']}" if responsible.get("role") else "")
+        )
+    lines.append(f"signer             {summary.get('signer') or 'not recorded'}")
+    lines.append(f"audit run          {summary.get('run_id')}, finished {summary.get('finished_utc')}")
+    return lines
+
+
+def _is_test_ca(path: Path, certs: list[Any]) -> bool:
+    """A trust root that is the throwaway test CA a run writes (by its file name or its subject)."""
+    if Path(path).name == TEST_CA_NAME:
+        return True
+    from cryptography.x509.oid import NameOID
+
+    for cert in certs:
+        orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        if any(TEST_ORGANISATION in str(o.value) for o in orgs):
+            return True
+    return False
 
 
 def _one_line(text: str) -> str:
@@ -755,6 +843,19 @@ def verify(
     try:
         with result.step("trust.roots", "load the trust roots"):
             roots = load_trust_roots(list(trust_roots))
+            for root in trust_roots:
+                if _is_test_ca(root, load_trust_roots([root])):
+                    result.warnings.append(
+                        f"the trust root {Path(root).name} is a throwaway TEST ONLY CA (the {TEST_CA_NAME} a run "
+                        "writes beside its report when no signing key is configured, or one from `keys gen-test`): "
+                        "a pass shows the files are unchanged since they were signed, NOT who signed them. Verify "
+                        "against your organisation's CA."
+                    )
+        if allow_untrusted and not trust_roots:
+            result.warnings.append(
+                "--allow-untrusted: the signer was not checked against any trust root; compare the signer's "
+                "certificate fingerprint with the one your organisation publishes."
+            )
         if trust_roots:
             result.add(
                 "trust.roots",
@@ -780,11 +881,14 @@ def verify(
 
 
 __all__ = [
+    "TEST_CA_NAME",
     "Check",
     "NotVerified",
     "Verification",
     "contents_der",
     "sidecar_problem",
     "signature_der",
+    "signed_summary",
+    "summary_lines",
     "verify",
 ]

@@ -31,13 +31,26 @@ import jinja2
 from markupsafe import Markup
 
 from auditor.evidence.model import SCHEMA
+from auditor.judge.states import gate_state, state_counts
+from auditor.report import compliance
+from auditor.report.decision import page_one
+from auditor.report.details import attack_facts, omitted_details, timing_label
+from auditor.report.limits import behavioural_limits
+from auditor.report.numbers import amount, percent, sig, unit_of
+from auditor.report.numbers import seconds as duration
 from auditor.report.plots import figure_data_uri
+from auditor.report.records import record_table
+from auditor.report.risk import risk as risk_blocks
 
 TEMPLATE = "report.html.j2"
 #: Tables longer than this are cut, with a line saying how many rows were left out.
 MAX_ROWS = 200
 #: The PDF flavour written by :func:`render_pdf` (WeasyPrint's name for it).
 PDF_VARIANT = "pdf/a-3b"
+#: Tagged PDF (a structure tree, so screen readers and text extraction follow the reading order).
+#: WeasyPrint writes tags for any variant that does not forbid them; PDF/A-3b allows them (PDF/A-3a,
+#: "accessible", would require them and more, which this report does not claim).
+PDF_TAGS = True
 
 STATUS_LABELS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
@@ -110,8 +123,27 @@ def _environment(folder: str) -> jinja2.Environment:
         not_estimable=not_estimable,
         flatten=flatten,
         basename=lambda path: Path(str(path)).name,
+        sig=sig,
+        amount=amount,
+        percent=percent,
+        duration=duration,
+        timing_label=timing_label,
+        gap_of=lambda x, metric: unit_of(str(metric)).gap(x),
+        magnitude_of=lambda x, metric: unit_of(str(metric)).magnitude(x),
+        value_of=lambda x, metric: unit_of(str(metric)).value(x),
+        interval_of=lambda ci, metric: unit_of(str(metric)).interval(ci),
+        unit_words=lambda metric: unit_of(str(metric)).gap_unit,
+        state=gate_state,
+        facts=attack_facts,
+        omitted_details=omitted_details,
     )
-    env.globals.update(MAX_ROWS=MAX_ROWS, SCOPE_STATEMENT=SCOPE_STATEMENT, STATUS_LABELS=STATUS_LABELS)
+    env.globals.update(
+        MAX_ROWS=MAX_ROWS,
+        SCOPE_STATEMENT=SCOPE_STATEMENT,
+        STATUS_LABELS=STATUS_LABELS,
+        COMPLIANCE_DISCLAIMER=compliance.DISCLAIMER,
+        COMPLIANCE_SOURCES=compliance.SOURCES,
+    )
     return env
 
 
@@ -323,13 +355,23 @@ def _metric_index(evidence: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def render_html(evidence: Mapping[str, Any], *, rerendered: bool = False) -> str:
+def render_html(
+    evidence: Mapping[str, Any],
+    *,
+    rerendered: bool = False,
+    recheck: Any = None,
+    redacted: bool | None = None,
+) -> str:
     """Render the report as one self-contained HTML document.
 
     Args:
         evidence: The evidence dict (schema ``unlearn-audit/evidence/v1``).
         rerendered: True for ``unlearn-audit report``: the output is never signed, so its header
-            says UNSIGNED whatever the evidence's ``signing`` record claims.
+            says UNSIGNED, as prominently as the verdict, whatever the evidence's ``signing`` claims.
+        recheck: A :class:`auditor.report.recheck.Recheck` (``report`` passes one): the page shows
+            its recomputed verdict and lists where the record disagreed with its own gates.
+        redacted: Leave out per-record rows, file paths, commands and host names (default: the
+            config's ``report.redacted``).
 
     Returns:
         The HTML, CSS inlined; it references no external resource and needs no JavaScript.
@@ -343,20 +385,85 @@ def render_html(evidence: Mapping[str, Any], *, rerendered: bool = False) -> str
     if schema != SCHEMA:
         raise ValueError(f"cannot render evidence of schema {schema!r}: this report renders {SCHEMA!r}")
     env = _environment(str(template_dir()))
+    if recheck is not None:
+        evidence = {**evidence, "verdict": recheck.verdict}
+    if redacted is None:
+        redacted = bool(((evidence.get("config") or {}).get("report") or {}).get("redacted"))
     gates = evidence.get("gates")
-    gated = {}
+    results: list[Mapping[str, Any]] = []
     if isinstance(gates, Mapping):
-        gated = {r.get("metric"): r for r in gates.get("results") or () if isinstance(r, Mapping)}
+        results = [r for r in gates.get("results") or () if isinstance(r, Mapping)]
+    gated = {r.get("metric"): r for r in results}
     context = {"timings": None, "controls": [], **evidence}  # reproducible runs keep timings in run-log.json
     context.update(
         evidence=evidence,
         metric_index=_metric_index(evidence),
         gated=gated,
-        plot_uri=figure_data_uri,
+        plot_uri=lambda figure, attack=None: figure_data_uri(
+            figure, gates=_figure_gates(figure, attack, gated)
+        ),
+        figure_gate=lambda figure, attack=None: next(iter(_figure_gates(figure, attack, gated)), None),
         evidence_signing={"mode": "unsigned"} if rerendered else evidence.get("signing"),
         rerendered=rerendered,
+        recheck=recheck,
+        redacted=redacted,
+        page=page_one(evidence, rerendered=rerendered),
+        state_counts=state_counts(results),
+        risk=risk_blocks(evidence),
+        records=record_table(evidence, redacted=redacted),
+        compliance_rows=compliance.rows(evidence, rerendered=rerendered),
+        limits=behavioural_limits(),
     )
     return env.get_template(TEMPLATE).render(context)
+
+
+def _figure_gates(
+    figure: Mapping[str, Any], attack: Mapping[str, Any] | None, gated: Mapping[Any, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The gates a figure illustrates, with the values the figure's legend shows.
+
+    A ROC figure illustrates its attack's AUC gates: the legend gives each model's AUC, the caption
+    the gap and the gate's state, so the picture and the gate it illustrates cannot disagree.
+    """
+    if attack is None or figure.get("kind") != "roc":
+        return []
+    out = []
+    for metric in attack.get("metrics") or ():
+        key = str(metric.get("key"))
+        gate = gated.get(key)
+        if not key.endswith(".auc") or gate is None:
+            continue
+        values = {
+            role: (metric.get("values") or {}).get(role, {}).get("value")
+            for role in ("unlearned", "reference", "original")
+        }
+        out.append(
+            {
+                "metric": key,
+                "values": values,
+                "gap": gate.get("gap"),
+                "tolerance": gate.get("tolerance"),
+                "state": gate_state(gate).label,
+            }
+        )
+    title = str(figure.get("title") or "").lower()
+    # The gate whose signal the title names; the longest name wins ("modified entropy" over "entropy").
+    scored = [
+        (max((len(w) for w in _signal_words(str(g["metric"])) if w in title), default=0), g) for g in out
+    ]
+    best = max(scored, key=lambda item: item[0], default=(0, None))
+    return [best[1]] if best[1] is not None and best[0] > 0 else out[:1]
+
+
+def _signal_words(metric: str) -> tuple[str, ...]:
+    """Words a figure title uses for the signal of an AUC metric (``threshold.mentropy.auc``: modified entropy)."""
+    signal = metric.split(".")[-2]
+    return {
+        "mentropy": ("modified entropy",),
+        "loss": ("loss",),
+        "entropy": ("entropy",),
+        "confidence": ("confidence",),
+    }.get(signal, (signal,))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -469,7 +576,7 @@ def render_pdf(
     with _source_date_epoch(_epoch(finished)):
         document = weasyprint.HTML(
             string=html, base_url=str(folder), url_fetcher=local_url_fetcher(folder)
-        ).render(pdf_variant=PDF_VARIANT)
+        ).render(pdf_variant=PDF_VARIANT, pdf_tags=PDF_TAGS)
         # The HTML head carries the same dates (dcterms.created/modified); setting them here keeps
         # the PDF reproducible even for HTML that lacks them.
         document.metadata.created = finished
@@ -488,11 +595,14 @@ def render_pdf(
             )
             for name, (data, description, relation) in (attachments or {}).items()
         ]
-        return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_identifier=identifier, attachments=files)
+        return document.write_pdf(
+            pdf_variant=PDF_VARIANT, pdf_tags=PDF_TAGS, pdf_identifier=identifier, attachments=files
+        )
 
 
 __all__ = [
     "MAX_ROWS",
+    "PDF_TAGS",
     "PDF_VARIANT",
     "SCOPE_STATEMENT",
     "TemplatesNotFoundError",
