@@ -1,7 +1,7 @@
 """Per-sample signals computed from a model's logits and the true labels.
 
 Each function maps ``(logits (N, K), labels (N,))`` to a float64 NumPy array of length N. Softmax
-is computed in float64 with the maximum subtracted (ATTACKS.md 10).
+is computed in float64 with the maximum subtracted.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The error tree. Every error a user can cause says what went wrong and how to fix it.
 
-Exit codes follow DESIGN.md: 2 for usage or configuration errors, 3 when the audit could not
+Exit codes (README, "Exit codes"): 2 for usage or configuration errors, 3 when the audit could not
 complete. Verdict exit codes (0 pass, 1 fail or inconclusive) are not errors.
 """
 

@@ -125,7 +125,7 @@ def test_epsilon_from_counts_hand_worked():
     assert stats.epsilon_from_counts(
         fp=0, n_neg=100, fn=0, n_pos=100, delta=0.0, alpha=0.05
     ) == pytest.approx(expected)
-    assert expected == pytest.approx(3.28, abs=0.01)  # ATTACKS.md 7.5: 3.28 for n = 100
+    assert expected == pytest.approx(3.28, abs=0.01)  # Clopper-Pearson at 0/100 and 95 %: 3.28
     # a useless attack gives no evidence
     assert stats.epsilon_from_counts(fp=50, n_neg=100, fn=50, n_pos=100, delta=1e-5, alpha=0.05) == 0.0
 

@@ -19,8 +19,8 @@ class AccuracyCheck(Attack[AccuracyParams]):
 
     The standard utility and efficacy measures of the unlearning literature (forget accuracy FA,
     retain accuracy RA, test accuracy TA; e.g. Jia et al., "Model Sparsity Can Simplify Machine
-    Unlearning", NeurIPS 2023; METHODS.md C2). Judged two-sided against the reference: forgetting
-    more than retraining does is as visible as forgetting less (ATTACKS.md 5.4). Under class
+    Unlearning", NeurIPS 2023). Judged two-sided against the reference: forgetting more than
+    retraining does is as visible as forgetting less. Under class
     forgetting the test accuracy is also split into the forgotten and the retained classes.
     Intervals: Clopper-Pearson per model; for the gap, Newcombe's paired score interval plus the
     retrain-to-retrain spread (:mod:`auditor.judge.inference`). Retain and test accuracy are evidence

@@ -46,7 +46,7 @@ class Distance(Attack[DistanceParams]):
     Teaching Induce Forgetting?" (AAAI 2023; code ``vikram2000b/bad-teaching-unlearning``):
     ZRF = 1 - mean JS(p_model, p_random). Their code's ``JSDiv`` computes KL(m||p)/2 + KL(m||q)/2
     averaged over all N x C elements, not the Jensen-Shannon divergence, so **published ZRF
-    values are not comparable** with the true JS used here (ATTACKS.md 8.3).
+    values are not comparable** with the true JS used here.
 
     Distances to the references are compared with each reference's distance to the other
     references (leave one out), which is what "as close as retraining" means; their spread is the

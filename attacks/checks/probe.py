@@ -125,8 +125,7 @@ class Probe(Attack[ProbeParams]):
     """Linear probes on the top representations: is the forgotten data still decodable?
 
     After Alain & Bengio, "Understanding intermediate layers using linear classifier probes" (ICLR
-    workshop 2017), applied to unlearning as in the representation-level checks of METHODS.md
-    E2/E6. A multinomial logistic regression is fitted on each model's penultimate features of the
+    workshop 2017), applied to unlearning as a representation-level check. A multinomial logistic regression is fitted on each model's penultimate features of the
     retain data plus the held-out samples of the forgotten classes (test and population splits),
     with true labels, and scored on the forget samples. If the unlearned model's features still
     decode the forgotten data much better than the reference's do, the information was hidden in

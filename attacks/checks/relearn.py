@@ -22,7 +22,12 @@ from auditor.train.core import make_optimizer, predict_logits
 class RelearnParams(Params):
     """Parameters of :class:`Relearn`."""
 
-    seeds: int = Field(5, ge=2, le=100, description="R relearning runs per model (ATTACKS.md 10: R = 5).")
+    seeds: int = Field(
+        5,
+        ge=2,
+        le=100,
+        description="R relearning runs per model (five relearning runs, as in Chundawat et al. 2023).",
+    )
     k_shot: int | None = Field(
         None, ge=1, description="Relearn on k forget samples per run (default: all of them)."
     )
@@ -107,7 +112,7 @@ class Relearn(Attack[RelearnParams]):
     falls to L_o + alpha (L_r - L_o), L_o being the original's and L_r the reference's loss before
     relearning. AIN = rt(unlearned) / rt(reference); much less than 1 means the information was
     only hidden. Gated on the mean log2 gap (log2(rt + 1)) over R seeds, two-sided. Fixes to the
-    reference code (ATTACKS.md 8.2): models are deep-copied, the evaluation set is the one
+    reference code: models are deep-copied, the evaluation set is the one
     passed in, R seeds, censoring at the step cap is reported.
     """
 

@@ -33,7 +33,7 @@ class DistinguishabilityParams(Params):
         ge=4,
         le=1024,
         description=(
-            "N unlearning runs (seeds) and N retrains. The challenge used 512; ATTACKS.md 10 suggests >= 32 in CI. "
+            "N unlearning runs (seeds) and N retrains. The challenge used 512; 32 keep a CI run affordable. "
             "With the split strategy the largest provable bound is 0 for N = 8, 0.54 for 16, 1.35 for 32."
         ),
     )
@@ -135,7 +135,7 @@ def split_epsilon(
     """A (1 - alpha) lower bound on one example's epsilon, threshold chosen on half the runs.
 
     Which side is "positive" and the single threshold are chosen on one half of the runs; the
-    error counts on the other half are bounded with Clopper-Pearson (ATTACKS.md 7.2-7.3).
+    error counts on the other half are bounded with Clopper-Pearson.
     """
     iu, ir = rng.permutation(unl.size), rng.permutation(ret.size)
     hu, hr = unl.size // 2, ret.size // 2
@@ -178,7 +178,7 @@ class Distinguishability(Attack[DistinguishabilityParams]):
     chosen on half the runs and the bound taken on the other half. The largest bound N runs can
     support is printed with it. The challenge's own epsilon and forget score F are reported for
     comparability. This audits the randomness of the unlearning algorithm for a fixed original,
-    not that of training (ATTACKS.md 7.7).
+    not that of training.
     """
 
     name = "distinguishability"

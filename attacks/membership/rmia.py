@@ -45,7 +45,9 @@ class RmiaParams(Params):
     )
     temperature: float = Field(1.0, gt=0, description="Softmax temperature of the signal p_y (v2 tool: 1).")
     population: int = Field(
-        2000, ge=50, description="At most this many population samples z (ATTACKS.md 10: >= 2,000)."
+        2000,
+        ge=50,
+        description="At most this many population samples z (Zarifzadeh et al. 2024 use >= 2,000).",
     )
     gate_tolerance: AucTolerance = 0.05
 

@@ -1,6 +1,6 @@
 """Signatures: a DSSE-signed in-toto statement over the evidence, and a PAdES signature on the PDF.
 
-Two layers (ECOSYSTEM.md 2.1):
+Two layers:
 
 * the **statement** (``evidence.intoto.json``): an in-toto Statement v1 whose subjects are the
   audited models, the config and the forget manifest (by digest), with the evidence record as

@@ -1,6 +1,6 @@
 """``unlearn-audit verify``: check a signed report (or a bare signed statement) and re-hash inputs.
 
-Checks, each a named result (ECOSYSTEM.md 2.9), in order; verification stops at the first failed
+Checks, each a named result, in order; verification stops at the first failed
 check, because every later check relies on the ones before it:
 
 * ``trust.roots``: each ``--trust-root`` file holds an X.509 certificate;

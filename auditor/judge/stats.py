@@ -8,7 +8,7 @@ References:
     * ROC/AUC: Hanley & McNeil (1982); AUC as the Mann-Whitney U statistic with ties counted 1/2.
     * TPR at low FPR: Carlini et al., "Membership Inference Attacks From First Principles"
       (S&P 2022). A TPR at FPR x is reported only with at least 3/x negatives (the 95 % "rule of
-      three"; ATTACKS.md 7.5).
+      three").
     * Clopper & Pearson (1934) exact binomial intervals.
     * Bootstrap percentile intervals for display: Efron & Tibshirani (1993), stratified by
       membership label (members and non-members resampled separately). Gates use
@@ -483,7 +483,7 @@ def compare_scores(
 
 
 # --------------------------------------------------------------------------------------------------
-# Epsilon lower bounds from attack error rates (ATTACKS.md 7.1-7.3).
+# Epsilon lower bounds from attack error rates (Kairouz et al. 2015; docs/statistics.md section 9).
 
 
 def epsilon_from_counts(*, fp: int, n_neg: int, fn: int, n_pos: int, delta: float, alpha: float) -> float:
@@ -548,8 +548,7 @@ def epsilon_lower_bound(
 ) -> Estimate:
     """An epsilon lower bound from membership scores, with a valid threshold strategy.
 
-    Choosing the best threshold on the same data that yields the bound invalidates its confidence
-    (ATTACKS.md 7.3). The strategies (after jax_privacy ``ThresholdStrategy``):
+    Choosing the best threshold on the same data that yields the bound invalidates its confidence. The strategies (after jax_privacy ``ThresholdStrategy``):
 
     * ``split``: pick the threshold maximising the bound on a random ``split_fraction`` of the
       members and non-members, then bound on the rest with confidence 1 - alpha;

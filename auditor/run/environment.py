@@ -1,4 +1,4 @@
-"""The environment record that goes into the evidence (ECOSYSTEM.md 8.2)."""
+"""The environment record that goes into the evidence."""
 
 from __future__ import annotations
 

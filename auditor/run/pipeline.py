@@ -130,9 +130,10 @@ def run_audit(
 
 @dataclass
 class _Clock:
-    """Phase durations, in seconds, as the evidence's ``timings`` records them."""
+    """Phase durations, in seconds, as the evidence's ``timings`` records them, and when the run started."""
 
     timings: dict[str, float]
+    started: float
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
@@ -154,7 +155,7 @@ def _audit(
     sign: bool,
 ) -> tuple[dict[str, Any], dict[str, float]]:
     """The audit's steps: models, controls, measure, decide, record, publish."""
-    clock = _Clock({})
+    clock = _Clock({}, t_start)
     torch.manual_seed(derive_seed(cfg.seed, "global"))
     engine = make_engine(cfg, prep, progress)
     with clock("train_original_s"):
@@ -194,6 +195,24 @@ def _audit(
         cache=engine.cache.record(),
         timings=clock.timings,
     )
+    return _publish(
+        cfg, prep, staging, progress, evidence, clock, unlearned=unlearned, config_path=config_path, sign=sign
+    )
+
+
+def _publish(
+    cfg: AuditConfig,
+    prep: Prepared,
+    staging: Staging,
+    progress: Progress,
+    evidence: dict[str, Any],
+    clock: _Clock,
+    *,
+    unlearned: Unlearned,
+    config_path: Path | None,
+    sign: bool,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Sign, render and stage every output; what is measured after signing goes to run-log.json."""
     volatile = None
     if prep.source_date_epoch is not None:
         evidence, volatile = split_volatile(evidence)
@@ -208,7 +227,7 @@ def _audit(
             config_path=config_path,
             sign=sign,
         )
-    clock.timings["total_s"] = time.time() - t_start
+    clock.timings["total_s"] = time.time() - clock.started
     rounded = {k: round(v, 3) for k, v in clock.timings.items()}
     # evidence.json is exactly what was signed (``verify`` compares it with the signed statement), so
     # the durations known only after signing, report_s and total_s, go to run-log.json with the rest.

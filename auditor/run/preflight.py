@@ -86,30 +86,11 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
 
     checkpoints, checkpoint_problems = read_checkpoints(cfg, probe)
     problems += checkpoint_problems
-    epoch = None
-    try:
-        epoch = source_date_epoch()
-    except ConfigError as exc:
-        problems += exc.problems
-    signing_key = None
-    if cfg.report.signing.enabled and sign:
-        try:
-            signing_key = configured_key(cfg)
-        except ConfigError as exc:
-            problems += exc.problems
+    epoch, signing_key, run_problems = run_settings(cfg, sign=sign)
+    problems += run_problems
     if problems or splits is None or probe is None or factory is None:
         raise ConfigError(problems, source=source)
-    id_salt = None
-    if (
-        cfg.forget.by_id
-    ):  # the salt of the request's ID digest: random, or fixed by the run in reproducible mode
-        from auditor.data.records import new_salt
-
-        id_salt = new_salt(
-            reproducible_from=None
-            if epoch is None
-            else f"{epoch}|{cfg.digest()}|{data.fingerprint}|{cfg.seed}"
-        )
+    id_salt = request_salt(cfg, data, epoch)
     return Prepared(
         data=data,
         splits=splits,
@@ -122,6 +103,33 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         training_check=training_check,
         id_salt=id_salt,
     )
+
+
+def run_settings(cfg: AuditConfig, *, sign: bool) -> tuple[int | None, Any, list[Problem]]:
+    """The reproducible-mode epoch and the configured signing key, and the problems reading them."""
+    problems: list[Problem] = []
+    epoch = None
+    try:
+        epoch = source_date_epoch()
+    except ConfigError as exc:
+        problems += exc.problems
+    signing_key = None
+    if cfg.report.signing.enabled and sign:
+        try:
+            signing_key = configured_key(cfg)
+        except ConfigError as exc:
+            problems += exc.problems
+    return epoch, signing_key, problems
+
+
+def request_salt(cfg: AuditConfig, data: LoadedData, epoch: int | None) -> bytes | None:
+    """The salt of the request's ID digest (requests by record ID only): random, or fixed by the run in reproducible mode."""
+    if not cfg.forget.by_id:
+        return None
+    from auditor.data.records import new_salt
+
+    fixed = None if epoch is None else f"{epoch}|{cfg.digest()}|{data.fingerprint}|{cfg.seed}"
+    return new_salt(reproducible_from=fixed)
 
 
 def declared_split_problems(cfg: AuditConfig, splits: Splits) -> list[Problem]:

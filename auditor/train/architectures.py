@@ -83,7 +83,7 @@ def resnet18(*, in_channels: int, num_classes: int, input_shape: tuple[int, ...]
     """Torchvision's ResNet-18 with the CIFAR stem: a 3x3 stride-1 first conv and no max-pool.
 
     He et al., "Deep Residual Learning for Image Recognition" (CVPR 2016); the CIFAR stem is the
-    one used by SalUn, l1-sparse, SCRUB and SSD (METHODS.md C1).
+    one used by SalUn, l1-sparse, SCRUB and SSD.
     """
     import torchvision
 
@@ -160,7 +160,7 @@ def init_model(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
 def state_digest(model: nn.Module | dict[str, torch.Tensor]) -> str:
     """sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order.
 
-    It survives re-serialisation (ECOSYSTEM.md 8.3), so the same weights give the same digest
+    It survives re-serialisation, so the same weights give the same digest
     whether they came from a file, the cache or memory.
     """
     state = model.state_dict() if isinstance(model, nn.Module) else model

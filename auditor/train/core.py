@@ -2,7 +2,7 @@
 
 The original, the references, the retrain unlearner, the shadow models and the relearn runs all
 train through :func:`train_model`, so an attack never measures a recipe difference instead of
-membership (DESIGN.md, principle 4).
+membership.
 """
 
 from __future__ import annotations

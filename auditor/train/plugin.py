@@ -1,7 +1,7 @@
 """Training with the user's own function (``training.function: package.module:fit``).
 
 A reference trained with another recipe than the original measures the recipe difference, not the
-forgetting (DESIGN.md, principle 4). A team whose model comes from its own training loop therefore
+forgetting. A team whose model comes from its own training loop therefore
 names that loop, and the audit calls it for the original (when no checkpoint is given), every
 reference, every shadow model and every retrain, exactly where the built-in trainer would run.
 

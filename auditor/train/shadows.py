@@ -8,7 +8,7 @@ shadows, which the content-addressed model cache then reuses.
 
 The candidate pool is every sample of the dataset (train, test and population), so every forget
 sample and every held-out non-member is IN for half the shadows. Shadows are trained by the one
-trainer with the audit's recipe (DESIGN.md principle 4); only the data differs.
+trainer with the audit's recipe; only the data differs.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class Case:
 
 CASES: tuple[Case, ...] = (
     Case("retrain", RETAIN, RETAIN),
-    # Catastrophic forgetting only (METHODS.md B): the class keeps 0.39 test accuracy (reference: 0.0).
+    # Catastrophic forgetting only: the class keeps 0.39 test accuracy (reference: 0.0).
     Case("finetune", RETAIN, RETAIN, class_slack=0.45),
     Case("neggrad_plus", FORGET_RETAIN, FORGET_RETAIN),
     # Stops at chance (0.1) by design; measured 0.09 on held-out class-3 samples.
