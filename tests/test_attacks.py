@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from attacks import ATTACKS
-from attacks.base import Need, Params
+from attacks.base import Params
 from attacks.membership.base import MembershipAttack, MembershipScores
 from attacks.signals import entropy, logit_confidence, loss, modified_entropy, probabilities, true_class_prob
 from auditor.config import DataConfig, ForgetConfig
@@ -173,27 +173,6 @@ def test_a_new_membership_attack_is_one_scores_method():
     assert {r: e.value for r, e in ours.per_model.items()} == {
         r: e.value for r, e in theirs.per_model.items()
     }
-
-
-EXPECTED_NEEDS = {
-    "lira": Need.SHADOWS,
-    "rmia": Need.SHADOWS,
-    "shadow_mia": Need.SHADOWS,
-    "ulira": Need.SHADOWS | Need.METHOD,
-    "differencing": Need.SHADOWS | Need.METHOD,
-    "distinguishability": Need.SHADOWS | Need.METHOD,
-    "backdoor": Need.TRIGGER,
-}
-
-
-@pytest.mark.parametrize("name", sorted(ATTACKS.names()))
-def test_attacks_declare_what_they_need(name):
-    cls = ATTACKS.get(name)
-    assert cls.requires == EXPECTED_NEEDS.get(name, Need.NONE)
-    assert cls.forget_kinds == (
-        {"backdoor"} if name == "backdoor" else {"class", "random", "indices", "backdoor"}
-    )
-    assert not hasattr(cls, "needs_method")  # the Need flags replaced it
 
 
 @pytest.mark.parametrize(
