@@ -131,10 +131,20 @@ def _model(evidence: Mapping[str, Any]) -> tuple[Fact, ...]:
         Fact("Original sha256", str((models.get("original") or {}).get("sha256")), mono=True),
         Fact("Unlearned sha256", str(unlearned.get("sha256")), mono=True),
     ]
-    file = unlearned.get("file")
-    if isinstance(file, Mapping) and file.get("name"):
-        facts.append(Fact(f"{file['name']} (file) sha256", str(file.get("sha256")), mono=True))
+    name, sha256 = unlearned_file(unlearned)
+    if name:
+        facts.append(Fact(f"{name} (file) sha256", str(sha256), mono=True))
     return tuple(facts)
+
+
+def unlearned_file(unlearned: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The audited model's file beside the report and its sha256 (``models.unlearned.file``), or Nones."""
+    file = unlearned.get("file")
+    if isinstance(file, Mapping):
+        return (str(file["name"]) if file.get("name") else None), file.get("sha256")
+    if isinstance(file, str) and file:
+        return file, unlearned.get("file_sha256")
+    return None, None
 
 
 def false_fail(evidence: Mapping[str, Any]) -> str:
@@ -207,10 +217,10 @@ def _utc(text: Any) -> str:
 def verify_command(evidence: Mapping[str, Any]) -> str:
     """The command a reviewer runs on the report folder."""
     unlearned = (evidence.get("models") or {}).get("unlearned") or {}
-    file = unlearned.get("file")
+    name, _ = unlearned_file(unlearned)
     command = "unlearn-audit verify report.pdf --trust-root YOUR-CA.pem"
-    if isinstance(file, Mapping) and file.get("name"):
-        command += f" --model {file['name']}"
+    if name:
+        command += f" --model {name}"
     elif (evidence.get("method") or {}).get("source") == "checkpoint":
         command += " --model YOUR-UNLEARNED-CHECKPOINT.pt"
     return command
