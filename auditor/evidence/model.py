@@ -16,6 +16,8 @@ is the published schema (``unlearn-audit config schema --evidence``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -274,6 +276,15 @@ def validate_evidence(record: dict[str, Any]) -> Evidence:
     """
     try:
         return Evidence.model_validate(record)
+    except ValidationError as exc:
+        raise schema_error(exc) from None
+
+
+@contextmanager
+def schema_errors() -> Iterator[None]:
+    """Turn a part of the record that does not match the schema into :func:`schema_error`'s one-line error."""
+    try:
+        yield
     except ValidationError as exc:
         raise schema_error(exc) from None
 

@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from auditor.canonical import canonical_json
 from auditor.config import AuditConfig
 from auditor.data import provenance
@@ -32,7 +30,7 @@ from auditor.evidence.model import (
     RunRecord,
     ToolRecord,
     VerdictRecord,
-    schema_error,
+    schema_errors,
 )
 from auditor.judge.decision import Decision
 from auditor.judge.verdict import rules_text
@@ -190,61 +188,29 @@ def build_evidence(
     Raises:
         AuditFailedError: A part does not match the schema (a bug, or a plugin's malformed record).
     """
-    try:
-        return _evidence(
-            cfg,
-            prep,
-            info,
-            original,
-            references,
-            unlearned,
-            controls,
-            partials,
-            runs,
-            decision,
-            cache,
-            timings,
+    with schema_errors():
+        evidence = Evidence.model_validate(
+            {
+                "schema": SCHEMA,
+                "tool": ToolRecord(name="unlearn-audit", version=__version__),
+                "run": run_record(cfg, info, prep.source_date_epoch),
+                "config": info.config_json,
+                "config_sha256": info.config_sha256,
+                "config_file_sha256": _file_sha256(info.config_path),
+                "seed": cfg.seed,
+                "environment": capture(str(prep.device)),
+                "data": data_record(cfg, prep),
+                "models": models_record(prep, original, references, unlearned),
+                "method": MethodRecord.model_validate(unlearned.record),
+                "controls": controls_record(controls, partials),
+                "attacks": [AttackRecord.model_validate(_without_table(r.record)) for r in runs],
+                "gates": gates_record(cfg, decision),
+                "verdict": VerdictRecord.model_validate(decision.verdict),
+                "cache": CacheRecord.model_validate(cache),
+                **_records_table(runs),
+                "timings": {k: round(v, 3) for k, v in timings.items()},
+            }
         )
-    except ValidationError as exc:
-        raise schema_error(exc) from None
-
-
-def _evidence(  # noqa: PLR0913 - the parts of the record, each typed
-    cfg: AuditConfig,
-    prep: Prepared,
-    info: RunInfo,
-    original: AuditedModel,
-    references: list[AuditedModel],
-    unlearned: Unlearned,
-    controls: list[BuiltControl],
-    partials: list[PartialErasure],
-    runs: list[AttackRun],
-    decision: Decision,
-    cache: dict[str, Any],
-    timings: dict[str, float],
-) -> dict[str, Any]:
-    evidence = Evidence.model_validate(
-        {
-            "schema": SCHEMA,
-            "tool": ToolRecord(name="unlearn-audit", version=__version__),
-            "run": run_record(cfg, info, prep.source_date_epoch),
-            "config": info.config_json,
-            "config_sha256": info.config_sha256,
-            "config_file_sha256": _file_sha256(info.config_path),
-            "seed": cfg.seed,
-            "environment": capture(str(prep.device)),
-            "data": data_record(cfg, prep),
-            "models": models_record(prep, original, references, unlearned),
-            "method": MethodRecord.model_validate(unlearned.record),
-            "controls": controls_record(controls, partials),
-            "attacks": [AttackRecord.model_validate(_without_table(r.record)) for r in runs],
-            "gates": gates_record(cfg, decision),
-            "verdict": VerdictRecord.model_validate(decision.verdict),
-            "cache": CacheRecord.model_validate(cache),
-            **_records_table(runs),
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-        }
-    )
     return evidence.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
