@@ -72,7 +72,7 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert ev["method"]["reads_forget_samples"] is False
     assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
     assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
-    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira", "records", "probe"]
+    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira", "probe"]
     assert all(a["error"] is None for a in ev["attacks"])
     # the pass is earned per claim, and every deception control was caught
     cats = ev["verdict"]["categories"]
@@ -98,11 +98,9 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert "partial_random_25" in required and "partial_least_exposed_25" not in required
     assert all(ev["verdict"]["controls"][name]["caught_by"] for name in required)
     sensitivity = ev["verdict"]["sensitivity"]
+    # a class request left a quarter in training relearns the class: accuracy catches it
     assert sensitivity["detects_kept_fraction"] <= 0.25 and "records" in sensitivity["statement"]
-    # the per-record table names records by position only, and an honest retrain flags about chance
-    table = ev["records"]
-    assert table["n"] == ev["data"]["counts"]["forget"] and len(table["rows"]) == table["n"]
-    assert table["chance_range"][0] - 3 <= table["flagged"] <= table["chance_range"][1] + 3
+    assert "accuracy.forget" in ev["verdict"]["controls"]["partial_random_25"]["caught_by"]
     assert len(models["references"]) == 12 and ev["method"]["architecture"]["matches"] is True
 
 

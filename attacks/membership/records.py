@@ -24,6 +24,9 @@ by comparing the count with its retrain null rather than declaring any single re
 efficient LiRA). The per-record table adds Benjamini-Hochberg q-values for the records that stand out
 individually.
 
+It applies to record erasures (``random``, ``indices``): under class and backdoor requests the forget
+records move as one block, and the count is reported as not estimable (:data:`RECORD_KINDS`).
+
 The gate is one-sided in what it can show: it can FAIL a model (the flagged share is beyond what
 retraining gives, with the retrain noise included), never PASS one, so its tolerance is 0. It is
 the check that catches an incomplete erasure (records left in training) that the population gates
@@ -42,6 +45,14 @@ from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import logit_confidence
 from auditor.judge.stats import Comparison, Estimate, forget_set_comparison
 from auditor.plugin.context import AuditContext
+
+RECORD_KINDS = frozenset({"random", "indices"})
+"""Requests whose records are erased one by one; under class and backdoor requests the records move as a block.
+
+On digits class 3, an honest retrain's flagged count against twelve references whose own counts
+were 0, 0, 0, 0, 2, 21, 0, 4, 2, 6, 2, 0 (bimodal: a model's confidence on the whole class moves at
+once) was 32 of 100, a false FAIL of the count's normal prediction interval (null study seed 214).
+"""
 
 TOP_ROWS = 20
 """Rows of the most exposed records shown in the report's table (every row is in the evidence)."""
@@ -128,11 +139,19 @@ class RecordExposure(Attack[RecordsParams]):
 
     def measure(self, ctx: AuditContext) -> Measurement:
         forget = ctx.split("forget")
-        if len(ctx.references) < 3:  # each reference is scored against the others: two at least
+        note = None
+        if ctx.forget_kind not in RECORD_KINDS:
+            note = (
+                f"not estimable: a {ctx.forget_kind} request's records move as one block (every model's "
+                "confidence on the class or the trigger shifts them together), so their count is no per-record "
+                "test; the request's own gates (accuracy, probe, backdoor) judge it"
+            )
+        elif len(ctx.references) < 3:  # each reference is scored against the others: two at least
             note = (
                 "not estimable: the per-record test scores each reference against the others and needs at "
                 "least 3 references; set reference.seeds >= 3 (12 is the default)"
             )
+        if note is not None:
             none = Estimate(None, n=len(forget), note=note)
             empty = Comparison({r: none for r in ctx.models()}, none, None, None)
             return Measurement((self._metric(empty),), details={"note": note})
