@@ -41,3 +41,18 @@ def test_benjamini_hochberg_q_values():
     q = benjamini_hochberg_q(p)
     assert np.allclose(q, [0.004, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
     assert (q >= p).all()
+
+
+def test_a_class_request_is_not_a_per_record_test():
+    from attacks.membership.records import RecordExposure
+    from auditor.testing import tiny_audit_context
+
+    m = RecordExposure().measure(tiny_audit_context("class"))
+    (metric,) = m.metrics
+    assert metric.comparison.gap.value is None and "one block" in metric.comparison.gap.note
+    assert "per_record" not in m.details
+    from auditor.testing import tiny_setup
+
+    random = RecordExposure().measure(tiny_audit_context(world=tiny_setup("random", references=4)))
+    table = random.details["per_record"]
+    assert table["n"] == len(table["rows"]) > 0 and len(table["references_flagged"]) == 4
