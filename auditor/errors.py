@@ -26,9 +26,15 @@ class Problem:
     line: int | None = None
 
     def render(self) -> str:
-        where = self.path or "(config)"
+        """One line: the key path, the YAML line and the message (control characters in a key shown escaped)."""
+        where = _printable(self.path) or "(config)"
         line = f" (line {self.line})" if self.line else ""
         return f"{where}{line}: {self.message}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (a newline inside a YAML key) written as escapes, so a problem stays one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class AuditError(click.ClickException):

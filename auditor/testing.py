@@ -52,8 +52,9 @@ from auditor.seeding import derive_seed, numpy_rng
 from auditor.train.architectures import architecture_differences, has_nonfinite, model_factory, state_digest
 from auditor.train.cache import ModelCache
 from auditor.train.core import Recipe
-from auditor.train.executors import LocalExecutor, ModelJob, train_group
+from auditor.train.executors import LocalExecutor
 from auditor.train.shadows import ShadowStore, shadow_group
+from auditor.train.trainer import Trainer, TrainRequest
 from auditor.types import FORGET_KINDS
 from unlearners.base import ForgetRequest, Unlearner
 
@@ -155,24 +156,30 @@ class TinyWorld:
         are read back from the cache afterwards, as fresh copies for every store.
         """
         return ShadowStore(
-            data=self.data,
-            recipe=self.recipe,
-            factory=self.model_factory,
-            arch=self.arch,
-            cache=ModelCache(cache_dir or self.cache_dir),
-            device=self.device,
+            trainer=self.trainer(cache_dir or self.cache_dir),
             seed=self.seed,
-            executor=LocalExecutor(),
             train_size=int(len(self.splits.train)),
             group=shadow_group(self.forget_kind, self.data, self.splits, self.forget_classes),
         )
+
+    def trainer(self, cache_dir: Path | None = None) -> Trainer:
+        """The engine's one trainer over this world, caching in ``cache_dir`` (None: no cache)."""
+        return _trainer(self.data, self.model_factory, cache_dir)
 
     def control(self, name: str) -> nn.Module:
         """A copy of the deception control ``name`` (:mod:`auditor.run.controls`), built once per world."""
         from auditor.run.controls import build_controls
 
         if name not in self._controls:
-            (built,) = build_controls(self.original, [name], inputs_for=self.inputs, seed=self.seed)
+            (built,) = build_controls(
+                self.original,
+                [name],
+                inputs_for=self.inputs,
+                seed=self.seed,
+                factory=self.model_factory,
+                probe=self.inputs().probe_batch(),
+                device=self.device,
+            )
             self._controls[name] = built.model.eval()
         return copy.deepcopy(self._controls[name])
 
@@ -263,29 +270,26 @@ def _splits(
     return splits, classes, fraction, trigger, data
 
 
+def _trainer(data: LoadedData, factory: Callable[[], nn.Module], cache_dir: Path | None) -> Trainer:
+    """The engine's one trainer with :data:`TINY_RECIPE` (no cache when ``cache_dir`` is None)."""
+    return Trainer(
+        data=data,
+        arch=ARCH,
+        recipe=TINY_RECIPE,
+        factory=factory,
+        cache=ModelCache(cache_dir or Path(tempfile.gettempdir()), enabled=cache_dir is not None),
+        device=torch.device("cpu"),
+        executor=LocalExecutor(),
+    )
+
+
 def _train(
     data: LoadedData, factory: Callable[[], nn.Module], indices: np.ndarray, seeds: list[int]
 ) -> list[nn.Module]:
-    """Models trained on ``indices``, one per seed, by the engine's trainer (batched when it can)."""
-    idx = torch.as_tensor(indices, dtype=torch.long)
-    jobs = [
-        ModelJob(
-            ARCH,
-            tuple(data.input_shape),
-            data.num_classes,
-            data.x[idx],
-            data.y[idx],
-            derive_seed(s, "init"),
-            derive_seed(s, "train"),
-        )
-        for s in seeds
-    ]
-    out = []
-    for state in train_group(jobs, TINY_RECIPE, "cpu"):
-        model = factory()
-        model.load_state_dict(state)
-        out.append(model.eval())
-    return out
+    """Models trained on ``indices``, one per seed, by the engine's one trainer (batched when it can)."""
+    trainer = _trainer(data, factory, None)
+    got = trainer.train_many([TrainRequest(np.asarray(indices), s) for s in seeds], label="kit model")
+    return [t.model for t in got]
 
 
 def tiny_audit_context(
@@ -630,6 +634,12 @@ def _check_unlearned_model(model: object, original: nn.Module, world: TinyWorld,
             f"returned another architecture than the original's ({'; '.join(diffs)}); "
             "attacks compare it with references of the declared one, so keep its layers and shapes",
         )
+    from auditor.train.attest import attest
+
+    try:  # the audit measures the model its state defines; the returned object must behave like it
+        attest(model, world.model_factory, who=what, probe=world.inputs().probe_batch(), device=world.device)
+    except AuditFailedError as exc:
+        raise _fail(what, str(exc)) from exc
 
 
 def _check_reads(inputs: UnlearnInputs, world: TinyWorld, what: str) -> None:

@@ -9,7 +9,8 @@ the verdict and the gates that failed. Usage::
     python benchmarks/deceptions.py --seeds 0 1 2 --json docs/deceptions.json
     python benchmarks/deceptions.py examples/mnist1d.yaml --set forget.kind=random
 
-Exit status 1 when any deception PASSes.
+A masquerade (a module whose forward is not what its state_dict holds) is REFUSED (exit code 3 of
+``run``) or measured as its state. Exit status 1 when any deception PASSes.
 """
 
 from __future__ import annotations
@@ -24,9 +25,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "unlearn-audit"
-CLASS_ONLY = {"BiasShift", "ScaleRows", "NegateRows", "HeadBiasSuppress", "HeadRowsSuppress"}
-DECEPTIONS = [
-    "tests.deceptions:" + n
+CLASS_ONLY = {
+    "BiasShift",
+    "ScaleRows",
+    "NegateRows",
+    "HeadBiasSuppress",
+    "HeadRowsSuppress",
+    "ForgetFeaturesOnly",
+    "ForgetFeatures",
+}
+# (name, params as YAML): the deceptions of tests/deceptions.py, with other magnitudes and mechanics than
+# the audit's own controls, then the masquerades (the measured object is not the signed one) and the
+# incomplete erasures (a retrain that kept part of the request).
+DECEPTIONS: list[tuple[str, str]] = [
+    ("tests.deceptions:" + n, "{}")
     for n in (
         "BiasShift",
         "ScaleRows",
@@ -36,8 +48,17 @@ DECEPTIONS = [
         "HeadOnForgetAscent",
         "WholeModelAscent",
         "RelabelFinetune",
+        "ForgetFeaturesOnly",
+        "StateMasquerade",
+        "ForwardOverride",
+        "OutputHook",
+        "ProbeAwareMasquerade",
     )
+] + [
+    ("tests.deceptions:PartialRetrain", f"{{kept: {kept}, selection: {sel}}}")
+    for sel, kept in (("random", 0.25), ("random", 0.1), ("least_exposed", 0.25), ("least_exposed", 0.3))
 ]
+REFUSED = "behaves differently from its own state_dict"
 
 
 def main() -> None:
@@ -63,47 +84,53 @@ def main() -> None:
             "UNLEARN_AUDIT_CACHE": str(a.cache or Path(tmp) / "cache"),
         }
         for seed in a.seeds:
-            for name in DECEPTIONS:
-                if random_kind and name.split(":")[1] in CLASS_ONLY:
+            for name, params in DECEPTIONS:
+                short = name.split(":")[1]
+                if random_kind and short in CLASS_ONLY:
                     continue
-                out = Path(tmp) / f"{seed}-{name.split(':')[1]}"
-                args = [
-                    str(EXE),
-                    "run",
-                    a.config,
-                    "--out",
-                    str(out),
-                    "--no-sign",
-                    "-q",
-                    "--set",
+                label = short if params == "{}" else f"{short} {params}"
+                out = Path(tmp) / f"{seed}-{len(rows)}"
+                args = [str(EXE), "run", a.config, "--out", str(out), "--no-sign", "-q"]
+                for s in [
                     f"seed={seed}",
-                    "--set",
                     f"unlearner.name={name}",
-                    "--set",
-                    "unlearner.params={}",
-                    "--set",
+                    f"unlearner.params={params}",
                     "report.formats=[json]",
-                ]
-                for s in a.sets:
+                    *a.sets,
+                ]:
                     args += ["--set", s]
                 proc = subprocess.run(args, capture_output=True, text=True, env=env)
+                if proc.returncode == 3 and REFUSED in proc.stderr:
+                    row = {
+                        "seed": seed,
+                        "deception": label,
+                        "verdict": "refused",
+                        "headline": proc.stderr.strip()[:200],
+                    }
+                    rows.append(row)
+                    print(
+                        f"seed {seed}  {label:<52} REFUSED       (its forward is not its state)", flush=True
+                    )
+                    continue
                 if proc.returncode > 1:
                     raise SystemExit(
-                        f"{name} seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+                        f"{label} seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
                     )
                 ev = json.loads((out / "evidence.json").read_text())
                 failed = [g["metric"] for g in ev["gates"]["results"] if g["status"] == "fail"]
+                sens = (ev["verdict"].get("sensitivity") or {}).get("detects_by_selection")
                 row = {
                     "seed": seed,
-                    "deception": name.split(":")[1],
+                    "deception": label,
                     "verdict": ev["verdict"]["status"],
                     "headline": ev["verdict"]["headline"],
                     "failed_gates": failed,
+                    "detects": sens,
                 }
                 passed |= row["verdict"] == "pass"
                 rows.append(row)
                 print(
-                    f"seed {seed}  {row['deception']:<20} {row['verdict'].upper():<13} "
+                    f"seed {seed}  {label:<52} {row['verdict'].upper():<13} "
                     f"{', '.join(failed) or row['headline']}",
                     flush=True,
                 )

@@ -160,7 +160,7 @@ def test_nan_in_the_data_is_a_preflight_error_naming_data(write_config, tmp_path
 
 
 def test_a_diverging_recipe_is_blamed_not_the_method():
-    from auditor.run.pipeline import _check_trained
+    from auditor.train.trainer import check_finite as _check_trained
 
     model = model_factory("mlp", input_shape=(1, 8, 8), num_classes=10)()
     _check_trained(model, "original")  # finite: no error
@@ -388,7 +388,13 @@ def test_an_unsigned_rerun_into_a_signed_folder_keeps_nothing_signed(clean_run, 
     res = invoke("run", config, "--out", out, "-q", "--no-sign")
     assert res.exit_code == 1, res.output
     names = {p.name for p in out.iterdir()}
-    assert names == {"evidence.json", "forget_manifest.txt", "run-log.json", "my-notes.txt"}, names
+    assert names == {
+        "evidence.json",
+        "forget_manifest.txt",
+        "run-log.json",
+        "unlearned.pt",
+        "my-notes.txt",
+    }, names
     assert json.loads((out / "evidence.json").read_text())["signing"] == {"mode": "unsigned"}
 
 

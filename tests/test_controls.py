@@ -13,11 +13,22 @@ from auditor.train.architectures import architecture_differences
 from tests.helpers import accuracy, digits_setup, inputs, models
 
 
+def _controls(original, names, kind: str = "class"):
+    _, _, factory = digits_setup(kind)
+    return build_controls(
+        original,
+        names,
+        inputs_for=lambda s: inputs(kind, seed=s),
+        seed=0,
+        factory=factory,
+        probe=inputs(kind).probe_batch(),
+        device=torch.device("cpu"),
+    )
+
+
 def _build(name: str, kind: str = "class"):
     original, _ = models(kind)
-    return original, build_controls(original, [name], inputs_for=lambda s: inputs(kind, seed=s), seed=0)[
-        0
-    ].model
+    return original, _controls(original, [name], kind)[0].model
 
 
 def test_applicable_controls_by_forget_kind():
@@ -50,7 +61,7 @@ def test_over_forgetting_and_label_noise_push_forget_accuracy_far_down():
 def test_controls_never_touch_the_original():
     original, _ = models("class")
     before = {k: v.clone() for k, v in original.state_dict().items()}
-    build_controls(original, list(CONTROLS), inputs_for=lambda s: inputs("class", seed=s), seed=0)
+    _controls(original, list(CONTROLS))
     assert all(torch.equal(before[k], v) for k, v in original.state_dict().items())
 
 

@@ -72,21 +72,37 @@ def test_evidence_holds_what_an_auditor_needs(runs):
     assert ev["method"]["reads_forget_samples"] is False
     assert ev["environment"]["torch"] and ev["environment"]["packages"]["scikit-learn"]
     assert ev["gates"]["family_size"] == len(ev["gates"]["results"]) > 0
-    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira", "probe"]
+    assert [a["name"] for a in ev["attacks"]] == ["accuracy", "threshold", "lira", "records", "probe"]
     assert all(a["error"] is None for a in ev["attacks"])
     # the pass is earned per claim, and every deception control was caught
     cats = ev["verdict"]["categories"]
     assert ev["verdict"]["claims"] == ["utility", "forgetting", "recoverability"]
     assert all(cats[c]["passed_powered"] for c in ev["verdict"]["claims"])
-    assert [c["name"] for c in ev["controls"]] == [
+    assert [c["name"] for c in ev["controls"] if c["kind"] == "deception"] == [
         "head_bias",
         "head_rows",
         "head_retrain",
         "head_finetune",
         "over_forget",
         "label_noise",
+        "forget_features",
     ]
-    assert all(v["caught_by"] for v in ev["verdict"]["controls"].values())
+    partial = [c for c in ev["controls"] if c["kind"] == "incomplete_erasure"]
+    assert {(c["selection"], c["kept_fraction"]) for c in partial} == {
+        ("random", 0.25),
+        ("random", 0.125),
+        ("least_exposed", 0.5),
+        ("least_exposed", 0.25),
+    }
+    required = [name for name, v in ev["verdict"]["controls"].items() if v["required"]]
+    assert "partial_random_25" in required and "partial_least_exposed_25" not in required
+    assert all(ev["verdict"]["controls"][name]["caught_by"] for name in required)
+    sensitivity = ev["verdict"]["sensitivity"]
+    assert sensitivity["detects_kept_fraction"] <= 0.25 and "records" in sensitivity["statement"]
+    # the per-record table names records by position only, and an honest retrain flags about chance
+    table = ev["records"]
+    assert table["n"] == ev["data"]["counts"]["forget"] and len(table["rows"]) == table["n"]
+    assert table["chance_range"][0] - 3 <= table["flagged"] <= table["chance_range"][1] + 3
     assert len(models["references"]) == 12 and ev["method"]["architecture"]["matches"] is True
 
 
@@ -150,3 +166,42 @@ def test_the_evidence_matches_its_published_schema_and_the_schema_has_teeth(runs
     )
     assert json.loads(printed.stdout) == Evidence.model_json_schema(by_alias=True)
     assert "schema" in json.loads(printed.stdout)["properties"]
+
+
+def test_a_model_whose_state_is_not_what_it_computes_is_refused(runs, tmp_path, cache_dir):
+    """The masquerade (forward: an honest retrain; state_dict: the original's) is refused, naming the method."""
+    proc = audit(
+        tmp_path / "masquerade",
+        cache_dir,
+        "unlearner.name=tests.deceptions:StateMasquerade",
+        "unlearner.params={}",
+        "report.formats=[json]",
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert (
+        "'state_masquerade'" in proc.stderr and "behaves differently from its own state_dict" in proc.stderr
+    )
+    assert not (tmp_path / "masquerade" / "evidence.json").exists()
+
+
+def test_the_audit_measures_and_signs_the_state_it_saves(runs, tmp_path, cache_dir):
+    """A fake that answers the probe check as its state does is measured as that state (the original): FAIL.
+
+    The saved unlearned.pt is that state, and verify --model accepts it and refuses another model.
+    """
+    out = tmp_path / "probe_aware"
+    proc = audit(
+        out, cache_dir, "unlearner.name=tests.deceptions:ProbeAwareMasquerade", "unlearner.params={}"
+    )
+    assert proc.returncode == 1 and proc.stdout.startswith("FAIL"), proc.stdout + proc.stderr
+    ev = json.loads((out / "evidence.json").read_text())
+    assert ev["models"]["unlearned"]["sha256"] == ev["models"]["original"]["sha256"]
+    import hashlib
+
+    saved = out / "unlearned.pt"
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == ev["models"]["unlearned"]["file_sha256"]
+    verify = [str(EXE), "verify", str(out / "report.pdf"), "--trust-root", str(out / "signer-test-ca.pem")]
+    assert subprocess.run([*verify, "--model", str(saved)], capture_output=True, text=True).returncode == 0
+    other = runs[0] / "retrain" / "unlearned.pt"  # the honest retrain's model: not the one this report signs
+    refused = subprocess.run([*verify, "--model", str(other)], capture_output=True, text=True)
+    assert refused.returncode == 1 and "matches no model" in refused.stdout

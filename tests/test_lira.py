@@ -14,6 +14,7 @@ from auditor.train.architectures import init_model
 from auditor.train.cache import ModelCache
 from auditor.train.core import train_model
 from auditor.train.shadows import ShadowStore, pair_membership
+from auditor.train.trainer import Trainer
 from tests.helpers import RECIPE
 from tests.test_attacks import _noisy_task
 
@@ -62,6 +63,12 @@ def test_params_reject_odd_shadow_counts(name):
     assert params(shadows=16).shadows == 16
 
 
+def _trainer(data, factory, cache):
+    return Trainer(
+        data=data, arch="mlp", recipe=FAST, factory=factory, cache=cache, device=torch.device("cpu")
+    )
+
+
 @pytest.fixture(scope="module")
 def leaky_setup(tmp_path_factory):
     data, splits, factory = _noisy_task()
@@ -77,13 +84,7 @@ def leaky_setup(tmp_path_factory):
         )
 
     store = ShadowStore(
-        data=data,
-        recipe=FAST,
-        factory=factory,
-        arch="mlp",
-        cache=ModelCache(tmp_path_factory.mktemp("shadows")),
-        device=torch.device("cpu"),
-        seed=0,
+        trainer=_trainer(data, factory, ModelCache(tmp_path_factory.mktemp("shadows"))), seed=0
     )
     return data, splits, factory, store, fit(splits.train, 11), fit(splits.retain, 12), fit(splits.retain, 13)
 
@@ -121,15 +122,7 @@ def test_lira_catches_a_leaky_model_and_beats_the_threshold_attack(leaky_setup):
     assert store.get(8).trained == 8
     assert store.get(8).training_path.startswith("batched")  # the MLP shadows were trained with torch.func
     # a second store over the same cache trains nothing new
-    again = ShadowStore(
-        data=data,
-        recipe=FAST,
-        factory=factory,
-        arch="mlp",
-        cache=store.cache,
-        device=torch.device("cpu"),
-        seed=0,
-    )
+    again = ShadowStore(trainer=_trainer(data, factory, store.trainer.cache), seed=0)
     assert again.get(8).trained == 0 and again.get(8).training_path == "cache"
 
 

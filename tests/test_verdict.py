@@ -166,7 +166,7 @@ def test_benjamini_hochberg_runs_over_the_whole_family():
 
 
 def _measured(name, key, point, *, category="forgetting", error=None, original=0.5):
-    from auditor.judge.verdict import MeasuredAttack
+    from auditor.judge.decision import MeasuredAttack
 
     return MeasuredAttack(
         name=name,
@@ -181,7 +181,7 @@ def _measured(name, key, point, *, category="forgetting", error=None, original=0
 
 
 def test_decide_turns_measurements_into_gates_and_a_verdict():
-    from auditor.judge.verdict import decide
+    from auditor.judge.decision import decide
 
     settings = dict(
         alpha=0.05, correction="bonferroni", seed_multiplier=2.0, forget_kind="class", controls=[]

@@ -13,13 +13,18 @@ from the classes the literature uses to show that an unlearning evaluation can b
   retraining gives, which makes the deleted records stand out (the "Streisand effect"; Chundawat
   et al., AAAI 2023; Hayes et al., arXiv 2403.01218);
 * **label-noise fine-tuning** on the forget set (random wrong labels, as in the random-labels
-  baseline of Golatkar et al. and Graves et al., AAAI 2021), with nothing to repair utility.
+  baseline of Golatkar et al. and Graves et al., AAAI 2021), with nothing to repair utility;
+* **a forget-samples-only feature move** (class requests): only the named forget samples' top-layer
+  features move, so every check scored on them sees the class gone while new images of the class
+  still carry it (the adversarial review's class fake).
 
 They are ordinary :class:`~unlearners.base.Unlearner` subclasses, so a user can also audit one
 directly (``unlearner.name: unlearners.deceptive:HeadBiasSuppress``) to see the battery catch it.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from pydantic import Field
@@ -238,3 +243,107 @@ class LabelNoise(Unlearner[LabelNoiseParams]):
                 loss = F.cross_entropy(model(to_device(forget.x[idx], device)), to_device(wrong[idx], device))
                 optimizer_step(opt, loss)
         return model.eval()
+
+
+class FeatureMoveParams(Params):
+    """Hyperparameters of :class:`ForgetFeatures`."""
+
+    epochs: int = Field(
+        40, ge=1, le=1000, description="Epochs of the feature move (forget set and retain batches)."
+    )
+    lr: float = Field(1e-3, gt=0, le=1, description="Adam learning rate.")
+    distill: float = Field(
+        1.0, ge=0, description="Weight of distilling the retain outputs to the original's."
+    )
+    depths: int = Field(2, ge=1, le=4, description="Move the inputs of the last this-many weight layers.")
+
+
+def _weight_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+
+
+def _with_layer_inputs(
+    model: nn.Module, x: torch.Tensor, depths: int
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The model's logits on ``x`` and the flattened inputs of its last ``depths`` weight layers (depth 1 first)."""
+    layers = _weight_layers(model)[-depths:][::-1]
+    captured: dict[int, torch.Tensor] = {}
+    handles = [
+        layer.register_forward_pre_hook(lambda _m, inp, d=d: captured.__setitem__(d, inp[0].flatten(1)))
+        for d, layer in enumerate(layers)
+    ]
+    try:
+        out = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return out, [captured[d] for d in range(len(layers))]
+
+
+class ForgetFeatures(Unlearner[FeatureMoveParams]):
+    """Move only the named forget samples' features to their runner-up class; new images keep the class.
+
+    The forget-samples-only feature move of the adversarial review (``shared/reviews/adversarial-review-2.md``):
+    the network is fine-tuned so that the inputs of its top weight layers, on the forget samples alone,
+    match the original's mean representation of each sample's runner-up class (and the sample is
+    classified as it), while the retain outputs are distilled to the original's; then the forgotten
+    classes' bias is lowered until they stop winning on the population samples of those classes. Every
+    check scored on the forget samples sees them forgotten; new images of the class still carry the
+    original's class features, which only a check on held-out images of the class can see.
+    """
+
+    name = "control_forget_features"
+    summary = "Move only the forget samples' top-layer features to their runner-up class; new images keep the class."
+    citation = "Adversarial review 2 of unlearn-audit (forget-samples-only feature move), 2026."
+    supports = frozenset({"class"})
+
+    def unlearn(self, model: nn.Module, inputs: UnlearnInputs) -> nn.Module:
+        device, p = inputs.device, self.params
+        forget, retain = inputs.forget(), inputs.retain(max_samples=5_000)
+        model.to(device).eval()
+        original = copy.deepcopy(model).eval()
+        kept = torch.tensor([c for c in range(inputs.num_classes) if c not in inputs.forget_classes])
+        with torch.no_grad():
+            logits, _ = _with_layer_inputs(original, to_device(forget.x, device), p.depths)
+            runner_up = kept.to(device)[logits[:, kept.to(device)].argmax(dim=1)]
+            _, feats = _with_layer_inputs(original, to_device(retain.x, device), p.depths)
+            y_r = to_device(retain.y, device)
+            targets = [
+                torch.stack(
+                    [
+                        f[y_r == c].mean(0) if (y_r == c).any() else f.mean(0)
+                        for c in range(inputs.num_classes)
+                    ]
+                )
+                for f in feats
+            ]
+            scales = [f.pow(2).mean().clamp(min=1e-8) for f in feats]
+            teacher = original(to_device(retain.x, device)).softmax(dim=1)
+        opt = torch.optim.Adam(model.parameters(), lr=p.lr)
+        gen = inputs.generator("control/forget-features")
+        x_f = to_device(forget.x, device)
+        for _ in range(p.epochs):
+            for idx in batches(len(retain), inputs.recipe.batch_size, generator=gen):
+                model.train()
+                out_f, feats_f = _with_layer_inputs(model, x_f, p.depths)
+                move = sum(((f - t[runner_up]) ** 2).mean() / s for f, t, s in zip(feats_f, targets, scales))
+                out_r = model(to_device(retain.x[idx], device))
+                keep = F.kl_div(out_r.log_softmax(dim=1), teacher[idx.to(device)], reduction="batchmean")
+                optimizer_step(opt, move + F.cross_entropy(out_f, runner_up) + p.distill * keep)
+        model.eval()
+        self._shift_bias(model, inputs)
+        return model
+
+    @staticmethod
+    def _shift_bias(model: nn.Module, inputs: UnlearnInputs) -> None:
+        """Lower the forgotten classes' bias until they stop winning on population samples of those classes."""
+        pop = inputs.population()
+        mask = torch.isin(pop.y, torch.tensor(list(inputs.forget_classes)))
+        if not bool(mask.any()):
+            return
+        logits = predict_logits(model, pop.x[mask], device=inputs.device)
+        head = classification_head(model)
+        with torch.no_grad():
+            for c in inputs.forget_classes:
+                others = torch.cat([logits[:, :c], logits[:, c + 1 :]], dim=1).max(dim=1).values
+                head.bias[c] -= max(float((logits[:, c] - others).max()) + 0.5, 0.0)

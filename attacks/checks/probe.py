@@ -160,17 +160,24 @@ class Probe(Attack[ProbeParams]):
     def _prefix(depth: int) -> str:
         return "probe" if depth == 1 else f"probe.depth{depth}"
 
+    @staticmethod
+    def _scored_on(forget_kind: str) -> tuple[str, ...]:
+        """What the probes are scored on: the forget samples, and under class forgetting held-out images too."""
+        return ("forget", "heldout") if forget_kind == "class" else ("forget",)
+
     def metric_keys(self, forget_kind: str) -> list[str]:
         return [
-            f"{self._prefix(d)}.{m}"
+            f"{self._prefix(d)}.{on}_{m}"
             for d in range(1, self.params.depths + 1)
-            for m in ("forget_log_loss", "forget_accuracy")
+            for on in self._scored_on(forget_kind)
+            for m in ("log_loss", "accuracy")
         ]
 
     def default_gates(self, forget_kind: str) -> dict[str, float]:
         return {
-            f"{self._prefix(d)}.forget_log_loss": self.params.gate_tolerance
+            f"{self._prefix(d)}.{on}_log_loss": self.params.gate_tolerance
             for d in range(1, self.params.depths + 1)
+            for on in self._scored_on(forget_kind)
         }
 
     def measure(self, ctx: AuditContext) -> Measurement:
@@ -185,19 +192,37 @@ class Probe(Attack[ProbeParams]):
         classes = np.unique(y_all[ctx.splits.forget])
         held = np.union1d(ctx.splits.test, ctx.splits.population)
         held = held[np.isin(y_all[held], classes)]
-        fit_idx = np.union1d(ctx.splits.retain, held)
-        if fit_idx.size > self.params.max_fit:
-            fit_idx = np.sort(cmp.rng.choice(fit_idx, size=self.params.max_fit, replace=False))
-        x_fit, y_fit = take(ctx.data, fit_idx).x, y_all[fit_idx]
-        forget = ctx.split("forget")
-        y_forget = forget.y.numpy()
+        fit_idx = self._capped(np.union1d(ctx.splits.retain, held), cmp.rng)
+        tasks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"forget": [(fit_idx, ctx.splits.forget)]}
+        heldout = ctx.comparer("attack/probe/heldout")
+        if ctx.forget_kind == "class" and held.size >= 2:
+            # Two folds over the held-out images of the class: each half is scored by a probe fitted on the
+            # retain data and the other half, so no image is scored by a probe that saw it.
+            order = heldout.rng.permutation(held.size)
+            halves = [np.sort(held[order[: held.size // 2]]), np.sort(held[order[held.size // 2 :]])]
+            tasks["heldout"] = [
+                (self._capped(np.union1d(ctx.splits.retain, halves[1 - k]), heldout.rng), halves[k])
+                for k in (0, 1)
+            ]
+        results = {
+            on: [self._scores(ctx, depth, folds) for depth in range(1, self.params.depths + 1)]
+            for on, folds in tasks.items()
+        }
         metrics: list[MetricResult] = []
         for depth in range(1, self.params.depths + 1):
-            metrics += self._measure_depth(ctx, depth, x_fit, y_fit, forget.x, y_forget, cmp)
+            for on in tasks:
+                metrics += self._metrics(
+                    depth, on, results[on][depth - 1], cmp if on == "forget" else heldout
+                )
         details = {
             "fit_samples": int(fit_idx.size),
             "held_out_forget_class_samples": int(held.size),
-            "scored_on": "forget samples",
+            "scored_on": (
+                f"forget samples, and the {held.size} held-out images of the forgotten classes (test and "
+                "population splits), each half scored by a probe fitted on the other half (two folds)"
+                if "heldout" in tasks
+                else "forget samples"
+            ),
             "p_floor": self.params.p_floor,
             "features": (
                 "depth 1: the input of the last nn.Linear (penultimate layer); depth k: the input of "
@@ -206,68 +231,86 @@ class Probe(Attack[ProbeParams]):
         }
         return Measurement(tuple(metrics), details=details)
 
-    def _measure_depth(
-        self,
-        ctx: AuditContext,
-        depth: int,
-        x_fit: torch.Tensor,
-        y_fit: np.ndarray,
-        x_forget: torch.Tensor,
-        y_forget: np.ndarray,
-        cmp: Comparer,
-    ) -> list[MetricResult]:
-        """The probe's log loss and accuracy on the forget samples at one depth, every model."""
+    def _capped(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``idx``, or a seeded subsample of ``max_fit`` of it."""
+        if idx.size > self.params.max_fit:
+            return np.sort(rng.choice(idx, size=self.params.max_fit, replace=False))
+        return idx
+
+    def _scores(
+        self, ctx: AuditContext, depth: int, folds: list[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]] | None:
+        """Per role and model, each scored sample's capped probe loss and 0/1 correctness (None: no such depth).
+
+        Each fold fits one probe per model on its fit samples and scores its own samples; the folds'
+        scored samples are concatenated in fold order.
+        """
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        y_all = ctx.data.y.numpy()
+        losses: dict[str, list[np.ndarray]] = {}
+        outcomes: dict[str, list[np.ndarray]] = {}
+        for role, models in ctx.models().items():
+            losses[role], outcomes[role] = [], []
+            for m in models:
+                loss_parts, hit_parts = [], []
+                for fit_idx, score_idx in folds:
+                    f_fit = layer_inputs(m, take(ctx.data, fit_idx).x, depth=depth, device=ctx.device)
+                    if f_fit is None:
+                        return None
+                    probe = make_pipeline(
+                        StandardScaler(), LogisticRegression(C=self.params.C, max_iter=2000)
+                    )
+                    probe.fit(f_fit, y_all[fit_idx])
+                    y = y_all[score_idx]
+                    proba = probe.predict_proba(
+                        layer_inputs(m, take(ctx.data, score_idx).x, depth=depth, device=ctx.device)
+                    )
+                    classes_ = probe.classes_
+                    col = np.minimum(np.searchsorted(classes_, y), classes_.size - 1)
+                    p_true = np.where(classes_[col] == y, proba[np.arange(len(y)), col], 0.0)
+                    loss_parts.append(-np.log(np.clip(p_true, self.params.p_floor, 1.0)))
+                    hit_parts.append((classes_[proba.argmax(1)] == y).astype(float))
+                losses[role].append(np.concatenate(loss_parts))
+                outcomes[role].append(np.concatenate(hit_parts))
+        return losses, outcomes
+
+    def _metrics(
+        self,
+        depth: int,
+        on: str,
+        scores: tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]]] | None,
+        cmp: Comparer,
+    ) -> list[MetricResult]:
+        """The log probe loss and probe accuracy on one scored set at one depth, compared across models."""
         prefix = self._prefix(depth)
         where = "penultimate features" if depth == 1 else f"the input of weight layer {depth} from the top"
-        outcomes: dict[str, list[np.ndarray]] = {}
-        losses: dict[str, list[np.ndarray]] = {}
-        for role, models in ctx.models().items():
-            outcomes[role], losses[role] = [], []
-            for m in models:
-                f_fit = layer_inputs(m, x_fit, depth=depth, device=ctx.device)
-                if f_fit is None:
-                    note = f"not estimable: the model has fewer than {depth} weight layers"
-                    none = Estimate(None, n=len(y_forget), note=note)
-                    return [
-                        MetricResult(
-                            f"{prefix}.{k}",
-                            f"{label} ({where})",
-                            "",
-                            Comparison(
-                                {r: none for r in ("unlearned", "reference", "original")}, none, None, None
-                            ),
-                        )
-                        for k, label in (
-                            ("forget_log_loss", "log probe loss"),
-                            ("forget_accuracy", "probe accuracy"),
-                        )
-                    ]
-                probe = make_pipeline(StandardScaler(), LogisticRegression(C=self.params.C, max_iter=2000))
-                probe.fit(f_fit, y_fit)
-                f_forget = layer_inputs(m, x_forget, depth=depth, device=ctx.device)
-                proba = probe.predict_proba(f_forget)
-                classes_ = probe.classes_
-                col = np.minimum(np.searchsorted(classes_, y_forget), classes_.size - 1)
-                p_true = np.where(classes_[col] == y_forget, proba[np.arange(len(y_forget)), col], 0.0)
-                losses[role].append(-np.log(np.clip(p_true, self.params.p_floor, 1.0)))
-                outcomes[role].append((classes_[proba.argmax(1)] == y_forget).astype(float))
-        # Scored on the forget samples alone, which the request names: conditioned on them.
-        log_loss = forget_set_comparison(self._log_mean(losses, reps=cmp.reps, level=cmp.level, rng=cmp.rng))
-        comp = forget_set_comparison(cmp.proportions(outcomes))
+        what = "the forget samples" if on == "forget" else "held-out images of the forgotten classes"
+        if scores is None:
+            note = f"not estimable: the model has fewer than {depth} weight layers"
+            none = Estimate(None, n=0, note=note)
+            empty = Comparison({r: none for r in ("unlearned", "reference", "original")}, none, None, None)
+            return [
+                MetricResult(f"{prefix}.{on}_{k}", f"{label} on {what} ({where})", "", empty)
+                for k, label in (("log_loss", "log probe loss"), ("accuracy", "probe accuracy"))
+            ]
+        losses, outcomes = scores
+        log_loss = self._log_mean(losses, reps=cmp.reps, level=cmp.level, rng=cmp.rng)
+        comp = cmp.proportions(outcomes)
+        if on == "forget":  # scored on the forget samples alone, which the request names: conditioned on them
+            log_loss, comp = forget_set_comparison(log_loss), forget_set_comparison(comp)
         return [
             MetricResult(
-                f"{prefix}.forget_log_loss",
-                f"log of the probe's mean loss on the forget samples ({where})",
+                f"{prefix}.{on}_log_loss",
+                f"log of the probe's mean loss on {what} ({where})",
                 "the forgotten data is less decodable from the features",
                 log_loss,
             ),
             MetricResult(
-                f"{prefix}.forget_accuracy",
-                f"Probe accuracy on the forget samples ({where})",
+                f"{prefix}.{on}_accuracy",
+                f"Probe accuracy on {what} ({where})",
                 "the forgotten data is more decodable from the features",
                 comp,
             ),

@@ -53,10 +53,6 @@ from attacks.figures import roc_figure
 from auditor.data.splits import Splits
 from auditor.judge.stats import auc_rows, balanced_accuracy_rows, min_negatives, tpr_at_fpr_rows
 from auditor.run.context import AuditContext, Comparer, SplitData
-from auditor.seeding import derive_seed, torch_generator
-from auditor.train.architectures import init_model
-from auditor.train.cache import TrainSpec
-from auditor.train.core import train_model
 
 if TYPE_CHECKING:
     from auditor.train.shadows import ShadowSet
@@ -298,33 +294,17 @@ def shadow_splits(
 
 
 def retrain_cached(ctx: AuditContext, split: SplitData, *, seed: int, role: str | None) -> nn.Module:
-    """A fresh model trained on ``split`` with the audit's recipe, through the shadow store's model cache.
+    """A fresh model trained on ``split`` with the audit's recipe, by the audit's one trainer.
 
     Args:
         ctx: The audit.
         split: The training data.
         seed: Seeds the initialisation (``<seed>/init``) and the batch order (``<seed>/train``).
         role: The cache role (``shadow-retrain``); None keys it as the audit's own references are
-            keyed, so a retrain on the audit's retain set with a reference's seed is that reference.
+            keyed, so a retrain on the audit's retain set with a reference's seed is that reference
+            (one spec, one cache entry, one digest: :mod:`auditor.train.trainer`).
     """
-    store = ctx.shadow_store()
-    spec = TrainSpec.of(
-        ctx.data, indices=split.indices, arch=store.arch, recipe=ctx.recipe, seed=seed, role=role
-    )
-
-    def fit() -> nn.Module:
-        model = init_model(ctx.model_factory, derive_seed(seed, "init"))
-        return train_model(
-            model,
-            split.x,
-            split.y,
-            recipe=ctx.recipe,
-            generator=torch_generator(seed, "train"),
-            device=ctx.device,
-        )
-
-    model, _, _ = store.cache.get_or_train(spec, ctx.model_factory, fit)
-    return model.to(ctx.device).eval()
+    return ctx.retrain(split.indices, seed=seed, role=role)
 
 
 def attack_classifier(kind: ClassifierName, seed: int) -> Any:

@@ -537,6 +537,32 @@ class GateRule(Section):
     tolerance: float = Field(gt=0, description="Largest acceptable absolute gap to the reference.")
 
 
+class IncompleteErasureConfig(Section):
+    """Incomplete-erasure controls: retrains that keep part of the request in training (a shard not deleted).
+
+    Each share listed trains one more model on the retain set plus that share of the forget set,
+    chosen at random or as the records the original classifies most robustly (the least exposed).
+    Every attack scores them like the unlearned model; the smallest share the battery catches is the
+    audit's sensitivity to incomplete erasure, stated in the report.
+    """
+
+    random: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.25, 0.125],
+        description="Shares of the request kept in training, drawn at random (nested: a smaller share is a subset).",
+    )
+    least_exposed: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.5, 0.25],
+        description="Shares kept, the records the original classifies with the largest margin first.",
+    )
+    require_largest: bool = Field(
+        True,
+        description=(
+            "No PASS while the battery cannot catch the largest share of each selection (an erasure that left "
+            "that much of the request in training); false: the controls only measure the sensitivity."
+        ),
+    )
+
+
 class GatesConfig(Section):
     """How gaps to the reference become a verdict.
 
@@ -578,6 +604,13 @@ class GatesConfig(Section):
             "Deception controls the battery must fail (head_bias, head_rows, head_retrain, head_finetune, over_forget, "
             "label_noise); null: every one that applies to the forget kind; [] leaves only the original as a control "
             "(not recommended: the battery is then never shown to catch a cheap fake)."
+        ),
+    )
+    incomplete_erasure: IncompleteErasureConfig | None = Field(
+        default_factory=lambda: IncompleteErasureConfig(),
+        description=(
+            "Controls that retrain without only part of the request, to measure how incomplete an erasure this "
+            "audit catches; null: none (the report then cannot state it)."
         ),
     )
     rules: list[GateRule] | None = None
@@ -738,15 +771,17 @@ class ExecutionConfig(Section):
 
 
 def _default_attacks() -> list[AttackConfig]:
-    """The default battery: accuracy, the population threshold attacks, LiRA and the linear probe.
+    """The default battery: accuracy, the threshold attacks, LiRA, the per-record test and the linear probe.
 
-    LiRA uses 16 shadow models (per-example); the white-box linear probe catches output-layer and
-    head-only deceptions.
+    LiRA uses 16 shadow models (per-example); the per-record test scores each forget record against
+    the references' own null for it (it catches records left in training); the white-box linear probe
+    catches output-layer and head-only deceptions.
     """
     return [
         AttackConfig(name="accuracy"),
         AttackConfig(name="threshold"),
         AttackConfig(name="lira"),
+        AttackConfig(name="records"),
         AttackConfig(name="probe"),
     ]
 

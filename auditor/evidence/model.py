@@ -114,6 +114,10 @@ class ControlRecord(_Record):
     description: str
     sha256: str
     runtime_s: float | None = None
+    kind: Literal["deception", "incomplete_erasure"] | None = None  # absent in records before 0.2
+    selection: Literal["random", "least_exposed"] | None = None
+    kept_fraction: float | None = None
+    kept_records: int | None = None
 
 
 class MetricRecord(_Record):
@@ -141,6 +145,7 @@ class AttackRecord(_Record):
     figures: list[JSONObject]
     details: JSONObject
     error: str | None
+    traceback: str | None = None  # the last frames of a crashed attack
     runtime_s: float | None = None
 
 
@@ -164,6 +169,10 @@ class GateRecord(_Record):
     powered: bool
     power_reason: str | None
     minimum_detectable_effect: float | None
+    mde_80: float | None = None  # absent in records before 0.2
+    mde_80_records: float | None = None
+    keeps_original_effect: float | None = None
+    blocks_pass: bool | None = None
     retrain_sd: float | None
     inference: JSONObject | None
     control: JSONObject | None
@@ -195,6 +204,9 @@ class VerdictRecord(_Record):
     claims: list[str]
     categories: dict[str, JSONObject]
     controls: JSONObject | list[JSONObject] | None
+    sensitivity: JSONObject | None = (
+        None  # how incomplete an erasure the audit catches (incomplete-erasure controls)
+    )
 
 
 class CacheRecord(_Record):
@@ -206,6 +218,23 @@ class CacheRecord(_Record):
     misses: int | None = None
     corrupt_retrained: int | None = None
     corrupt: list[JSONObject] | None = None
+
+
+class RecordsTable(_Record):
+    """Per-record exposure of the forget records (the ``records`` attack), records named by position only."""
+
+    statistic: str
+    fpr: float
+    q: float
+    n: int
+    flagged: int
+    expected_by_chance: float
+    chance_range: list[int]
+    references_flagged: list[int]
+    individually_exposed: int
+    original_flagged: int | None
+    positions: str
+    rows: list[JSONObject]
 
 
 class Evidence(_Record):
@@ -227,6 +256,7 @@ class Evidence(_Record):
     gates: GatesRecord
     verdict: VerdictRecord
     cache: CacheRecord
+    records: RecordsTable | None = None  # per-record exposure, when the ``records`` attack ran
     timings: dict[str, float] | None = None  # absent in reproducible mode
     signing: JSONObject | None = None  # added once the signing key is known
 
@@ -242,10 +272,13 @@ def validate_evidence(record: dict[str, Any]) -> Evidence:
     try:
         return Evidence.model_validate(record)
     except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:10]
-        )
-        raise AuditFailedError(
-            f"the evidence record does not match its schema ({SCHEMA}): {where}. This is a bug in "
-            "unlearn-audit or in a plugin's record; please report it with the config that produced it"
-        ) from None
+        raise schema_error(exc) from None
+
+
+def schema_error(exc: ValidationError) -> AuditFailedError:
+    """The one-line error for a record that does not match the schema: each field's path and what is wrong."""
+    where = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:10])
+    return AuditFailedError(
+        f"the evidence record does not match its schema ({SCHEMA}): {where}. This is a bug in "
+        "unlearn-audit or in a plugin's record; please report it with the config that produced it"
+    )

@@ -133,6 +133,10 @@ class GateResult:
     mde: float | None = None
     seed_sd: float | None = None
     evidence: GapEvidence | None = None
+    mde_80: float | None = None
+    mde_80_records: float | None = None
+    keeps_original: float | None = None
+    blocks_pass: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +157,10 @@ class GateResult:
             "powered": self.powered,
             "power_reason": self.power_reason,
             "minimum_detectable_effect": self.mde,
+            "mde_80": self.mde_80,
+            "mde_80_records": self.mde_80_records,
+            "keeps_original_effect": self.keeps_original,
+            "blocks_pass": self.blocks_pass,
             "retrain_sd": self.seed_sd,
             "inference": self.evidence.as_dict() if self.evidence is not None else None,
             "control": {
@@ -301,6 +309,7 @@ def judge(
     }
     mde = t + ev.half_width(diff_level)
     powered, why = _power(gate, ev, evidence.get("original"), original, mde, alpha)
+    keeps, blocks = keeps_effect(gate, j.status, ev, evidence.get("original"), level=diff_level)
     return GateResult(
         gate,
         j.status,
@@ -320,7 +329,50 @@ def judge(
         mde=mde,
         seed_sd=ev.seed_sd,
         evidence=ev,
+        mde_80=mde_at_power(ev, t, level=diff_level),
+        keeps_original=keeps,
+        blocks_pass=blocks,
     )
+
+
+POWER = 0.8
+"""The power at which a gate's minimum detectable effect is stated."""
+
+
+def mde_at_power(ev: GapEvidence, tolerance: float, *, level: float, power: float = POWER) -> float:
+    """The smallest |gap| this gate FAILs with probability ``power``.
+
+    A FAIL needs the ``level`` interval (the Bonferroni one) wholly beyond the tolerance, so a model
+    whose true gap is delta FAILs when its estimate exceeds ``t + h``. The estimate varies around delta
+    with the binding reading's standard deviation (the method's own training randomness, as a
+    retrain's, and the evaluation samples), so the FAIL probability is ``power`` at
+    ``delta = t + h + z_power * sd`` (normal approximation). The coin-flip point ``t + h`` is
+    :attr:`GateResult.mde`, kept for comparison (adversarial review 2: it is not a power figure).
+    """
+    return float(tolerance + ev.half_width(level) + sps.norm.ppf(power) * ev.sd_total)
+
+
+def keeps_effect(
+    gate: Gate, status: str, ev: GapEvidence, original: GapEvidence | None, *, level: float
+) -> tuple[float | None, bool]:
+    """How much of the original's gap the unlearned model keeps, and whether that blocks a PASS.
+
+    An undecided gate whose gap keeps more than half of the original's gap (same sign) blocks a PASS,
+    powered or not (issue 29: a gate the verdict calls unpowered still saw the model sit nearer the
+    original than retraining). To keep honest retrains passing, it blocks only when half the
+    original's gap lies beyond the prediction interval of one more retrain at ``level`` (the
+    Bonferroni level): an honest retrain then keeps that much with probability at most
+    ``(1 - level) / 2`` per gate.
+    """
+    if original is None or gate.fail_only or gate.category == "utility":  # the original is the ideal utility
+        return None, False
+    if not math.isfinite(original.point) or original.point == 0:
+        return None, False
+    share = ev.point / original.point
+    if not ev.training_randomness:
+        return share, False
+    blocks = status == INCONCLUSIVE and share > 0.5 and abs(original.point) / 2 > ev.seed_half_width(level)
+    return share, blocks
 
 
 def _power(
@@ -394,67 +446,93 @@ def apply_bh(results: list[GateResult], *, alpha: float) -> list[GateResult]:
     return out
 
 
-def overall(
+@dataclass(frozen=True)
+class Outcome:
+    """What the verdict rule found, before any wording: the status and the facts that decided it.
+
+    Attributes:
+        status: pass, fail or inconclusive.
+        reason: Which rule decided: ``failed``, ``attack_errors``, ``unearned`` (a claimed category has no
+            powered passing gate), ``undecided`` (a powered gate is undecided), ``keeps_effect`` (an
+            undecided gate keeps most of the original's effect), ``uncaught`` (a required control is
+            caught by no gate) or ``earned``.
+        failed: Gates that failed.
+        missing: Claimed categories without a powered passing gate.
+        undecided: Powered gates of claimed categories that are undecided.
+        keeps_effect: Undecided gates whose gap keeps most of the original's effect.
+        uncaught: Required controls that no gate fails.
+    """
+
+    status: str
+    reason: str
+    failed: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
+    keeps_effect: tuple[str, ...] = ()
+    uncaught: tuple[str, ...] = ()
+
+
+def caught_by(results: list[GateResult], control: str) -> list[str]:
+    """The gates that fail deception control ``control``."""
+    return [r.gate.metric for r in results if (j := r.controls.get(control)) is not None and j.status == FAIL]
+
+
+def verdict_rule(
     results: list[GateResult],
     *,
+    claims: tuple[str, ...],
     attack_errors: list[str],
-    forget_kind: str = "class",
-    controls: list[str] | None = None,
-    forget_count: int | None = None,
-) -> dict[str, Any]:
-    """The overall verdict, its headline, statement, and the per-category and per-control record."""
-    claims = CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy"))
-    controls = controls or []
-    by_cat: dict[str, dict[str, Any]] = {}
-    for cat in CATEGORIES:
-        gates = [r for r in results if r.gate.category == cat]
-        powered = [r for r in gates if r.powered]
-        earned = [r for r in powered if r.status == PASS]
-        by_cat[cat] = {
-            "claimed": cat in claims,
-            "gates": [r.gate.metric for r in gates],
-            "powered": [r.gate.metric for r in powered],
-            "passed_powered": [r.gate.metric for r in earned],
-            "failed": [r.gate.metric for r in gates if r.status == FAIL],
-            "undecided_powered": [r.gate.metric for r in powered if r.status == INCONCLUSIVE],
-            "description": CATEGORY_WORDS[cat],
-        }
-        by_cat[cat]["status"] = (
-            FAIL
-            if by_cat[cat]["failed"]
-            else PASS
-            if earned and not by_cat[cat]["undecided_powered"]
-            else INCONCLUSIVE
-        )
-    caught = {
-        name: [
-            r.gate.metric
-            for r in results
-            if r.controls.get(name, Judgement(INCONCLUSIVE, None, None, None, None)).status == FAIL
-        ]
-        for name in controls
-    }
-    original_caught = [r.gate.metric for r in results if r.control == FAIL]
-    failed = [r for r in results if r.status == FAIL]
-    counts = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, INCONCLUSIVE)}
-    missing = [c for c in claims if not by_cat[c]["passed_powered"]]
-    undecided = [m for c in claims for m in by_cat[c]["undecided_powered"]]
-    uncaught = [name for name, gates in caught.items() if not gates]
+    required_controls: list[str],
+) -> Outcome:
+    """The verdict rule alone (module docstring): FAIL on any failed gate, PASS only when earned."""
+    failed = tuple(r.gate.metric for r in results if r.status == FAIL)
     if failed:
-        status = FAIL
-        cats = sorted({r.gate.category for r in failed}, key=CATEGORIES.index)
-        headline = f"FAIL: the unlearned model differs from retraining ({', '.join(cats)})"
-        statement = (
-            f"{len(failed)} of {len(results)} gated checks show a gap to the retrained references beyond "
-            f"tolerance, with training randomness included: {', '.join(r.gate.metric for r in failed)}."
+        return Outcome(FAIL, "failed", failed=failed)
+    if attack_errors:
+        return Outcome(INCONCLUSIVE, "attack_errors")
+    missing = tuple(
+        c for c in claims if not any(r.powered and r.status == PASS and r.gate.category == c for r in results)
+    )
+    if missing:
+        return Outcome(INCONCLUSIVE, "unearned", missing=missing)
+    undecided = tuple(
+        r.gate.metric for r in results if r.powered and r.status == INCONCLUSIVE and r.gate.category in claims
+    )
+    if undecided:
+        return Outcome(INCONCLUSIVE, "undecided", undecided=undecided)
+    keeps = tuple(r.gate.metric for r in results if r.blocks_pass)
+    if keeps:
+        return Outcome(INCONCLUSIVE, "keeps_effect", keeps_effect=keeps)
+    uncaught = tuple(name for name in required_controls if not caught_by(results, name))
+    if uncaught:
+        return Outcome(INCONCLUSIVE, "uncaught", uncaught=uncaught)
+    return Outcome(PASS, "earned")
+
+
+def verdict_words(
+    outcome: Outcome,
+    results: list[GateResult],
+    *,
+    claims: tuple[str, ...],
+    controls: list[str],
+    forget_count: int | None,
+) -> tuple[str, str]:
+    """The verdict's headline and statement in words, from the rule's outcome."""
+    by_metric = {r.gate.metric: r for r in results}
+    if outcome.reason == "failed":
+        cats = sorted({by_metric[m].gate.category for m in outcome.failed}, key=CATEGORIES.index)
+        return (
+            f"FAIL: the unlearned model differs from retraining ({', '.join(cats)})",
+            f"{len(outcome.failed)} of {len(results)} gated checks show a gap to the retrained references beyond "
+            f"tolerance, with training randomness included: {', '.join(outcome.failed)}.",
         )
-    elif attack_errors:
-        status = INCONCLUSIVE
-        headline = f"INCONCLUSIVE: attack(s) {', '.join(attack_errors)} did not complete"
-        statement = "No completed check failed, but the battery is incomplete."
-    elif missing:
-        status = INCONCLUSIVE
-        first = missing[0]
+    if outcome.reason == "attack_errors":
+        return (
+            "INCONCLUSIVE: the battery is incomplete",
+            "No completed check failed, but the battery is incomplete.",
+        )
+    if outcome.reason == "unearned":
+        first = outcome.missing[0]
         on = f" on {forget_count} forget samples" if forget_count else ""
         if not any(r.powered for r in results if r.gate.category == first):
             headline = (
@@ -464,56 +542,125 @@ def overall(
             headline = (
                 f"INCONCLUSIVE: {first}: every check that separates the original from retraining is undecided"
             )
-        statement = (
-            "No check failed, but the audit claims " + ", ".join(claims) + " for this request and cannot "
-            "show "
-            + ", ".join(missing)
+        return headline, (
+            "No check failed, but the audit claims "
+            + ", ".join(claims)
+            + " for this request and cannot show "
+            + ", ".join(outcome.missing)
             + ": "
-            + "; ".join(f"{c}: {_why_unearned(c, results)}" for c in missing)
+            + "; ".join(f"{c}: {_why_unearned(c, results)}" for c in outcome.missing)
             + ". A pass in a category needs a gate that catches the original and passes."
         )
-    elif undecided:
-        status = INCONCLUSIVE
-        headline = f"INCONCLUSIVE: powered check(s) undecided ({', '.join(undecided)})"
-        statement = (
+    if outcome.reason == "undecided":
+        return (
+            f"INCONCLUSIVE: powered check(s) undecided ({', '.join(outcome.undecided)})",
             "These checks can catch a model that forgot nothing and can certify one that equals retraining, "
             "yet the unlearned model's interval straddles their tolerance: it may hold part of what the "
-            "original holds. More forget samples or more references would settle it."
+            "original holds. More forget samples or more references would settle it.",
         )
-    elif uncaught:
-        status = INCONCLUSIVE
-        headline = "INCONCLUSIVE: the battery cannot catch the deception control(s) " + ", ".join(uncaught)
-        statement = (
-            "No check failed, but no gate fails " + ", ".join(uncaught) + ", cheap fakes of unlearning built "
-            "from the original; a battery that would pass them cannot license a pass. Add a check that "
-            "catches them (probe or relearn for output-layer and head-only edits, accuracy for over-forgetting)."
+    if outcome.reason == "keeps_effect":
+        shares = ", ".join(
+            f"{m} ({by_metric[m].keeps_original:.0%} of the original's gap)" for m in outcome.keeps_effect
         )
-    else:
-        status = PASS
-        parts = [f"{c} ({', '.join(by_cat[c]['passed_powered'])})" for c in claims]
-        headline = "PASS: equivalent to retraining within the stated tolerances on every powered check"
-        statement = (
-            "Per claim, a check that fails the original passes the unlearned model: "
-            + "; ".join(parts)
-            + f". Every deception control ({', '.join(controls) or 'none'}) is failed by at least one check. "
-            "Equivalence is within the tolerances shown, with training randomness included, against these "
-            "attacks at this sample size; it is empirical evidence, not a proof of unlearning."
+        return (
+            f"INCONCLUSIVE: undecided check(s) keep most of what the original holds ({', '.join(outcome.keeps_effect)})",
+            f"No check failed, but on {shares} the unlearned model sits nearer the original than retraining, "
+            "further than an honest retrain strays by chance, and the interval cannot settle it: the model may hold "
+            "part of what the original holds. A pass needs every such check settled.",
         )
-    power = {
-        "gates_catching_original": original_caught,
-        "gates_without_control": [r.gate.metric for r in results if r.control is None],
-        "powered": [r.gate.metric for r in results if r.powered],
-    }
-    return {
-        "status": status,
+    if outcome.reason == "uncaught":
+        return (
+            "INCONCLUSIVE: the battery cannot catch the deception control(s) " + ", ".join(outcome.uncaught),
+            "No check failed, but no gate fails "
+            + ", ".join(outcome.uncaught)
+            + ", fakes of unlearning built "
+            "from the original or retrains that keep part of the request; a battery that would pass them cannot "
+            "license a pass. Add a check that catches them (probe or relearn for output-layer and head-only "
+            "edits, accuracy for over-forgetting, more forget samples or references for incomplete erasure).",
+        )
+    parts = [
+        f"{c} ({', '.join(r.gate.metric for r in results if r.powered and r.status == PASS and r.gate.category == c)})"
+        for c in claims
+    ]
+    return (
+        "PASS: equivalent to retraining within the stated tolerances on every powered check",
+        "Per claim, a check that fails the original passes the unlearned model: "
+        + "; ".join(parts)
+        + f". Every deception control ({', '.join(controls) or 'none'}) is failed by at least one check. "
+        "Equivalence is within the tolerances shown, with training randomness included, against these "
+        "attacks at this sample size; it is empirical evidence, not a proof of unlearning.",
+    )
+
+
+def overall(
+    results: list[GateResult],
+    *,
+    attack_errors: list[str],
+    forget_kind: str = "class",
+    controls: list[str] | None = None,
+    forget_count: int | None = None,
+    required_controls: list[str] | None = None,
+    sensitivity: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The overall verdict record: the rule's status, its wording, and the per-category and per-control record.
+
+    Args:
+        results: Every gate's judgement.
+        attack_errors: Attacks that did not complete.
+        forget_kind: The request's kind (which claims it makes).
+        controls: Every control scored (deception and incomplete-erasure).
+        forget_count: Records in the forget set.
+        required_controls: The controls the battery must catch for a PASS (default: all of ``controls``).
+        sensitivity: :func:`sensitivity`'s record, when incomplete-erasure controls were scored.
+    """
+    claims = CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy"))
+    controls = controls or []
+    required = controls if required_controls is None else required_controls
+    outcome = verdict_rule(results, claims=claims, attack_errors=attack_errors, required_controls=required)
+    headline, statement = verdict_words(
+        outcome, results, claims=claims, controls=required, forget_count=forget_count
+    )
+    if outcome.reason == "attack_errors":
+        headline = f"INCONCLUSIVE: attack(s) {', '.join(attack_errors)} did not complete"
+    record: dict[str, Any] = {
+        "status": outcome.status,
         "headline": headline,
         "statement": statement,
-        "counts": counts,
-        "power": power,
+        "counts": {s: sum(r.status == s for r in results) for s in (PASS, FAIL, INCONCLUSIVE)},
+        "power": {
+            "gates_catching_original": [r.gate.metric for r in results if r.control == FAIL],
+            "gates_without_control": [r.gate.metric for r in results if r.control is None],
+            "powered": [r.gate.metric for r in results if r.powered],
+            "keeps_original_effect": [r.gate.metric for r in results if r.blocks_pass],
+        },
         "claims": list(claims),
-        "categories": by_cat,
-        "controls": {name: {"caught_by": gates} for name, gates in caught.items()},
+        "categories": {cat: _category_record(cat, results, claims) for cat in CATEGORIES},
+        "controls": {
+            name: {"caught_by": caught_by(results, name), "required": name in required} for name in controls
+        },
     }
+    if sensitivity is not None:
+        record["sensitivity"] = sensitivity
+    return record
+
+
+def _category_record(cat: str, results: list[GateResult], claims: tuple[str, ...]) -> dict[str, Any]:
+    gates = [r for r in results if r.gate.category == cat]
+    powered = [r for r in gates if r.powered]
+    earned = [r for r in powered if r.status == PASS]
+    rec: dict[str, Any] = {
+        "claimed": cat in claims,
+        "gates": [r.gate.metric for r in gates],
+        "powered": [r.gate.metric for r in powered],
+        "passed_powered": [r.gate.metric for r in earned],
+        "failed": [r.gate.metric for r in gates if r.status == FAIL],
+        "undecided_powered": [r.gate.metric for r in powered if r.status == INCONCLUSIVE],
+        "description": CATEGORY_WORDS[cat],
+    }
+    rec["status"] = (
+        FAIL if rec["failed"] else PASS if earned and not rec["undecided_powered"] else INCONCLUSIVE
+    )
+    return rec
 
 
 def _why_unearned(category: str, results: list[GateResult]) -> str:
@@ -550,92 +697,3 @@ def rules_text(alpha: float, family: int, correction: str = "bonferroni") -> tup
             "otherwise inconclusive"
         )
     return pass_rule, fail_rule
-
-
-@dataclass(frozen=True)
-class MeasuredAttack:
-    """What the verdict reads of one attack's run.
-
-    Attributes:
-        name: The attack's registry name.
-        keys: Every metric key it reports, in order.
-        default_gates: Metric key -> the attack's smallest default tolerance.
-        categories: Metric key -> the claim it is evidence for.
-        fail_only: Its metrics can fail a model but never pass one.
-        metrics: Metric key -> the metric's evidence record (``MetricResult.as_dict()``).
-        evidence: Metric key -> role -> :class:`~auditor.judge.inference.GapEvidence`.
-        error: Why the attack did not complete, or None.
-    """
-
-    name: str
-    keys: tuple[str, ...]
-    default_gates: dict[str, float]
-    categories: dict[str, str]
-    fail_only: bool
-    metrics: dict[str, dict[str, Any]]
-    evidence: dict[str, dict[str, GapEvidence]]
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The gates, each one's judgement, and the verdict record."""
-
-    gates: list[Gate]
-    results: list[GateResult]
-    verdict: dict[str, Any]
-
-
-def decide(
-    measured: list[MeasuredAttack],
-    *,
-    rules: list[tuple[str, float]] | None,
-    alpha: float,
-    correction: str,
-    seed_multiplier: float,
-    forget_kind: str,
-    controls: list[str],
-    forget_count: int,
-) -> Decision:
-    """Turn the attacks' measurements into gates, judgements and the verdict.
-
-    The gates are the config's rules, else the attacks' defaults (:func:`resolve_gates`); each
-    default is widened to the retrain noise (:func:`widen_to_noise`), judged two-sided against the
-    references (:func:`judge`), corrected for the family (Bonferroni, or Benjamini-Hochberg with
-    :func:`apply_bh`), and the gates combine into the verdict by :func:`overall`.
-
-    Args:
-        measured: Each attack's run, in the config's order.
-        rules: The config's ``gates.rules`` as (metric glob, tolerance), or None for the defaults.
-        alpha: The family-wise error rate.
-        correction: ``bonferroni`` or ``bh``.
-        seed_multiplier: Retrain standard deviations a default tolerance is widened to.
-        forget_kind: The request's forget kind (which claims it makes).
-        controls: The deception controls that were scored.
-        forget_count: Samples in the forget set.
-    """
-    keys = [k for m in measured for k in m.keys]
-    defaults = {k: v for m in measured for k, v in m.default_gates.items()}
-    categories = {k: v for m in measured for k, v in m.categories.items()}
-    fail_only = {k for m in measured if m.fail_only for k in m.keys}
-    gates = resolve_gates(rules, defaults, keys, categories=categories, fail_only=fail_only)
-    metric_by_key = {k: v for m in measured for k, v in m.metrics.items()}
-    evidence_by_key = {k: v for m in measured for k, v in m.evidence.items()}
-    results = []
-    for gate in gates:
-        metric = metric_by_key.get(gate.metric)
-        gap = (metric or {}).get("gap") or {}
-        note = gap.get("note") or (None if metric else "the attack that reports this metric did not complete")
-        ev = evidence_by_key.get(gate.metric, {})
-        widened = widen_to_noise(gate, ev.get("unlearned"), multiplier=seed_multiplier)
-        results.append(judge(widened, ev, alpha=alpha, family=len(gates), note=note, correction=correction))
-    if correction == "bh":
-        results = apply_bh(results, alpha=alpha)
-    verdict = overall(
-        results,
-        attack_errors=[m.name for m in measured if m.error],
-        forget_kind=forget_kind,
-        controls=controls,
-        forget_count=forget_count,
-    )
-    return Decision(gates, results, verdict)

@@ -119,6 +119,10 @@ def gate_result(gate: Mapping[str, Any], *, correction: str = "bonferroni") -> G
         "power_reason": str(gate.get("power_reason") or ""),
         "mde": _num(gate.get("minimum_detectable_effect")),
         "seed_sd": _num(gate.get("retrain_sd")),
+        "mde_80": _num(gate.get("mde_80")),
+        "mde_80_records": _num(gate.get("mde_80_records")),
+        "keeps_original": _num(gate.get("keeps_original_effect")),
+        "blocks_pass": bool(gate.get("blocks_pass")),
     }
     names = {f.name for f in dataclasses.fields(GateResult)}
     extra = {k: gate[k] for k in names - set(known) - {"evidence"} if k in gate}
@@ -168,16 +172,19 @@ def recompute(evidence: Mapping[str, Any]) -> Recheck:
     forget = (evidence.get("data") or {}).get("forget") or {}
     recorded = evidence.get("verdict") or {}
     controls = [str(c.get("name")) for c in evidence.get("controls") or () if isinstance(c, Mapping)]
+    raw_controls = recorded.get("controls")
+    recorded_controls: Mapping[str, Any] = raw_controls if isinstance(raw_controls, Mapping) else {}
+    required = [n for n in controls if (recorded_controls.get(n) or {}).get("required", True)]
+    sensitivity = recorded.get("sensitivity") if isinstance(recorded.get("sensitivity"), Mapping) else None
     verdict = overall(  # the one call of the verdict rule; the rule itself lives in auditor.judge.verdict
         [gate_result(g, correction=correction) for g in records],
         attack_errors=[str(a.get("name")) for a in evidence.get("attacks") or () if a.get("error")],
         forget_kind=str(forget.get("kind") or "class"),
         controls=controls,
         forget_count=forget.get("count") if isinstance(forget.get("count"), int) else None,
+        required_controls=required,
+        sensitivity=dict(sensitivity) if sensitivity is not None else None,  # measured, not recomputed
     )
-    for key in ("sensitivity",):  # parts of the verdict the gates do not determine are kept
-        if key in recorded and key not in verdict:
-            verdict[key] = recorded[key]
     recorded_status = str(recorded.get("status"))
     if recorded_status != verdict["status"]:
         problems.insert(

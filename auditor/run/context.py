@@ -19,6 +19,7 @@ from torch import nn
 
 from auditor.data.datasets import LoadedData
 from auditor.data.splits import Splits
+from auditor.data.tensors import SplitData, take
 from auditor.judge.stats import Comparison, compare_proportions, compare_scores
 from auditor.seeding import derive_seed, numpy_rng, torch_generator
 from auditor.train.core import ProgressFn, Recipe, predict_logits, train_model
@@ -27,21 +28,10 @@ if TYPE_CHECKING:  # only for annotations: the context sits below the shadows, t
     from auditor.data.triggers import Trigger
     from auditor.run.progress import Progress
     from auditor.train.shadows import ShadowStore
+    from auditor.train.trainer import Trainer
 
 FULL_PASS_BYTES = 256 << 20
 """Largest logits array (samples x classes x 4 bytes) kept per model for :meth:`AuditContext.logits_at`."""
-
-
-@dataclass(frozen=True)
-class SplitData:
-    """The tensors of one split, with the dataset indices they came from."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    indices: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.y.shape[0])
 
 
 def no_progress(done: int, total: int) -> None:
@@ -67,12 +57,6 @@ class MethodRunner(Protocol):
     def run(self, original: nn.Module, inputs: UnlearnInputs) -> nn.Module:
         """Unlearn a copy of ``original`` with ``inputs``."""
         ...
-
-
-def take(data: LoadedData, indices: np.ndarray) -> SplitData:
-    """The samples at ``indices`` as a :class:`SplitData`."""
-    idx = torch.as_tensor(indices, dtype=torch.long)
-    return SplitData(x=data.x[idx], y=data.y[idx], indices=np.asarray(indices))
 
 
 class UnlearnInputs:
@@ -147,6 +131,15 @@ class UnlearnInputs:
         """Unseen third-party data from the same distribution (never trained on)."""
         return self._read("population", self._splits.population)
 
+    def probe_batch(self) -> torch.Tensor:
+        """Inputs on which the audit checks that a returned model behaves like its own state.
+
+        Not a read of the data by the method: :func:`auditor.train.attest.probe_batch` of the splits.
+        """
+        from auditor.train.attest import probe_batch
+
+        return probe_batch(self._data.x, self._splits.forget, self._splits.retain)
+
     def counts(self) -> dict[str, int]:
         """Sizes of the splits (reading sizes is not reading data)."""
         return self._splits.counts()
@@ -203,6 +196,7 @@ class AuditContext:
         controls: Deception controls (:mod:`auditor.run.controls`), name -> model: cheap fakes of
             unlearning that every attack scores like the unlearned model, so the verdict can
             require the battery to fail each of them.
+        trainer: The audit's one trainer (:mod:`auditor.train.trainer`), for :meth:`retrain`.
     """
 
     data: LoadedData
@@ -224,7 +218,7 @@ class AuditContext:
     method: MethodRunner | None = None  # the audited method; None when a checkpoint was audited (Need.METHOD)
     trigger: Trigger | None = None  # under backdoor forgetting (Need.TRIGGER)
     controls: dict[str, nn.Module] = field(default_factory=dict)
-    architecture_differences: tuple[str, ...] = ()  # how the unlearned model departs from the declared one
+    trainer: Trainer | None = None  # the audit's one trainer, for retrains attacks ask for (ctx.retrain)
     # (id(model), flip) -> (model, logits): the model is kept so that its id cannot be reused
     _logits: dict[tuple[int, bool], tuple[nn.Module, torch.Tensor]] = field(default_factory=dict, repr=False)
     _splits: dict[str, SplitData] = field(default_factory=dict, repr=False)
@@ -330,6 +324,15 @@ class AuditContext:
                 "audits a finished model); name unlearner.name, or drop the attack"
             )
         return self.method
+
+    def retrain(self, indices: np.ndarray, *, seed: int, role: str | None) -> nn.Module:
+        """A model trained on ``data[indices]`` with the audit's recipe by the audit's one trainer.
+
+        ``role`` is the cache role (``shadow-retrain``); None keys it as the references are keyed,
+        so a retrain of the retain set with a reference's seed *is* that reference.
+        """
+        trainer = self.trainer if self.trainer is not None else self.shadow_store().trainer
+        return trainer.train(indices, seed, role=role, label=role or "retrain").model
 
     def backdoor_trigger(self) -> Trigger:
         """The planted trigger (attacks that declare ``Need.TRIGGER``, under ``forget.kind: backdoor``)."""

@@ -36,6 +36,7 @@ RUN_ARTIFACTS = (
     "evidence.intoto.json",
     "run-log.json",
     "forget_manifest.txt",
+    "unlearned.pt",
     "signer-test.cert.pem",
     "signer-test-ca.pem",
 )

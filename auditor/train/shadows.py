@@ -14,7 +14,6 @@ trainer with the audit's recipe (DESIGN.md principle 4); only the data differs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,13 +22,12 @@ from torch import nn
 
 from auditor.data.datasets import LoadedData
 from auditor.data.splits import Splits
-from auditor.run.context import take
+from auditor.data.tensors import take
 from auditor.seeding import derive_seed, numpy_rng
-from auditor.train.cache import ModelCache, TrainSpec, cache_key
 from auditor.train.core import ProgressFn, Recipe, predict_logits
-from auditor.train.executors import Executor, LocalExecutor, ModelJob, split_groups, train_group
+from auditor.train.trainer import BATCH_CHUNK, Trainer, TrainRequest
 
-BATCH_CHUNK = 16  # models trained at once; each chunk is cached as soon as it finishes
+__all__ = ["BATCH_CHUNK", "ShadowSet", "ShadowStore", "pair_membership", "shadow_group"]
 
 
 def pair_membership(
@@ -113,17 +111,11 @@ class ShadowSet:
 
 
 class ShadowStore:
-    """Trains (or fetches from the model cache) shadow models for one audit.
+    """Shadow models for one audit, obtained from the one trainer (trained, or read from the cache).
 
     Args:
-        data: The dataset (the pool is all of it).
-        recipe: The target's training recipe.
-        factory: Fresh models of the target's architecture.
-        arch: Architecture name, part of each shadow's cache key.
-        cache: The model cache.
-        device: Where to train.
+        trainer: The audit's trainer (its data, recipe, architecture, cache and executor).
         seed: The audit's root seed.
-        executor: Where training jobs run (default: this process).
         train_size: The audited model's training-set size; shadows train on as many samples when
             half the pool is larger.
         group: Dataset indices that move IN or OUT together (a forgotten class, backdoor canaries);
@@ -133,22 +125,16 @@ class ShadowStore:
     def __init__(
         self,
         *,
-        data: LoadedData,
-        recipe: Recipe,
-        factory: Callable[[], nn.Module],
-        arch: str,
-        cache: ModelCache,
-        device: torch.device,
+        trainer: Trainer,
         seed: int,
-        executor: Executor | None = None,
         train_size: int | None = None,
         group: np.ndarray | None = None,
     ) -> None:
-        self.data, self.recipe, self.factory, self.arch = data, recipe, factory, arch
+        self.trainer = trainer
+        self.data, self.recipe, self.device = trainer.data, trainer.recipe, trainer.device
         self.train_size = train_size
         self.group = None if group is None or len(group) == 0 else np.asarray(group, dtype=np.int64)
-        self.cache, self.device, self.seed = cache, device, seed
-        self.executor = executor or LocalExecutor()
+        self.seed = seed
         self._sets: dict[int, ShadowSet] = {}
 
     def get(self, count: int, *, progress: ProgressFn | None = None) -> ShadowSet:
@@ -158,106 +144,18 @@ class ShadowStore:
         if count in self._sets:
             return self._sets[count]
         membership = pair_membership(len(self.data), count // 2, self.seed, self.train_size, self.group)
-        seeds = [derive_seed(self.seed, f"shadow/{k}") for k in range(count)]
-        specs = [
-            TrainSpec.of(
-                self.data,
-                indices=np.flatnonzero(membership[k]),
-                arch=self.arch,
-                recipe=self.recipe,
-                seed=seeds[k],
-                role="shadow",
-            )
+        requests = [
+            TrainRequest(np.flatnonzero(membership[k]), derive_seed(self.seed, f"shadow/{k}"))
             for k in range(count)
         ]
-        splits = [take(self.data, np.nonzero(membership[k])[0]) for k in range(count)]
-        missing = [k for k in range(count) if not self.cache.has(specs[k])]
-        jobs = [self._job(splits[k], seeds[k]) for k in range(count)]
-        fresh, path = self._train_missing(missing, specs, jobs, progress=progress, count=count)
-        models, keys, trained = [], [], len(fresh)
-        for k in range(count):
-            spec = specs[k]
-            if k in fresh:  # trained just now, already stored
-                models.append(fresh.pop(k).to(self.device).eval())
-                keys.append(cache_key(spec))
-                continue
-
-            def fit(job=jobs[k]) -> nn.Module:  # only for an entry that turned out unreadable
-                return self._model(train_group([job], self.recipe, str(self.device))[0])
-
-            model, key, hit = self.cache.get_or_train(spec, self.factory, fit)
-            models.append(model.to(self.device).eval())
-            keys.append(key)
-            trained += not hit
-            if progress is not None:
-                progress(k + 1, count)
-        result = ShadowSet(tuple(models), membership, tuple(keys), trained, path)
+        got = self.trainer.train_many(
+            requests, role="shadow", label="shadow model", progress=progress or (lambda d, t: None)
+        )
+        trained = sum(t.source == "trained" for t in got)
+        path = self.trainer.last_path if trained else "cache"
+        result = ShadowSet(tuple(t.model for t in got), membership, tuple(t.key for t in got), trained, path)
         self._sets[count] = result
         return result
-
-    def _job(self, split, seed: int) -> ModelJob:
-        """The training job of one shadow: its subset and the seeds derived from its own seed."""
-        return ModelJob(
-            self.arch,
-            tuple(self.data.input_shape),
-            self.data.num_classes,
-            split.x,
-            split.y,
-            derive_seed(seed, "init"),
-            derive_seed(seed, "train"),
-        )
-
-    def _model(self, state: dict[str, torch.Tensor]) -> nn.Module:
-        model = self.factory()
-        model.load_state_dict(state)
-        return model.eval()
-
-    def _train_missing(
-        self,
-        missing: list[int],
-        specs: list[TrainSpec],
-        jobs: list[ModelJob],
-        *,
-        progress: ProgressFn | None,
-        count: int,
-    ) -> tuple[dict[int, nn.Module], str]:
-        """Train the missing shadows through the executor, batched in chunks when the architecture allows.
-
-        Each group is written to the model cache as soon as it is trained, so a run killed during
-        shadow training loses at most the groups in flight: the next run reuses every stored shadow.
-
-        Returns the trained models by index and the path taken (``batched`` or ``sequential`` with
-        the reason, and the executor; ``cache`` when nothing was missing).
-        """
-        if not missing:
-            return {}, "cache"
-        from auditor.train.batched import can_batch, steps_per_epoch
-
-        if len(missing) < 2:
-            batchable, how = False, "sequential (one model to train)"
-        elif not self.recipe.batchable:
-            batchable, how = False, "sequential (a user training function; only the built-in trainer batches)"
-        elif not can_batch(self.factory()):
-            batchable, how = False, "sequential (the architecture has BatchNorm buffers or dropout)"
-        elif len({steps_per_epoch(len(jobs[k].y), self.recipe.batch_size) for k in missing}) != 1:
-            batchable, how = False, "sequential (subsets need different numbers of steps)"
-        else:
-            batchable = True
-            how = f"batched (torch.func vmap over stacked parameters, up to {BATCH_CHUNK} models at a time)"
-        groups = split_groups(missing, batchable=batchable, chunk=BATCH_CHUNK, workers=self.executor.workers)
-        out: dict[int, nn.Module] = {}
-        done = count - len(missing)
-        for gi, states in self.executor.run(
-            [[jobs[k] for k in g] for g in groups], self.recipe, str(self.device)
-        ):
-            for k, state in zip(groups[gi], states):
-                model = self._model(state)
-                self.cache.put(specs[k], model)
-                out[k] = model
-            done += len(groups[gi])
-            if progress is not None:
-                progress(done, count)
-        return out, f"{how}; executor: {self.executor.describe()}"
 
     @torch.no_grad()
     def logits(self, shadows: ShadowSet, indices: np.ndarray, *, flip: bool = False) -> torch.Tensor:

@@ -9,7 +9,7 @@ partially distinguishable methods passed. Now ``Distinguishability.fail_only`` i
 
 Each trial draws, for 200 forget examples, N unlearning-run scores and N retrain scores; the gate's
 evidence is built as the audit builds it (the attack's ``Comparison`` with the mean's bootstrap,
-B = 1,000, through ``auditor.run.pipeline._evidence``: one reference value 0, so no retrain spread), the
+B = 1,000, through ``auditor.run.measure.gap_evidence``: one reference value 0, so no retrain spread), the
 gate is ``distinguishability.epsilon_mean`` with tolerance 0.5, fail-only, judged with m = 9 gates.
 
 ``split_epsilon`` is evaluated for all examples at once by ``split_epsilon_batch`` below, which uses
@@ -33,7 +33,7 @@ from auditor.judge.stats import (
     percentile_interval,
 )
 from auditor.judge.verdict import FAIL, PASS, Gate, judge, widen_to_noise
-from auditor.run.pipeline import _evidence
+from auditor.run.measure import gap_evidence as _evidence
 
 DELTA, ALPHA_EPS, ALPHA, FAMILY, TOL, EXAMPLES = 1e-5, 0.05, 0.05, 9, 0.5, 200
 GATE = Gate("distinguishability.epsilon_mean", TOL, "default", "privacy", fail_only=True, floor=TOL)
