@@ -131,10 +131,26 @@ def _model(evidence: Mapping[str, Any]) -> tuple[Fact, ...]:
         Fact("Original sha256", str((models.get("original") or {}).get("sha256")), mono=True),
         Fact("Unlearned sha256", str(unlearned.get("sha256")), mono=True),
     ]
+    name, digest = unlearned_file(evidence)
+    if name:
+        facts.append(Fact(f"{name} (file) sha256", str(digest), mono=True))
+    return tuple(facts)
+
+
+def unlearned_file(evidence: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The saved unlearned model's file name and sha256, when the run wrote one.
+
+    Records hold it as ``models.unlearned.file`` (a name) with ``file_sha256``, or as one mapping
+    ``{"name", "sha256"}``; both read the same.
+    """
+    unlearned = (evidence.get("models") or {}).get("unlearned") or {}
     file = unlearned.get("file")
     if isinstance(file, Mapping) and file.get("name"):
-        facts.append(Fact(f"{file['name']} (file) sha256", str(file.get("sha256")), mono=True))
-    return tuple(facts)
+        return str(file["name"]), str(file.get("sha256")) if file.get("sha256") else None
+    if isinstance(file, str) and file:
+        digest = unlearned.get("file_sha256")
+        return file, str(digest) if digest else None
+    return None, None
 
 
 def false_fail(evidence: Mapping[str, Any]) -> str:
@@ -206,11 +222,10 @@ def _utc(text: Any) -> str:
 
 def verify_command(evidence: Mapping[str, Any]) -> str:
     """The command a reviewer runs on the report folder."""
-    unlearned = (evidence.get("models") or {}).get("unlearned") or {}
-    file = unlearned.get("file")
+    name, _ = unlearned_file(evidence)
     command = "unlearn-audit verify report.pdf --trust-root YOUR-CA.pem"
-    if isinstance(file, Mapping) and file.get("name"):
-        command += f" --model {file['name']}"
+    if name:
+        command += f" --model {name}"
     elif (evidence.get("method") or {}).get("source") == "checkpoint":
         command += " --model YOUR-UNLEARNED-CHECKPOINT.pt"
     return command
@@ -246,4 +261,4 @@ def page_one(
     )
 
 
-__all__ = ["NULL_STUDIES", "Fact", "PageOne", "false_fail", "page_one", "verify_command"]
+__all__ = ["NULL_STUDIES", "Fact", "PageOne", "false_fail", "page_one", "unlearned_file", "verify_command"]

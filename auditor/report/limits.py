@@ -26,6 +26,7 @@ KNOWN_ATTACKS: dict[str, str] = {
     "accuracy": "accuracy",
     "threshold": "loss/entropy threshold MIA",
     "lira": "LiRA",
+    "records": "per-record exposure test",
     "rmia": "RMIA",
     "shadow_mia": "shadow-model MIA",
     "ulira": "U-LiRA",
