@@ -47,7 +47,7 @@ demo: install
 	  echo "== unlearn-audit run examples/$$example.yaml"; \
 	  $(BIN)/unlearn-audit run examples/$$example.yaml; code=$$?; \
 	  if [ $$code -gt 1 ]; then exit $$code; fi; \
-	  echo "(exit code $$code is the verdict; try --set unlearner.name=retrain --set 'unlearner.params={}')"; \
+	  echo "(exit code $$code is the verdict; try --set unlearner.name=retrain --out runs/$$example-retrain)"; \
 	done
 
 # The static checks (lint, formatting, types) run first, so CI fails on them before the tests.

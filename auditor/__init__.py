@@ -1,8 +1,9 @@
 """unlearn-audit: privacy auditing and certification for machine unlearning.
 
 The engine's subpackages follow the audit's stages: ``config`` (read and check the YAML),
-``data`` (datasets, splits, triggers), ``train`` (recipes, architectures, the model cache,
-shadows), ``run`` (preflight, the context plugins see, the pipeline, the Python API), ``judge``
+``data`` (datasets, splits, triggers), ``train`` (the one trainer, architectures, the model cache,
+shadows), ``plugin`` (the contract attacks and methods implement), ``run`` (the pipeline's steps
+and the Python API), ``judge``
 (statistics and the verdict), ``evidence`` (signing and verification), ``report`` (HTML/PDF and
 machine outputs) and ``cli``. Attacks and unlearning methods are plugins in the top-level
 ``attacks`` and ``unlearners`` packages, registered by name; ``auditor.testing`` is the
@@ -21,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 from auditor.version import __version__
 
 if TYPE_CHECKING:
-    from attacks.base import Attack, Measurement, Need
     from attacks.membership import MembershipAttack, MembershipScores
     from auditor.config import AuditConfig, load_config, parse_config
+    from auditor.plugin.attack import Attack, Need
+    from auditor.plugin.context import AuditContext, UnlearnInputs
+    from auditor.plugin.results import Measurement
+    from auditor.plugin.unlearner import ForgetRequest, Unlearner
     from auditor.run.api import audit, build_config
-    from auditor.run.context import AuditContext, UnlearnInputs
     from auditor.run.pipeline import run_audit
-    from unlearners.base import ForgetRequest, Unlearner
 
 # name -> the module that defines it
 _EXPORTS = {
@@ -37,15 +39,15 @@ _EXPORTS = {
     "AuditConfig": "auditor.config",
     "load_config": "auditor.config",
     "parse_config": "auditor.config",
-    "AuditContext": "auditor.run.context",
-    "UnlearnInputs": "auditor.run.context",
-    "Attack": "attacks.base",
-    "Measurement": "attacks.base",
-    "Need": "attacks.base",
+    "AuditContext": "auditor.plugin.context",
+    "UnlearnInputs": "auditor.plugin.context",
+    "Attack": "auditor.plugin.attack",
+    "Measurement": "auditor.plugin.results",
+    "Need": "auditor.plugin.attack",
     "MembershipAttack": "attacks.membership",
     "MembershipScores": "attacks.membership",
-    "Unlearner": "unlearners.base",
-    "ForgetRequest": "unlearners.base",
+    "Unlearner": "auditor.plugin.unlearner",
+    "ForgetRequest": "auditor.plugin.unlearner",
 }
 
 __all__ = [

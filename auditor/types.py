@@ -19,5 +19,19 @@ Role: TypeAlias = Literal["unlearned", "reference", "original"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 
+CONTROL_PREFIX = "control:"
+"""Every control (deception or incomplete erasure) is scored under the role ``control:<name>``."""
+
+
+def control_role(name: str) -> str:
+    """The role under which control ``name`` is scored (``control:head_bias``)."""
+    return CONTROL_PREFIX + name
+
+
+def control_name(role: str) -> str | None:
+    """The control a role belongs to, or None for the unlearned, reference and original roles."""
+    return role[len(CONTROL_PREFIX) :] if role.startswith(CONTROL_PREFIX) else None
+
+
 OptimizerName: TypeAlias = Literal["sgd", "adam", "adamw"]
 """The optimisers :func:`auditor.train.core.make_optimizer` builds (the recipe's and the methods' own)."""

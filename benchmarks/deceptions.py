@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], dest="sets")
     ap.add_argument("--cache", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--only", nargs="+", help="run only the deceptions whose label contains one of these")
     a = ap.parse_args()
     import yaml
 
@@ -89,6 +90,8 @@ def main() -> None:
                 if random_kind and short in CLASS_ONLY:
                     continue
                 label = short if params == "{}" else f"{short} {params}"
+                if a.only and not any(o in label for o in a.only):
+                    continue
                 out = Path(tmp) / f"{seed}-{len(rows)}"
                 args = [str(EXE), "run", a.config, "--out", str(out), "--no-sign", "-q"]
                 for s in [

@@ -10,7 +10,7 @@ import torch
 from auditor.config import DataConfig, ForgetConfig
 from auditor.data.datasets import load_digits
 from auditor.data.splits import make_splits
-from auditor.run.context import AuditContext, UnlearnInputs, take
+from auditor.plugin.context import AuditContext, UnlearnInputs, take
 from auditor.train.architectures import init_model, model_factory
 from auditor.train.core import Recipe, predict_logits, train_model
 

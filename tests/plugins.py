@@ -92,3 +92,29 @@ def small_table(n: int = 300):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, n)
     return rng.normal(size=(n, 5)).astype("float32") + y[:, None], y
+
+
+def customer_table(*, integer_ids: bool = False, declare: str | None = None, repeat_id: bool = False):
+    """A team's table: scikit-learn's digits as 64 features per customer, each row with a customer ID.
+
+    ``declare``: ``masks`` (train_mask, test_mask, population_mask by row position mod 4), ``names``
+    (the same as one split name per row), ``train_only`` (train_mask alone) or None (no split).
+    """
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = ((bunch.data / 16.0 - 0.3) / 0.4).astype(np.float32)
+    numbers = np.random.default_rng(7).permutation(90_000)[: len(x)] + 10_000
+    ids = numbers.tolist() if integer_ids else [f"CUST-{v}" for v in numbers]
+    if repeat_id:
+        ids[5] = ids[4]
+    out = {"x": x, "y": bunch.target.astype(np.int64), "ids": ids}
+    part = np.arange(len(x)) % 4
+    if declare == "masks":
+        out.update(train_mask=part < 2, test_mask=part == 2, population_mask=part == 3)
+    elif declare == "names":
+        out["split"] = np.asarray(["train", "train", "test", "population"])[part]
+    elif declare == "train_only":
+        out["train_mask"] = part < 2
+    return out

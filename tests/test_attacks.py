@@ -16,7 +16,7 @@ from attacks.signals import entropy, logit_confidence, loss, modified_entropy, p
 from auditor.config import DataConfig, ForgetConfig
 from auditor.data.datasets import make_loaded
 from auditor.data.splits import make_splits
-from auditor.run.context import AuditContext, MissingCapabilityError, take
+from auditor.plugin.context import AuditContext, MissingCapabilityError, take
 from auditor.train.architectures import init_model, model_factory
 from auditor.train.core import train_model
 from tests.helpers import RECIPE, context, models, trained

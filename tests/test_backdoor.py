@@ -84,7 +84,7 @@ def test_backdoor_config_errors(write_config):
 def test_decoys_carry_the_trigger_and_serve_as_non_members(tmp_path):
     """Statistics review M4.3: membership non-members of a backdoor audit carry the trigger and the target
     label like the canaries, were never trained on, and leave the clean population."""
-    from auditor.run.context import AuditContext
+    from auditor.plugin.context import AuditContext
     from auditor.run.preflight import preflight
     from auditor.train.shadows import shadow_group
 

@@ -102,9 +102,42 @@ def test_init_writes_a_valid_config(tmp_path):
     assert again.exit_code != 0 and "--force" in again.output
 
 
-def test_plugin_params_are_checked_even_when_other_sections_fail(write_config):
-    found = problems(write_config({"seed": -1, "unlearner": {"name": "finetune", "params": {"lr": "fast"}}}))
-    assert {"seed", "unlearner.params.lr"} <= set(found)
+def test_the_files_own_problems_come_first_and_the_plugins_params_once_they_are_fixed(write_config):
+    """Two tiers: the schema's problems alone (no plugin imported), then the plugins' parameters."""
+    config = {"seed": -1, "unlearner": {"name": "finetune", "params": {"lr": "fast"}}}
+    assert set(problems(write_config(config))) == {"seed"}
+    config["seed"] = 0
+    assert set(problems(write_config(config))) == {"unlearner.params.lr"}
+
+
+def test_a_config_error_in_the_file_imports_neither_torch_nor_a_plugin(write_config):
+    """A misspelt key, a wrong type or an unknown method name is found before torch is imported (fast)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    path = write_config(
+        "data:\n  datset: digits\nmodel: {arch: mlp}\nunlearner: {name: finetun, params: {epochs: 3}}\n"
+        "attacks: [{name: lira, params: {shadows: 16}}]\ngates: {controls: [head_bias]}\n"
+    )
+    code = (
+        "import sys\n"
+        "from auditor.config import load_config\n"
+        "from auditor.errors import ConfigError\n"
+        f"try:\n    load_config({str(path)!r})\nexcept ConfigError as exc:\n    print(sorted(p.path for p in exc.problems))\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'attacks', 'unlearners') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    found, imported = done.stdout.strip().splitlines()
+    assert found == "['data.datset', 'unlearner.name']", done.stderr
+    assert imported == "[]"
+
+
+def test_engine_names_are_checked_once_the_schema_passes(write_config):
+    found = problems(write_config({"model": {"arch": "mpl"}, "gates": {"controls": ["head_bias", "nope"]}}))
+    assert "Did you mean 'mlp'" in found["model.arch"].message
+    assert "nope" in found["gates.controls"].message
 
 
 def test_a_fail_only_check_that_could_never_fail_is_refused(write_config):
@@ -299,12 +332,10 @@ def test_the_schema_alone_takes_plugin_names_as_plain_strings():
     assert AuditConfig.model_validate(data).unlearner.name == "nope"  # the schema knows no registry
     with pytest.raises(ConfigError) as info:
         parse_config(data)
-    assert {p.path for p in info.value.problems} == {
-        "model.arch",
-        "unlearner.name",
-        "attacks.0.name",
-        "gates.controls",
-    }
+    assert {p.path for p in info.value.problems} == {"unlearner.name", "attacks.0.name"}  # the schema's pass
+    with pytest.raises(ConfigError) as info:
+        parse_config({**data, "unlearner": {"name": "noop"}, "attacks": [{"name": "accuracy"}]})
+    assert {p.path for p in info.value.problems} == {"model.arch", "gates.controls"}  # the engine's lists
 
 
 def test_the_config_digest_is_the_sha256_of_its_canonical_json():

@@ -8,9 +8,10 @@ import torch
 
 from attacks.checks.probe import penultimate_features
 from auditor.judge.stats import exposure_outcomes
-from auditor.run.controls import CONTROLS, applicable, build_controls
+from auditor.run.controls import build_controls
 from auditor.train.architectures import architecture_differences
 from tests.helpers import accuracy, digits_setup, inputs, models
+from unlearners.deceptive import CONTROLS, applicable
 
 
 def _controls(original, names, kind: str = "class"):

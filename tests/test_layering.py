@@ -1,5 +1,5 @@
-"""The import graph keeps its layers: the config schema knows no plugin, the engine's domain modules
-read no config, and no import cycle comes back.
+"""The import graph keeps its layers: every import points down the table :data:`LAYERS`, the config
+schema knows no plugin, the engine's domain modules read no config, and no import cycle comes back.
 
 The graph is read from the source with ``ast``: every ``import`` and ``from ... import`` statement
 of ``auditor/``, ``attacks/`` and ``unlearners/``, at module level *and* inside functions (a
@@ -21,6 +21,35 @@ from tests.helpers import REPO
 
 PACKAGES = ("auditor", "attacks", "unlearners")
 
+# The engine's layers, bottom first. A module may import its own layer and any layer below it, never one
+# above (module-level and function-level imports alike; ``if TYPE_CHECKING:`` imports never run). A
+# module belongs to the layer of the longest prefix that names it.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "foundation",
+        (
+            "auditor.errors",
+            "auditor.files",
+            "auditor.types",
+            "auditor.seeding",
+            "auditor.canonical",
+            "auditor.version",
+            "auditor.registry",
+        ),
+    ),
+    ("data", ("auditor.data",)),
+    ("config schema", ("auditor.config.schema", "auditor.config.load")),
+    ("training", ("auditor.train",)),
+    ("statistics and verdict", ("auditor.judge",)),
+    ("plugin contract", ("auditor.plugin",)),
+    ("plugins", ("attacks", "unlearners")),
+    ("config checks", ("auditor.config.checks", "auditor.config")),
+    ("evidence", ("auditor.evidence",)),
+    ("report", ("auditor.report",)),
+    ("run", ("auditor.run",)),
+    ("interfaces", ("auditor.cli", "auditor.testing", "auditor.__main__", "auditor")),
+)
+
 
 # The nine-module cycle of the design review (section 2.1) that splitting config.py removed.
 REMOVED_CYCLE = {
@@ -29,7 +58,7 @@ REMOVED_CYCLE = {
     "unlearners",
     "unlearners.base",
     "auditor.config",
-    "auditor.run.context",
+    "auditor.plugin.context",
     "auditor.data.splits",
     "auditor.train.core",
     "auditor.data.triggers",
@@ -147,15 +176,40 @@ def _in(module: str, prefixes: tuple[str, ...]) -> bool:
 def test_the_graph_is_read():
     graph = _edges(function_level=True)
     assert "auditor.config.schema" in graph and "attacks.base" in graph and "unlearners.base" in graph
-    assert "auditor.run.context" in graph["attacks.base"]  # a module-level import
+    assert "auditor.plugin.attack" in graph["attacks.base"]  # a module-level import
     assert "attacks" in graph["auditor.config.checks"]  # a function-level one
+
+
+def _layer(module: str) -> int:
+    """The index in :data:`LAYERS` of the longest prefix naming ``module``."""
+    best, length = -1, -1
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if _in(module, (p,)) and len(p) > length:
+                best, length = i, len(p)
+    return best
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in _graph() if _layer(m) < 0] == []
+
+
+def test_every_import_points_down_the_layers():
+    upward = [
+        f"{module} ({LAYERS[_layer(module)][0]}) imports {target} ({LAYERS[_layer(target)][0]})"
+        + (" inside a function" if nested else "")
+        for module, edges in sorted(_graph().items())
+        for target, nested in sorted(edges)
+        if _layer(target) > _layer(module)
+    ]
+    assert upward == []
 
 
 def test_the_schema_and_the_loader_know_no_plugin_and_no_engine():
     forbidden = (
         "attacks",
         "unlearners",
-        "auditor.run.context",
+        "auditor.plugin",
         "auditor.run.pipeline",
         "auditor.config.checks",
     )
@@ -199,7 +253,7 @@ def test_no_import_cycle_even_with_function_level_imports():
 def test_importing_the_config_imports_no_torch_and_no_plugin():
     code = (
         "import sys, auditor.config; "
-        "bad = sorted(m for m in ('torch', 'attacks', 'unlearners', 'auditor.run.context') if m in sys.modules); "
+        "bad = sorted(m for m in ('torch', 'attacks', 'unlearners', 'auditor.plugin.context') if m in sys.modules); "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

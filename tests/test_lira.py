@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from attacks.membership.lira import Lira, LiraParams, gaussian_fit, lira_scores, nanmedian_first_axis
-from auditor.run.context import AuditContext, take
+from auditor.plugin.context import AuditContext, take
 from auditor.train.architectures import init_model
 from auditor.train.cache import ModelCache
 from auditor.train.core import train_model

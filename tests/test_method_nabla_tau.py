@@ -12,7 +12,7 @@ import torch
 from auditor.config import DataConfig, ForgetConfig, parse_config
 from auditor.data.splits import make_splits
 from auditor.errors import ConfigError
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.run.preflight import preflight
 from tests.helpers import RECIPE, digits_setup, models, tiny_config
 from tests.unlearners.cases import run

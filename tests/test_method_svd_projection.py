@@ -14,7 +14,7 @@ from auditor.config import DataConfig, ForgetConfig
 from auditor.data.datasets import LoadedData
 from auditor.data.splits import make_splits
 from auditor.errors import AuditFailedError
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.architectures import model_factory, state_digest
 from auditor.train.core import Recipe
 from tests.helpers import inputs, models

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from auditor.config import DataConfig, ForgetConfig
 from auditor.data.splits import make_splits
-from auditor.run.context import UnlearnInputs, take
+from auditor.plugin.context import UnlearnInputs, take
 from auditor.train.core import predict_logits
 from tests.helpers import RECIPE, digits_setup, inputs, models, trained
 from unlearners import UNLEARNERS

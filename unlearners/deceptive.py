@@ -25,13 +25,14 @@ directly (``unlearner.name: unlearners.deceptive:HeadBiasSuppress``) to see the 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.core import batches, predict_logits, to_device
 from auditor.train.steps import accuracy, optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner
@@ -347,3 +348,35 @@ class ForgetFeatures(Unlearner[FeatureMoveParams]):
             for c in inputs.forget_classes:
                 others = torch.cat([logits[:, :c], logits[:, c + 1 :]], dim=1).max(dim=1).values
                 head.bias[c] -= max(float((logits[:, c] - others).max()) + 0.5, 0.0)
+
+
+# The deception controls an audit builds, by name; the order is the order of the report
+# (auditor.run.controls builds them; the config checks read the names).
+CONTROLS: dict[str, type[Unlearner[Any]]] = {
+    "head_bias": HeadBiasSuppress,
+    "head_rows": HeadRowsZero,
+    "head_retrain": HeadRetrain,
+    "head_finetune": HeadFinetune,
+    "over_forget": OverForget,
+    "label_noise": LabelNoise,
+    "forget_features": ForgetFeatures,
+}
+
+DESCRIPTIONS = {
+    "head_bias": "forgotten classes' output bias lowered until they stop winning; features untouched",
+    "head_rows": "forgotten classes' head rows zeroed, their bias set below every other logit",
+    "head_retrain": "last layer re-initialised and retrained on the retain set, body frozen (EU-1)",
+    "head_finetune": "last layer fine-tuned on the retain set, body frozen (CF-1)",
+    "over_forget": "gradient ascent on the forget set far past retraining's forget accuracy (Streisand effect)",
+    "label_noise": "fine-tuned on the forget set with random wrong labels, no repair",
+    "forget_features": (
+        "only the forget samples' top-layer features moved to their runner-up class, retain outputs "
+        "distilled to the original's, the class's bias lowered; new images of the class keep its features"
+    ),
+}
+
+
+def applicable(forget_kind: str, names: list[str] | None = None) -> list[str]:
+    """The controls that apply to a forget kind (``names`` restricts them; None: all of them)."""
+    chosen = list(CONTROLS) if names is None else names
+    return [n for n in chosen if forget_kind in CONTROLS[n].supports]

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.judge.stats import auc
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.core import batches, make_optimizer, to_device
 from auditor.train.steps import optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner

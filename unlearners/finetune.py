@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from torch import nn
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.core import Recipe
 from auditor.types import OptimizerName
 from unlearners.base import Params, Unlearner

@@ -6,7 +6,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.run.context import SplitData, UnlearnInputs
+from auditor.plugin.context import SplitData, UnlearnInputs
 from auditor.train.core import batches, make_optimizer, to_device
 from auditor.train.steps import accuracy, optimizer_step
 from unlearners.base import Params, Unlearner

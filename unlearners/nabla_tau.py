@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.errors import ConfigError, Problem
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.core import batches, predict_logits, to_device
 from auditor.train.steps import ceil_div, optimizer_step, wrong_labels
 from unlearners.base import ForgetRequest, Params, Unlearner

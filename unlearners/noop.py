@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from unlearners.base import Params, Unlearner
 
 

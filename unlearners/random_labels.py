@@ -7,7 +7,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from auditor.run.context import SplitData, UnlearnInputs
+from auditor.plugin.context import SplitData, UnlearnInputs
 from auditor.train.core import Recipe
 from auditor.train.steps import wrong_labels
 from unlearners.base import Params, Unlearner

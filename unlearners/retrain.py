@@ -7,7 +7,7 @@ from dataclasses import replace
 from pydantic import Field
 from torch import nn
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from unlearners.base import Params, Unlearner
 
 

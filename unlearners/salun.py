@@ -9,7 +9,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.run.context import SplitData, UnlearnInputs
+from auditor.plugin.context import SplitData, UnlearnInputs
 from auditor.train.core import augment_batch, batches, make_optimizer, to_device
 from auditor.train.steps import ceil_div, optimizer_step, wrong_labels
 from unlearners.base import Params, Unlearner

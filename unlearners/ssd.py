@@ -7,7 +7,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.run.context import SplitData, UnlearnInputs, no_progress
+from auditor.plugin.context import SplitData, UnlearnInputs, no_progress
 from auditor.train.core import ProgressFn, batches, to_device
 from auditor.train.steps import ceil_div
 from unlearners.base import Params, Unlearner

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from auditor.errors import AuditFailedError
-from auditor.run.context import SplitData, UnlearnInputs
+from auditor.plugin.context import SplitData, UnlearnInputs
 from auditor.train.core import to_device
 from auditor.train.steps import accuracy, first_per_class
 from unlearners.base import Params, Unlearner

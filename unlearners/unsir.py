@@ -7,7 +7,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.train.core import batches, make_optimizer, to_device
 from auditor.train.steps import ceil_div, first_per_class, optimizer_step
 from unlearners.base import Params, Unlearner

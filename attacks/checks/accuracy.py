@@ -7,7 +7,7 @@ import numpy as np
 from attacks.base import Attack, Measurement, MetricResult, Params, Table
 from attacks.signals import correct
 from auditor.judge.stats import forget_set_comparison
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 
 
 class AccuracyParams(Params):

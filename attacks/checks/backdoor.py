@@ -12,7 +12,7 @@ from scipy import stats as sps
 from torch.nn import functional as F
 
 from attacks.base import Attack, Measurement, MetricResult, Need, Params
-from auditor.run.context import AuditContext, SplitData, take
+from auditor.plugin.context import AuditContext, SplitData, take
 from auditor.train.core import make_optimizer, predict_logits
 
 

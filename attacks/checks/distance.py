@@ -9,7 +9,7 @@ from pydantic import Field
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import probabilities
 from auditor.judge.stats import Comparison, Estimate, forget_set_comparison
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 from auditor.train.core import predict_logits
 
 

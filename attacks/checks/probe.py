@@ -16,7 +16,7 @@ from auditor.judge.stats import (
     forget_set_comparison,
     percentile_interval,
 )
-from auditor.run.context import AuditContext, Comparer, take
+from auditor.plugin.context import AuditContext, Comparer, take
 
 
 class ProbeParams(Params):

@@ -15,7 +15,7 @@ from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.figures import ROLE_LABELS, curve_figure
 from auditor.judge.inference import GapEvidence, evidence_from_replicates
 from auditor.judge.stats import Comparison, Estimate, bootstrap_indices, percentile_interval
-from auditor.run.context import AuditContext, SplitData, take
+from auditor.plugin.context import AuditContext, SplitData, take
 from auditor.train.core import make_optimizer, predict_logits
 
 

@@ -18,7 +18,7 @@ from auditor.judge.stats import (
     epsilon_from_counts,
     percentile_interval,
 )
-from auditor.run.context import AuditContext, SplitData, take
+from auditor.plugin.context import AuditContext, SplitData, take
 from auditor.seeding import derive_seed
 from auditor.train.core import predict_logits
 

@@ -26,7 +26,7 @@ from auditor.judge.stats import (
     bootstrap_indices,
     percentile_interval,
 )
-from auditor.run.context import AuditContext, MethodRunner, SplitData, take
+from auditor.plugin.context import AuditContext, MethodRunner, SplitData, take
 from auditor.seeding import derive_seed
 from auditor.train.core import predict_logits
 

@@ -52,7 +52,7 @@ from attacks.base import Attack, Figure, Measurement, MetricResult, P
 from attacks.figures import roc_figure
 from auditor.data.splits import Splits
 from auditor.judge.stats import auc_rows, balanced_accuracy_rows, min_negatives, tpr_at_fpr_rows
-from auditor.run.context import AuditContext, Comparer, SplitData
+from auditor.plugin.context import AuditContext, Comparer, SplitData
 
 if TYPE_CHECKING:
     from auditor.train.shadows import ShadowSet
@@ -106,7 +106,7 @@ class MembershipScores:
 
     Attributes:
         pairs: Role -> one (member scores, non-member scores) pair per model; higher means member.
-            Roles are those of :meth:`auditor.run.context.AuditContext.models`, or a subset of them.
+            Roles are those of :meth:`auditor.plugin.context.AuditContext.models`, or a subset of them.
         details: What the evidence records about the run (sample counts, calibration, shadows).
         roc_title: Caption of the ROC figure of the first block; None draws none.
         figures: Further figures, after the ROC (e.g. the score distributions).

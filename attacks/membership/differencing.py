@@ -21,7 +21,7 @@ from attacks.membership.base import (
     train_shadows,
 )
 from attacks.signals import probabilities
-from auditor.run.context import AuditContext, take
+from auditor.plugin.context import AuditContext, take
 from auditor.seeding import derive_seed
 from auditor.train.core import predict_logits
 

@@ -21,7 +21,7 @@ from attacks.membership.base import (
 )
 from attacks.signals import logit_confidence, loss
 from auditor.judge.stats import auc, exposure_outcomes, forget_set_comparison, tpr_at_fpr
-from auditor.run.context import AuditContext, Comparer
+from auditor.plugin.context import AuditContext, Comparer
 
 _MIN_SIGMA = 1e-6
 

@@ -41,7 +41,7 @@ from scipy import stats as sps
 from attacks.base import Attack, Measurement, MetricResult, Params
 from attacks.signals import logit_confidence
 from auditor.judge.stats import Comparison, Estimate, forget_set_comparison
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 
 TOP_ROWS = 20
 """Rows of the most exposed records shown in the report's table (every row is in the evidence)."""

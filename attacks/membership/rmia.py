@@ -18,7 +18,7 @@ from attacks.membership.base import (
 )
 from attacks.signals import true_class_prob
 from auditor.judge.stats import auc_rows
-from auditor.run.context import AuditContext, take
+from auditor.plugin.context import AuditContext, take
 from auditor.train.core import predict_logits
 
 

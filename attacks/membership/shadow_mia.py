@@ -17,7 +17,7 @@ from attacks.membership.base import (
     train_shadows,
 )
 from attacks.signals import loss, probabilities
-from auditor.run.context import AuditContext, take
+from auditor.plugin.context import AuditContext, take
 from auditor.train.core import predict_logits
 
 

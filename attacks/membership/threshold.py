@@ -14,7 +14,7 @@ from attacks import signals
 from attacks.base import Figure, Params
 from attacks.figures import ROLE_ORDER, histogram_figure
 from attacks.membership.base import MembershipAttack, MembershipScores, Pairs
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 
 Signal = Literal["loss", "entropy", "mentropy", "confidence"]
 

@@ -29,6 +29,35 @@ def _parse_set(values: tuple[str, ...]) -> dict[str, Any]:
     return parse_overrides(values)
 
 
+def _load(config: Path, sets: tuple[str, ...]) -> Any:
+    """The validated config, ``--set`` applied; a note on stderr for each key a switched choice dropped."""
+    from auditor.config import load_config
+
+    notes: list[str] = []
+    cfg = load_config(config, overrides=_parse_set(sets), notes=notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    return cfg
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as printed: normalised, and relative to the working folder when it lies below it."""
+    import os
+
+    full = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(full)
+    except ValueError:  # another drive (Windows)
+        return full
+    return full if relative.startswith("..") else relative
+
+
+class UsageProblem(click.ClickException):
+    """A usage error that is not a parsing error (an existing file, a missing choice): exit code 2."""
+
+    exit_code = 2
+
+
 def _output_error(exc: OSError) -> Any:
     """An :class:`~auditor.errors.OutputError` (exit 3) in one line naming the file.
 
@@ -99,7 +128,7 @@ def cli() -> None:
     help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
 )
 @click.option("--no-sign", is_flag=True, help="Leave the report unsigned (the report says so).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def run(
     config: Path,
     out: Path | None,
@@ -110,10 +139,12 @@ def run(
     no_sign: bool,
     quiet: bool,
 ) -> None:
-    """Run the audit in CONFIG and write report.html, report.pdf and evidence.json."""
-    from auditor.config import load_config
+    """Run the audit in CONFIG and write report.html, report.pdf and evidence.json.
 
-    cfg = load_config(config, overrides=_parse_set(sets))
+    Progress goes to stderr: bars on a terminal, timestamped lines otherwise (a CI log); -q and
+    --json turn it off.
+    """
+    cfg = _load(config, sets)
     from auditor.errors import AuditError
     from auditor.run.pipeline import run_audit
     from auditor.run.progress import Progress
@@ -184,7 +215,7 @@ def _echo_outcome(outcome: Any, *, as_json: bool) -> None:
             click.echo(line)
         for name in ("report.html", "report.pdf", "evidence.json", "evidence.intoto.json", "run-log.json"):
             if name in outcome.files:
-                click.echo(f"{name}: {outcome.files[name]}")
+                click.echo(f"{name}: {shown_path(outcome.files[name])}")
         click.echo(f"total {outcome.timings['total_s']:.1f} s")
 
 
@@ -288,7 +319,7 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...], redacted:
     for fmt in wanted:
         name, render = renderers[fmt]
         write_public(folder / name, render())
-        click.echo(f"{name}: {folder / name}")
+        click.echo(f"{name}: {shown_path(folder / name)}")
     click.echo(f"verdict, recomputed from the gates: {check.status.upper()} (UNSIGNED copy)")
     for problem in check.problems:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
@@ -507,11 +538,16 @@ def config() -> None:
     default=False,
     help="Also load the dataset and check the forget request, checkpoints and output folder.",
 )
-def config_validate(file: Path, data: bool) -> None:
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, as for run (repeatable).",
+)
+def config_validate(file: Path, data: bool, sets: tuple[str, ...]) -> None:
     """Check FILE and list every problem at once (exit 2 if any)."""
-    from auditor.config import load_config
-
-    cfg = load_config(file)
+    cfg = _load(file, sets)
     if data:
         from auditor.run.preflight import preflight
 
@@ -519,9 +555,10 @@ def config_validate(file: Path, data: bool) -> None:
         counts = prep.splits.counts()
         click.echo(
             f"data: {prep.data.name}, {len(prep.data)} samples; forget {counts['forget']}, "
-            f"retain {counts['retain']}, test {counts['test']}, population {counts['population']}"
+            f"retain {counts['retain']}, test {counts['test']}, population {counts['population']} "
+            f"(split: {prep.splits.source})"
         )
-    click.echo(f"{file}: valid (config sha256 {cfg.digest()[:16]}...)")
+    click.echo(f"{shown_path(file)}: valid (config sha256 {cfg.digest()[:16]}...)")
 
 
 @config.command("schema")
@@ -546,9 +583,9 @@ def init(path: Path, force: bool) -> None:
     from auditor.cli.init_template import STARTER
 
     if path.exists() and not force:
-        raise click.ClickException(f"{path} exists; pass --force to overwrite it")
+        raise UsageProblem(f"{shown_path(path)} exists; pass --force to overwrite it")
     path.write_text(STARTER, encoding="utf-8")
-    click.echo(f"wrote {path}; run it with: unlearn-audit run {path}")
+    click.echo(f"wrote {shown_path(path)}; run it with: unlearn-audit run {shown_path(path)}")
 
 
 @cli.command("list")
@@ -581,6 +618,128 @@ def list_plugins(as_json: bool) -> None:
             extra = f" [forget: {', '.join(e['supports'])}]" if "supports" in e else ""
             click.echo(f"  {e['name']:<16} {e['summary']}{extra}")
             click.echo(f"  {'':<16} {e['citation']}")
+
+
+@cli.group("split")
+def split_group() -> None:
+    """Export the split an audit draws, so your original can be trained on exactly it."""
+
+
+@split_group.command("export")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for train.txt, population.txt and test.txt (default: split/ beside CONFIG).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, as for run (repeatable).",
+)
+def split_export(config: Path, out: Path | None, sets: tuple[str, ...]) -> None:
+    """Write the split CONFIG's audit would use (train, population, test) as files data.split reads back.
+
+    Rows are named by record ID when the loader returns IDs, else by dataset index. Train your
+    original on exactly the train rows, with the training function and arguments of the config;
+    then declare the files (data.split) and give the checkpoint (model.checkpoint). No model is
+    trained.
+    """
+    cfg = _load(config, sets)
+    from auditor.data.datasets import load_dataset
+    from auditor.data.declared import write_split_files
+    from auditor.data.splits import base_parts
+    from auditor.errors import ConfigError
+
+    data = load_dataset(cfg.data)
+    parts, source, problems = base_parts(data, cfg.data, cfg.seed)
+    if parts is None:
+        raise ConfigError(problems, source=str(config))
+    ids = data.ids is not None
+    folder = out if out is not None else config.parent / "split"
+    note = f"exported from {config.name} (seed {cfg.seed}, split {source}); dataset {data.name}"
+    written = write_split_files(data, parts, folder, ids=ids, note=note)
+    for part, path in written.items():
+        click.echo(f"{part}: {shown_path(path)} ({len(parts[part])} rows)")
+    import os
+
+    rel = {k: os.path.relpath(p, config.parent.resolve()) for k, p in written.items()}
+    click.echo(
+        f"Rows are named by {'record ID' if ids else 'dataset index'}. Train your original on the "
+        f"{len(parts['train'])} train rows, with the config's training function and arguments, then add to "
+        f"{config.name}:\n"
+        "data:\n"
+        f"  split: {{train: {rel['train']}, population: {rel['population']}, test: {rel['test']}}}\n"
+        "model:\n"
+        "  checkpoint: original.pt   # your trained original (a state_dict)"
+        + (
+            f"\nand remove data.{', data.'.join(cfg.data.seeded_split_keys())} (the files fix the split)."
+            if cfg.data.seeded_split_keys()
+            else ""
+        )
+    )
+
+
+@cli.group("ids")
+def ids_group() -> None:
+    """Record IDs of an erasure request: the salted digest the evidence records instead of them."""
+
+
+@ids_group.command("digest")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--column", default=None, help="The CSV column holding the IDs (the file has a header row).")
+@click.option(
+    "--salt", default=None, metavar="HEX", help="The salt, as in evidence.json's data.forget.ids.salt."
+)
+@click.option(
+    "--evidence",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="An evidence.json: take the salt from it and compare the digest with the one it records.",
+)
+def ids_digest(file: Path, column: str | None, salt: str | None, evidence: Path | None) -> None:
+    """Print the salted sha256 of the record IDs in FILE (one per line, or a CSV --column).
+
+    With --evidence, compare it with the evidence's data.forget.ids (exit 0 when it matches, 1 when
+    not): the requester proves which list was audited without the evidence holding the IDs.
+    """
+    from auditor.data.records import read_id_file, salted_digest
+
+    recorded, source = None, ""
+    if evidence is not None:
+        source = shown_path(evidence)
+        try:
+            recorded = json.loads(evidence.read_text(encoding="utf-8"))["data"]["forget"]["ids"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UsageProblem(
+                f"{source} records no digest of record IDs (data.forget.ids): its request did not "
+                "name records by ID"
+            ) from None
+        salt = salt or recorded["salt"]
+    if salt is None:
+        raise UsageProblem(
+            "give --salt HEX (data.forget.ids.salt of the evidence) or --evidence evidence.json"
+        )
+    try:
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        raise UsageProblem(f"--salt must be hexadecimal, got {salt!r}") from None
+    try:
+        ids = [value for _, value in read_id_file(file, column=column)]
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    digest = salted_digest(ids, salt_bytes)
+    click.echo(f"{len(ids)} ID(s), salt {salt_bytes.hex()}, salted sha256 {digest}")
+    if recorded is not None:
+        same = digest == recorded.get("salted_sha256") and len(ids) == recorded.get("count")
+        click.echo(
+            f"{'MATCHES' if same else 'DOES NOT MATCH'} data.forget.ids in {source} "
+            f"({recorded.get('count')} ID(s), {recorded.get('salted_sha256')})"
+        )
+        sys.exit(0 if same else 1)
 
 
 def main() -> None:

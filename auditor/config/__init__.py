@@ -3,8 +3,11 @@
 Validation happens in three passes, and every problem from a pass is reported at once with its
 dotted key path, a close-match suggestion for misspelt keys and names, and the YAML line:
 
-1. the schema (types, ranges, unknown keys, plugin names) of the whole file;
-2. each plugin's own parameters (``unlearner.params``, ``attacks[i].params``) against the
+1. the schema (types, ranges, unknown keys, method and attack names) of the whole file. It
+   imports neither torch nor a plugin, so a config error in the file itself comes back in a
+   fraction of a second; when it finds problems, validation stops there;
+2. the names whose lists live in the engine (built-in architectures, deception controls) and
+   each plugin's own parameters (``unlearner.params``, ``attacks[i].params``) against the
    plugin's ``Params`` model;
 3. cross-field checks that need a valid config (the unlearner supports the forget kind, each
    attack's needs are met, gates name metrics that the configured attacks produce).
@@ -33,6 +36,7 @@ from auditor.config.checks import (
     NAME_CHECKS,
     all_metric_keys,
     cross_problems,
+    engine_name_problems,
     plugin_problems,
     raw_plugin_problems,
     request_problems,
@@ -51,6 +55,7 @@ from auditor.config.load import (
     read_yaml,
     set_dotted,
 )
+from auditor.config.overrides import apply_overrides
 from auditor.config.schema import (
     DATASETS,
     FORGET_KINDS,
@@ -100,9 +105,11 @@ __all__ = [
     "TriggerConfig",
     "UnlearnerConfig",
     "all_metric_keys",
+    "apply_overrides",
     "canonical_json",
     "cross_problems",
     "decode_config_bytes",
+    "engine_name_problems",
     "duplicate_key_problems",
     "expanded_size",
     "importable_beside",
@@ -150,24 +157,31 @@ def parse_config(
     try:
         cfg = AuditConfig.model_validate(data, context={"base_dir": base_dir, "names": NAME_CHECKS})
     except ValidationError as exc:
-        problems = problems_from(exc, AuditConfig, tree=tree)
-        # Plugin params are still checked for every entry whose name resolved.
-        raise ConfigError(known + problems + raw_plugin_problems(data, tree), source=source) from None
-    problems = plugin_problems(cfg, tree)
+        # The file's own problems, found without importing torch or a plugin: they come back at once.
+        # The plugins' parameters are checked once these are fixed (the next pass imports the plugins).
+        raise ConfigError(known + problems_from(exc, AuditConfig, tree=tree), source=source) from None
+    if known:
+        raise ConfigError(known, source=source)
+    problems = engine_name_problems(cfg, tree) + plugin_problems(cfg, tree)
     if not problems:
         problems = cross_problems(cfg, tree)
-    if known or problems:
-        raise ConfigError(known + problems, source=source)
+    if problems:
+        raise ConfigError(problems, source=source)
     return cfg
 
 
-def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> AuditConfig:
+def load_config(
+    path: str | Path, *, overrides: dict[str, Any] | None = None, notes: list[str] | None = None
+) -> AuditConfig:
     """Read, validate and resolve a YAML config file.
 
     Args:
         path: The YAML file (UTF-8).
         overrides: Dotted keys to set after reading, e.g. ``{"report.out": "runs/x"}``; list
-            entries are addressed by index (``attacks.0.name``).
+            entries are addressed by index (``attacks.0.name``). An override that switches a
+            choice drops the keys the old choice owned (:mod:`auditor.config.overrides`):
+            ``unlearner.name=noop`` drops the file's ``unlearner.params``.
+        notes: When given, one line per key an override dropped is appended to it.
 
     Raises:
         ConfigError: The file is unreadable, not UTF-8 YAML, over the alias limits, or invalid
@@ -178,8 +192,10 @@ def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) ->
     known = duplicate_key_problems(tree)
     if isinstance(data, dict) or data is None:
         data = data if isinstance(data, dict) else {}
-        for key, value in (overrides or {}).items():
-            known += set_dotted(data, key, value)
+        override_problems, dropped = apply_overrides(data, dict(overrides or {}))
+        known += override_problems
+        if notes is not None:
+            notes += dropped
     importable_beside(path.resolve().parent)
     return parse_config(data, base_dir=path.resolve().parent, source=str(path), tree=tree, known=known)
 

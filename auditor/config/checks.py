@@ -3,15 +3,19 @@
 This is the only config module that imports the registries (the attacks, the unlearners, the
 deception controls, the architectures), and it imports them inside its functions, so
 ``import auditor.config`` imports neither torch nor a plugin. Each check returns located
-:class:`~auditor.errors.Problem` objects; :func:`auditor.config.parse_config` runs them in order:
+:class:`~auditor.errors.Problem` objects; :func:`auditor.config.parse_config` runs them in two
+tiers, so that a config error in the file itself (a misspelt key, a wrong type, an unknown method)
+comes back in a fraction of a second, before torch and the plugins are imported:
 
-1. :data:`NAME_CHECKS`, passed to the schema's validators, so an unknown name is reported in the
-   schema's pass, at its key and line;
-2. :func:`plugin_problems` (or :func:`raw_plugin_problems` when the schema failed): each plugin's
-   ``params`` against its own ``Params`` model;
-3. :func:`cross_problems`, once every section is valid: the method supports the forget kind,
-   the controls apply to it, each attack's needs are met (:func:`requirement_problems`) and the
-   gate rules match metrics.
+1. :data:`NAME_CHECKS`, passed to the schema's validators, so an unknown method or attack name is
+   reported in the schema's pass, at its key and line. They read the registered names from the
+   entry-point metadata (and from the registries when those are already imported), never
+   importing a plugin; a ``package.module:Class`` name is imported, as it can only be checked so;
+2. once the schema passes: :func:`engine_name_problems` (built-in architecture names and
+   deception controls, whose lists live in torch modules) and :func:`plugin_problems` (each
+   plugin's ``params`` against its own ``Params`` model), then :func:`cross_problems`: the method
+   supports the forget kind, the controls apply to it, each attack's needs are met
+   (:func:`requirement_problems`) and the gate rules match metrics.
 
 :func:`request_problems` (the method's own :meth:`~unlearners.base.Unlearner.check`) needs the
 dataset, so :mod:`auditor.run.preflight` runs it.
@@ -42,18 +46,62 @@ def _resolves(registry: Registry[Any], name: str) -> None:
         raise ValueError(exc.message) from None
 
 
+def _entry_point_names(group: str, package: str, registry: str) -> list[str]:
+    """The names registered in ``group``, read without importing a plugin.
+
+    The entry-point metadata lists the installed plugins; names registered at run time
+    (``Registry.register``) are added when the plugin package (``package``, holding ``registry``)
+    is already imported, which registering requires.
+    """
+    import sys
+    from importlib import metadata
+
+    names = {ep.name for ep in metadata.entry_points(group=group)}
+    loaded = sys.modules.get(package)
+    if loaded is not None and hasattr(loaded, registry):
+        names |= set(getattr(loaded, registry).names())
+    return sorted(names)
+
+
+def _known_name(name: str, *, kind: str, group: str, package: str, registry: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is registered (checked by name) or imports as ``package.module:Class``."""
+    if ":" in name:
+        import importlib
+
+        _resolves(getattr(importlib.import_module(package), registry), name)
+        return
+    names = _entry_point_names(group, package, registry)
+    if name not in names:
+        raise ValueError(
+            f"unknown {kind} {name!r}.{suggest(name, names)} Known: {', '.join(names)}; or give "
+            "'package.module:Class'."
+        )
+
+
 def known_unlearner(name: str) -> None:
     """Raise ``ValueError`` unless ``name`` is a registered unlearner or an importable ``package.module:Class``."""
-    from unlearners import UNLEARNERS
-
-    _resolves(UNLEARNERS, name)
+    _known_name(
+        name, kind="unlearner", group="unlearn_audit.unlearners", package="unlearners", registry="UNLEARNERS"
+    )
 
 
 def known_attack(name: str) -> None:
     """Raise ``ValueError`` unless ``name`` is a registered attack or an importable ``package.module:Class``."""
-    from attacks import ATTACKS
+    _known_name(name, kind="attack", group="unlearn_audit.attacks", package="attacks", registry="ATTACKS")
 
-    _resolves(ATTACKS, name)
+
+def importable_architecture(name: str) -> None:
+    """Raise ``ValueError`` unless a ``package.module:factory`` architecture imports to a callable.
+
+    Built-in names are checked by :func:`known_architecture` in the second tier (their list lives
+    in a torch module).
+    """
+    if ":" in name:
+        import_callable(
+            name,
+            what="architecture",
+            hint="a function that returns a torch.nn.Module (or use one of mlp, resnet18, small_cnn)",
+        )
 
 
 def known_architecture(name: str) -> None:
@@ -65,17 +113,12 @@ def known_architecture(name: str) -> None:
             f"unknown architecture {name!r}.{suggest(name, sorted(ARCHITECTURES))} "
             f"Known: {', '.join(sorted(ARCHITECTURES))}; or give 'package.module:factory'."
         )
-    if ":" in name:
-        import_callable(
-            name,
-            what="architecture",
-            hint="a function that returns a torch.nn.Module (or use one of mlp, resnet18, small_cnn)",
-        )
+    importable_architecture(name)
 
 
 def known_controls(names: list[str]) -> None:
     """Raise ``ValueError`` naming every entry of ``gates.controls`` that is not a deception control."""
-    from auditor.run.controls import CONTROLS
+    from unlearners.deceptive import CONTROLS
 
     unknown = [v for v in names if v not in CONTROLS]
     if unknown:
@@ -85,12 +128,29 @@ def known_controls(names: list[str]) -> None:
 NAME_CHECKS: dict[str, NameCheck] = {
     "unlearner": known_unlearner,
     "attack": known_attack,
-    "architecture": known_architecture,
-    "controls": known_controls,
+    "architecture": importable_architecture,
 }
 """The schema's name checks by kind (the validation context's ``names``; see
-:func:`auditor.config.schema._checked_name`).
+:func:`auditor.config.schema._checked_name`). None imports torch or a built-in plugin; the names
+whose lists live in torch modules (architectures, controls) are checked by
+:func:`engine_name_problems` once the schema passes.
 """
+
+
+def engine_name_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
+    """``model.arch`` and ``gates.controls`` against the engine's lists (run once the schema passes)."""
+    problems = []
+    checks: list[tuple[tuple[Any, ...], NameCheck, Any]] = [
+        (("model", "arch"), known_architecture, cfg.model.arch)
+    ]
+    if cfg.gates.controls is not None:
+        checks.append((("gates", "controls"), known_controls, cfg.gates.controls))
+    for loc, check, value in checks:
+        try:
+            check(value)
+        except ValueError as exc:
+            problems.append(Problem(".".join(loc), str(exc), yaml_line(tree, loc)))
+    return problems
 
 
 def plugin_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]:
@@ -167,7 +227,7 @@ def _control_problems(cfg: AuditConfig, tree: yaml.Node | None) -> list[Problem]
     """A problem for each listed deception control that does not apply to the forget kind."""
     if not cfg.gates.controls:
         return []
-    from auditor.run.controls import CONTROLS
+    from unlearners.deceptive import CONTROLS
 
     problems = []
     for i, name in enumerate(cfg.gates.controls):

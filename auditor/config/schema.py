@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import types
 import typing
@@ -75,7 +76,8 @@ def _resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
     base = (info.context or {}).get("base_dir")
     if base is not None and not value.is_absolute():
         value = Path(base) / value
-    return value
+    # Normalised (``examples/../runs/x`` -> ``runs/x``), as every message and the evidence print it.
+    return Path(os.path.normpath(value))
 
 
 ConfigPath = Annotated[Path, AfterValidator(_resolve_path)]
@@ -186,6 +188,41 @@ class Mnist1dConfig(Section):
         return self
 
 
+class SplitFilesConfig(Section):
+    """The split your original was trained on, declared by files (``data.split``).
+
+    Each file lists one row per line, by record ID when the loader returns IDs and by dataset
+    index otherwise (``by`` says which explicitly); ``#`` lines are comments.
+    ``unlearn-audit split export`` writes these files for the split the audit would draw. Give
+    ``train`` and at least one of ``population`` and ``test``: the rows no file names go to the one
+    left out; with all three, rows no file names are not used. The files must be disjoint, every
+    forget record must be in ``train``, and ``test`` and ``population`` must each hold at least 10
+    rows (:mod:`auditor.data.declared`).
+    """
+
+    train: ConfigPath = Field(description="The rows the original was trained on, one per line.")
+    population: ConfigPath | None = Field(
+        None, description="Rows never trained on, for the attacks and for methods that read unseen data."
+    )
+    test: ConfigPath | None = Field(None, description="Held-out rows for utility and as non-members.")
+    by: Literal["id", "index"] | None = Field(
+        None,
+        description=(
+            "How the files name rows: id (the loader's record IDs) or index (0-based positions in the dataset). "
+            "Default: id when the loader returns IDs, else index."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _held_out(self) -> SplitFilesConfig:
+        if self.population is None and self.test is None:
+            raise ValueError(
+                "give train and at least one of population and test (the rows no file names go to the one you "
+                "leave out)"
+            )
+        return self
+
+
 class DataConfig(Section):
     """Which dataset, where it lives on disk, and how it is split.
 
@@ -239,6 +276,25 @@ class DataConfig(Section):
             "whole pool."
         ),
     )
+    split: SplitFilesConfig | None = Field(
+        None,
+        description=(
+            "The split your original was trained on, as files of record IDs or dataset indices (train, and "
+            "population and/or test); unlearn-audit split export writes them. Default: drawn from the seed (or "
+            "declared by the loader's train_mask)."
+        ),
+    )
+
+    def seeded_split_keys(self) -> list[str]:
+        """The keys that size the seeded split and are set, which a declared split cannot use.
+
+        ``train_size`` when not null, and a fraction set to another value than its default.
+        """
+        keys = ["train_size"] if self.train_size is not None else []
+        fields = type(self).model_fields
+        return keys + [
+            k for k in ("test_fraction", "population_fraction") if getattr(self, k) != fields[k].default
+        ]
 
     @model_validator(mode="before")
     @classmethod
@@ -296,6 +352,15 @@ class DataConfig(Section):
             )
         if self.test_fraction + self.population_fraction >= 0.9:
             raise ValueError("test_fraction + population_fraction must leave at least 10 % for training")
+        if self.split is not None:
+            drawn = self.seeded_split_keys()
+            if drawn:
+                raise ValueError(
+                    f"data.split declares which rows were trained on and held out, so data.{', data.'.join(drawn)} "
+                    "(which size the seeded split) cannot apply: remove "
+                    + ("it" if len(drawn) == 1 else "them")
+                    + " (choose the training rows when you export or write the split files)"
+                )
         return self
 
 
@@ -417,21 +482,45 @@ class TriggerConfig(Section):
 
 
 class ForgetConfig(Section):
-    """What to forget: whole classes, a random subset, listed training samples, or backdoor canaries.
+    """What to forget: whole classes, a random subset, listed training records, or backdoor canaries.
 
-    ``indices`` names a text file with one dataset index per line (``#`` comments allowed); every
-    index must fall in the training split. ``backdoor`` stamps a private trigger on ``count`` (or
-    ``fraction`` of the) training samples drawn from the seed outside the ``target`` class and
-    relabels them ``target`` before the original is trained; those canaries are the forget set.
+    ``indices`` names a file listing the records to erase: by dataset index (``by: index``, the
+    default; one per line, ``#`` comments allowed) or by the loader's record ID (``by: id``; ``kind:
+    ids`` is short for ``kind: indices, by: id``), one per line or in a ``column`` of a CSV file
+    with a header row. Every record must be in the training split; unknown, repeated or held-out
+    records are errors. Record IDs never reach the evidence or the report: the evidence holds their
+    count and a salted digest (:mod:`auditor.data.records`). ``backdoor`` stamps a private trigger
+    on ``count`` (or ``fraction`` of the) training samples drawn from the seed outside the
+    ``target`` class and relabels them ``target`` before the original is trained; those canaries
+    are the forget set.
     """
 
-    kind: ForgetKind = "class"
+    kind: ForgetKind = Field(
+        "class",
+        description="class | random | indices (by: index or id) | backdoor; ids = indices with by: id.",
+        json_schema_extra={"enum": [*FORGET_KINDS, "ids"]},  # the shorthand too, so editors accept it
+    )
     classes: list[int] | None = Field(None, description="kind=class: the class labels to forget.")
     fraction: float | None = Field(
         None, gt=0, lt=1, description="kind=random|backdoor: share of the training set."
     )
     count: int | None = Field(None, ge=1, description="kind=random|backdoor: number of training samples.")
-    path: ConfigPath | None = Field(None, description="kind=indices: file of dataset indices, one per line.")
+    path: ConfigPath | None = Field(
+        None,
+        description="kind=indices: the file listing the records to erase (dataset indices or record IDs).",
+    )
+    by: Literal["index", "id"] | None = Field(
+        None,
+        description=(
+            "kind=indices: how the file names records: index (dataset indices, the default) or id (the loader's "
+            "record IDs)."
+        ),
+    )
+    column: str | None = Field(
+        None,
+        min_length=1,
+        description="kind=indices: the CSV column holding the records (the file has a header row); default: one per line.",
+    )
     target: int | None = Field(
         None, ge=0, description="kind=backdoor: the label the trigger flips canaries to."
     )
@@ -439,17 +528,27 @@ class ForgetConfig(Section):
         None, description="kind=backdoor: the trigger (default: 2x2 patch)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ids_shorthand(cls, data: Any) -> Any:
+        # ``kind: ids`` names records by the loader's IDs: kind indices, by id.
+        if isinstance(data, dict) and data.get("kind") == "ids":
+            if data.get("by") not in (None, "id"):
+                raise ValueError(f"kind 'ids' names records by ID; remove by: {data.get('by')!r}")
+            data = {**data, "kind": "indices", "by": "id"}
+        return data
+
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ForgetConfig:
         allowed = {
             "class": {"classes"},
             "random": {"fraction", "count"},
-            "indices": {"path"},
+            "indices": {"path", "by", "column"},
             "backdoor": {"fraction", "count", "target", "trigger"},
         }
         given = {
             k
-            for k in ("classes", "fraction", "count", "path", "target", "trigger")
+            for k in ("classes", "fraction", "count", "path", "by", "column", "target", "trigger")
             if getattr(self, k) is not None
         }
         extra = given - allowed[self.kind]
@@ -463,10 +562,16 @@ class ForgetConfig(Section):
         if self.kind in ("random", "backdoor") and (self.fraction is None) == (self.count is None):
             raise ValueError(f"kind {self.kind!r} needs exactly one of fraction or count")
         if self.kind == "indices" and self.path is None:
-            raise ValueError("kind 'indices' needs path: a file of dataset indices")
+            what = "record IDs" if self.by == "id" else "dataset indices"
+            raise ValueError(f"kind {'ids' if self.by == 'id' else 'indices'!r} needs path: a file of {what}")
         if self.kind == "backdoor" and self.target is None:
             raise ValueError("kind 'backdoor' needs target: the label the trigger flips canaries to")
         return self
+
+    @property
+    def by_id(self) -> bool:
+        """Whether the request names records by the loader's record IDs."""
+        return self.kind == "indices" and self.by == "id"
 
 
 class UnlearnerConfig(Section):

@@ -18,7 +18,7 @@ names, its messages and its JSON schema follow from the entry::
     # auditor/data/datasets.py, in DATASETS
     "my_data": BuiltinDataset("auditor.my_data:load_my_data", reads="root"),
 
-This module imports no torch at module level (the config schema reads :data:`DATASETS`, and
+This module imports neither torch nor NumPy at module level (the config schema reads :data:`DATASETS`, and
 ``unlearn-audit --help`` stays fast); the loaders import what they need when called.
 """
 
@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-import numpy as np
-
 from auditor.errors import ConfigError, Problem
 from auditor.registry import import_object
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from auditor.config.schema import DataConfig
@@ -54,6 +53,12 @@ class LoadedData:
         test_mask: Boolean array marking the official test split, or None when the dataset has none.
         fingerprint: sha256 over the name, shapes, input bytes, labels and test split.
         source: How it was read (files, folder), for the evidence.
+        ids: One record ID per row, as text (a loader's ``ids``; :mod:`auditor.data.records`), or
+            None. They name rows in erasure requests and split files; the fingerprint leaves them
+            out (they change no model), and nothing the audit writes holds them.
+        train_mask: The rows the user's original was trained on, when the loader declares the
+            split (:mod:`auditor.data.declared`); None otherwise.
+        population_mask: The rows the loader declares as population (never trained on), or None.
     """
 
     name: str
@@ -64,6 +69,9 @@ class LoadedData:
     test_mask: np.ndarray | None = None
     fingerprint: str = ""
     source: dict[str, str] = field(default_factory=dict)
+    ids: tuple[str, ...] | None = field(default=None, repr=False)
+    train_mask: np.ndarray | None = None
+    population_mask: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -79,6 +87,8 @@ def fingerprint(name: str, x: torch.Tensor, y: torch.Tensor, test_mask: np.ndarr
     The split is part of the content: MNIST-1D's ``train_split`` moves samples between the official
     splits without changing ``x`` or ``y``. Without a test split the digest is as it always was.
     """
+    import numpy as np
+
     h = hashlib.sha256()
     h.update(f"{name}|{tuple(x.shape)}|{x.dtype}|{tuple(y.shape)}".encode())
     h.update(x.contiguous().numpy().tobytes())
@@ -100,12 +110,16 @@ def make_loaded(
     num_classes: int | None = None,
     test_mask: np.ndarray | None = None,
     source: dict[str, str] | None = None,
+    ids: tuple[str, ...] | None = None,
+    train_mask: np.ndarray | None = None,
+    population_mask: np.ndarray | None = None,
 ) -> LoadedData:
     """Build a :class:`LoadedData` from arrays, checking shapes and labels.
 
     ``x`` may be ``(N, H, W)`` (a channel axis is added), ``(N, C, H, W)``, or ``(N, F)`` for
     tabular features (usable with the ``mlp`` architecture only).
     """
+    import numpy as np
     import torch
 
     x_arr, y_arr = np.asarray(x), np.asarray(y)
@@ -145,11 +159,16 @@ def make_loaded(
         test_mask=test_mask,
         fingerprint=fingerprint(name, xt, yt, test_mask),
         source=dict(source or {}),
+        ids=ids,
+        train_mask=train_mask,
+        population_mask=population_mask,
     )
 
 
 def standardise(x: np.ndarray, *, mean: np.ndarray | float, std: np.ndarray | float) -> np.ndarray:
     """``(x - mean) / std`` in float32."""
+    import numpy as np
+
     return ((np.asarray(x, dtype=np.float32) - mean) / std).astype(np.float32)
 
 
@@ -159,6 +178,7 @@ def load_digits(cfg: DataConfig) -> LoadedData:
     Reference: Alpaydin & Kaynak, UCI "Optical Recognition of Handwritten Digits" (1998), as
     shipped by ``sklearn.datasets.load_digits``.
     """
+    import numpy as np
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
@@ -178,6 +198,8 @@ def load_npz(cfg: DataConfig) -> LoadedData:
 
     Inputs are used as given (normalise them before saving).
     """
+    import numpy as np
+
     path = Path(cfg.path)  # type: ignore[arg-type]
     if not path.is_file():
         raise ConfigError(

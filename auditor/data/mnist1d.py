@@ -87,9 +87,9 @@ def load_mnist1d(cfg: DataConfig) -> LoadedData:
     Raises:
         ConfigError: The ``mnist1d`` package is missing.
     """
-    from auditor.config import Mnist1dConfig
-
-    options = cfg.mnist1d or Mnist1dConfig()
+    # The default options come from the data section's own schema, which this layer does not import.
+    options = cfg.mnist1d or type(cfg).model_validate({"dataset": "mnist1d", "mnist1d": {}}).mnist1d
+    assert options is not None
     ds = generate(options)
     x = np.concatenate([np.asarray(ds["x"]), np.asarray(ds["x_test"])]).astype(np.float32)
     y = np.concatenate([np.asarray(ds["y"]), np.asarray(ds["y_test"])]).astype(np.int64)

@@ -8,7 +8,9 @@
 Datasets with an official test split keep it as ``test``; ``population`` is then carved from the
 official training data. Otherwise all three come from stratified splits drawn from the seed.
 ``data.train_size`` shrinks **train** to a seeded, stratified subset of that size; the rest of the
-training pool joins **population** (more non-member data for the attacks).
+training pool joins **population** (more non-member data for the attacks). A split the user
+declares (the loader's ``train_mask``, or ``data.split`` files; :mod:`auditor.data.declared`)
+replaces the seeded one: the original was trained on it.
 
 The functions read the config's ``data`` and ``forget`` sections through the :class:`SplitSizes`
 and :class:`ForgetSpec` protocols (the attributes they use), so this module never imports the
@@ -26,6 +28,8 @@ from typing import Protocol
 import numpy as np
 
 from auditor.data.datasets import LoadedData
+from auditor.data.declared import Declared, SplitFiles, declared_split, held_out_problems
+from auditor.data.records import INDEX_LIMIT, read_id_file, read_index_file
 from auditor.errors import Problem
 from auditor.seeding import derive_seed, numpy_rng
 
@@ -45,6 +49,13 @@ class SplitSizes(Protocol):
     def train_size(self) -> int | None:
         """Size of the stratified training subset, or None for the whole training pool."""
 
+    @property
+    def split(self) -> SplitFiles | None:
+        """The files of a declared split, or None."""
+
+    def seeded_split_keys(self) -> list[str]:
+        """The keys above that are set (and so cannot apply to a declared split)."""
+
 
 class ForgetSpec(Protocol):
     """What to forget (the config's ``forget`` section has these attributes)."""
@@ -52,6 +63,14 @@ class ForgetSpec(Protocol):
     @property
     def kind(self) -> str:
         """``class``, ``random``, ``indices`` or ``backdoor``."""
+
+    @property
+    def by(self) -> str | None:
+        """For kind indices: ``id`` when the file names records by the loader's IDs, else dataset indices."""
+
+    @property
+    def column(self) -> str | None:
+        """For kind indices: the CSV column holding the records, or None for one per line."""
 
     @property
     def classes(self) -> Sequence[int] | None:
@@ -67,7 +86,7 @@ class ForgetSpec(Protocol):
 
     @property
     def path(self) -> Path | None:
-        """For kind indices: the file of dataset indices."""
+        """For kind indices: the file of dataset indices or record IDs."""
 
     @property
     def target(self) -> int | None:
@@ -82,6 +101,10 @@ class Splits:
     outside the target class) that carry the trigger and the target label like the canaries but
     were never trained on, so membership attacks compare canaries with exchangeable non-members
     (statistics review M4.3) rather than with clean target-class images.
+
+    ``source`` says where train, test and population came from: ``seeded`` (drawn from the seed),
+    ``loader`` or ``files`` (declared by the user). The digest covers the indices only, so a
+    declared split equal to the seeded one has the same digest.
     """
 
     train: np.ndarray
@@ -90,6 +113,7 @@ class Splits:
     forget: np.ndarray
     retain: np.ndarray
     decoys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    source: str = "seeded"
 
     def _names(self) -> tuple[str, ...]:
         base = ("train", "test", "population", "forget", "retain")
@@ -186,50 +210,25 @@ def train_size_problems(data: LoadedData, cfg: SplitSizes, seed: int) -> list[Pr
     ]
 
 
-INDEX_LIMIT = 2**62  # larger than any dataset; keeps every index inside int64
-
-
-def read_index_file(path: Path) -> list[int]:
-    """Integers, one per line; blank lines and ``#`` comments ignored.
-
-    Raises:
-        ValueError: A line is not an integer or is far outside any dataset (its line number named),
-            or the file is not UTF-8 text.
-        OSError: The file cannot be read.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path} is not UTF-8 text (byte offset {exc.start}); write one index per line"
-        ) from None
-    out = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        shown = raw.strip() if len(raw.strip()) <= 40 else raw.strip()[:40] + "..."
-        try:
-            value = int(line)
-        except ValueError:
-            raise ValueError(f"line {lineno} of {path} is not an integer index: {shown!r}") from None
-        if not -INDEX_LIMIT < value < INDEX_LIMIT:
-            raise ValueError(
-                f"line {lineno} of {path} holds {shown!r}, far outside any dataset's indices; "
-                "list dataset indices of training samples"
-            ) from None
-        out.append(value)
-    return out
-
-
 def forget_indices(
-    data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int
+    data: LoadedData,
+    train: np.ndarray,
+    forget: ForgetSpec,
+    seed: int,
+    *,
+    held_out: dict[str, np.ndarray] | None = None,
+    declared: bool = False,
 ) -> tuple[np.ndarray, list[Problem]]:
-    """The forget set (sorted dataset indices) and the problems that make the request invalid."""
-    choose = {"class": _class_forget, "random": _random_forget, "backdoor": _backdoor_forget}.get(
-        forget.kind, _listed_forget
-    )
-    chosen, problems = choose(data, train, forget, seed)
+    """The forget set (sorted dataset indices) and the problems that make the request invalid.
+
+    ``held_out`` (split name -> indices) lets a listed record that is not in ``train`` be named by
+    the split it is in; ``declared`` says the training split is the user's (for the messages).
+    """
+    choose = {"class": _class_forget, "random": _random_forget, "backdoor": _backdoor_forget}.get(forget.kind)
+    if choose is None:
+        chosen, problems = _listed_forget(data, train, forget, seed, held_out or {}, declared)
+    else:
+        chosen, problems = choose(data, train, forget, seed)
     if chosen is None:  # the request cannot even be drawn
         return np.empty(0, dtype=np.int64), problems
     chosen = np.sort(chosen.astype(np.int64))
@@ -311,24 +310,107 @@ def _backdoor_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, se
     return chosen, []
 
 
-def _listed_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed: int) -> _Chosen:
-    """Kind ``indices``: the dataset indices listed in ``forget.path``, each checked to be a training sample."""
+def _listed_rows(data: LoadedData, forget: ForgetSpec) -> tuple[np.ndarray | None, list[str], list[Problem]]:
+    """The dataset indices a forget file lists (repeats kept), the names it used, and its problems.
+
+    By index: the integers as given. By ID: each ID's row (unknown IDs are problems).
+    """
     path = Path(forget.path)  # type: ignore[arg-type]
+    by_id = forget.by == "id"
     try:
-        listed = read_index_file(path)
+        if forget.column is not None or by_id:
+            entries = read_id_file(path, column=forget.column)
+        else:
+            entries = [(0, str(v)) for v in read_index_file(path)]
     except OSError as exc:
-        return None, [Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")]
+        return None, [], [Problem("forget.path", f"cannot read {path}: {exc.strerror or exc}")]
     except ValueError as exc:
-        return None, [Problem("forget.path", str(exc))]
+        return None, [], [Problem("forget.path", str(exc))]
+    names = [value for _, value in entries]
+    if by_id:
+        if data.ids is None:
+            return (
+                None,
+                names,
+                [
+                    Problem(
+                        "forget.by",
+                        f"the request names records by ID, and the loader of {data.name!r} returns no record IDs: "
+                        "return 'ids' (one per row) from the loader, or list dataset indices (by: index)",
+                    )
+                ],
+            )
+        position = {record: i for i, record in enumerate(data.ids)}
+        unknown = [(line, v) for line, v in entries if v not in position]
+        if unknown:
+            shown = ", ".join(f"{v!r}" + (f" (line {line})" if line else "") for line, v in unknown[:5])
+            hint = (
+                "; if the file has a header row, name its column with forget.column"
+                if unknown[0][0] == 1 and forget.column is None
+                else ""
+            )
+            return (
+                None,
+                names,
+                [
+                    Problem(
+                        "forget.path",
+                        f"{len(unknown)} of the {len(entries)} ID(s) in {path} are not among the loader's "
+                        f"{len(position)} record IDs, e.g. {shown}{hint}",
+                    )
+                ],
+            )
+        return np.asarray([position[v] for v in names], dtype=np.int64), names, []
+    rows = []
+    for line, value in entries:
+        try:
+            number = int(value)
+        except ValueError:
+            where = f"line {line} of {path}" if line else str(path)
+            return (
+                None,
+                names,
+                [
+                    Problem(
+                        "forget.path",
+                        f"{where} holds {value[:40]!r}, not a dataset index; to name records by ID set forget.by: id",
+                    )
+                ],
+            )
+        if not -INDEX_LIMIT < number < INDEX_LIMIT:
+            return (
+                None,
+                names,
+                [Problem("forget.path", f"{path} holds {value[:40]!r}, far outside any dataset's indices")],
+            )
+        rows.append(number)
+    return np.asarray(rows, dtype=np.int64), names, []
+
+
+def _listed_forget(
+    data: LoadedData,
+    train: np.ndarray,
+    forget: ForgetSpec,
+    seed: int,
+    held_out: dict[str, np.ndarray],
+    declared: bool,
+) -> _Chosen:
+    """Kind ``indices``: the records listed in ``forget.path`` (by index or ID), each checked to be a training row."""
+    arr, names, problems = _listed_rows(data, forget)
+    if arr is None:
+        return None, problems
+    by_id = forget.by == "id"
+    what = "ID(s)" if by_id else "index(es)"
+
+    def shown(rows: np.ndarray) -> str:
+        values = [data.ids[i] for i in rows[:5]] if by_id and data.ids is not None else rows[:5].tolist()
+        return ", ".join(map(repr, values)) if by_id else str(values)
+
     n = len(data.y)
-    arr = np.asarray(listed, dtype=np.int64)
     values, counts = np.unique(arr, return_counts=True)
     dupes = values[counts > 1]
-    problems = []
     if len(dupes):
-        problems.append(
-            Problem("forget.path", f"{len(dupes)} index(es) listed twice, e.g. {dupes[:5].tolist()}")
-        )
+        problems.append(Problem("forget.path", f"{len(dupes)} {what} listed twice, e.g. {shown(dupes)}"))
     out_of_range = arr[(arr < 0) | (arr >= n)]
     if len(out_of_range):
         problems.append(
@@ -339,30 +421,107 @@ def _listed_forget(data: LoadedData, train: np.ndarray, forget: ForgetSpec, seed
         )
     not_train = np.setdiff1d(arr[(arr >= 0) & (arr < n)], train)
     if len(not_train):
+        where = [
+            f"{int(np.isin(not_train, rows).sum())} in {name}"
+            for name, rows in held_out.items()
+            if np.isin(not_train, rows).any()
+        ]
+        split = "the declared training split" if declared else f"the training split (seed {seed})"
         problems.append(
             Problem(
                 "forget.path",
-                f"{len(not_train)} index(es) are not in the training split "
-                f"(seed {seed}), e.g. {not_train[:5].tolist()}; those samples were "
-                "never trained on. List dataset indices of training samples only.",
+                f"{len(not_train)} {what} are not in {split}"
+                + (f" ({', '.join(where)})" if where else "")
+                + f", e.g. {shown(not_train)}; those records were never trained on. List training records only"
+                + (
+                    "."
+                    if declared
+                    else ", or, if your original was trained on other rows, declare its split (data.split files, "
+                    "or train_mask from your loader; unlearn-audit split export writes the split drawn here)."
+                ),
             )
         )
     return np.unique(arr), problems
 
 
+def _declared(data: LoadedData, cfg: SplitSizes) -> tuple[Declared | None, list[Problem]]:
+    """The declared split, with a problem for each ``data`` key that only sizes a seeded split.
+
+    (``data.split`` files with those keys are refused by the config schema already.)
+    """
+    declared, problems = declared_split(data, cfg.split)
+    if declared is None or declared.source != "loader":
+        return declared, problems
+    drawn = cfg.seeded_split_keys()
+    problems = [
+        Problem(
+            f"data.{key}",
+            f"the loader declares which rows were trained on and held out (train_mask or split), so data.{key}, "
+            "which sizes the seeded split, cannot apply: remove it",
+        )
+        for key in drawn
+    ]
+    return (None if problems else declared), problems
+
+
 def make_splits(
     data: LoadedData, cfg: SplitSizes, forget: ForgetSpec, seed: int
 ) -> tuple[Splits | None, list[Problem]]:
-    """All splits, or the problems that prevent them."""
-    problems = train_size_problems(data, cfg, seed)
+    """All splits, or the problems that prevent them.
+
+    A declared split (the loader's masks or ``data.split`` files) replaces the seeded draw.
+    """
+    declared, problems = _declared(data, cfg)
     if problems:
         return None, problems
-    train, test, population = base_splits(data, cfg, seed)
-    chosen, problems = forget_indices(data, train, forget, seed)
+    if declared is None:
+        problems = train_size_problems(data, cfg, seed)
+        if problems:
+            return None, problems
+        train, test, population = base_splits(data, cfg, seed)
+        source = "seeded"
+    else:
+        train, test, population, source = declared.train, declared.test, declared.population, declared.source
+    chosen, problems = forget_indices(
+        data,
+        train,
+        forget,
+        seed,
+        held_out={"test": test, "population": population},
+        declared=declared is not None,
+    )
+    if not problems and declared is not None:
+        key = "data.split" if source == "files" else "data.dataset"
+        problems = held_out_problems(data, chosen, test, population, where=key)
     if problems:
         return None, problems
     retain = np.setdiff1d(train, chosen).astype(np.int64)
-    return Splits(train=train, test=test, population=population, forget=chosen, retain=retain), []
+    return Splits(
+        train=train, test=test, population=population, forget=chosen, retain=retain, source=source
+    ), []
+
+
+def base_parts(
+    data: LoadedData, cfg: SplitSizes, seed: int
+) -> tuple[dict[str, np.ndarray] | None, str, list[Problem]]:
+    """``train``, ``population`` and ``test`` before any forget request: the declared split, or the seeded draw.
+
+    What ``unlearn-audit split export`` writes. Returns (parts or None, source, problems).
+    """
+    declared, problems = _declared(data, cfg)
+    if problems:
+        return None, "", problems
+    if declared is not None:
+        return (
+            {"train": declared.train, "population": declared.population, "test": declared.test},
+            declared.source,
+            [],
+        )
+    problems = train_size_problems(data, cfg, seed)
+    if problems:
+        return None, "", problems
+    train, test, population = base_splits(data, cfg, seed)
+    return {"train": train, "population": population, "test": test}, "seeded", []
 
 
 def manifest_text(indices: np.ndarray) -> str:

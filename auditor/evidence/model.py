@@ -74,9 +74,12 @@ class DataRecord(_Record):
     num_classes: int
     input_shape: list[int]
     split_sha256: str
+    split_source: Literal["seeded", "loader", "files"] | None = (
+        None  # absent in records before declared splits
+    )
     source: JSONObject
     counts: dict[str, int]
-    forget: JSONObject
+    forget: JSONObject  # with ``ids`` ({count, salt, salted_sha256}) when the request named record IDs
 
 
 class ModelsRecord(_Record):

@@ -142,7 +142,7 @@ def write_test_pki(out: Path, *, passphrase: bytes | None = None) -> dict[str, P
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from auditor.run.outputs import atomic_write_bytes
+    from auditor.files import atomic_write_bytes
 
     signing, ca = generate_test_pki()
     out.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,7 @@ from typing import Any
 from scipy import stats as sps
 
 from auditor.judge.inference import GapEvidence
+from auditor.types import control_name
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 CATEGORIES = ("utility", "forgetting", "privacy", "recoverability")
@@ -303,9 +304,9 @@ def judge(
         )
     original = judge_evidence(gate, evidence.get("original"), alpha=alpha, family=family)
     controls = {
-        role.split(":", 1)[1]: judge_evidence(gate, e, alpha=alpha, family=family)
+        name: judge_evidence(gate, e, alpha=alpha, family=family)
         for role, e in evidence.items()
-        if role.startswith("control:")
+        if (name := control_name(role)) is not None
     }
     mde = t + ev.half_width(diff_level)
     powered, why = _power(gate, ev, evidence.get("original"), original, mde, alpha)

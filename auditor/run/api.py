@@ -72,7 +72,7 @@ def _spec(obj: Any, key: str) -> str:
 
 def _store(payload: bytes, folder: Path, suffix: str) -> Path:
     """Write ``payload`` once under ``folder`` by its sha256 (atomically) and return the path."""
-    from auditor.run.outputs import atomic_write_bytes
+    from auditor.files import atomic_write_bytes
 
     path = folder / f"{hashlib.sha256(payload).hexdigest()}{suffix}"
     if not path.is_file():
@@ -234,7 +234,7 @@ def audit(
     seed: int | None = None,
     out: str | Path | None = None,
     sign: bool = True,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Any:
     """Run an audit and write its report, as ``unlearn-audit run`` does for a config file.
 
@@ -262,7 +262,9 @@ def audit(
         seed: The root seed.
         out: Output folder (default ``report.out``).
         sign: False leaves the report unsigned (the CLI's ``--no-sign``).
-        progress: Show progress bars on stderr.
+        progress: Progress on stderr, on by default: bars when stderr is a terminal, timestamped
+            lines when it is not (a notebook, a job log); False shows nothing
+            (:mod:`auditor.run.progress`).
 
     Returns:
         :class:`auditor.run.pipeline.AuditOutcome`: ``status`` (pass, fail, inconclusive), ``evidence``

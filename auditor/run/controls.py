@@ -18,7 +18,7 @@ the battery catches is what the report states as the audit's sensitivity
 (:func:`auditor.judge.sensitivity.sensitivity`), and no PASS is possible when the battery cannot
 catch the required share (``gates.incomplete_erasure.required``).
 
-Controls are roles ``control:<name>`` in :meth:`auditor.run.context.AuditContext.models`.
+Controls are roles ``control:<name>`` in :meth:`auditor.plugin.context.AuditContext.models`.
 """
 
 from __future__ import annotations
@@ -30,54 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.seeding import derive_seed, numpy_rng
 from auditor.train.attest import Attested, attest
 from auditor.train.trainer import Trainer, TrainRequest
-from unlearners import deceptive
-from unlearners.base import Unlearner
-
-ROLE_PREFIX = "control:"
-
-# Name -> the deceptive method that builds it. Order is the order of the report.
-CONTROLS: dict[str, type[Unlearner]] = {
-    "head_bias": deceptive.HeadBiasSuppress,
-    "head_rows": deceptive.HeadRowsZero,
-    "head_retrain": deceptive.HeadRetrain,
-    "head_finetune": deceptive.HeadFinetune,
-    "over_forget": deceptive.OverForget,
-    "label_noise": deceptive.LabelNoise,
-    "forget_features": deceptive.ForgetFeatures,
-}
-
-DESCRIPTIONS = {
-    "head_bias": "forgotten classes' output bias lowered until they stop winning; features untouched",
-    "head_rows": "forgotten classes' head rows zeroed, their bias set below every other logit",
-    "head_retrain": "last layer re-initialised and retrained on the retain set, body frozen (EU-1)",
-    "head_finetune": "last layer fine-tuned on the retain set, body frozen (CF-1)",
-    "over_forget": "gradient ascent on the forget set far past retraining's forget accuracy (Streisand effect)",
-    "label_noise": "fine-tuned on the forget set with random wrong labels, no repair",
-    "forget_features": (
-        "only the forget samples' top-layer features moved to their runner-up class, retain outputs "
-        "distilled to the original's, the class's bias lowered; new images of the class keep its features"
-    ),
-}
-
-
-def applicable(forget_kind: str, names: list[str] | None = None) -> list[str]:
-    """The controls that apply to a forget kind (``names`` restricts them; None: all of them)."""
-    chosen = list(CONTROLS) if names is None else names
-    return [n for n in chosen if forget_kind in CONTROLS[n].supports]
-
-
-def role(name: str) -> str:
-    """The role under which a control is scored."""
-    return ROLE_PREFIX + name
-
-
-def is_control(role_name: str) -> bool:
-    """Whether a role is a deception control's (``control:<name>``)."""
-    return role_name.startswith(ROLE_PREFIX)
+from unlearners.deceptive import CONTROLS, DESCRIPTIONS
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from attacks.base import Attack
 from auditor.config import AuditConfig
 from auditor.judge.decision import MeasuredAttack
 from auditor.judge.inference import GapEvidence, evidence_from_replicates
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 from auditor.run.preflight import Prepared
 from auditor.run.progress import Progress
 from auditor.train.shadows import ShadowStore, shadow_group

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from auditor.config import AuditConfig
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from auditor.run.preflight import Prepared
 from auditor.run.progress import Progress
 from auditor.seeding import derive_seed

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from auditor.errors import ConfigError, OutputError, Problem
+from auditor.files import write_failed
 
 PUBLISH_LAST = "evidence.json"
 # Every file ``unlearn-audit run`` may publish into an output folder. A new artifact must be added here,
@@ -43,14 +44,6 @@ RUN_ARTIFACTS = (
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner.json"
 STALE_AFTER_S = 24 * 3600.0
-
-
-def _write_failed(path: Path, exc: OSError) -> OutputError:
-    """One-line error for a failed write (disk full, read-only folder), naming the file."""
-    return OutputError(
-        f"could not write {path}: {exc.strerror or exc}. Free space or choose a writable folder, "
-        "then run again."
-    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -133,26 +126,6 @@ def check_writable(out: Path, *, key: str = "report.out") -> list[Problem]:
     return []
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _write_failed(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise _write_failed(path, exc) from exc
-        raise
-
-
 class Staging:
     """A staging folder inside the output folder, owned by this process.
 
@@ -173,7 +146,7 @@ class Staging:
             (self.dir / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
         except OSError as exc:
             shutil.rmtree(self.dir, ignore_errors=True)
-            raise _write_failed(self.dir, exc) from exc
+            raise write_failed(self.dir, exc) from exc
         self.files: list[str] = []
 
     def write_bytes(self, name: str, data: bytes) -> Path:
@@ -181,7 +154,7 @@ class Staging:
         try:
             path.write_bytes(data)
         except OSError as exc:
-            raise _write_failed(path, exc) from exc
+            raise write_failed(path, exc) from exc
         if name not in self.files:
             self.files.append(name)
         return path

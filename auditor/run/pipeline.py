@@ -28,7 +28,7 @@ import torch
 from auditor.config import AuditConfig
 from auditor.judge.decision import Decision, decide
 from auditor.judge.sensitivity import PartialControl
-from auditor.run.context import AuditContext
+from auditor.plugin.context import AuditContext
 from auditor.run.controls import (
     BuiltControl,
     PartialErasure,
@@ -37,7 +37,6 @@ from auditor.run.controls import (
     partial_erasures,
     robustness_order,
 )
-from auditor.run.controls import applicable as applicable_controls
 from auditor.run.measure import AttackRun, run_attacks, shadow_store
 from auditor.run.models import (
     AuditedModel,
@@ -57,6 +56,7 @@ from auditor.run.record import RunInfo, build_evidence, config_digest
 from auditor.run.reproducible import run_id as reproducible_run_id
 from auditor.run.reproducible import split_volatile
 from auditor.seeding import derive_seed
+from unlearners.deceptive import applicable as applicable_controls
 
 REPORTED_LEVEL = 0.95
 """Confidence level of the intervals reported per model (the gates use their own levels)."""

@@ -40,6 +40,7 @@ class Prepared:
     signing_key: Any = None  # auditor.evidence.sign.SigningKey when a key is configured
     source_date_epoch: int | None = None  # reproducible mode (auditor.run.reproducible)
     training_check: dict[str, Any] | None = None  # a user training function's determinism check
+    id_salt: bytes | None = None  # salt of the evidence's digest of a request's record IDs (data.forget.ids)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,6 +67,8 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
     problems += nonfinite_data_problems(data, cfg.data)
     splits, split_problems = make_splits(data, cfg.data, cfg.forget, cfg.seed)
     problems += split_problems
+    if splits is not None:
+        problems += declared_split_problems(cfg, splits)
     trigger = None
     if splits is not None:
         problems += request_problems(
@@ -96,6 +99,17 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
             problems += exc.problems
     if problems or splits is None or probe is None or factory is None:
         raise ConfigError(problems, source=source)
+    id_salt = None
+    if (
+        cfg.forget.by_id
+    ):  # the salt of the request's ID digest: random, or fixed by the run in reproducible mode
+        from auditor.data.records import new_salt
+
+        id_salt = new_salt(
+            reproducible_from=None
+            if epoch is None
+            else f"{epoch}|{cfg.digest()}|{data.fingerprint}|{cfg.seed}"
+        )
     return Prepared(
         data=data,
         splits=splits,
@@ -106,7 +120,26 @@ def preflight(cfg: AuditConfig, *, out: Path, source: str | None = None, sign: b
         signing_key=signing_key,
         source_date_epoch=epoch,
         training_check=training_check,
+        id_salt=id_salt,
     )
+
+
+def declared_split_problems(cfg: AuditConfig, splits: Splits) -> list[Problem]:
+    """What a declared split rules out: a backdoor audit of a checkpoint trained elsewhere.
+
+    Backdoor canaries are planted by the audit before it trains the original, so a
+    ``model.checkpoint`` trained on a declared split never saw them.
+    """
+    if splits.source == "seeded" or cfg.forget.kind != "backdoor" or cfg.model.checkpoint is None:
+        return []
+    return [
+        Problem(
+            "forget.kind",
+            "a backdoor audit plants its canaries before it trains the original, so model.checkpoint (your model, "
+            "trained on the declared split) never saw them: erase records by ID or index instead, or remove "
+            "model.checkpoint and let the audit train the original",
+        )
+    ]
 
 
 def execution_problems(cfg: AuditConfig, device: torch.device) -> list[Problem]:

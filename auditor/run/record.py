@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from auditor.canonical import canonical_json
 from auditor.config import AuditConfig
-from auditor.data.splits import manifest_digest
+from auditor.data import provenance
 from auditor.evidence.model import (
     SCHEMA,
     AttackRecord,
@@ -42,6 +42,7 @@ from auditor.run.environment import capture
 from auditor.run.measure import AttackRun
 from auditor.run.models import UNLEARNED_FILE, AuditedModel, Unlearned
 from auditor.run.preflight import Prepared
+from auditor.types import control_role
 from auditor.version import __version__
 
 DIGEST_METHOD = "sha256 over (name, dtype, shape, bytes) of the state_dict in sorted key order"
@@ -101,25 +102,13 @@ def run_record(cfg: AuditConfig, info: RunInfo, epoch: int | None) -> RunRecord:
 
 
 def data_record(cfg: AuditConfig, prep: Prepared) -> DataRecord:
-    """The ``data`` section: the dataset, its split and the forget request (never its records)."""
-    data, splits = prep.data, prep.splits
+    """The ``data`` section: the dataset, its split and where it came from, and the forget request.
+
+    Never its records' IDs (:func:`auditor.data.provenance.data_record`).
+    """
+    trigger = prep.trigger.record() if prep.trigger is not None else None
     return DataRecord(
-        dataset=data.name,
-        fingerprint=data.fingerprint,
-        num_classes=data.num_classes,
-        input_shape=list(data.input_shape),
-        split_sha256=splits.digest(),
-        source=data.source,
-        counts={"total": len(data), **splits.counts()},
-        forget={
-            "kind": cfg.forget.kind,
-            "classes": cfg.forget.classes,
-            "fraction": cfg.forget.fraction,
-            "trigger": prep.trigger.record() if prep.trigger is not None else None,
-            "count": int(len(splits.forget)),
-            "manifest_sha256": manifest_digest(splits.forget),
-            "manifest_file": "forget_manifest.txt",
-        },
+        **provenance.data_record(prep.data, prep.splits, cfg.forget, trigger=trigger, id_salt=prep.id_salt)
     )
 
 
@@ -156,7 +145,7 @@ def controls_record(built: list[BuiltControl], partials: list[PartialErasure]) -
         out.append(
             ControlRecord(
                 name=c.name,
-                role=f"control:{c.name}",
+                role=control_role(c.name),
                 description=c.description,
                 sha256=c.sha256,
                 runtime_s=c.runtime_s,

@@ -262,10 +262,15 @@ def load_checkpoint(factory: Callable[[], nn.Module], path: Path, *, key: str, a
     return model
 
 
-def has_nonfinite(model: nn.Module) -> list[str]:
-    """Names of parameters or buffers that hold NaN or infinity."""
+def nonfinite_names(state: dict[str, torch.Tensor]) -> list[str]:
+    """Names of floating-point tensors in ``state`` holding NaN or infinity."""
     return [
         n
-        for n, t in model.state_dict().items()
-        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+        for n, t in state.items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
     ]
+
+
+def has_nonfinite(model: nn.Module) -> list[str]:
+    """Names of parameters or buffers that hold NaN or infinity (:func:`nonfinite_names` of its state)."""
+    return nonfinite_names(model.state_dict())

@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 from auditor.canonical import canonical_json
-from auditor.run.outputs import atomic_write_bytes
-from auditor.train.architectures import arch_key
+from auditor.files import atomic_write_bytes
+from auditor.train.architectures import arch_key, nonfinite_names
 from auditor.train.cache_admin import default_cache_dir
 
 if TYPE_CHECKING:
@@ -144,15 +144,6 @@ class CorruptEntry:
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "reason": self.reason, "role": self.role, "seed": self.seed}
-
-
-def nonfinite_names(state: dict[str, torch.Tensor]) -> list[str]:
-    """Names of floating-point tensors in ``state`` holding NaN or infinity."""
-    return [
-        n
-        for n, t in state.items()
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
-    ]
 
 
 def entry_bytes(state: dict[str, torch.Tensor]) -> bytes:

@@ -1,6 +1,6 @@
 """The pieces of training loops that unlearning methods share.
 
-A method that trains through :meth:`auditor.run.context.UnlearnInputs.train` needs none of this. A
+A method that trains through :meth:`auditor.plugin.context.UnlearnInputs.train` needs none of this. A
 method with its own loop (gradient ascent, NegGrad+, SCRUB, SalUn, ∇τ, ...) takes from here what
 every such loop rewrote: the optimiser step, random wrong labels, the first samples of each
 class, an accuracy, and the batch count of an epoch. Each helper keeps the exact operations, and
@@ -8,7 +8,7 @@ the exact draws from the generator it is given, of the code it replaced, so a me
 onto it produces bitwise the same model.
 
 Batches go to the device with :func:`auditor.train.core.to_device` (pinned memory on CUDA), seeded
-generators come from :meth:`~auditor.run.context.UnlearnInputs.generator`.
+generators come from :meth:`~auditor.plugin.context.UnlearnInputs.generator`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from auditor.run.context import SplitData
+from auditor.data.tensors import SplitData
 from auditor.train.core import predict_logits
 
 

@@ -14,7 +14,7 @@ from functools import cache
 
 from torch import nn
 
-from auditor.run.context import UnlearnInputs
+from auditor.plugin.context import UnlearnInputs
 from tests.helpers import inputs, models
 from unlearners import UNLEARNERS
 

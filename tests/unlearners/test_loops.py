@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from auditor.run.context import SplitData
+from auditor.plugin.context import SplitData
 from auditor.train.steps import accuracy, ceil_div, first_per_class, optimizer_step, wrong_labels
 
 

@@ -1,5 +1,8 @@
 """What unlearners and attacks are given: the data, the models, the recipe, seeded generators.
 
+The context a plugin receives, at the bottom of the engine: it imports nothing above ``train/`` and
+``judge/``, so attacks and methods never depend on the orchestration that calls them.
+
 :class:`UnlearnInputs` hands an unlearning method its data through accessors that record what
 was read, so the evidence states which data the method actually touched (e.g. that UNSIR never
 read the forget samples). :class:`AuditContext` hands attacks the audited models and splits, and
@@ -23,6 +26,7 @@ from auditor.data.tensors import SplitData, take
 from auditor.judge.stats import Comparison, compare_proportions, compare_scores
 from auditor.seeding import derive_seed, numpy_rng, torch_generator
 from auditor.train.core import ProgressFn, Recipe, predict_logits, train_model
+from auditor.types import control_role
 
 if TYPE_CHECKING:  # only for annotations: the context sits below the shadows, the display and the triggers
     from auditor.data.triggers import Trigger
@@ -241,7 +245,7 @@ class AuditContext:
             "reference": list(self.references),
             "original": [self.original],
         }
-        roles.update({f"control:{name}": [m] for name, m in self.controls.items()})
+        roles.update({control_role(name): [m] for name, m in self.controls.items()})
         return roles
 
     def logits(self, model: nn.Module, split: str) -> torch.Tensor:
