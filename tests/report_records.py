@@ -43,56 +43,55 @@ def inconclusive() -> dict:
     return ev
 
 
-def with_contract_fields(evidence: dict, *, rows: int = 40) -> dict:
-    """A copy with every optional field of the evidence contract filled in, with plausible values."""
-    ev = copy.deepcopy(evidence)
-    n = ev["data"]["forget"]["count"]
-    ev["models"]["unlearned"]["file"] = {"name": "unlearned.pt", "sha256": "ab" * 32}
-    ev["data"]["forget"]["ids"] = {"count": n, "salt": "cd" * 16, "salted_sha256": "ef" * 32}
-    ev["data"]["split_source"] = "loader"
-    ev["run"]["responsible"] = {
-        "name": "Dr. Maximiliane Beispiel-Mustermann",
-        "role": "Data protection officer",
-    }
-    ev["verdict"]["sensitivity"] = {
-        "required_kept_fraction": 0.25,
-        "detects_kept_fraction": 0.1,
-        "controls": [
-            {
-                "name": "keep_25",
-                "kept_fraction": 0.25,
-                "kept_records": n // 4,
-                "selection": "random",
-                "caught_by": ["lira.exposure"],
-            },
-        ],
-        "statement": f"This audit would catch an erasure that left at least 10 % of the requested records "
-        f"({n // 10} of {n}) in training.",
-    }
-    for g in ev["gates"]["results"]:
-        g["mde_80"] = 2 * g["tolerance"]
-        g["mde_80_records"] = float(n) / 5 if g["category"] in ("privacy", "forgetting") else None
-        g["keeps_original_effect"] = 0.4
-        g["blocks_pass"] = bool(g["powered"])
-    ev["records"] = {
-        "statistic": "per-record LiRA z-score of the unlearned model against the retrained references, "
-        "each reference scored leave-one-out for the null",
+def synthetic_records(n: int, *, rows: int = 40) -> dict:
+    """A per-record table in the shape of the ``records`` attack's, with known counts (17 flagged of n)."""
+    return {
+        "statistic": "one-sided predictive p-value of the unlearned model's confidence on each record against "
+        "the references",
         "fpr": 0.01,
+        "q": 0.05,
         "n": n,
         "flagged": 17,
         "expected_by_chance": 0.01 * n,
         "chance_range": [0, 7],
+        "references_flagged": [0, 3, 7, 2],
+        "individually_exposed": 5,
+        "original_flagged": 30,
+        "positions": "1-based positions in forget_manifest.txt (sorted dataset indices), never record IDs",
         "rows": [
             {
                 "position": i * 7 % n + 1,
                 "z": 4.5 - i * 0.1,
                 "p_value": 1e-5 * (i + 1),
+                "q_value": 1e-3 * (i + 1),
                 "flagged": i < 17,
                 "original_z": 5.0 - i * 0.1 if i % 3 else None,
             }
             for i in range(min(rows, n))
         ],
     }
+
+
+def with_contract_fields(evidence: dict, *, file_as_mapping: bool = True) -> dict:
+    """A copy with every optional field of the evidence contract present.
+
+    The fields the audits already write (sensitivity, per-gate power at 80 %, ``records``, the saved
+    model file) are kept as written; the ones they do not (record IDs, the split source, the
+    responsible person) are added with plausible values. ``file_as_mapping`` writes the saved model
+    file as one ``{"name", "sha256"}`` mapping, the contract's other spelling.
+    """
+    ev = copy.deepcopy(evidence)
+    n = ev["data"]["forget"]["count"]
+    unlearned = ev["models"]["unlearned"]
+    if file_as_mapping:
+        unlearned["file"] = {"name": "unlearned.pt", "sha256": unlearned.pop("file_sha256", "ab" * 32)}
+    ev["data"]["forget"]["ids"] = {"count": n, "salt": "cd" * 16, "salted_sha256": "ef" * 32}
+    ev["data"]["split_source"] = "loader"
+    ev["run"]["responsible"] = {
+        "name": "Dr. Maximiliane Beispiel-Mustermann",
+        "role": "Data protection officer",
+    }
+    ev.setdefault("records", synthetic_records(n))
     return ev
 
 

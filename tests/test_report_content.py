@@ -20,7 +20,7 @@ from auditor.report.records import record_table
 from auditor.report.render import render_html
 from auditor.report.risk import risk
 from auditor.report.words import category_lines, verdict_reason
-from tests.report_records import failing, inconclusive, load, passing, with_contract_fields
+from tests.report_records import failing, inconclusive, load, passing, synthetic_records, with_contract_fields
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def html_by_name() -> dict[str, str]:
 
 
 def test_numbers_carry_units_and_three_significant_digits():
-    assert sig(0.0542145) == "0.0542" and sig(1234.6) == "1235" and sig(-0.0004) == "-0.000400"
+    assert sig(0.0542145) == "0.0542" and sig(1234.6) == "1235" and sig(-0.0004) == "-4.00e-04"
     assert sig(0.0, sign=True) == "+0" and sig(-1e-12) == "-1.00e-12" and sig(None) == "\u2014"
     assert percent(0.99) == "99.0\u00a0%" and percent(0.12) == "12.0\u00a0%"
     share, auc = unit_of("accuracy.forget"), unit_of("threshold.loss.auc")
@@ -98,30 +98,48 @@ def test_a_claim_shows_its_strongest_check_with_units_and_power():
     assert "0.816 against 0.496 for retrained models" in lines["privacy"].check
     assert "catches the original model" in lines["privacy"].power
     assert lines["utility"].state_label == "PASS" and "change" in lines["utility"].power
-    contract = {line.name: line for line in category_lines(with_contract_fields(failing()))}
+    # The record's power at 80 %, in records left in training (mde_80_records of the gate shown).
     assert (
-        "80 % of the time, a method that leaves about 64 of the requested records"
-        in contract["privacy"].power
+        "80 % of the time, a method that leaves about 109 of the requested records" in lines["privacy"].power
     )
 
 
 def test_false_fail_rate_follows_the_correction():
     ev = failing()
-    assert "Bonferroni: 0.50\u00a0% for each of the 10 checks" in false_fail(ev)
+    m = ev["gates"]["family_size"]
+    assert f"Bonferroni: {percent(0.05 / m, 2)} for each of the {m} checks" in false_fail(ev)
     ev["gates"]["correction"] = "bh"
     assert "Benjamini\u2013Hochberg" in false_fail(ev)
 
 
-def test_contract_fields_appear_when_present():
-    ev = with_contract_fields(failing())
+@pytest.mark.parametrize("mapping", [True, False])
+def test_contract_fields_appear_when_present(mapping):
+    written = failing()["models"]["unlearned"]
+    assert written["file"] == "unlearned.pt" and len(written["file_sha256"]) == 64  # as the audit writes it
+    ev = with_contract_fields(failing(), file_as_mapping=mapping)
     page = page_one(ev)
     facts = {f.label: f.text for f in page.request + page.model}
     assert "never printed" in facts["Record IDs"] and facts["IDs, salted sha256"] == "ef" * 32
-    assert facts["unlearned.pt (file) sha256"] == "ab" * 32
+    assert facts["unlearned.pt (file) sha256"] == written["file_sha256"]
     assert "split loader" in facts["Dataset"]
-    assert page.sensitivity and "32 of 320" in page.sensitivity
+    assert page.sensitivity and "(40 of 320 records)" in page.sensitivity
     assert verify_command(ev).endswith("--model unlearned.pt")
     assert {f.label: f.text for f in page.signed}["Responsible person"].startswith("Dr. Maximiliane")
+
+
+def test_contract_fields_are_harmless_when_absent():
+    ev = failing()
+    for key in ("records",):
+        ev.pop(key)
+    ev["verdict"].pop("sensitivity", None)
+    for field in ("file", "file_sha256"):
+        ev["models"]["unlearned"].pop(field)
+    for gate in ev["gates"]["results"]:
+        for field in ("mde_80", "mde_80_records", "keeps_original_effect", "blocks_pass"):
+            gate.pop(field)
+    html = render_html(ev)
+    assert 'id="records"' not in html and "unlearned.pt" not in html
+    assert page_one(ev).sensitivity is None and verify_command(ev).endswith("YOUR-CA.pem")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,14 +238,15 @@ def test_risk_blocks_stay_apart_and_combine_with_the_declared_prior():
 
 
 def test_per_record_table_top_rows_counts_and_redaction():
-    ev = with_contract_fields(failing())
+    ev = failing()
+    ev["records"] = synthetic_records(ev["data"]["forget"]["count"])
     table = record_table(ev)
-    assert table is not None and len(table.rows) == 15 and table.total_rows == 40
+    assert table is not None and len(table.rows) == 20 and table.total_rows == 40
     assert table.flagged == 17 and table.beyond_chance is True
     html = render_html(ev)
     section = html[html.index('id="records"') : html.index('id="risk"')]
     assert "<strong>17 of 320</strong>" in section and "3.2" in section and "0 to 7" in section
-    assert section.count("<tr") == 16  # header + the top 15
+    assert section.count("<tr") == 21  # header + the top 20
     redacted = render_html(ev, redacted=True)
     section = redacted[redacted.index('id="records"') : redacted.index('id="risk"')]
     assert (
@@ -235,7 +254,8 @@ def test_per_record_table_top_rows_counts_and_redaction():
         and '<td class="num">' not in section
         and "Redacted" in section
     )
-    assert record_table(failing()) is None and 'id="records"' not in render_html(failing())
+    real = record_table(failing())  # the records attack's own table
+    assert real is not None and real.flagged == 143 and real.chance_range == (10, 24) and real.beyond_chance
 
 
 def test_not_checked_lists_attacks_and_claims():

@@ -53,3 +53,10 @@ def test_counts_keep_powered_and_unpowered_apart() -> None:
     }
     assert counts.fail + counts.passed + counts.inconclusive + counts.not_powered == counts.total
     assert counts.words() == "2 fail · 1 pass · 1 inconclusive · 3 not powered (of 7 checks; 3 powered)"
+
+
+def test_an_undecided_gate_that_keeps_the_originals_effect_is_not_hidden_as_unpowered() -> None:
+    gate = {"status": "inconclusive", "powered": False, "blocks_pass": True, "keeps_original_effect": 0.8}
+    shown = gate_state(gate)
+    assert shown.state == "inconclusive" and "keeps 80% of the original" in shown.reason
+    assert state_counts([gate]).as_dict()["inconclusive"] == 1

@@ -319,7 +319,7 @@ def report(evidence: Path, out: Path | None, formats: tuple[str, ...], redacted:
     for fmt in wanted:
         name, render = renderers[fmt]
         write_public(folder / name, render())
-        click.echo(f"{name}: {folder / name}")
+        click.echo(f"{name}: {shown_path(folder / name)}")
     click.echo(f"verdict, recomputed from the gates: {check.status.upper()} (UNSIGNED copy)")
     for problem in check.problems:
         click.secho(f"warning: {problem}", fg="yellow", err=True)

@@ -155,6 +155,8 @@ def signed_summary(statement: dict[str, Any] | None) -> dict[str, Any]:
         return node
 
     unlearned_file = get("models", "unlearned", "file")
+    if isinstance(unlearned_file, str):  # a name, with its digest beside it
+        unlearned_file = {"name": unlearned_file, "sha256": get("models", "unlearned", "file_sha256")}
     return {
         "verdict": (get("verdict", "status") or "").upper() or None,
         "headline": get("verdict", "headline"),

@@ -7,6 +7,9 @@ shows nothing: an audit of a model that kept everything would pass it too. So ev
 is shown (console, report, JUnit, Markdown summary, evidence) goes through :func:`gate_state`:
 
 * ``fail``: the gate failed, powered or not (a failure is evidence whatever the power);
+* ``inconclusive`` also for an undecided gate whose record says it blocks a PASS
+  (``blocks_pass``: the unlearned model keeps more than half of the original's gap), powered or
+  not: it stands between the audit and a pass, so it is not shown as merely unpowered;
 * ``not powered``: the gate cannot catch the original, whether it passed or is undecided; its gap
   and interval are still reported, but it is never counted or drawn as a PASS;
 * ``pass`` / ``inconclusive``: a powered gate's own status.
@@ -69,6 +72,17 @@ def gate_state(gate: Mapping[str, Any]) -> GateState:
     reason = str(gate.get("reason") or "")
     if status == FAIL:
         return GateState(FAIL, status, powered, reason)
+    if status == INCONCLUSIVE and gate.get("blocks_pass"):
+        kept = gate.get("keeps_original_effect")
+        share = (
+            f"{kept:.0%} of" if isinstance(kept, (int, float)) and not isinstance(kept, bool) else "much of"
+        )
+        return GateState(
+            INCONCLUSIVE,
+            status,
+            powered,
+            f"undecided, and the unlearned model keeps {share} the original's gap to retraining: this blocks a pass",
+        )
     if not powered:
         why = (
             gate.get("power_reason")

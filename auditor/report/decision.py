@@ -131,19 +131,25 @@ def _model(evidence: Mapping[str, Any]) -> tuple[Fact, ...]:
         Fact("Original sha256", str((models.get("original") or {}).get("sha256")), mono=True),
         Fact("Unlearned sha256", str(unlearned.get("sha256")), mono=True),
     ]
-    name, sha256 = unlearned_file(unlearned)
+    name, digest = unlearned_file(evidence)
     if name:
-        facts.append(Fact(f"{name} (file) sha256", str(sha256), mono=True))
+        facts.append(Fact(f"{name} (file) sha256", str(digest), mono=True))
     return tuple(facts)
 
 
-def unlearned_file(unlearned: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The audited model's file beside the report and its sha256 (``models.unlearned.file``), or Nones."""
+def unlearned_file(evidence: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The saved unlearned model's file name and sha256, when the run wrote one.
+
+    Records hold it as ``models.unlearned.file`` (a name) with ``file_sha256``, or as one mapping
+    ``{"name", "sha256"}``; both read the same.
+    """
+    unlearned = (evidence.get("models") or {}).get("unlearned") or {}
     file = unlearned.get("file")
-    if isinstance(file, Mapping):
-        return (str(file["name"]) if file.get("name") else None), file.get("sha256")
+    if isinstance(file, Mapping) and file.get("name"):
+        return str(file["name"]), str(file.get("sha256")) if file.get("sha256") else None
     if isinstance(file, str) and file:
-        return file, unlearned.get("file_sha256")
+        digest = unlearned.get("file_sha256")
+        return file, str(digest) if digest else None
     return None, None
 
 
@@ -216,8 +222,7 @@ def _utc(text: Any) -> str:
 
 def verify_command(evidence: Mapping[str, Any]) -> str:
     """The command a reviewer runs on the report folder."""
-    unlearned = (evidence.get("models") or {}).get("unlearned") or {}
-    name, _ = unlearned_file(unlearned)
+    name, _ = unlearned_file(evidence)
     command = "unlearn-audit verify report.pdf --trust-root YOUR-CA.pem"
     if name:
         command += f" --model {name}"
@@ -256,4 +261,4 @@ def page_one(
     )
 
 
-__all__ = ["NULL_STUDIES", "Fact", "PageOne", "false_fail", "page_one", "verify_command"]
+__all__ = ["NULL_STUDIES", "Fact", "PageOne", "false_fail", "page_one", "unlearned_file", "verify_command"]

@@ -39,13 +39,12 @@ def _attacks(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def blocks_pass(gate: Mapping[str, Any], claims: list[str]) -> bool:
-    """Whether an undecided powered gate stands between this audit and a PASS.
+    """Whether an undecided gate stands between this audit and a PASS.
 
-    The record's own ``blocks_pass`` when it has one; else a powered gate of a claimed category.
+    A powered gate of a claimed category always does; so does any gate whose record says so
+    (``blocks_pass``: it keeps more than half of the original's gap).
     """
-    if "blocks_pass" in gate and gate["blocks_pass"] is not None:
-        return bool(gate["blocks_pass"])
-    return bool(gate.get("powered")) and gate.get("category") in claims
+    return bool(gate.get("blocks_pass")) or (bool(gate.get("powered")) and gate.get("category") in claims)
 
 
 def gate_text(gate: Mapping[str, Any]) -> str:

@@ -120,6 +120,8 @@ def gate_result(gate: Mapping[str, Any], *, correction: str = "bonferroni") -> G
         "power_reason": str(gate.get("power_reason") or ""),
         "mde": _num(gate.get("minimum_detectable_effect")),
         "seed_sd": _num(gate.get("retrain_sd")),
+        "mde_80": _num(gate.get("mde_80")),
+        "mde_80_records": _num(gate.get("mde_80_records")),
         "keeps_original": _num(gate.get("keeps_original_effect")),
         "blocks_pass": bool(gate.get("blocks_pass")),
     }

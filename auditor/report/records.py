@@ -20,7 +20,7 @@ from typing import Any
 
 from auditor.report.numbers import finite
 
-TOP_ROWS = 15
+TOP_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class RecordRow:
     position: int
     z: float | None
     p_value: float | None
+    q_value: float | None
     flagged: bool
     original_z: float | None
 
@@ -44,6 +45,9 @@ class RecordTable:
     flagged: int | None
     expected_by_chance: float | None
     chance_range: tuple[float, float] | None
+    q: float | None
+    individually_exposed: int | None
+    original_flagged: int | None
     rows: tuple[RecordRow, ...]
     total_rows: int
     redacted: bool
@@ -60,6 +64,10 @@ def _num(x: Any) -> float | None:
     return float(x) if finite(x) else None
 
 
+def _int(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
 def record_table(
     evidence: Mapping[str, Any], *, redacted: bool = False, top: int = TOP_ROWS
 ) -> RecordTable | None:
@@ -73,6 +81,7 @@ def record_table(
             position=int(r.get("position") or 0),
             z=_num(r.get("z")),
             p_value=_num(r.get("p_value")),
+            q_value=_num(r.get("q_value")),
             flagged=bool(r.get("flagged")),
             original_z=_num(r.get("original_z")),
         )
@@ -82,12 +91,15 @@ def record_table(
     return RecordTable(
         statistic=str(records.get("statistic") or "per-record exposure score"),
         fpr=_num(records.get("fpr")),
-        n=records.get("n") if isinstance(records.get("n"), int) else None,
-        flagged=records.get("flagged") if isinstance(records.get("flagged"), int) else None,
+        n=_int(records.get("n")),
+        flagged=_int(records.get("flagged")),
         expected_by_chance=_num(records.get("expected_by_chance")),
         chance_range=(float(chance[0]), float(chance[1]))
         if isinstance(chance, list) and len(chance) == 2 and all(finite(v) for v in chance)
         else None,
+        q=_num(records.get("q")),
+        individually_exposed=_int(records.get("individually_exposed")),
+        original_flagged=_int(records.get("original_flagged")),
         rows=() if redacted else rows,
         total_rows=len(raw),
         redacted=redacted,

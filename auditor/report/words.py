@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.judge.states import FAIL, NOT_POWERED, PASS, gate_state
-from auditor.report.numbers import NBSP, count, finite, sig, unit_of
+from auditor.report.numbers import NBSP, count, finite, percent, sig, unit_of
 
 CATEGORY_NAMES = {
     "utility": "Utility",
@@ -34,6 +34,7 @@ CONTROL_WORDS = {
     "head_finetune": "a fine-tuned output layer",
     "over_forget": "over-forgetting",
     "label_noise": "label noise",
+    "forget_features": "features moved only on the forgotten data",
 }
 KIND_WORDS = {
     "class": "removal of whole classes",
@@ -312,13 +313,44 @@ def _unsettled_reasons(evidence: Mapping[str, Any], verdict: Mapping[str, Any]) 
         if quiet:
             text += f" (the original itself stayed within tolerance: {quiet})"
         reasons.insert(0, text)
-    uncaught = [n for n, c in (verdict.get("controls") or {}).items() if not (c or {}).get("caught_by")]
-    if uncaught:
-        fakes = _join([CONTROL_WORDS.get(n, n.replace("_", " ")) for n in uncaught])
+    metrics = metrics_by_key(evidence)
+    for gate in _gate_records(evidence):
+        if gate.get("blocks_pass") and gate.get("status") != FAIL:
+            kept = gate.get("keeps_original_effect")
+            share = percent(kept, 0) if finite(kept) else "much"
+            reasons.append(
+                f"on {label_of(str(gate.get('metric')), metrics)}, the unlearned model keeps {share} of the original "
+                "model's gap to retrained ones, so it may hold part of what the original holds"
+            )
+    records = {str(c.get("name")): c for c in evidence.get("controls") or () if isinstance(c, Mapping)}
+    uncaught = [
+        n
+        for n, c in (verdict.get("controls") or {}).items()
+        if not (c or {}).get("caught_by") and (c or {}).get("required", True)
+    ]
+    partial = [n for n in uncaught if _incomplete_erasure(n, records.get(n))]
+    fakes = [n for n in uncaught if n not in partial]
+    if fakes:
+        words = _join([CONTROL_WORDS.get(n, n.replace("_", " ")) for n in fakes])
         reasons.append(
-            f"no check catches the cheap fakes of unlearning ({fakes}), so its passes are not evidence"
+            f"no check catches the cheap fakes of unlearning ({words}), so its passes are not evidence"
         )
+    if partial:
+        kept = [
+            float(records[n]["kept_fraction"])
+            for n in partial
+            if finite((records.get(n) or {}).get("kept_fraction"))
+        ]
+        most = f" up to {percent(max(kept), 0)} of the request" if kept else " part of the request"
+        reasons.append(f"it would not catch an erasure that left{most} in training")
     return reasons
+
+
+def _incomplete_erasure(name: str, record: Mapping[str, Any] | None) -> bool:
+    """An incomplete-erasure control (a retrain that kept part of the request), not a cheap fake."""
+    if record is not None and record.get("kind"):
+        return record.get("kind") == "incomplete_erasure"
+    return name.startswith("partial_")
 
 
 def _gate_records(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -27,6 +27,7 @@ from auditor.evidence.model import (
     GatesRecord,
     MethodRecord,
     ModelsRecord,
+    ResponsibleRecord,
     RunRecord,
     ToolRecord,
     VerdictRecord,
@@ -89,7 +90,9 @@ def run_record(cfg: AuditConfig, info: RunInfo, epoch: int | None) -> RunRecord:
         operator=cfg.report.operator,
         organisation=cfg.report.organisation,
         request_id=cfg.report.request_id,
-        responsible=cfg.report.responsible.model_dump(mode="json") if cfg.report.responsible else None,
+        responsible=ResponsibleRecord(**cfg.report.responsible.model_dump())
+        if cfg.report.responsible
+        else None,
         config_path=str(path) if path else None,
         command=info.command or (f"unlearn-audit run {path}" if path else None),
         source_date_epoch=epoch,
