@@ -35,6 +35,7 @@ import fnmatch
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from scipy import stats as sps
@@ -220,6 +221,7 @@ class SizeCheck:
         needs_effect: The original's |gap| the gate needs at least to be powered (None: not applicable).
         text: The finding in words.
         figures: The numbers behind it, for ``--json``.
+        fail_only: The gate can FAIL a model but never support a claim.
     """
 
     metric: str
@@ -229,10 +231,12 @@ class SizeCheck:
     needs_effect: float | None
     text: str
     figures: dict[str, float] = field(default_factory=dict)
+    fail_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
+            "fail_only": self.fail_only,
             "category": self.category,
             "samples": self.samples,
             "powerable": self.powerable,
@@ -407,23 +411,28 @@ def size_check(
         multiplier: ``gates.seed_multiplier``.
         rate: For a chance-rate gate, the share a retrain flags (``records``' fpr, LiRA's exposure fpr).
     """
-    model = sample_model(gate.metric, forget_kind)
+    inputs = SizeInputs(gate, {}, references, alpha, family, multiplier, rate)
+    return replace(
+        _size_check(inputs, sample_model(gate.metric, forget_kind), sizes), fail_only=gate.fail_only
+    )
+
+
+def _size_check(inputs: SizeInputs, model: SampleModel | None, sizes: dict[str, int]) -> SizeCheck:
+    gate = inputs.gate
     if model is None:
-        text = "no size model for this metric: a pilot measures it"
-        if gate.fail_only:
-            text = "it can FAIL, never support a claim"
+        text = (
+            "it can FAIL, never support a claim" if gate.fail_only else "no size model: a pilot measures it"
+        )
         return SizeCheck(gate.metric, gate.category, {}, False if gate.fail_only else None, None, text)
     samples = {s: int(sizes.get(s, 0)) for s in model.sets}
     if any(n <= 0 for n in samples.values()) and model.analysis != "auc":
-        text = "no samples: not estimable"
-        return SizeCheck(gate.metric, gate.category, samples, False, None, text)
-    inputs = SizeInputs(gate, samples, references, alpha, family, multiplier, rate)
-    if references < 2 and not gate.fail_only:
+        return SizeCheck(gate.metric, gate.category, samples, False, None, "no samples: not estimable")
+    if inputs.references < 2 and not gate.fail_only:
         text = (
             "one reference cannot show retrain-to-retrain variance: it cannot pass (set reference.seeds >= 2)"
         )
         return SizeCheck(gate.metric, gate.category, samples, False, None, text)
-    return ANALYSES[model.analysis](inputs)
+    return ANALYSES[model.analysis](replace(inputs, samples=samples))
 
 
 @dataclass(frozen=True)
@@ -668,6 +677,11 @@ class Step:
         }
 
 
+def moves(lever: Lever, shares: dict[str, float]) -> bool:
+    """Whether ``lever`` changes a metric computed on the sample sets of ``shares``."""
+    return lever.name == "references" or any(s in LEVERS.get(lever.name, ()) for s in shares)
+
+
 def _held_count(model_shares: dict[str, float], sizes: dict[str, int]) -> int | None:
     held = [s for s in model_shares if s in HELDOUT_SETS]
     return sizes.get(held[0]) if held else None
@@ -681,8 +695,8 @@ def lever_step(
     target: str,
     every: bool,
     sizes: dict[str, int],
-) -> Step:
-    """The smallest ``lever`` value at which one candidate gate (or, with ``every``, each) settles.
+) -> Step | None:
+    """The smallest ``lever`` value at which one candidate gate (or, with ``every``, each) settles (None: it moves none).
 
     Args:
         lever: The lever.
@@ -692,17 +706,17 @@ def lever_step(
         every: Every candidate must settle (the largest of their values) instead of one (the smallest).
         sizes: The sample sizes, to state the held-out lever in samples.
     """
+    if not any(moves(lever, shares) for shares, _ in candidates.values()):
+        return None
     found: dict[str, int | None] = {}
     for metric, (shares, settled) in candidates.items():
-        if lever.name != "references" and not any(s in LEVERS[lever.name] for s in shares):
+        if not moves(lever, shares):
             found[metric] = None  # this lever does not move this gate
             continue
         if settled(lever, lever.current):
             found[metric] = lever.current
             continue
-        found[metric] = smallest(
-            lambda v, settled=settled: settled(lever, v), current=lever.current, limit=lever.limit
-        )
+        found[metric] = smallest(partial(settled, lever), current=lever.current, limit=lever.limit)
     values = [v for v in found.values() if v is not None]
     if every:
         value = max(values) if len(values) == len(found) and values else None
@@ -717,6 +731,20 @@ def lever_step(
         current, limit = count, count * lever.limit
         value = None if value is None else count * value
     return Step(lever.name, current, value, limit, goal, target, gates)
+
+
+def on_levers(
+    levers: list[Lever],
+    candidates: dict[str, tuple[dict[str, float], Callable[[Lever, int], bool]]],
+    *,
+    goal: str,
+    target: str,
+    every: bool,
+    sizes: dict[str, int],
+) -> list[Step]:
+    """:func:`lever_step` on each lever that moves some candidate."""
+    steps = [lever_step(lv, candidates, goal=goal, target=target, every=every, sizes=sizes) for lv in levers]
+    return [s for s in steps if s is not None]
 
 
 def _base_gate(gate: Gate) -> Gate:
@@ -822,10 +850,8 @@ def steps_to_power(
         cands[g.metric] = (shares, powered_at(g, ev, originals.get(g.metric), shares, rules=rules))
     if not cands:
         return []
-    return [
-        lever_step(lv, cands, goal="powered", target=target, every=False, sizes=sizes)
-        for lv in _levers(forget_kind, sizes, references)
-    ]
+    levers = _levers(forget_kind, sizes, references)
+    return on_levers(levers, cands, goal="powered", target=target, every=False, sizes=sizes)
 
 
 def next_steps(
@@ -870,9 +896,7 @@ def next_steps(
         }
         if not cands:
             return []
-        return [
-            lever_step(lv, cands, goal="decided", target=target, every=True, sizes=sizes) for lv in levers
-        ]
+        return on_levers(levers, cands, goal="decided", target=target, every=True, sizes=sizes)
 
     if outcome.reason == "unearned":
         for cat in outcome.missing:
@@ -915,10 +939,7 @@ def next_steps(
                 and (ctl := evidence.get(r.gate.metric, {}).get(f"control:{name}")) is not None
             }
             if cands:
-                steps += [
-                    lever_step(lv, cands, goal="caught", target=name, every=False, sizes=sizes)
-                    for lv in levers
-                ]
+                steps += on_levers(levers, cands, goal="caught", target=name, every=False, sizes=sizes)
     return steps, why_not
 
 

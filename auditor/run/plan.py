@@ -487,7 +487,17 @@ def _outlook_line(o: CategoryOutlook) -> str:
 def size_lines(plan: SizePlan, *, brief: bool = False) -> list[str]:
     """The sizes-only plan in words; ``brief`` (``run``'s first lines) keeps the gates that cannot be powered."""
     lines = [_header(plan)]
-    checks = [c for c in plan.checks if not brief or (c.powerable is False and c.category in plan.claims)]
+    checks = [
+        c
+        for c in plan.checks
+        if not brief
+        or (
+            c.powerable is False
+            and c.category in plan.claims
+            and c.needs_effect is None
+            and "FAIL" not in c.text
+        )
+    ]
     if checks:
         lines.append("From the data sizes alone (no training):")
         lines += [f"  {c.metric:<34} {c.category:<15} {c.text}" for c in checks]
