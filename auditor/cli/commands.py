@@ -128,7 +128,7 @@ def run(
             progress=progress,
             command=command,
             sign=not no_sign,
-            on_prepared=lambda prep: _echo_plan(cfg, prep, err=as_json),
+            on_prepared=None if as_json else lambda prep: _echo_plan(cfg, prep),
         )
         ev = outcome.evidence
         _ci_outputs(
@@ -154,11 +154,11 @@ def run(
     sys.exit(outcome.exit_code)
 
 
-def _echo_plan(cfg: Any, prep: Any, *, err: bool) -> None:
-    """``run``'s first lines: what the data sizes allow, before anything is trained (stderr with --json)."""
+def _echo_plan(cfg: Any, prep: Any) -> None:
+    """``run``'s first lines, on stderr (stdout stays the verdict): what the data sizes allow, before any training."""
     from auditor.run.plan import size_lines, size_plan
 
-    click.echo("\n".join(size_lines(size_plan(cfg, prep), brief=True)), err=err)
+    click.echo("\n".join(size_lines(size_plan(cfg, prep), brief=True)), err=True)
 
 
 @cli.command("plan", epilog=EPILOG)

@@ -531,13 +531,16 @@ def at_references(ev: GapEvidence, *, seed_sd: float | None, references: int, po
 
 
 def predicted_evidence(
-    pilot: PilotEvidence, *, references: int
+    pilot: PilotEvidence, *, references: int, spread: float | None = None
 ) -> tuple[GapEvidence, GapEvidence | None, float | None]:
-    """An honest unlearned model's and the original's evidence with R references, and the pooled retrain SD.
+    """An honest unlearned model's and the original's evidence with R references, and the retrain SD used.
 
     The honest model's gap is 0; the original's is its pilot gap to the mean of every pilot reference.
+    The retrain SD is the pilot's pooled spread, or ``spread`` where the gate's null is known by design
+    (a chance-rate gate: :func:`chance_evidence`; its pilot spread, each pilot reference scored against
+    only k - 2 others, is wider than the audit's).
     """
-    sd = pooled_spread(pilot.stand_in)
+    sd = spread if spread is not None else pooled_spread(pilot.stand_in)
     honest = at_references(pilot.stand_in, seed_sd=sd, references=references, point=0.0)
     original = None
     if pilot.original is not None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -345,7 +346,7 @@ def pilot_plan(cfg: AuditConfig, prep: Prepared, *, references: int, progress: P
     rules = rules_of(cfg, bat.family)
     refs = reference_count(cfg)
     gates = [
-        _gate_plan(g, evidence.get(g.metric, {}), check, refs, rules)
+        _gate_plan(g, evidence.get(g.metric, {}), check, refs, rules, bat.rates.get(g.metric))
         for g, check in zip(bat.gates, sizes.checks)
     ]
     outlooks, steps, why_not = [], {}, {}
@@ -413,13 +414,20 @@ def _pilot_context(cfg: AuditConfig, prep: Prepared, k: int, progress: Progress)
     )
 
 
-def _gate_plan(gate: Gate, ev: dict[str, Any], check: SizeCheck, refs: int, rules: RuleParams) -> GatePlan:
-    """One gate's prediction from its pilot evidence (the sizes-only finding where the pilot has none)."""
+def _gate_plan(
+    gate: Gate, ev: dict[str, Any], check: SizeCheck, refs: int, rules: RuleParams, rate: float | None
+) -> GatePlan:
+    """One gate's prediction from its pilot evidence (the sizes-only finding where the pilot has none).
+
+    A chance-rate gate (``rate``) takes the binomial retrain spread its calibration gives at any R.
+    """
     stand_in = ev.get("unlearned")
     if stand_in is None or not stand_in.training_randomness:
         return GatePlan(gate, False, None, None, None, check)
+    n = next(iter(check.samples.values()), 0)
+    spread = math.sqrt(rate * (1 - rate) / n) if rate is not None and n else None
     honest, original, sd = planning.predicted_evidence(
-        PilotEvidence(stand_in, ev.get("original")), references=refs
+        PilotEvidence(stand_in, ev.get("original")), references=refs, spread=spread
     )
     predicted = planning.predict_gate(
         gate, honest, original, alpha=rules.alpha, family=rules.family, multiplier=rules.multiplier
