@@ -203,6 +203,28 @@ def test_the_forget_size_that_powers_a_gate_is_where_the_rule_first_holds():
     assert "forget set of" in planning.steps_sentence(steps)
 
 
+def test_the_held_out_size_that_lets_a_class_accuracy_pass_is_wilsons():
+    # Every retrain scores 0/46 on the held-out images of the class: Wilson's ±0.056 is wider than the 0.05
+    # tolerance, so the gate is not powered; 52 samples are the fewest that certify it (0/52: ±0.0495).
+    g = gate("accuracy.test_forgotten_classes", category="forgetting")
+    honest = GapEvidence(0.0, 0.0, 0.0, 12, cells=(0.0, 0.0, 0.0, 46.0))
+    original = GapEvidence(0.97, 0.0, 0.0, 12, cells=(0.0, 44.6, 0.0, 1.4))
+    steps = planning.steps_to_power(
+        [g],
+        {g.metric: honest},
+        {g.metric: original},
+        target="forgetting",
+        forget_kind="class",
+        sizes={"forget": 100, "test_forgotten": 46},
+        references=12,
+        rules=RULES,
+    )
+    held = next(s for s in steps if s.lever == "heldout")
+    assert (held.current, held.value) == (46, planning.boundary_samples_needed(0.05, 0.9))
+    assert "forget" not in {s.lever for s in steps}  # a class request's forget set is the class
+    assert next(s for s in steps if s.lever == "references").value is None  # more references cannot help
+
+
 def test_nothing_is_in_reach_when_the_original_barely_differs_from_retraining():
     g = gate()
     reason = planning.nothing_in_reach([g], {g.metric: GapEvidence(0.06, 0.01, 0.01, 12)})

@@ -601,7 +601,7 @@ class Lever:
 
     Attributes:
         name: ``forget``, ``heldout`` or ``references``.
-        current: Its value now (the held-out lever: 1, a multiple of the held-out data).
+        current: Its value now (the held-out lever: 100, in percent of the held-out data now).
         limit: The largest value considered within reach.
     """
 
@@ -728,11 +728,12 @@ def lever_step(
         value = min(values) if values else None
         gates = tuple(m for m, v in found.items() if v == value) if value is not None else tuple(found)
     current, limit = lever.current, lever.limit
-    if lever.name == "heldout":  # state it in samples of the deciding gate's held-out set
-        shares = candidates[gates[0]][0] if gates else {}
-        count = _held_count(shares, sizes) or 0
-        current, limit = count, count * lever.limit
-        value = None if value is None else count * value
+    if (
+        lever.name == "heldout"
+    ):  # in percent of the held-out data: state it in samples of the gate's held-out set
+        count = next((c for m in gates if (c := _held_count(candidates[m][0], sizes))), 0)
+        current, limit = count, count * lever.limit // lever.current
+        value = None if value is None else math.ceil(count * value / lever.current)
     return Step(lever.name, current, value, limit, goal, target, gates)
 
 
@@ -951,7 +952,7 @@ def _levers(forget_kind: str, sizes: dict[str, int], references: int) -> list[Le
     out = []
     if forget_kind != "class" and sizes.get(FORGET):
         out.append(Lever("forget", sizes[FORGET], max(sizes.get("train", 0), sizes[FORGET])))
-    out.append(Lever("heldout", 1, MAX_HELDOUT_FACTOR))
+    out.append(Lever("heldout", 100, 100 * MAX_HELDOUT_FACTOR))  # percent of the held-out data now
     out.append(Lever("references", references, MAX_REFERENCES))
     return out
 
