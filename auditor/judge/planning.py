@@ -292,7 +292,8 @@ def _chance(s: SizeInputs) -> SizeCheck:
         excess = fail_excess(n, rate, references=s.references, alpha=s.alpha, family=s.family)
         at_power = excess_at_power(n, rate, references=s.references, alpha=s.alpha, family=s.family)
         text = (
-            f"{n} records at {pct(rate)}: an honest retrain flags {rate * n:.1f} ± {sd:.1f} by chance; a FAIL needs "
+            f"{n} records at {pct(rate)}: an honest retrain flags {rate * n:.1f} ± {sd:.1f} by chance (if it flags "
+            "records independently); a FAIL needs "
             f"{excess:.1f} more flagged (t_{s.references - 1} = {tq:.2f} at the Bonferroni level × "
             f"{sd:.2f} × √(1 + 1/{s.references})), {at_power:.1f} more for 80 % power; it can FAIL, never support a claim"
         )
@@ -536,11 +537,11 @@ def predicted_evidence(
     """An honest unlearned model's and the original's evidence with R references, and the retrain SD used.
 
     The honest model's gap is 0; the original's is its pilot gap to the mean of every pilot reference.
-    The retrain SD is the pilot's pooled spread, or ``spread`` where the gate's null is known by design
-    (a chance-rate gate: :func:`chance_evidence`; its pilot spread, each pilot reference scored against
-    only k - 2 others, is wider than the audit's).
+    The retrain SD is the pilot's pooled spread, at least ``spread`` where the gate's null has a known
+    floor (a chance-rate gate flags each record at its rate: binomial, :func:`chance_evidence`).
     """
-    sd = spread if spread is not None else pooled_spread(pilot.stand_in)
+    pooled = pooled_spread(pilot.stand_in)
+    sd = pooled if spread is None or pooled is None else max(pooled, spread)
     honest = at_references(pilot.stand_in, seed_sd=sd, references=references, point=0.0)
     original = None
     if pilot.original is not None:

@@ -419,7 +419,8 @@ def _gate_plan(
 ) -> GatePlan:
     """One gate's prediction from its pilot evidence (the sizes-only finding where the pilot has none).
 
-    A chance-rate gate (``rate``) takes the binomial retrain spread its calibration gives at any R.
+    A chance-rate gate (``rate``) takes at least the binomial spread of records flagged independently at
+    that rate (its pilot spread is wider where records are flagged together, as under class forgetting).
     """
     stand_in = ev.get("unlearned")
     if stand_in is None or not stand_in.training_randomness:
