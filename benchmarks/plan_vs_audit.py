@@ -32,22 +32,42 @@ def call(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
     return proc, time.perf_counter() - t
 
 
-def one(config: str, seed: int, sets: list[str], pilot_refs: int, out: Path) -> dict:
-    overrides = ["--set", f"seed={seed}", "--set", "unlearner.name=retrain", "--set", "unlearner.params={}"]
+def overrides_for(seed: int, sets: list[str]) -> list[str]:
+    out = ["--set", f"seed={seed}", "--set", "unlearner.name=retrain", "--set", "unlearner.params={}"]
     for s in sets:
-        overrides += ["--set", s]
-    proc, plan_s = call(
-        ["plan", config, "--pilot", "--pilot-references", str(pilot_refs), "--json", *overrides]
-    )
+        out += ["--set", s]
+    return out
+
+
+def pilot(config: str, seed: int, sets: list[str], pilot_refs: int) -> tuple[dict, float]:
+    args = [
+        "plan",
+        config,
+        "--pilot",
+        "--pilot-references",
+        str(pilot_refs),
+        "--json",
+        *overrides_for(seed, sets),
+    ]
+    proc, seconds = call(args)
     if proc.returncode != 0:
         raise SystemExit(f"plan, seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    plan = json.loads(proc.stdout)["pilot"]
-    proc, audit_s = call(
-        ["run", config, "--out", str(out), "--no-sign", "-q", "--set", "report.formats=[json]", *overrides]
-    )
+    return json.loads(proc.stdout)["pilot"], seconds
+
+
+def one(config: str, seed: int, sets: list[str], pilot_refs: int, out: Path) -> dict:
+    plan, plan_s = pilot(config, seed, sets, pilot_refs)
+    args = ["run", config, "--out", str(out), "--no-sign", "-q", "--set", "report.formats=[json]"]
+    proc, audit_s = call(args + overrides_for(seed, sets))
     if proc.returncode > 1:
         raise SystemExit(f"run, seed {seed}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     ev = json.loads((out / "evidence.json").read_text())
+    ev["audit_s"] = audit_s
+    return compare(config, seed, sets, plan, plan_s, ev)
+
+
+def compare(config: str, seed: int, sets: list[str], plan: dict, plan_s: float, ev: dict) -> dict:
+    """One row: the plan's predictions next to the audit's evidence (``ev``: its gates and verdict)."""
     audit = {g["metric"]: g for g in ev["gates"]["results"]}
     gates = []
     for p in plan["gates"]:
@@ -87,10 +107,56 @@ def one(config: str, seed: int, sets: list[str], pilot_refs: int, out: Path) -> 
         "headline": ev["verdict"]["headline"],
         "next_steps": ev["verdict"].get("next_steps"),
         "plan_s": round(plan_s, 1),
-        "audit_s": round(audit_s, 1),
+        "audit_s": round(ev["audit_s"], 1),
         "categories": categories,
         "gates": gates,
+        "audit": {  # what compare() reads of the evidence, so --replan can compare a new pilot with it
+            "audit_s": ev["audit_s"],
+            "gates": {"results": ev["gates"]["results"]},
+            "verdict": {
+                k: ev["verdict"].get(k) for k in ("status", "headline", "claims", "categories", "next_steps")
+            },
+        },
     }
+
+
+def audit_of(row: dict) -> dict:
+    """The audit's side of a row written before rows kept it (``audit``): rebuilt from the row's own columns."""
+    return {
+        "audit_s": row["audit_s"],
+        "gates": {
+            "results": [
+                {
+                    "metric": g["metric"],
+                    "tolerance": g["tolerance"],
+                    "powered": g["powered"],
+                    "mde_80": g["mde_80"],
+                    "retrain_sd": g["retrain_sd"],
+                    "control": {"gap": g["original"]},
+                }
+                for g in row["gates"]
+            ]
+        },
+        "verdict": {
+            "status": row["verdict"],
+            "headline": row["headline"],
+            "next_steps": row["next_steps"],
+            "claims": list(row["categories"]),
+            "categories": {c: {"powered": v["audit_powered"]} for c, v in row["categories"].items()},
+        },
+    }
+
+
+def replan(path: Path, pilot_refs: int) -> list[dict]:
+    """The rows of an earlier run, each with a fresh pilot (its models from the cache) against the same audit."""
+    rows = []
+    for row in json.loads(path.read_text()):
+        plan, plan_s = pilot(row["config"], row["seed"], row["sets"], pilot_refs)
+        rows.append(
+            compare(row["config"], row["seed"], row["sets"], plan, plan_s, row.get("audit") or audit_of(row))
+        )
+        show(rows[-1])
+    return rows
 
 
 def fmt(x: float | None, spec: str = ".3f") -> str:
@@ -144,12 +210,21 @@ def summary(rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("configs", nargs="+")
+    ap.add_argument("configs", nargs="*")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--set", dest="sets", action="append", default=[])
     ap.add_argument("--pilot-references", type=int, default=6)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--replan", type=Path, default=None, help="Re-run only the pilots of an earlier --json file."
+    )
     args = ap.parse_args()
+    if args.replan:
+        rows = replan(args.replan, args.pilot_references)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        summary(rows)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for config in args.configs:
