@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from auditor.judge.sensitivity import SELECTION_WORDS
 from auditor.judge.verdict import CATEGORIES, CLAIMS, Gate, GateResult, resolve_gates
 from auditor.run.preflight import Prepared
 from auditor.run.progress import Progress
+
+if TYPE_CHECKING:
+    from auditor.run.context import AuditContext
 
 CHANCE_RATES = {"records.exposed": ("records", "fpr"), "lira.exposure": ("lira", "exposure_fpr")}
 """Chance-rate gates: metric -> (attack, parameter) holding the share of records a retrain flags by design."""
@@ -297,6 +300,7 @@ class PilotPlan:
         steps: Per unpowered claimed category, what would make it powered.
         why_not: Per category, why no size would (the original's effect alone decides it).
         seconds: The pilot's wall time.
+        errors: Attacks that did not complete in the pilot, and why (their gates are not piloted).
     """
 
     sizes: SizePlan
@@ -307,11 +311,13 @@ class PilotPlan:
     steps: dict[str, list[Step]]
     why_not: dict[str, str]
     seconds: float
+    errors: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "pilot_references": self.pilot_references,
             "attacks": self.attacks,
+            "errors": self.errors,
             "assumption": planning.ASSUMPTION,
             "gates": [g.as_dict() for g in self.gates],
             "categories": [o.as_dict() for o in self.outlooks],
@@ -372,10 +378,12 @@ def pilot_plan(cfg: AuditConfig, prep: Prepared, *, references: int, progress: P
             reason = planning.nothing_in_reach([g.gate for g in mine], originals)
             if reason:
                 why_not[cat] = reason
-    return PilotPlan(sizes, references, names, gates, outlooks, steps, why_not, time.perf_counter() - t0)
+    errors = {r.record["name"]: r.record["error"] for r in runs if r.record["error"]}
+    seconds = time.perf_counter() - t0
+    return PilotPlan(sizes, references, names, gates, outlooks, steps, why_not, seconds, errors)
 
 
-def _pilot_context(cfg: AuditConfig, prep: Prepared, k: int, progress: Progress) -> Any:
+def _pilot_context(cfg: AuditConfig, prep: Prepared, k: int, progress: Progress) -> AuditContext:
     """The attacks' context over the pilot: the original, k - 1 references and the held-out stand-in."""
     from auditor.run.context import AuditContext
     from auditor.run.models import make_engine, original_model, reference_models
@@ -539,6 +547,7 @@ def pilot_lines(plan: PilotPlan) -> list[str]:
         f"model cache); reference {k - 1} stands in for an honest unlearned model against the other {k - 1}; "
         f"attacks {', '.join(plan.attacks)}."
     )
+    lines += [f"Pilot attack {name} did not complete: {why}" for name, why in plan.errors.items()]
     lines.append(f"Predicted with {plan.sizes.references} references:")
     lines.append(
         f"  {'gate':<34} {'category':<15} {'retrain SD':>10} {'original':>9} {'tolerance':>10} {'powered':>8} {'MDE 80 %':>9}"
