@@ -274,6 +274,49 @@ def test_next_steps_for_an_undecided_gate_name_the_size_that_decides_it():
     assert f"a forget set of {by_lever['forget'].value:,} samples (now 40)" in sentence
 
 
+def test_an_uncaught_control_is_settled_only_by_gates_that_catch_the_original():
+    records = gate("records.exposed", floor=0.0, fail_only=True)
+    utility = gate("accuracy.test", floor=0.02, category="utility")
+    fixed = dict(fixed_samples=True)
+    evidence = {
+        records.metric: {
+            "unlearned": GapEvidence(0.0, 0.0, 0.012, 12, **fixed),
+            "original": GapEvidence(0.3, 0.0, 0.012, 12, **fixed),
+            "control:partial_random_25": GapEvidence(0.03, 0.0, 0.012, 12, **fixed),  # a quarter kept
+        },
+        utility.metric: {
+            "unlearned": GapEvidence(0.0, 0.004, 0.002, 12),
+            "original": GapEvidence(0.0, 0.004, 0.002, 12),
+            "control:partial_random_25": GapEvidence(-0.01, 0.004, 0.002, 12),  # chance: no real gap
+        },
+    }
+    results = [
+        judge(
+            widen_to_noise(g, evidence[g.metric]["unlearned"], multiplier=4.5),
+            evidence[g.metric],
+            alpha=0.05,
+            family=10,
+        )
+        for g in (records, utility)
+    ]
+    assert results[0].controls["partial_random_25"].status == INCONCLUSIVE
+    outcome = Outcome(INCONCLUSIVE, "uncaught", uncaught=("partial_random_25",))
+    steps, _ = planning.next_steps(
+        outcome,
+        results,
+        evidence,
+        forget_kind="random",
+        sizes={"forget": 100, "test": 400, "train": 3000},
+        rules=RULES,
+    )
+    assert {s.lever for s in steps} == {
+        "forget",
+        "references",
+    }  # held-out data would only grow the chance gap
+    forget = next(s for s in steps if s.lever == "forget")
+    assert forget.gates == (records.metric,) and forget.value is not None and forget.value > 100
+
+
 def test_decide_records_next_steps_on_an_inconclusive_verdict_only():
     from auditor.judge.decision import MeasuredAttack, decide
 

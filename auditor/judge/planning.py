@@ -874,7 +874,8 @@ def next_steps(
       powered (the unlearned model's sample part and the original's effect as measured);
     * a claimed category whose powered gates are undecided, undecided powered gates, or undecided gates that
       keep most of the original's effect: the size at which every one of them is decided at its observed gap;
-    * an uncaught control: the size at which some gate FAILs it at its observed gap.
+    * an uncaught control: the size at which some gate that catches the original FAILs it at its observed gap
+      (a gap on the original's side; see :func:`_towards_original`).
 
     An attack that did not complete is not a matter of size: no steps.
     """
@@ -942,10 +943,23 @@ def next_steps(
                 for r in results
                 if r.gate.metric in unlearned
                 and (ctl := evidence.get(r.gate.metric, {}).get(f"control:{name}")) is not None
+                and _towards_original(r, ctl)
             }
             if cands:
                 steps += on_levers(levers, cands, goal="caught", target=name, every=False, sizes=sizes)
     return steps, why_not
+
+
+def _towards_original(result: GateResult, control: GapEvidence) -> bool:
+    """Whether more data can be expected to let a gate catch a control.
+
+    It must catch the original, and the control's gap must lie on the original's side. A gap that is only
+    chance (a utility gate on a retrain that kept a few records) would look "caught" at any size if it were
+    assumed to stay, so such gates are left out.
+    """
+    if result.gate.category == "utility" or result.control != FAIL or result.control_gap is None:
+        return False
+    return control.point * result.control_gap > 0
 
 
 def _levers(forget_kind: str, sizes: dict[str, int], references: int) -> list[Lever]:
