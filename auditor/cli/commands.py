@@ -153,7 +153,13 @@ def run(
     command = "unlearn-audit run " + " ".join([str(config), *(f"--set {s}" for s in sets)])
     try:
         outcome = run_audit(
-            cfg, out=out, config_path=config, progress=progress, command=command, sign=not no_sign
+            cfg,
+            out=out,
+            config_path=config,
+            progress=progress,
+            command=command,
+            sign=not no_sign,
+            on_prepared=None if as_json else lambda prep: _echo_plan(cfg, prep),
         )
         ev = outcome.evidence
         _ci_outputs(
@@ -177,6 +183,72 @@ def run(
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(outcome.exit_code)
+
+
+def _echo_plan(cfg: Any, prep: Any) -> None:
+    """``run``'s first lines, on stderr (stdout stays the verdict): what the data sizes allow, before any training."""
+    from auditor.run.plan import size_lines, size_plan
+
+    click.echo("\n".join(size_lines(size_plan(cfg, prep), brief=True)), err=True)
+
+
+@cli.command("plan", epilog=EPILOG)
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set forget.count=400 (repeatable).",
+)
+@click.option(
+    "--pilot",
+    is_flag=True,
+    help="Train the original and the first references (reused by the audit from the model cache) and predict "
+    "each gate's tolerance, power and MDE at 80 % power.",
+)
+@click.option(
+    "--pilot-references",
+    type=click.IntRange(min=2, max=64),
+    default=6,
+    show_default=True,
+    help="References the pilot trains; the last stands in for an honest unlearned model.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def plan_command(
+    config: Path, sets: tuple[str, ...], pilot: bool, pilot_references: int, as_json: bool, quiet: bool
+) -> None:
+    """Say what the audit in CONFIG can show before it runs: from the data sizes alone, or from a pilot.
+
+    Per claimed category and gate: what the sample sizes allow, whether the battery can reach power,
+    each gate's minimum detectable effect and what would change it (forget-set size, held-out size,
+    references). Writes nothing; exit code 0, or 2 for a config error.
+    """
+    import tempfile
+
+    from auditor.config import load_config
+
+    cfg = load_config(config, overrides=_parse_set(sets))
+    from auditor.run.plan import pilot_lines, pilot_plan, size_lines, size_plan
+    from auditor.run.preflight import preflight
+    from auditor.run.progress import Progress
+
+    with tempfile.TemporaryDirectory(prefix="unlearn-audit-plan-") as scratch:  # plan writes no report
+        prep = preflight(cfg, out=Path(scratch), source=str(config), sign=False)
+    if pilot:
+        progress = Progress(enabled=False if (quiet or as_json) else None)
+        result: Any = pilot_plan(cfg, prep, references=pilot_references, progress=progress)
+        lines = pilot_lines(result)
+        record = {"sizes": result.sizes.as_dict(), "pilot": result.as_dict()}
+    else:
+        result = size_plan(cfg, prep)
+        lines = size_lines(result)
+        record = {"sizes": result.as_dict(), "pilot": None}
+    if as_json:
+        click.echo(json.dumps(record, indent=2))
+    else:
+        click.echo("\n".join(lines))
 
 
 def _echo_outcome(outcome: Any, *, as_json: bool) -> None:

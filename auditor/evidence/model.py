@@ -212,6 +212,7 @@ class VerdictRecord(_Record):
     sensitivity: JSONObject | None = (
         None  # how incomplete an erasure the audit catches (incomplete-erasure controls)
     )
+    next_steps: list[JSONObject] | None = None  # INCONCLUSIVE: the sizes or references that would settle it
 
 
 class CacheRecord(_Record):

@@ -11,8 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.judge.inference import GapEvidence
+from auditor.judge.planning import RuleParams, inconclusive_record
 from auditor.judge.sensitivity import PartialControl, records_at_mde, sensitivity
-from auditor.judge.verdict import Gate, GateResult, apply_bh, judge, overall, resolve_gates, widen_to_noise
+from auditor.judge.verdict import (
+    CLAIMS,
+    INCONCLUSIVE,
+    Gate,
+    GateResult,
+    apply_bh,
+    judge,
+    overall,
+    resolve_gates,
+    verdict_rule,
+    widen_to_noise,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ def decide(
     required_controls: list[str] | None = None,
     partial: list[PartialControl] | None = None,
     required_shares: dict[str, float] | None = None,
+    sample_sizes: dict[str, int] | None = None,
 ) -> Decision:
     """Turn the attacks' measurements into gates, judgements and the verdict.
 
@@ -82,6 +95,8 @@ def decide(
         required_controls: The controls the battery must catch for a PASS (default: all).
         partial: The incomplete-erasure controls among ``controls``.
         required_shares: Per selection, the incomplete-erasure share that must be caught (for the record).
+        sample_sizes: The sample sets and their sizes (:mod:`auditor.judge.planning`); with them an
+            INCONCLUSIVE verdict records what would settle it (``next_steps``) and says it in its statement.
     """
     keys = [k for m in measured for k in m.keys]
     defaults = {k: v for m in measured for k, v in m.default_gates.items()}
@@ -113,4 +128,21 @@ def decide(
         required_controls=required_controls,
         sensitivity=record,
     )
+    if sample_sizes is not None and verdict["status"] == INCONCLUSIVE:
+        outcome = verdict_rule(
+            results,
+            claims=CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy")),
+            attack_errors=[m.name for m in measured if m.error],
+            required_controls=controls if required_controls is None else required_controls,
+        )
+        steps, sentence = inconclusive_record(
+            outcome,
+            results,
+            evidence_by_key,
+            forget_kind=forget_kind,
+            sizes=sample_sizes,
+            rules=RuleParams(alpha=alpha, family=len(gates), multiplier=seed_multiplier),
+        )
+        verdict["next_steps"] = steps
+        verdict["statement"] = f"{verdict['statement']} {sentence}".strip()
     return Decision(gates, results, verdict)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ from auditor.run.models import (
     unlearned_model,
 )
 from auditor.run.outputs import Staging
+from auditor.run.plan import sample_sizes
 from auditor.run.preflight import Prepared, preflight
 from auditor.run.progress import Progress
 from auditor.run.publish import publish, to_json
@@ -84,6 +85,7 @@ def run_audit(
     progress: Progress | None = None,
     command: str | None = None,
     sign: bool = True,
+    on_prepared: Callable[[Prepared], None] | None = None,
 ) -> AuditOutcome:
     """Run the whole audit and write its outputs.
 
@@ -94,6 +96,8 @@ def run_audit(
         progress: Progress display (default: on when stderr is a terminal).
         command: The command line, recorded in the evidence.
         sign: False leaves the report unsigned (``--no-sign``).
+        on_prepared: Called with preflight's result before anything is trained (``run`` prints the
+            sizes-only plan there: :func:`auditor.run.plan.size_plan`).
 
     Returns:
         The outcome; ``exit_code`` is 0 for pass, 1 for fail or inconclusive.
@@ -106,6 +110,8 @@ def run_audit(
     t_start = time.time()
     out = Path(out or cfg.report.out)
     prep = preflight(cfg, out=out, source=str(config_path) if config_path else None, sign=sign)
+    if on_prepared is not None:
+        on_prepared(prep)
     run_id = uuid.uuid4().hex[:16]
     staging = Staging(out, run_id)
     try:
@@ -179,7 +185,13 @@ def _audit(
     with clock("attacks_s"):
         ctx = _context(cfg, prep, engine, original, references, unlearned, built, progress)
         runs = run_attacks(cfg, ctx, progress)
-    decision = _decide(cfg, runs, control_names, partials, forget_count=int(len(prep.splits.forget)))
+    sizes = {
+        **sample_sizes(cfg.forget.kind, prep.data, prep.splits),
+        "nonmember": len(ctx.nonmember_indices()),
+    }
+    decision = _decide(
+        cfg, runs, control_names, partials, forget_count=int(len(prep.splits.forget)), sizes=sizes
+    )
     info = _run_info(cfg, prep, run_id=run_id, t_start=t_start, config_path=config_path, command=command)
     evidence = build_evidence(
         cfg,
@@ -335,6 +347,7 @@ def _decide(
     partials: list[PartialErasure],
     *,
     forget_count: int,
+    sizes: dict[str, int] | None = None,
 ) -> Decision:
     """The gates, each one's judgement, the sensitivity and the verdict: :func:`auditor.judge.decision.decide`."""
     kind = cfg.forget.kind
@@ -357,4 +370,5 @@ def _decide(
         required_controls=required,
         partial=[PartialControl(p.name, p.selection, p.kept_fraction, len(p.kept)) for p in partials],
         required_shares=required_shares,
+        sample_sizes=sizes,
     )
