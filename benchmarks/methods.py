@@ -134,6 +134,8 @@ def run_one(
         "test_acc_reference": val(test_key, "reference"),
         "test_acc_original": val(test_key, "original"),
         "forgotten_class_test_acc": val("accuracy.test_forgotten_classes"),
+        "mia_auc": val("threshold.loss.auc"),
+        "mia_auc_reference": val("threshold.loss.auc", "reference"),
         "mia_auc_gap": gap("threshold.loss.auc"),
         "lira_exposure_gap": gap("lira.exposure"),
         "probe_gap": gap("probe.forget_log_loss"),
