@@ -65,6 +65,9 @@ PAPERS: dict[str, tuple[Scenario, ...]] = {
     ),
     "dist_match": (
         Scenario(
+            "digits, backdoor (60 canaries)", "results_papers_digits.json", "backdoor", "dist_match", "asr"
+        ),
+        Scenario(
             "Fashion-MNIST, backdoor (60 canaries)",
             "results_papers_fashion_mnist.json",
             "backdoor",
