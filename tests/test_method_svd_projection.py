@@ -20,7 +20,7 @@ from auditor.train.core import Recipe
 from tests.helpers import inputs, models
 from tests.unlearners.cases import run
 from unlearners import UNLEARNERS
-from unlearners.svd_projection import _columns, project, scaled_basis, scaled_projector
+from unlearners.svd_projection import _columns, project, retained_score, scaled_basis, scaled_projector
 
 Svd = UNLEARNERS.get("svd_projection")
 
@@ -33,10 +33,20 @@ def test_forgets_the_class_without_gradient_steps_and_records_the_sweep():
     (chosen,) = [row for row in sweep if row["alpha_r"] == ins.notes["alpha_r"]]
 
     def score(row):
-        return row["retained_accuracy"] - row["forgotten_accuracy"]
+        return retained_score(row["retained_accuracy"], row["forgotten_accuracy"])
 
     assert all(score(chosen) >= score(row) - 1e-3 for row in sweep)  # the best trade-off (4-decimal rounding)
     assert ins.notes["alpha_f"] == 3.0
+    # Scored on training samples (official val-set-mode): the population stays clean for the attacks.
+    assert "population" not in ins.reads
+    assert sweep[0]["n"] == min(ins.reads["retain"] + ins.reads["forget"], Svd.Params().val_samples)
+
+
+def test_the_sweep_score_is_the_official_metric():
+    """retained x (1 - forgotten): 0 when the class is still known or nothing is kept."""
+    assert retained_score(0.9, 0.0) == 0.9
+    assert retained_score(1.0, 1.0) == 0.0 and retained_score(0.0, 0.0) == 0.0
+    assert retained_score(0.95, 0.1) < retained_score(0.93, 0.0)
 
 
 def test_a_fixed_alpha_r_needs_no_validation_data():

@@ -55,3 +55,9 @@ def test_forgets_two_classes_at_once():
     before = float((predict_logits(original, test.x).argmax(1)[~gone] == test.y[~gone]).float().mean())
     assert float((pred[~gone] == test.y[~gone]).float().mean()) >= before - 0.06
     assert "forget" not in ins.reads
+    # The step counts it records: one impair epoch over both classes' noise and the retain subset.
+    p, notes = Unsir.Params(), ins.notes
+    assert notes["noise_samples"] == 2 * p.noise_batch * p.noise_copies
+    assert notes["retain_samples"] == len(splits.retain)  # digits classes are smaller than retain_per_class
+    assert notes["impair_steps"] == -(-(notes["noise_samples"] + notes["retain_samples"]) // p.batch_size)
+    assert notes["repair_steps"] == p.repair_epochs * -(-notes["retain_samples"] // p.batch_size)
