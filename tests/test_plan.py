@@ -360,6 +360,18 @@ def test_decide_records_next_steps_on_an_inconclusive_verdict_only():
     assert failed.verdict["status"] == "fail" and "next_steps" not in failed.verdict
 
 
+def test_what_would_settle_it_replaces_the_generic_advice_of_an_undecided_verdict():
+    from auditor.judge.verdict import UNDECIDED_ADVICE, verdict_words
+
+    outcome = Outcome(INCONCLUSIVE, "undecided", undecided=("probe.depth2.forget_log_loss",))
+    words = dict(claims=("forgetting",), controls=[], forget_count=100)
+    _, generic = verdict_words(outcome, [], **words)
+    assert generic.endswith(UNDECIDED_ADVICE)
+    sentence = "What would settle it: nothing within reach would settle probe.depth2.forget_log_loss."
+    _, settled = verdict_words(outcome, [], **words, settle=sentence)
+    assert settled.endswith(sentence) and UNDECIDED_ADVICE not in settled  # no contradicting advice
+
+
 # ------------------------------------------------------------------------------------------------
 # The command
 

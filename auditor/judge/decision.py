@@ -119,23 +119,16 @@ def decide(
     if partial:
         results = records_at_mde(results, partial, forget_count=forget_count)
         record = sensitivity(results, partial, forget_count=forget_count, required=required_shares or {})
-    verdict = overall(
+    required = (controls or []) if required_controls is None else required_controls
+    attack_errors = [m.name for m in measured if m.error]
+    outcome = verdict_rule(
         results,
-        attack_errors=[m.name for m in measured if m.error],
-        forget_kind=forget_kind,
-        controls=controls,
-        forget_count=forget_count,
-        required_controls=required_controls,
-        sensitivity=record,
+        claims=CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy")),
+        attack_errors=attack_errors,
+        required_controls=required,
     )
-    if sample_sizes is not None and verdict["status"] == INCONCLUSIVE:
-        outcome = verdict_rule(
-            results,
-            claims=CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy")),
-            attack_errors=[m.name for m in measured if m.error],
-            required_controls=controls if required_controls is None else required_controls,
-        )
-        steps, sentence = inconclusive_record(
+    steps, settle = (
+        inconclusive_record(
             outcome,
             results,
             evidence_by_key,
@@ -143,6 +136,19 @@ def decide(
             sizes=sample_sizes,
             rules=RuleParams(alpha=alpha, family=len(gates), multiplier=seed_multiplier),
         )
+        if sample_sizes is not None and outcome.status == INCONCLUSIVE
+        else (None, None)
+    )
+    verdict = overall(
+        results,
+        attack_errors=attack_errors,
+        forget_kind=forget_kind,
+        controls=controls,
+        forget_count=forget_count,
+        required_controls=required_controls,
+        sensitivity=record,
+        settle=settle,
+    )
+    if steps is not None:
         verdict["next_steps"] = steps
-        verdict["statement"] = f"{verdict['statement']} {sentence}".strip()
     return Decision(gates, results, verdict)

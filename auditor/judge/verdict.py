@@ -517,8 +517,32 @@ def verdict_words(
     claims: tuple[str, ...],
     controls: list[str],
     forget_count: int | None,
+    settle: str | None = None,
 ) -> tuple[str, str]:
-    """The verdict's headline and statement in words, from the rule's outcome."""
+    """The verdict's headline and statement in words, from the rule's outcome.
+
+    ``settle`` is what would settle an INCONCLUSIVE verdict, in words (:mod:`auditor.judge.planning`); it
+    replaces the generic advice of an undecided verdict and ends the statement of the others.
+    """
+    headline, statement = _words(
+        outcome, results, claims=claims, controls=controls, forget_count=forget_count
+    )
+    if settle and outcome.status == INCONCLUSIVE:
+        statement = f"{statement.removesuffix(' ' + UNDECIDED_ADVICE)} {settle}"
+    return headline, statement
+
+
+UNDECIDED_ADVICE = "More forget samples or more references may settle it."
+
+
+def _words(
+    outcome: Outcome,
+    results: list[GateResult],
+    *,
+    claims: tuple[str, ...],
+    controls: list[str],
+    forget_count: int | None,
+) -> tuple[str, str]:
     by_metric = {r.gate.metric: r for r in results}
     if outcome.reason == "failed":
         cats = sorted({by_metric[m].gate.category for m in outcome.failed}, key=CATEGORIES.index)
@@ -557,7 +581,7 @@ def verdict_words(
             f"INCONCLUSIVE: powered check(s) undecided ({', '.join(outcome.undecided)})",
             "These checks can catch a model that forgot nothing and can certify one that equals retraining, "
             "yet the unlearned model's interval straddles their tolerance: it may hold part of what the "
-            "original holds. More forget samples or more references would settle it.",
+            f"original holds. {UNDECIDED_ADVICE}",
         )
     if outcome.reason == "keeps_effect":
         shares = ", ".join(
@@ -602,6 +626,7 @@ def overall(
     forget_count: int | None = None,
     required_controls: list[str] | None = None,
     sensitivity: dict[str, Any] | None = None,
+    settle: str | None = None,
 ) -> dict[str, Any]:
     """The overall verdict record: the rule's status, its wording, and the per-category and per-control record.
 
@@ -613,13 +638,14 @@ def overall(
         forget_count: Records in the forget set.
         required_controls: The controls the battery must catch for a PASS (default: all of ``controls``).
         sensitivity: :func:`sensitivity`'s record, when incomplete-erasure controls were scored.
+        settle: What would settle an INCONCLUSIVE verdict, in words (:func:`verdict_words`).
     """
     claims = CLAIMS.get(forget_kind, ("utility", "forgetting", "privacy"))
     controls = controls or []
     required = controls if required_controls is None else required_controls
     outcome = verdict_rule(results, claims=claims, attack_errors=attack_errors, required_controls=required)
     headline, statement = verdict_words(
-        outcome, results, claims=claims, controls=required, forget_count=forget_count
+        outcome, results, claims=claims, controls=required, forget_count=forget_count, settle=settle
     )
     if outcome.reason == "attack_errors":
         headline = f"INCONCLUSIVE: attack(s) {', '.join(attack_errors)} did not complete"
