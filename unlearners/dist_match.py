@@ -27,7 +27,7 @@ class DistMatchParams(Params):
         1e-3,
         gt=0,
         description=(
-            "Adam learning rate. No official code or hyperparameters are public (METHODS.md A2); "
+            "Adam learning rate. The paper has no public code or hyperparameters; "
             "1e-3 is Adam's usual fine-tuning rate and kept retained test accuracy within 3 points "
             "on digits."
         ),
@@ -36,7 +36,7 @@ class DistMatchParams(Params):
         1.0,
         ge=0,
         description=(
-            "Weight of the retain cross-entropy (utility) term. METHODS.md A2 adds this term as an "
+            "Weight of the retain cross-entropy (utility) term. Our reconstruction adds this term as an "
             "assumption (not in the abstract); 1.0 weighs it like the matching term. 0 disables it."
         ),
     )
@@ -81,7 +81,7 @@ class DistMatchParams(Params):
         lt=0.5,
         description=(
             "Stop when the held-out discriminator's AUC is within max(chance_margin, 1.96 x its null standard "
-            "error) of 0.5 (ours; METHODS.md A2 says 'at about 50 %'; 0.05 is the tolerance on large sets, the "
+            "error) of 0.5 (ours; the paper stops when the distributions match, a discriminator 'at about 50 %'; 0.05 is the tolerance on large sets, the "
             "standard-error term widens it when the held-out halves are small)."
         ),
     )
@@ -116,7 +116,7 @@ class DistMatch(Unlearner[DistMatchParams]):
 
     Chen, Zhang, Mi, Huang & Li, "Fast yet versatile machine unlearning for deep neural networks",
     Neural Networks 190:107648 (2025). The paper is closed access and has no public code; this is
-    the reconstruction of METHODS.md A2 (divergence variant) and every choice below is ours:
+    our reconstruction (a divergence between prediction statistics) and every choice below is ours:
 
     - Statistics: per-sample probability of the label, top-1 probability and entropy
       (:func:`features`).
@@ -143,7 +143,8 @@ class DistMatch(Unlearner[DistMatchParams]):
       authors' earlier GAN paper).
 
     The objective optimises what loss/entropy threshold attacks measure, so audit it with attacks
-    it did not train against (LiRA, U-LiRA, relearn): METHODS.md E6.
+    it did not train against (LiRA, U-LiRA, relearn): a method that matches the statistic an
+    attack reads can pass that attack without forgetting.
 
     Threat model: white-box; forget samples, a retain stream and unseen third-party data from the
     same distribution are available. Data read: all forget samples, batches streamed from the whole

@@ -36,7 +36,7 @@ class GradientAscentParams(Params):
         description=(
             "Stop once forget-set accuracy is at or below this. Default: chance (1/K) for class forgetting (Kodge et "
             "al. stop at 1e-3); the model's accuracy on unseen population data for other kinds, since a retrained "
-            "model still classifies most of a random forget set correctly (METHODS.md E4)."
+            "model still classifies most of a random forget set correctly."
         ),
     )
 
@@ -47,7 +47,7 @@ class GradientAscent(Unlearner[GradientAscentParams]):
     Thudi, Deza, Chandrasekaran & Papernot, "Unrolling SGD: Understanding Factors Influencing
     Machine Unlearning" (EuroS&P 2022); Graves, Nagisetty & Ganesh, "Amnesiac Machine Learning"
     (AAAI 2021); baseline "GA" of ``OPTML-Group/Unlearn-Sparse``. The ascent is unbounded and
-    collapses models (METHODS.md E3), so it is clipped and stopped: before each step the forget-set
+    collapses models, so it is clipped and stopped: before each step the forget-set
     accuracy is compared with ``stop_accuracy``.
 
     Threat model: white-box, forget samples only (plus unseen population data for the default stop

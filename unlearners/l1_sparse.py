@@ -23,7 +23,7 @@ class L1SparseParams(Params):
         ge=0,
         description=(
             "Initial L1 weight (on the sum of |theta|), decayed linearly to 0. Unlearn-Sparse README passes --alpha; "
-            "~5e-4 is typical on CIFAR (METHODS.md B: grid it). Gridded on digits: 5e-4 left the forgotten class at "
+            "~5e-4 is typical on CIFAR (grid it). Gridded on digits: 5e-4 left the forgotten class at "
             "44 % test accuracy, 2e-3 at 26 %, 5e-3 at 0 % with retained classes unchanged."
         ),
     )

@@ -41,7 +41,7 @@ class NegGradPlus(Unlearner[NegGradPlusParams]):
     Kurmanji, Triantafillou, Hayes & Triantafillou, "Towards Unbounded Machine Unlearning"
     (NeurIPS 2023), baseline from ``meghdadk/SCRUB``. Each step pairs a retain batch with a forget
     batch (the forget set is cycled). Data read: the forget and retain sets. Gradient ascent is
-    unbounded and can collapse the model (METHODS.md E3); the audit's two-sided gates catch
+    unbounded and can collapse the model; the audit's two-sided gates catch
     over-forgetting. No augmentation. BatchNorm: train mode.
     """
 

@@ -127,7 +127,7 @@ class Salun(Unlearner[SalunParams]):
     method's generator.
     Scenarios evaluated in the paper: class-wise and random-sample forgetting (and diffusion models,
     not covered here); a backdoor forget set runs the same algorithm on the triggered samples.
-    Random labels over-forget random samples by design (METHODS.md E4): the audit's two-sided gates
+    Random labels over-forget random samples by design: the audit's two-sided gates
     score the gap to the reference, not the raw forget accuracy.
     """
 

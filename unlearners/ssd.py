@@ -28,7 +28,7 @@ class SsdParams(Params):
             "(digits, one CIFAR-10 class) alpha = 10 selects nothing. Default (None): "
             "min(10, |D| / (2 |D_f|)), our scaling rule, which gives the official 10 on every "
             "official setting (CIFAR-100 and CIFAR-20 classes, 100 random CIFAR-10 samples) and "
-            "about 5 on digits. SSD is alpha-sensitive (METHODS.md E5): sweep it on a "
+            "about 5 on digits. SSD is alpha-sensitive: sweep it on a "
             "validation split."
         ),
     )
@@ -45,7 +45,7 @@ class SsdParams(Params):
         ge=1,
         description=(
             "Batch size of the importance passes. Importances are squared batch-mean "
-            "gradients, so this changes the result (METHODS.md E5). Official full-class "
+            "gradients, so this changes the result. Official full-class "
             "script: 64 (random-forgetting script: 128)."
         ),
     )
@@ -105,7 +105,7 @@ class Ssd(Unlearner[SsdParams]):
     augmentation. BatchNorm: the model is in ``eval()`` mode throughout (running statistics are
     untouched, as in the official ``ssd_tuning``). Scenarios evaluated by the authors: full-class, sub-class and random-sample
     forgetting; a backdoor forget set runs the same edit on the triggered samples. Known failure:
-    dampening shared high-importance weights can collapse retained classes (METHODS.md E5).
+    dampening shared high-importance weights can collapse retained classes.
     """
 
     name = "ssd"

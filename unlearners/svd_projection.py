@@ -236,7 +236,7 @@ class SvdProjection(Unlearner[SvdProjectionParams]):
     shuffles before taking it.
 
     Class forgetting only: the projection removes directions that only the forgotten class
-    excites, which a random subset of a class's samples does not have (METHODS.md A4, E2).
+    excites, which a random subset of a class's samples does not have.
     Grouped convolutions are refused. The official ResNet-50 code's Bottleneck bug (alpha passed as
     max_samples, conv3 stored under conv2) is not copied: every layer is handled the same way here.
 

@@ -113,7 +113,7 @@ class Unsir(Unlearner[UnsirParams]):
     running statistics are not fitted to noise (the notebook runs it in train mode); impair and
     repair run in train mode as in the notebook. The noise is not clamped to the data range, as in
     the notebook. Class forgetting only: the noise is per class, so random or sample-level
-    forgetting is not supported (METHODS.md A1, E1).
+    forgetting is not supported (the paper's zero-glance setting is class removal).
 
     What is kept from the notebook and what is not: the noise (256 samples per class, 40 Adam steps
     at 0.1, L2 weight 0.1), the impair set's composition (the noise batch repeated 20 times per
