@@ -81,7 +81,8 @@ class DistMatchParams(Params):
         lt=0.5,
         description=(
             "Stop when the held-out discriminator's AUC is within max(chance_margin, 1.96 x its null standard "
-            "error) of 0.5 (ours; the paper stops when the distributions match, a discriminator 'at about 50 %'; 0.05 is the tolerance on large sets, the "
+            "error) of 0.5 (ours; the paper stops when the distributions match, a discriminator 'at about "
+            "50 %'; 0.05 is the tolerance on large sets, the "
             "standard-error term widens it when the held-out halves are small)."
         ),
     )

@@ -28,7 +28,8 @@ class Finetune(Unlearner[FinetuneParams]):
     Baseline "FT" of Warnecke et al. (NDSS 2023) and of the SalUn / l1-sparse code bases
     (``OPTML-Group/Unlearn-Sparse``); defaults from the SSD repository (5 epochs, lr 0.02), with a
     cosine schedule, through the audit's trainer. Data read: the retain set. Augmentation: the
-    training recipe's (``training.augment``). Known weakness: weak forgetting (the retain set alone moves the forget samples slowly).
+    training recipe's (``training.augment``). Known weakness: weak forgetting
+    (the retain set alone moves the forget samples slowly).
     """
 
     name = "finetune"

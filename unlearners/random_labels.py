@@ -32,8 +32,8 @@ class RandomLabels(Unlearner[RandomLabelsParams]):
     """Relabel the forget samples with random *wrong* labels, mix them with the retain set, fine-tune.
 
     The "amnesiac" baseline as the SSD, Bad-Teacher and ∇τ code bases implement it (Graves,
-    Nagisetty & Ganesh, "Amnesiac Machine Learning", AAAI 2021; the original amnesiac method subtracts stored updates, which no
-    baseline code does). Each forget
+    Nagisetty & Ganesh, "Amnesiac Machine Learning", AAAI 2021; the original amnesiac
+    method subtracts stored updates, which no baseline code does). Each forget
     sample gets a label drawn uniformly from the other classes, once, from the run's seed.
 
     Threat model: white-box; forget and retain samples. Data read: forget and retain sets. Trains
