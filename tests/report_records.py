@@ -92,6 +92,18 @@ def with_contract_fields(evidence: dict, *, file_as_mapping: bool = True) -> dic
         "role": "Data protection officer",
     }
     ev.setdefault("records", synthetic_records(n))
+    if ev["verdict"]["status"] == "inconclusive":  # the longest sentence of what would settle it: every lever
+        ev["verdict"].setdefault(
+            "next_steps",
+            [
+                {"lever": lever, "goal": "decided", "target": "privacy", "value": value, "current": now}
+                for lever, value, now in (
+                    ("forget", 12_345, 1_234),
+                    ("heldout", 2_500, 1_000),
+                    ("references", 48, 12),
+                )
+            ],
+        )
     return ev
 
 

@@ -19,7 +19,7 @@ from auditor.report.plots import figure_svg
 from auditor.report.records import record_table
 from auditor.report.render import render_html
 from auditor.report.risk import risk
-from auditor.report.words import category_lines, verdict_reason
+from auditor.report.words import category_lines, settle_words, verdict_reason
 from tests.report_records import failing, inconclusive, load, passing, synthetic_records, with_contract_fields
 
 
@@ -90,6 +90,27 @@ def test_the_verdict_reason_for_each_outcome():
     assert verdict_reason(passing()).startswith("For every claim this request makes")
     text = verdict_reason(inconclusive())
     assert text.startswith("No check failed, but for forgetting") and "undecided" in text
+
+
+def test_what_would_settle_an_inconclusive_audit_names_a_lever_only_when_it_settles_everything():
+    def step(lever, target, value, current):
+        return {"lever": lever, "goal": "decided", "target": target, "value": value, "current": current}
+
+    both = [
+        step("forget", "privacy", 400, 100),
+        step("forget", "forgetting", 250, 100),
+        step("references", "privacy", 30, 12),
+        step("references", "forgetting", None, 12),  # more references cannot settle forgetting
+    ]
+    text = settle_words(both)
+    assert "a forget set of 400 records (now 100)" in text and "references" not in text
+    partial = [step("references", "privacy", 30, 12), step("forget", "forgetting", 250, 100)]
+    assert settle_words(partial).startswith("More data would settle only part of it")
+    assert settle_words([step("forget", "privacy", None, 100)]).startswith("No forget-set size")
+    assert settle_words(None) is None
+    record = inconclusive()
+    record["verdict"]["next_steps"] = [step("forget", "privacy", 400, 100)]
+    assert verdict_reason(record).endswith("if the measured effects hold at that size.")
 
 
 def test_a_claim_shows_its_strongest_check_with_units_and_power():

@@ -213,6 +213,10 @@ def recompute(evidence: Mapping[str, Any]) -> Recheck:
         sensitivity=sensitivity_record,
     )
     recorded_status = str(recorded.get("status"))
+    if recorded_status == verdict["status"] and recorded.get("next_steps"):
+        verdict["next_steps"] = recorded[
+            "next_steps"
+        ]  # the sizes that would settle it (not recomputable here)
     if recorded_status != verdict["status"]:
         problems.insert(
             0,

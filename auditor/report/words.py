@@ -357,6 +357,52 @@ def _gate_records(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [g for g in (evidence.get("gates") or {}).get("results") or () if isinstance(g, Mapping)]
 
 
+def _ratio(step: Mapping[str, Any]) -> float:
+    return float(step["value"]) / max(float(step.get("current") or 1), 1.0)
+
+
+def _lever_words(lever: str, step: Mapping[str, Any]) -> str:
+    if lever == "forget":
+        return f"a forget set of {int(step['value']):,} records (now {int(step['current']):,})"
+    if lever == "heldout":
+        return f"{_ratio(step):.1f} times the held-out data"
+    return f"{int(step['value'])} references (now {int(step['current'])})"
+
+
+def settle_words(steps: list[Mapping[str, Any]] | None) -> str | None:
+    """What would settle an INCONCLUSIVE audit, in one sentence, from the verdict's ``next_steps``.
+
+    A lever (forget-set size, held-out size, reference count) is named only when it alone settles every
+    open point (each claim, undecided gate or uncaught control the steps are about); the value is the
+    largest any of them needs. The numbers assume the measured effects and spreads hold at the new size
+    (:mod:`auditor.judge.planning`).
+    """
+    if not steps:
+        return None
+    targets = {(s.get("goal"), s.get("target")) for s in steps}
+    options = []
+    for lever in ("forget", "heldout", "references"):
+        needed = []
+        for target in targets:
+            found = [
+                s
+                for s in steps
+                if (s.get("goal"), s.get("target")) == target
+                and s.get("lever") == lever
+                and finite(s.get("value"))
+            ]
+            if not found:
+                break
+            needed.append(min(found, key=_ratio))
+        else:
+            options.append(_lever_words(lever, max(needed, key=_ratio)))
+    if options:
+        return f"It would be settled by {' or by '.join(options)}, if the measured effects hold at that size."
+    if any(finite(s.get("value")) for s in steps):
+        return "More data would settle only part of it; the verdict statement lists what each change would settle."
+    return "No forget-set size, held-out size or reference count within reach would settle it."
+
+
 def verdict_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | None = None) -> str:
     """Why the verdict is what it is, in one or two sentences of words (no metric keys)."""
     verdict = verdict if verdict is not None else (evidence.get("verdict") or {})
@@ -376,7 +422,8 @@ def verdict_reason(evidence: Mapping[str, Any], verdict: Mapping[str, Any] | Non
     reasons = _unsettled_reasons(evidence, verdict)
     if not reasons:
         return str(verdict.get("statement") or "No check failed, but the audit could not show every claim.")
-    return "No check failed, but " + "; ".join(reasons[:2]) + "."
+    settle = settle_words(verdict.get("next_steps"))
+    return "No check failed, but " + "; ".join(reasons[:2]) + "." + (f" {settle}" if settle else "")
 
 
 def _original_within_tolerance(
