@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from auditor.config import AuditConfig
-from auditor.plugin.context import UnlearnInputs
+from auditor.plugin.context import AuditContext, UnlearnInputs
 from auditor.run.preflight import Prepared
 from auditor.run.progress import Progress
 from auditor.seeding import derive_seed
@@ -277,4 +277,39 @@ def unlearn_inputs(
         device=prep.device,
         seed=seed,
         progress=progress,
+    )
+
+
+def attack_context(
+    cfg: AuditConfig,
+    prep: Prepared,
+    engine: Engine,
+    *,
+    original: nn.Module,
+    references: list[nn.Module],
+    unlearned: nn.Module,
+    progress: Progress,
+    **extra: Any,
+) -> AuditContext:
+    """What the attacks see: the data, the attested models and the trainer (the audit's and the pilot's).
+
+    ``extra`` carries what only the whole audit has (shadows, the method, controls, the reporting level).
+    """
+    return AuditContext(
+        data=prep.data,
+        splits=prep.splits,
+        unlearned=unlearned,
+        references=references,
+        original=original,
+        forget_kind=cfg.forget.kind,
+        forget_classes=tuple(cfg.forget.classes or ()),
+        recipe=engine.recipe,
+        model_factory=prep.factory,
+        device=prep.device,
+        seed=cfg.seed,
+        bootstrap=cfg.gates.bootstrap,
+        progress=progress,
+        trigger=prep.trigger,
+        trainer=engine.trainer,
+        **extra,
     )

@@ -42,6 +42,7 @@ from auditor.run.models import (
     AuditedModel,
     Engine,
     Unlearned,
+    attack_context,
     make_engine,
     original_model,
     reference_models,
@@ -303,27 +304,19 @@ def _context(
     progress: Progress,
 ) -> AuditContext:
     """What the attacks see: only attested models, the data, the trainer and the shadows."""
-    return AuditContext(
-        data=prep.data,
-        splits=prep.splits,
-        unlearned=unlearned.model.model,
-        references=[m.model for m in references],
+    return attack_context(
+        cfg,
+        prep,
+        engine,
         original=original.model,
-        forget_kind=cfg.forget.kind,
-        forget_classes=tuple(cfg.forget.classes or ()),
-        recipe=engine.recipe,
-        model_factory=prep.factory,
-        device=prep.device,
-        seed=cfg.seed,
-        bootstrap=cfg.gates.bootstrap,
+        references=[m.model for m in references],
+        unlearned=unlearned.model.model,
+        progress=progress,
         level=REPORTED_LEVEL,
         population_is_clean="population" not in (unlearned.record.get("data_read") or {}),
         shadows=shadow_store(cfg, prep, engine.trainer),
-        progress=progress,
         method=unlearned.method,
-        trigger=prep.trigger,
         controls={c.name: c.model for c in built},
-        trainer=engine.trainer,
     )
 
 

@@ -385,8 +385,7 @@ def pilot_plan(cfg: AuditConfig, prep: Prepared, *, references: int, progress: P
 
 def _pilot_context(cfg: AuditConfig, prep: Prepared, k: int, progress: Progress) -> AuditContext:
     """The attacks' context over the pilot: the original, k - 1 references and the held-out stand-in."""
-    from auditor.plugin.context import AuditContext
-    from auditor.run.models import make_engine, original_model, reference_models
+    from auditor.run.models import attack_context, make_engine, original_model, reference_models
 
     engine = make_engine(cfg, prep, progress)
     original = original_model(cfg, prep, engine)
@@ -403,22 +402,14 @@ def _pilot_context(cfg: AuditConfig, prep: Prepared, k: int, progress: Progress)
         from auditor.errors import ConfigError, Problem
 
         raise ConfigError([Problem("reference", "a pilot needs at least 2 references (3 or more is better)")])
-    return AuditContext(
-        data=prep.data,
-        splits=prep.splits,
-        unlearned=refs[-1].model,
-        references=[m.model for m in refs[:-1]],
+    return attack_context(
+        cfg,
+        prep,
+        engine,
         original=original.model,
-        forget_kind=cfg.forget.kind,
-        forget_classes=tuple(cfg.forget.classes or ()),
-        recipe=engine.recipe,
-        model_factory=prep.factory,
-        device=prep.device,
-        seed=cfg.seed,
-        bootstrap=cfg.gates.bootstrap,
+        references=[m.model for m in refs[:-1]],
+        unlearned=refs[-1].model,
         progress=progress,
-        trigger=prep.trigger,
-        trainer=engine.trainer,
     )
 
 
