@@ -128,7 +128,7 @@ def cli() -> None:
     help="Write a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).",
 )
 @click.option("--no-sign", is_flag=True, help="Leave the report unsigned (the report says so).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="No plan and no progress on stderr.")
 def run(
     config: Path,
     out: Path | None,
@@ -141,8 +141,8 @@ def run(
 ) -> None:
     """Run the audit in CONFIG and write report.html, report.pdf and evidence.json.
 
-    Progress goes to stderr: bars on a terminal, timestamped lines otherwise (a CI log); -q and
-    --json turn it off.
+    The sizes-only plan and then progress go to stderr: bars on a terminal, timestamped lines
+    otherwise (a CI log); -q and --json turn both off.
     """
     cfg = _load(config, sets)
     from auditor.errors import AuditError
@@ -159,7 +159,7 @@ def run(
             progress=progress,
             command=command,
             sign=not no_sign,
-            on_prepared=None if as_json else lambda prep: _echo_plan(cfg, prep),
+            on_prepared=None if (quiet or as_json) else lambda prep: _echo_plan(cfg, prep),
         )
         ev = outcome.evidence
         _ci_outputs(
