@@ -27,9 +27,9 @@ def passing() -> dict:
     return load("evidence_digits_pass.json")
 
 
-def inconclusive() -> dict:
-    """The PASS record with its powered forgetting gate undecided; the verdict recomputed: INCONCLUSIVE."""
-    ev = passing()
+def inconclusive(passing_record: dict | None = None) -> dict:
+    """A PASS record (``passing()`` by default) with its powered forgetting gate undecided, recomputed."""
+    ev = copy.deepcopy(passing_record) if passing_record is not None else passing()
     gate = next(g for g in ev["gates"]["results"] if g["metric"] == "accuracy.forget")
     t = gate["tolerance"]
     gate.update(

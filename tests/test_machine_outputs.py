@@ -21,41 +21,15 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from auditor.cli.commands import cli
 from auditor.judge.states import gate_state
 from auditor.report.machine import console_lines, github_annotations, junit_xml, summary_markdown
-from auditor.report.recheck import rechecked
 from tests.helpers import tiny_config
+from tests.report_records import failing, inconclusive, passing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _load(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def inconclusive_from(passing: dict) -> dict:
-    """The PASS record with its powered forgetting gate undecided (its interval straddles the tolerance)."""
-    ev = copy.deepcopy(passing)
-    gate = next(g for g in ev["gates"]["results"] if g["metric"] == "accuracy.forget")
-    assert gate["powered"] and gate["status"] == "pass"
-    t = gate["tolerance"]
-    gate.update(
-        status="inconclusive",
-        gap=t * 0.9,
-        equivalence_ci=[t * 0.5, t * 1.3],
-        difference_ci=[t * 0.3, t * 1.5],
-    )
-    ev, check = rechecked(ev)
-    assert check.status == "inconclusive", check.verdict["headline"]
-    return ev
-
-
 @pytest.fixture(scope="module")
 def records() -> dict[str, dict]:
-    passing = _load("evidence_digits_pass.json")
-    return {
-        "fail": _load("evidence_mnist1d_fail.json"),
-        "pass": passing,
-        "inconclusive": inconclusive_from(passing),
-    }
+    return {"fail": failing(), "pass": passing(), "inconclusive": inconclusive()}
 
 
 def _parse(tmp_path: Path, evidence: dict) -> dict:
