@@ -24,8 +24,6 @@ from auditor.report.machine import console_lines, github_annotations, junit_xml,
 from tests.helpers import tiny_config
 from tests.report_records import failing, inconclusive, passing
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 @pytest.fixture(scope="module")
 def records() -> dict[str, dict]:
