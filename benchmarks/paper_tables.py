@@ -65,7 +65,7 @@ PAPERS: dict[str, tuple[Scenario, ...]] = {
     ),
     "dist_match": (
         Scenario(
-            "digits, backdoor (60 canaries)", "results_papers_digits.json", "backdoor", "dist_match", "asr"
+            "digits, backdoor (60 canaries)", "results.json", "backdoor", "dist_match", "asr"
         ),
         Scenario(
             "Fashion-MNIST, backdoor (60 canaries)",

@@ -358,3 +358,18 @@ def test_a_forgotten_group_moves_in_and_out_of_the_shadows_as_one_block():
     assert np.array_equal(
         pair_membership(200, 4, seed=3, size=60), pair_membership(200, 4, seed=3, size=60, group=None)
     )
+
+
+def test_shadows_refuse_a_group_that_would_crowd_out_their_training_set():
+    # Fashion-MNIST with 5,000 training images: one class is 7,000 images of the dataset. An IN shadow
+    # would train on that class alone, unlike the audited model: LiRA says not estimable instead.
+    from types import SimpleNamespace
+
+    from auditor.train.shadows import ShadowStore
+
+    trainer = SimpleNamespace(data=list(range(70_000)), recipe=None, device="cpu")
+    crowded = ShadowStore(trainer=trainer, seed=0, train_size=5_000, group=np.arange(7_000))
+    assert crowded.not_estimable() is not None and "7,000" in crowded.not_estimable()
+    fits = ShadowStore(trainer=trainer, seed=0, train_size=5_000, group=np.arange(2_000))
+    assert fits.not_estimable() is None
+    assert ShadowStore(trainer=trainer, seed=0, train_size=5_000).not_estimable() is None

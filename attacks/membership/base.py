@@ -48,10 +48,17 @@ import numpy as np
 from pydantic import AfterValidator, Field
 from torch import nn
 
-from attacks.base import Attack, Figure, Measurement, MetricResult, P
+from attacks.base import Attack, Figure, Measurement, MetricResult, Need, P
 from attacks.figures import roc_figure
 from auditor.data.splits import Splits
-from auditor.judge.stats import auc_rows, balanced_accuracy_rows, min_negatives, tpr_at_fpr_rows
+from auditor.judge.stats import (
+    Comparison,
+    Estimate,
+    auc_rows,
+    balanced_accuracy_rows,
+    min_negatives,
+    tpr_at_fpr_rows,
+)
 from auditor.plugin.context import AuditContext, Comparer, SplitData
 
 if TYPE_CHECKING:
@@ -237,6 +244,9 @@ class MembershipAttack(Attack[P]):
 
     @final
     def measure(self, ctx: AuditContext) -> Measurement:
+        note = ctx.shadow_store().not_estimable() if Need.SHADOWS in self.requires else None
+        if note is not None:
+            return not_estimable(ctx, self.metric_keys(ctx.forget_kind), note, label=self.label)
         cmp = ctx.comparer(f"attack/{self.name}")
         s = self.scores(ctx, cmp.rng)
         metrics = self.leading_metrics(s, cmp)
@@ -255,6 +265,17 @@ class MembershipAttack(Attack[P]):
                 tpr_higher=self.tpr_higher,
             )
         return Measurement(tuple(metrics), details=s.details, figures=(*figures, *s.figures))
+
+
+def not_estimable(ctx: AuditContext, keys: list[str], note: str, *, label: str) -> Measurement:
+    """Every metric of an attack reported as not estimable, with the reason (no gate can use it)."""
+    none = Estimate(None, n=len(ctx.splits.forget), note=note)
+    empty = Comparison({role: none for role in ctx.models()}, none, None, None)
+    metrics = tuple(
+        MetricResult(key, f"{label} {key.partition('.')[2].replace('_', ' ')}", "not estimable here", empty)
+        for key in keys
+    )
+    return Measurement(metrics, details={"note": note})
 
 
 def train_shadows(ctx: AuditContext, count: int) -> ShadowSet:

@@ -137,6 +137,23 @@ class ShadowStore:
         self.seed = seed
         self._sets: dict[int, ShadowSet] = {}
 
+    def not_estimable(self) -> str | None:
+        """Why these shadows cannot mimic the audited model for this request, or None when they can.
+
+        A group (every sample of a forgotten class in the dataset, or a backdoor's trigger samples) moves
+        IN or OUT as one block (:func:`pair_membership`). When it is more than half a shadow's training
+        size, an IN shadow would train on little but the group (on Fashion-MNIST with 5,000 training
+        images, the 7,000 images of one class and nothing else), unlike the audited model, which saw
+        the class in its share of the data; such shadows calibrate nothing, and can diverge.
+        """
+        if self.group is None or self.train_size is None or 2 * len(self.group) <= self.train_size:
+            return None
+        return (
+            f"not estimable: the request's group ({len(self.group):,} samples of the dataset move IN or OUT "
+            f"together) is more than half a shadow's training size ({self.train_size:,}), so a shadow cannot "
+            "mimic the audited model on it; the request's own gates (accuracy, probe) judge it"
+        )
+
     def get(self, count: int, *, progress: ProgressFn | None = None) -> ShadowSet:
         """The first ``count`` shadows (``count`` even)."""
         if count % 2:
