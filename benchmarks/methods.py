@@ -220,7 +220,10 @@ def table(rows: list[dict], methods: list[str], setting: str, kind: str) -> str:
     for method in methods:
         rs = [r for r in rs_all if r["method"] == method]
         if not rs:
-            lines.append(f"| `{method}` | not supported |" + " |" * (len(head) - 2))
+            from unlearners import UNLEARNERS
+
+            why = "not run" if kind in UNLEARNERS.get(method).supports else "not supported"
+            lines.append(f"| `{method}` | {why} |" + " |" * (len(head) - 2))
             continue
         speed = [
             retrain[r["seed"]] / r["unlearn_s"]
