@@ -64,9 +64,7 @@ PAPERS: dict[str, tuple[Scenario, ...]] = {
         Scenario("Fashion-MNIST, class 7", "results_fashion_mnist_class.json", "class:7", "nabla_tau", "mia"),
     ),
     "dist_match": (
-        Scenario(
-            "digits, backdoor (60 canaries)", "results.json", "backdoor", "dist_match", "asr"
-        ),
+        Scenario("digits, backdoor (60 canaries)", "results.json", "backdoor", "dist_match", "asr"),
         Scenario(
             "Fashion-MNIST, backdoor (60 canaries)",
             "results_papers_fashion_mnist.json",
