@@ -73,9 +73,12 @@ def main() -> None:
     import yaml
 
     kind = ((yaml.safe_load(Path(a.config).read_text()) or {}).get("forget") or {}).get("kind", "class")
-    for s in a.sets:
-        if s.startswith("forget.kind="):
-            kind = s.split("=", 1)[1]
+    for s in a.sets:  # --set forget.kind=class, or the whole section: --set 'forget={kind: class, ...}'
+        key, _, value = s.partition("=")
+        if key == "forget.kind":
+            kind = value
+        elif key == "forget":
+            kind = (yaml.safe_load(value) or {}).get("kind", kind)
     random_kind = kind != "class"
     rows, passed = [], False
     with tempfile.TemporaryDirectory() as tmp:
