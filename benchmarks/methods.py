@@ -187,6 +187,24 @@ def _counts(rs: list[dict], get) -> str:
     )
 
 
+def verdicts_cell(rs: list[dict]) -> str:
+    """The verdicts over the rows: ``fail 2, inconclusive 1``."""
+    return _counts(rs, lambda r: r["verdict"])
+
+
+def claims_cell(rs: list[dict]) -> str:
+    """Each claim's statuses over the rows: ``utility: 3p; forgetting: 2f/1i``."""
+    return "; ".join(
+        f"{c}: "
+        + "/".join(
+            f"{sum(r['claims'].get(c) == v for r in rs)}{v[0]}"
+            for v in ("pass", "fail", "inconclusive")
+            if any(r["claims"].get(c) == v for r in rs)
+        )
+        for c in rs[0]["claims"]
+    )
+
+
 def table(rows: list[dict], methods: list[str], setting: str, kind: str) -> str:
     """One Markdown table: a row per method (mean ± SD over the seeds run), columns by forget kind."""
     rs_all = [r for r in rows if r["setting"] == setting]
@@ -230,21 +248,12 @@ def table(rows: list[dict], methods: list[str], setting: str, kind: str) -> str:
             for r in rs
             if method != "noop" and r["seed"] in retrain and r["unlearn_s"]
         ]
-        claims = "; ".join(
-            f"{c}: "
-            + "/".join(
-                f"{sum(r['claims'].get(c) == v for r in rs)}{v[0]}"
-                for v in ("pass", "fail", "inconclusive")
-                if any(r["claims"].get(c) == v for r in rs)
-            )
-            for c in rs[0]["claims"]
-        )
         cells = [mean_sd([r.get(key) for r in rs], digits) for _, key, digits in cols]
         cells += [
             mean_sd([r["unlearn_s"] for r in rs], 2),
             mean_sd(speed, 1) if speed else "n/a",
-            _counts(rs, lambda r: r["verdict"]),
-            claims,
+            verdicts_cell(rs),
+            claims_cell(rs),
         ]
         lines.append(f"| `{method}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -19,6 +19,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from methods import claims_cell, verdicts_cell  # the same cells as the method tables (benchmarks/)
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 
@@ -143,20 +145,7 @@ def paper_table(name: str) -> str:
             for r in all_rows
             if r["setting"] == sc.setting and r["method"] == "retrain"
         }
-        verdicts = ", ".join(
-            f"{v} {sum(r['verdict'] == v for r in rows)}"
-            for v in ("pass", "fail", "inconclusive")
-            if any(r["verdict"] == v for r in rows)
-        )
-        claims = "; ".join(
-            f"{c}: "
-            + "/".join(
-                f"{sum(r['claims'].get(c) == v for r in rows)}{v[0]}"
-                for v in ("pass", "fail", "inconclusive")
-                if any(r["claims"].get(c) == v for r in rows)
-            )
-            for c in rows[0]["claims"]
-        )
+        verdicts, claims = verdicts_cell(rows), claims_cell(rows)
         lines.append(
             f"| {sc.label} | {', '.join(str(r['seed']) for r in sorted(rows, key=lambda r: r['seed']))}"
             f" | {_ms([r['forget_acc'] for r in rows])} ({_ms([r['forget_acc_reference'] for r in rows])})"
