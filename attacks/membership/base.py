@@ -267,10 +267,15 @@ class MembershipAttack(Attack[P]):
         return Measurement(tuple(metrics), details=s.details, figures=(*figures, *s.figures))
 
 
+def not_estimable_comparison(ctx: AuditContext, note: str) -> Comparison:
+    """A comparison with no value for any model, carrying the reason (no gate can use it)."""
+    none = Estimate(None, n=len(ctx.splits.forget), note=note)
+    return Comparison({role: none for role in ctx.models()}, none, None, None)
+
+
 def not_estimable(ctx: AuditContext, keys: list[str], note: str, *, label: str) -> Measurement:
     """Every metric of an attack reported as not estimable, with the reason (no gate can use it)."""
-    none = Estimate(None, n=len(ctx.splits.forget), note=note)
-    empty = Comparison({role: none for role in ctx.models()}, none, None, None)
+    empty = not_estimable_comparison(ctx, note)
     metrics = tuple(
         MetricResult(key, f"{label} {key.partition('.')[2].replace('_', ' ')}", "not estimable here", empty)
         for key in keys

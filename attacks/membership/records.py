@@ -42,8 +42,9 @@ from pydantic import Field
 from scipy import stats as sps
 
 from attacks.base import Attack, Measurement, MetricResult, Params
+from attacks.membership.base import not_estimable_comparison
 from attacks.signals import logit_confidence
-from auditor.judge.stats import Comparison, Estimate, forget_set_comparison
+from auditor.judge.stats import Comparison, forget_set_comparison
 from auditor.plugin.context import AuditContext
 
 RECORD_KINDS = frozenset({"random", "indices"})
@@ -152,9 +153,7 @@ class RecordExposure(Attack[RecordsParams]):
                 "least 3 references; set reference.seeds >= 3 (12 is the default)"
             )
         if note is not None:
-            none = Estimate(None, n=len(forget), note=note)
-            empty = Comparison({r: none for r in ctx.models()}, none, None, None)
-            return Measurement((self._metric(empty),), details={"note": note})
+            return Measurement((self._metric(not_estimable_comparison(ctx, note)),), details={"note": note})
         phi = {
             role: [logit_confidence(ctx.logits(m, "forget"), forget.y) for m in models]
             for role, models in ctx.models().items()
